@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend';
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+type Inputs = Record<string, { shape: number[]; data: Float32Array }>;
+
+/** Runs one kernel on a backend from plain arrays; returns its output values and shape. */
+async function run(backend: string, kernel: string, inputs: Inputs, attrs: object) {
+  await tf.setBackend(backend);
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
+  const out = tf.engine().runKernel(kernel, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const result = { shape: out.shape, data: (await out.data()) as Float32Array };
+  out.dispose();
+  Object.values(tensors).forEach((t) => t.dispose());
+  return result;
+}
+
+/** max |a-b| / max |b|: the error relative to the reference's scale. */
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 1e-12;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+interface Case { stride: number; pad: 'same' | 'valid'; k: number; cin: number; cout: number; n: number; hw: number }
+
+/** The grid: strides 1/2 × same/valid × kernel 1/3/5, cycling channels 1..64 and batch 1..8 through it. */
+function grid(): Case[] {
+  const channels = [1, 3, 8, 16, 32, 64];
+  const batches = [1, 2, 5, 8];
+  const cases: Case[] = [];
+  let i = 0;
+  for (const stride of [1, 2]) for (const pad of ['same', 'valid'] as const) for (const k of [1, 3, 5]) {
+    const cin = channels[i % channels.length];
+    const cout = channels[(i + 3) % channels.length];
+    cases.push({ stride, pad, k, cin, cout, n: batches[i % batches.length], hw: 7 + (i % 5) });
+    i++;
+  }
+  return cases;
+}
+
+const name = (c: Case) => `s${c.stride} ${c.pad} k${c.k} cin${c.cin} cout${c.cout} n${c.n} ${c.hw}x${c.hw + 1}`;
+
+async function compare(kernel: string, inputs: Inputs, attrs: object) {
+  const ref = await run('cpu', kernel, inputs, attrs);
+  const got = await run('wasm', kernel, inputs, attrs);
+  expect(got.shape).toEqual(ref.shape);
+  expect(relativeError(got.data, ref.data)).toBeLessThanOrEqual(1e-5);
+}
+
+function outSize(inSize: number, k: number, stride: number, pad: string, dilation = 1) {
+  const ke = (k - 1) * dilation + 1;
+  return pad === 'same' ? Math.ceil(inSize / stride) : Math.ceil((inSize - ke + 1) / stride);
+}
+
+describe('wasm training kernels match the cpu backend', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', log: false });
+  });
+
+  it.each(grid())('Conv2DBackpropFilter $stride $pad $k ($cin→$cout, n=$n)', async (c) => {
+    const [h, w] = [c.hw, c.hw + 1];
+    const [oh, ow] = [outSize(h, c.k, c.stride, c.pad), outSize(w, c.k, c.stride, c.pad)];
+    const inputs = {
+      x: { shape: [c.n, h, w, c.cin], data: values(c.n * h * w * c.cin, 1) },
+      dy: { shape: [c.n, oh, ow, c.cout], data: values(c.n * oh * ow * c.cout, 2) },
+    };
+    await compare('Conv2DBackpropFilter', inputs, {
+      strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.cin, c.cout],
+    });
+  });
+
+  it.each(grid())('Conv2DBackpropInput $stride $pad $k ($cin→$cout, n=$n)', async (c) => {
+    const [h, w] = [c.hw, c.hw + 1];
+    const [oh, ow] = [outSize(h, c.k, c.stride, c.pad), outSize(w, c.k, c.stride, c.pad)];
+    const inputs = {
+      dy: { shape: [c.n, oh, ow, c.cout], data: values(c.n * oh * ow * c.cout, 3) },
+      filter: { shape: [c.k, c.k, c.cin, c.cout], data: values(c.k * c.k * c.cin * c.cout, 4) },
+    };
+    await compare('Conv2DBackpropInput', inputs, {
+      strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, h, w, c.cin],
+    });
+  });
+
+  const depthwiseCases = grid().flatMap((c, i) => [{ ...c, mult: 1 + (i % 3), dilation: 1 }])
+  ;
+
+  it.each(depthwiseCases)('DepthwiseConv2dNativeBackpropFilter s$stride $pad k$k c$cin ×$mult d$dilation', async (c) => {
+    const [h, w] = [c.hw, c.hw + 1];
+    const [oh, ow] = [outSize(h, c.k, c.stride, c.pad, c.dilation), outSize(w, c.k, c.stride, c.pad, c.dilation)];
+    const inputs = {
+      x: { shape: [c.n, h, w, c.cin], data: values(c.n * h * w * c.cin, 5) },
+      dy: { shape: [c.n, oh, ow, c.cin * c.mult], data: values(c.n * oh * ow * c.cin * c.mult, 6) },
+    };
+    await compare('DepthwiseConv2dNativeBackpropFilter', inputs, {
+      strides: [c.stride, c.stride], pad: c.pad, dilations: [c.dilation, c.dilation], filterShape: [c.k, c.k, c.cin, c.mult],
+    });
+  });
+
+  it.each(depthwiseCases)('DepthwiseConv2dNativeBackpropInput s$stride $pad k$k c$cin ×$mult d$dilation', async (c) => {
+    const [h, w] = [c.hw, c.hw + 1];
+    const [oh, ow] = [outSize(h, c.k, c.stride, c.pad, c.dilation), outSize(w, c.k, c.stride, c.pad, c.dilation)];
+    const inputs = {
+      dy: { shape: [c.n, oh, ow, c.cin * c.mult], data: values(c.n * oh * ow * c.cin * c.mult, 7) },
+      filter: { shape: [c.k, c.k, c.cin, c.mult], data: values(c.k * c.k * c.cin * c.mult, 8) },
+    };
+    await compare('DepthwiseConv2dNativeBackpropInput', inputs, {
+      strides: [c.stride, c.stride], pad: c.pad, dilations: [c.dilation, c.dilation], inputShape: [c.n, h, w, c.cin],
+    });
+  });
+
+  // The cpu kernels ignore dilation (tfjs's autograd refuses dilated depthwise gradients), so the
+  // reference for dilation 2 is the cpu result with the equivalent zero-expanded (2k-1)×(2k-1) filter.
+  it.each(['same', 'valid'] as const)('depthwise gradients with dilation 2 (%s) match the zero-expanded filter on cpu', async (pad) => {
+    const [n, h, w, c, mult, k] = [2, 9, 10, 5, 2, 3];
+    const ke = 2 * k - 1;
+    const [oh, ow] = [outSize(h, ke, 1, pad), outSize(w, ke, 1, pad)];
+    const x = { shape: [n, h, w, c], data: values(n * h * w * c, 16) };
+    const dy = { shape: [n, oh, ow, c * mult], data: values(n * oh * ow * c * mult, 17) };
+    const filter = values(k * k * c * mult, 18);
+    const expanded = new Float32Array(ke * ke * c * mult);
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) for (let j = 0; j < c * mult; j++) {
+      expanded[((2 * a) * ke + 2 * b) * c * mult + j] = filter[(a * k + b) * c * mult + j];
+    }
+    const base = { strides: [1, 1], pad };
+    const refFilter = await run('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...base, dilations: [1, 1], filterShape: [ke, ke, c, mult] });
+    const gotFilter = await run('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...base, dilations: [2, 2], filterShape: [k, k, c, mult] });
+    const picked = new Float32Array(k * k * c * mult);
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) for (let j = 0; j < c * mult; j++) {
+      picked[(a * k + b) * c * mult + j] = refFilter.data[((2 * a) * ke + 2 * b) * c * mult + j];
+    }
+    expect(relativeError(gotFilter.data, picked)).toBeLessThanOrEqual(1e-5);
+    const refInput = await run('cpu', 'DepthwiseConv2dNativeBackpropInput',
+      { dy, filter: { shape: [ke, ke, c, mult], data: expanded } }, { ...base, dilations: [1, 1], inputShape: [n, h, w, c] });
+    const gotInput = await run('wasm', 'DepthwiseConv2dNativeBackpropInput',
+      { dy, filter: { shape: [k, k, c, mult], data: filter } }, { ...base, dilations: [2, 2], inputShape: [n, h, w, c] });
+    expect(relativeError(gotInput.data, refInput.data)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('trains a conv + depthwise net end to end through tf.grads without leaking tensors', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d(values(2 * 8 * 8 * 3, 9), [2, 8, 8, 3]);
+    const w1 = tf.variable(tf.tensor4d(values(3 * 3 * 3 * 4, 10), [3, 3, 3, 4]));
+    const w2 = tf.variable(tf.tensor4d(values(3 * 3 * 4 * 2, 11), [3, 3, 4, 2]));
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() =>
+      tf.sum(tf.square(tf.depthwiseConv2d(tf.conv2d(x, w1, 2, 'same'), w2, 1, 'same'))) as tf.Scalar,
+    );
+    expect(Number.isFinite((await value.data())[0])).toBe(true);
+    expect(grads[w1.name].shape).toEqual([3, 3, 3, 4]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w1, w2]);
+  });
+
+  it.each([1, 2])('NCHW Conv2DBackpropFilter/Input with stride %i', async (s) => {
+    const [n, c, h, w, co, k] = [2, 3, 6, 7, 4, 3];
+    const [oh, ow] = [outSize(h, k, s, 'same'), outSize(w, k, s, 'same')];
+    const attrs = { strides: [s, s], pad: 'same', dataFormat: 'NCHW' };
+    await compare('Conv2DBackpropFilter',
+      { x: { shape: [n, c, h, w], data: values(n * c * h * w, 12) }, dy: { shape: [n, co, oh, ow], data: values(n * co * oh * ow, 13) } },
+      { ...attrs, filterShape: [k, k, c, co] });
+    await compare('Conv2DBackpropInput',
+      { dy: { shape: [n, co, oh, ow], data: values(n * co * oh * ow, 14) }, filter: { shape: [k, k, c, co], data: values(k * k * c * co, 15) } },
+      { ...attrs, inputShape: [n, c, h, w] });
+  });
+});
