@@ -1,1 +1,4 @@
-export * from "./backend";
+export * from './backend';
+export * from './rng';
+export * from './layers';
+export { registerWasmTrainingKernels } from './kernels/register';

@@ -8,8 +8,9 @@ type Shape4 = [number, number, number, number];
 const MAX_COLUMN_ELEMENTS = 1 << 24;
 
 /**
- * dL/dW of a 2-D convolution, by im2col: the kh·kw strided tap slices of the padded input are laid side
- * by side into columns [M, kh·kw·Cin] (M = N·outH·outW) and contracted with dy [M, Cout] in one matmul.
+ * dL/dW of a 2-D convolution, by im2col: the input is padded and laid out as [Cin, N, H, W]; the kh·kw
+ * strided tap slices, each [Cin, M] (M = N·outH·outW), are stacked into columns [kh·kw·Cin, M] and
+ * contracted with dy [M, Cout] in one plain matmul (wasm's transposed matmul is ~10× slower).
  */
 export function conv2DBackpropFilter(inputs: Record<string, tf.Tensor>, attrs: Attrs): tf.Tensor {
   const nchw = attrs.dataFormat === 'NCHW';
@@ -21,17 +22,17 @@ export function conv2DBackpropFilter(inputs: Record<string, tf.Tensor>, attrs: A
   const rowsPerImage = info.outHeight * info.outWidth;
   const taps = info.filterHeight * info.filterWidth;
   const chunk = Math.max(1, Math.min(n, Math.floor(MAX_COLUMN_ELEMENTS / (rowsPerImage * taps * cin))));
+  const { top, bottom, left, right } = info.padInfo;
   let dw: tf.Tensor2D | null = null;
   for (let start = 0; start < n; start += chunk) {
     const size = Math.min(chunk, n - start);
     const xs = size === n ? x : tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
     const dys = size === n ? dy : tf.slice(dy, [start, 0, 0, 0], [size, -1, -1, -1]);
-    const { top, bottom, left, right } = info.padInfo;
-    const xPadded = padOrCrop(xs, top, bottom, left, right);
     const m = size * rowsPerImage;
-    const cols = tf.concat(tapSlices(xPadded, info).map((t) => tf.reshape(t, [m, cin])), 1); // [M, T·Cin]
-    const part = tf.matMul(cols, tf.reshape(dys, [m, filterShape[3]]), true, false); // [T·Cin, Cout]
-    dw = dw ? tf.add(dw, part) : part;
+    const xT = tf.transpose(padOrCrop(xs, top, bottom, left, right), [3, 0, 1, 2]) as tf.Tensor4D; // [Cin, N, Hp, Wp]
+    const cols = tf.concat(tapSlices(xT, info, [2, 3]).map((t) => tf.reshape(t, [cin, m])), 0); // [T·Cin, M]
+    const part = tf.matMul(cols, tf.reshape(dys, [m, filterShape[3]])) as tf.Tensor2D; // [T·Cin, Cout]
+    dw = dw ? (tf.add(dw, part) as tf.Tensor2D) : part;
   }
   return tf.reshape(dw!, filterShape);
 }

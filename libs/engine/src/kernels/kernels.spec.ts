@@ -54,8 +54,6 @@ function grid(): Case[] {
   return cases;
 }
 
-const name = (c: Case) => `s${c.stride} ${c.pad} k${c.k} cin${c.cin} cout${c.cout} n${c.n} ${c.hw}x${c.hw + 1}`;
-
 async function compare(kernel: string, inputs: Inputs, attrs: object) {
   const ref = await run('cpu', kernel, inputs, attrs);
   const got = await run('wasm', kernel, inputs, attrs);
@@ -150,6 +148,37 @@ describe('wasm training kernels match the cpu backend', () => {
     const gotInput = await run('wasm', 'DepthwiseConv2dNativeBackpropInput',
       { dy, filter: { shape: [k, k, c, mult], data: filter } }, { ...base, dilations: [2, 2], inputShape: [n, h, w, c] });
     expect(relativeError(gotInput.data, refInput.data)).toBeLessThanOrEqual(1e-5);
+  });
+
+  const poolCases = [
+    { k: 2, s: 2, pad: 'valid', h: 8, w: 8, c: 3, n: 2 },
+    { k: 2, s: 2, pad: 'valid', h: 7, w: 9, c: 16, n: 3 },
+    { k: 2, s: 2, pad: 'same', h: 6, w: 10, c: 8, n: 1 },
+    { k: 3, s: 3, pad: 'valid', h: 9, w: 11, c: 4, n: 2 },
+    { k: 3, s: 2, pad: 'same', h: 7, w: 7, c: 5, n: 2 }, // overlapping windows
+    { k: 3, s: 1, pad: 'valid', h: 6, w: 5, c: 2, n: 2 },
+    { k: 2, s: 2, pad: 'same', h: 7, w: 5, c: 3, n: 2 }, // padded: general path
+  ];
+  it.each(poolCases)('MaxPoolGrad k$k s$s $pad $h×$w (ties routed to the first max)', async (c) => {
+    // Quantised values make many ties inside windows, as ReLU zeros do.
+    const data = values(c.n * c.h * c.w * c.c, 19).map((v) => Math.max(0, Math.round(v * 2)));
+    const attrs = { filterSize: [c.k, c.k], strides: [c.s, c.s], pad: c.pad };
+    const poolOut = await run('cpu', 'MaxPool', { x: { shape: [c.n, c.h, c.w, c.c], data } }, attrs);
+    const inputs = {
+      input: { shape: [c.n, c.h, c.w, c.c], data },
+      output: { shape: poolOut.shape, data: poolOut.data },
+      dy: { shape: poolOut.shape, data: values(poolOut.data.length, 20) },
+    };
+    await compare('MaxPoolGrad', inputs, attrs);
+  });
+
+  it.each([
+    [false, false], [true, false], [false, true], [true, true],
+  ])('BatchMatMul transposeA=%s transposeB=%s (rank 3)', async (ta, tb) => {
+    const [b, m, k, n] = [3, 5, 7, 4];
+    const a = { shape: ta ? [b, k, m] : [b, m, k], data: values(b * m * k, 21) };
+    const bb = { shape: tb ? [b, n, k] : [b, k, n], data: values(b * k * n, 22) };
+    await compare('BatchMatMul', { a, b: bb }, { transposeA: ta, transposeB: tb });
   });
 
   it('trains a conv + depthwise net end to end through tf.grads without leaking tensors', async () => {

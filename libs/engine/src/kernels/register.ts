@@ -2,21 +2,33 @@ import * as tf from '@tensorflow/tfjs';
 import { compositeKernel } from './composite';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d-grads';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-grads';
+import { explicitTransposeBatchMatMul } from './matmul';
+import { maxPoolGrad } from './maxpool-grad';
 
 /**
- * Kernels the engine provides for the wasm backend. The first three are missing from
- * tfjs-backend-wasm (so CNNs cannot train on it as shipped); Conv2DBackpropInput replaces wasm's
- * built-in per-element loop with a forward convolution.
+ * Kernels the engine provides for the wasm backend. The depthwise gradients and Conv2DBackpropFilter
+ * are missing from tfjs-backend-wasm (so CNNs cannot train on it as shipped); Conv2DBackpropInput and
+ * MaxPoolGrad replace wasm's per-element loops with its own vectorised kernels.
  */
 export const WASM_TRAINING_KERNELS: tf.KernelConfig[] = [
   compositeKernel('Conv2DBackpropFilter', 'wasm', conv2DBackpropFilter),
   compositeKernel('Conv2DBackpropInput', 'wasm', conv2DBackpropInput),
   compositeKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm', depthwiseBackpropFilter),
   compositeKernel('DepthwiseConv2dNativeBackpropInput', 'wasm', depthwiseBackpropInput),
+  compositeKernel('MaxPoolGrad', 'wasm', maxPoolGrad),
 ];
 
+const REGISTERED = Symbol.for('cv.engine.wasmKernel');
+type Marked = tf.KernelConfig & { [REGISTERED]?: true };
+
+function replace(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
+  (config as Marked)[REGISTERED] = true;
+  tf.registerKernel(config);
+}
+
 /**
- * Registers the engine's wasm training kernels (idempotent; replaces a built-in of the same name).
+ * Registers the engine's wasm training kernels (idempotent; replaces built-ins of the same name).
  *
  * @example
  * await import('@tensorflow/tfjs-backend-wasm');
@@ -24,10 +36,8 @@ export const WASM_TRAINING_KERNELS: tf.KernelConfig[] = [
  * await tf.setBackend('wasm');
  */
 export function registerWasmTrainingKernels(): void {
-  for (const config of WASM_TRAINING_KERNELS) {
-    const existing = tf.getKernel(config.kernelName, 'wasm');
-    if (existing?.kernelFunc === config.kernelFunc) continue;
-    if (existing) tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
-  }
+  const matmul = tf.getKernel('BatchMatMul', 'wasm') as Marked | undefined;
+  if (matmul?.[REGISTERED]) return; // already done
+  WASM_TRAINING_KERNELS.forEach(replace);
+  if (matmul) replace(explicitTransposeBatchMatMul(matmul));
 }

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng, SeededDropout } from '@cv/engine';
+
+/** What every classification model builder receives. */
+export interface ClassifierSpec {
+  /** [H, W, C] of the input images. */
+  inputShape: [number, number, number];
+  /** Number of output classes. */
+  numClasses: number;
+  /** Seed of the weight initialisers. */
+  seed: number;
+  /** Dropout rate before the classifier head (models that have one). */
+  dropout?: number;
+}
+
+type Builder = (spec: ClassifierSpec) => tf.LayersModel;
+
+const glorot = (rng: Rng) => tf.initializers.glorotUniform({ seed: rng.seed() });
+
+/** The seed's SimpleCNN: conv 32×3×3 → ReLU → flatten → dense softmax. */
+function simpleCnn({ inputShape, numClasses, seed }: ClassifierSpec): tf.LayersModel {
+  const rng = new Rng(seed);
+  const input = tf.input({ shape: inputShape }); // [B, H, W, C]
+  let x = tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(rng), name: 'conv1' })
+    .apply(input) as tf.SymbolicTensor; // [B, H-2, W-2, 32]
+  x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: glorot(rng), name: 'head' })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out, name: 'simple-cnn' });
+}
+
+/** The reference CNN: conv32-pool-conv64-pool-BN-dropout-dense128-dense(classes). */
+function referenceCnn({ inputShape, numClasses, seed, dropout = 0.25 }: ClassifierSpec): tf.LayersModel {
+  const rng = new Rng(seed);
+  const input = tf.input({ shape: inputShape }); // [B, 28, 28, C]
+  const conv = (filters: number, name: string) =>
+    tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: glorot(rng), name });
+  let x = conv(32, 'conv1').apply(input) as tf.SymbolicTensor; // [B, 28, 28, 32]
+  x = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }).apply(x) as tf.SymbolicTensor; // [B, 14, 14, 32]
+  x = conv(64, 'conv2').apply(x) as tf.SymbolicTensor; // [B, 14, 14, 64]
+  x = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }).apply(x) as tf.SymbolicTensor; // [B, 7, 7, 64]
+  x = tf.layers.batchNormalization({ name: 'bn' }).apply(x) as tf.SymbolicTensor;
+  x = new SeededDropout({ rate: dropout, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor; // [B, 3136]
+  x = tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: glorot(rng), name: 'fc1' })
+    .apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: glorot(rng), name: 'head' })
+    .apply(x) as tf.SymbolicTensor; // [B, classes]
+  return tf.model({ inputs: input, outputs: out, name: 'reference-cnn' });
+}
+
+const MODELS: Record<string, Builder> = {
+  'simple-cnn': simpleCnn,
+  'reference-cnn': referenceCnn,
+};
+
+/** Names accepted by `createClassifier`. */
+export function listClassifiers(): string[] {
+  return Object.keys(MODELS);
+}
+
+/**
+ * Builds a classification model by name.
+ *
+ * @example
+ * const model = createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+ */
+export function createClassifier(name: string, spec: ClassifierSpec): tf.LayersModel {
+  const build = MODELS[name];
+  if (!build) throw new Error(`unknown model '${name}'; available: ${listClassifiers().join(', ')}`);
+  return build(spec);
+}

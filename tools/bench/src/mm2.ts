@@ -1,0 +1,13 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@cv/engine';
+await initBackend();
+const time = (name: string, f: () => tf.Tensor) => { f().dispose(); const t0 = performance.now(); for (let i = 0; i < 5; i++) f().dispose(); console.log(name, ((performance.now() - t0) / 5).toFixed(1), 'ms'); };
+const a = tf.randomNormal([64, 128]); const w = tf.randomNormal([3136, 128]);
+time('transposeB dy@W^T', () => tf.matMul(a, w, false, true));
+time('explicit', () => tf.tidy(() => tf.matMul(a, tf.transpose(w))));
+const x = tf.randomNormal([64, 3136]);
+time('transposeA x^T@dy', () => tf.matMul(x, a, true, false));
+time('explicit', () => tf.tidy(() => tf.matMul(tf.transpose(x), a)));
+const y = tf.randomNormal([64, 28, 28, 32]);
+const pooled = tf.maxPool(y, 2, 2, 'valid');
+time('maxPoolGrad', () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'))(y, tf.onesLike(pooled))));

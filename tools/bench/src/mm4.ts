@@ -1,0 +1,16 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@cv/engine';
+await initBackend();
+const time = (name: string, f: () => tf.Tensor) => { f().dispose(); const t0 = performance.now(); for (let i = 0; i < 5; i++) f().dispose(); console.log(name, ((performance.now() - t0) / 5).toFixed(1), 'ms'); };
+const x = tf.randomNormal([64, 14, 14, 32]) as tf.Tensor4D; const dy = tf.randomNormal([64, 14, 14, 64]) as tf.Tensor4D;
+const eye = tf.reshape(tf.tile(tf.reshape(tf.eye(9), [3, 3, 1, 9]), [1, 1, 32, 1]), [3, 3, 32, 9]) as tf.Tensor4D;
+time('depthwise patches', () => tf.depthwiseConv2d(x, eye, 1, 'same'));
+const cols = tf.depthwiseConv2d(x, eye, 1, 'same').reshape([12544, 288]);
+time('dyT', () => tf.transpose(tf.reshape(dy, [12544, 64])));
+const dyT = tf.transpose(tf.reshape(dy, [12544, 64]));
+time('mm', () => tf.matMul(dyT, cols));
+const y = tf.randomNormal([64, 28, 28, 32]) as tf.Tensor4D;
+time('cast+mul', () => tf.mul(tf.cast(tf.greater(y, 0), 'float32'), y));
+time('equal', () => tf.equal(y, y));
+time('logicalAnd', () => tf.logicalAnd(tf.equal(y, y), tf.equal(y, y)));
+time('mul', () => tf.mul(y, y));

@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@cv/engine';
+import { createClassifier } from '../../../libs/tasks/classify/src/models';
+await initBackend();
+const model = createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+const opt = tf.train.adam(1e-3);
+const x = tf.randomNormal([64, 28, 28, 1]); const y = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32'), 10);
+const step = () => { const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar); opt.applyGradients(grads); tf.dispose([value, ...Object.values(grads)]); };
+for (let i = 0; i < 3; i++) step();
+const profile = await tf.profile(() => step());
+const byKernel: Record<string, number> = {};
+for (const k of profile.kernels) byKernel[k.name] = (byKernel[k.name] ?? 0) + (k.kernelTimeMs as number);
+console.log(Object.entries(byKernel).sort((a, b) => b[1] - a[1]).slice(0, 12));
+const t0 = performance.now(); for (let i = 0; i < 10; i++) step(); const dt = (performance.now() - t0) / 10;
+console.log('ms/step', dt.toFixed(1), 'img/s', (64000 / dt).toFixed(0));
