@@ -1,4 +1,12 @@
 export * from './backend';
 export * from './rng';
 export * from './layers';
+export * from './config';
+export * from './fsutil';
+export * from './model-io';
+export * from './checkpoint';
+export * from './callbacks';
+export * from './schedules';
+export * from './logging';
+export * from './trainer';
 export { registerWasmTrainingKernels } from './kernels/register';

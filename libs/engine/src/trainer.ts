@@ -1,0 +1,198 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Callback, Logs } from './callbacks';
+import { loadCheckpoint, readCheckpointState, type TrainState } from './checkpoint';
+import { isStepSeeded } from './layers';
+import { deriveSeed, Rng } from './rng';
+
+/** What a step hook receives besides its batch. */
+export interface StepContext {
+  epoch: number;
+  /** Optimizer steps completed before this one, over the whole run. */
+  globalStep: number;
+  /** Index of the batch within the epoch. */
+  batchIndex: number;
+}
+
+/**
+ * A trainable task: its models and optimizers (checkpointed by name), its batches, and its step.
+ * The step is a hook, not a `model.fit` wrapper, so detection losses or two-optimizer GAN steps fit.
+ */
+export interface TrainTask<B> {
+  models: Record<string, tf.LayersModel>;
+  optimizers: Record<string, tf.Optimizer>;
+  /** Batches per epoch (for the progress bar and schedules). */
+  stepsPerEpoch: number;
+  /** The batches of one epoch; `seed` depends only on (run seed, epoch), so resumed epochs match. */
+  batches(epoch: number, seed: number): AsyncIterable<B>;
+  /** One optimisation step; returns scalar logs (e.g. loss, accuracy). Must not leak tensors. */
+  trainStep(batch: B, ctx: StepContext): Logs | Promise<Logs>;
+  /** Images in a batch (for img/s). */
+  batchSize(batch: B): number;
+  /** Validation logs after each epoch, keys prefixed `val_`. */
+  validate?(epoch: number): Promise<Logs>;
+  /** Releases a batch's tensors after its step. */
+  disposeBatch?(batch: B): void;
+}
+
+export interface TrainerOptions {
+  /** Total epochs (a resumed run continues to this number; a larger one extends a finished run). */
+  epochs: number;
+  /** The run directory: checkpoints/, metrics.csv, metrics.jsonl. */
+  runDir: string;
+  /** Seed of everything random in the run. */
+  seed: number;
+  callbacks?: Callback[];
+  /** Continue from `runDir/checkpoints/last`. */
+  resume?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface FitResult {
+  history: Logs[];
+  /** Epochs completed over the whole run. */
+  epochsDone: number;
+  /** Why training ended before `epochs`, if it did. */
+  stopReason?: string;
+  /** True when it stopped on an error condition (NaN loss). */
+  failed: boolean;
+  trainSeconds: number;
+}
+
+/** Drives epochs of a TrainTask with callbacks, checkpoints and exact resume. */
+export class Trainer<B = unknown> {
+  readonly models: Record<string, tf.LayersModel>;
+  readonly optimizers: Record<string, tf.Optimizer>;
+  readonly epochs: number;
+  readonly stepsPerEpoch: number;
+  history: Logs[] = [];
+  /** Epoch the current fit started from (0, or the checkpoint's epoch on resume). */
+  startEpoch = 0;
+  /** Running means of the current epoch's step logs. */
+  runningLogs: Logs = {};
+  lastBatchSize = 0;
+  private globalStep = 0;
+  private epochsDone = 0;
+  private stopReason?: string;
+  private failed = false;
+  private readonly rng: Rng;
+  private readonly callbacks: Callback[];
+
+  constructor(private readonly task: TrainTask<B>, private readonly options: TrainerOptions) {
+    this.models = task.models;
+    this.optimizers = task.optimizers;
+    this.epochs = options.epochs;
+    this.stepsPerEpoch = task.stepsPerEpoch;
+    this.rng = new Rng(options.seed);
+    this.callbacks = options.callbacks ?? [];
+  }
+
+  get checkpointDir(): string {
+    return path.join(this.options.runDir, 'checkpoints');
+  }
+
+  log(line: string): void {
+    (this.options.log ?? console.log)(line);
+  }
+
+  /** Ends training after the current step; `failed` marks an error stop (the epoch is not checkpointed). */
+  stop(reason: string, { failed = false } = {}): void {
+    this.stopReason ??= reason;
+    this.failed ||= failed;
+  }
+
+  /** Sets the learning rate of all optimizers (tfjs optimizers read `learningRate` every step). */
+  setLearningRate(lr: number): void {
+    for (const opt of Object.values(this.optimizers)) (opt as unknown as { learningRate: number }).learningRate = lr;
+  }
+
+  getLearningRate(name?: string): number {
+    const opt = name ? this.optimizers[name] : Object.values(this.optimizers)[0];
+    return (opt as unknown as { learningRate: number }).learningRate;
+  }
+
+  /** The state a checkpoint stores after the epoch that just ended. */
+  snapshotState(): TrainState {
+    const callbacks = Object.fromEntries(this.callbacks.filter((c) => c.getState).map((c) => [c.name, c.getState!()]));
+    const learningRates = Object.fromEntries(
+      Object.entries(this.optimizers).map(([k, o]) => [k, (o as unknown as { learningRate: number }).learningRate]),
+    );
+    return { epoch: this.epochsDone, globalStep: this.globalStep, rngState: this.rng.getState(), learningRates, callbacks, history: this.history };
+  }
+
+  private async restore(): Promise<void> {
+    const dir = path.join(this.checkpointDir, 'last');
+    if (!readCheckpointState(dir)) {
+      throw new Error(`'${this.options.runDir}' is not a resumable run (no checkpoints/last/state.json); start a new run without --resume`);
+    }
+    const state = await loadCheckpoint(dir, this.models, this.optimizers);
+    this.epochsDone = this.startEpoch = state.epoch;
+    this.globalStep = state.globalStep;
+    this.rng.setState(state.rngState);
+    this.history = state.history;
+    for (const [k, lr] of Object.entries(state.learningRates)) {
+      if (this.optimizers[k]) (this.optimizers[k] as unknown as { learningRate: number }).learningRate = lr;
+    }
+    for (const cb of this.callbacks) if (cb.setState && state.callbacks[cb.name] !== undefined) cb.setState(state.callbacks[cb.name]);
+    this.log(`resumed from ${dir}: ${state.epoch} epochs done, step ${state.globalStep}`);
+  }
+
+  private setStepSeeds(): void {
+    const seed = deriveSeed(this.options.seed, 'step', this.globalStep);
+    for (const model of Object.values(this.models)) {
+      for (const layer of model.layers) if (isStepSeeded(layer)) layer.setStepSeed(seed);
+    }
+  }
+
+  private async runEpoch(epoch: number): Promise<Logs> {
+    const sums: Logs = {};
+    let count = 0;
+    let batchIndex = 0;
+    this.runningLogs = {};
+    for await (const batch of this.task.batches(epoch, deriveSeed(this.options.seed, 'epoch', epoch))) {
+      for (const cb of this.callbacks) await cb.onTrainBatchBegin?.(this.globalStep);
+      this.setStepSeeds();
+      const logs = await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex });
+      this.lastBatchSize = this.task.batchSize(batch);
+      this.task.disposeBatch?.(batch);
+      this.globalStep++;
+      batchIndex++;
+      count++;
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v;
+      this.runningLogs = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
+      for (const cb of this.callbacks) await cb.onTrainBatchEnd?.(this.globalStep - 1, logs);
+      if (this.failed) break;
+    }
+    return { ...this.runningLogs };
+  }
+
+  /** Runs the remaining epochs. */
+  async fit(): Promise<FitResult> {
+    fs.mkdirSync(this.options.runDir, { recursive: true });
+    if (this.options.resume) await this.restore();
+    for (const cb of this.callbacks) cb.trainer = this as Trainer<unknown>;
+    for (const cb of this.callbacks) await cb.onTrainBegin?.();
+    const started = performance.now();
+    for (let epoch = this.epochsDone; epoch < this.epochs && !this.stopReason; epoch++) {
+      for (const cb of this.callbacks) await cb.onEpochBegin?.(epoch);
+      const trainLogs = await this.runEpoch(epoch);
+      if (this.failed) break;
+      const valLogs = this.task.validate ? await this.task.validate(epoch) : {};
+      const logs: Logs = { ...trainLogs, ...valLogs, lr: this.getLearningRate() };
+      this.epochsDone = epoch + 1;
+      this.history.push({ epoch: epoch + 1, ...logs });
+      for (const cb of this.callbacks) await cb.onEpochEnd?.(epoch, logs);
+    }
+    const last = this.history[this.history.length - 1] ?? {};
+    for (const cb of this.callbacks) await cb.onTrainEnd?.(last);
+    if (this.stopReason) this.log(this.stopReason);
+    return {
+      history: this.history,
+      epochsDone: this.epochsDone,
+      stopReason: this.stopReason,
+      failed: this.failed,
+      trainSeconds: (performance.now() - started) / 1000,
+    };
+  }
+}
