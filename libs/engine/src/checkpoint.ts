@@ -18,6 +18,8 @@ export interface TrainState {
   callbacks: Record<string, unknown>;
   /** Per-epoch logs so far. */
   history: Record<string, number>[];
+  /** Training wall-clock seconds so far, over all resumes. */
+  seconds: number;
 }
 
 interface OptimizerFile {

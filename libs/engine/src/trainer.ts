@@ -57,6 +57,7 @@ export interface FitResult {
   stopReason?: string;
   /** True when it stopped on an error condition (NaN loss). */
   failed: boolean;
+  /** Training seconds over the whole run (resumes included). */
   trainSeconds: number;
 }
 
@@ -73,6 +74,8 @@ export class Trainer<B = unknown> {
   runningLogs: Logs = {};
   lastBatchSize = 0;
   private globalStep = 0;
+  private priorSeconds = 0;
+  private fitStarted = performance.now();
   private epochsDone = 0;
   private stopReason?: string;
   private failed = false;
@@ -118,7 +121,12 @@ export class Trainer<B = unknown> {
     const learningRates = Object.fromEntries(
       Object.entries(this.optimizers).map(([k, o]) => [k, (o as unknown as { learningRate: number }).learningRate]),
     );
-    return { epoch: this.epochsDone, globalStep: this.globalStep, rngState: this.rng.getState(), learningRates, callbacks, history: this.history };
+    return { epoch: this.epochsDone, globalStep: this.globalStep, rngState: this.rng.getState(), learningRates, callbacks, history: this.history, seconds: this.elapsedSeconds() };
+  }
+
+  /** Training seconds over the whole run, including before a resume. */
+  elapsedSeconds(): number {
+    return this.priorSeconds + (performance.now() - this.fitStarted) / 1000;
   }
 
   private async restore(): Promise<void> {
@@ -131,6 +139,7 @@ export class Trainer<B = unknown> {
     this.globalStep = state.globalStep;
     this.rng.setState(state.rngState);
     this.history = state.history;
+    this.priorSeconds = state.seconds ?? 0;
     for (const [k, lr] of Object.entries(state.learningRates)) {
       if (this.optimizers[k]) (this.optimizers[k] as unknown as { learningRate: number }).learningRate = lr;
     }
@@ -173,7 +182,7 @@ export class Trainer<B = unknown> {
     if (this.options.resume) await this.restore();
     for (const cb of this.callbacks) cb.trainer = this as Trainer<unknown>;
     for (const cb of this.callbacks) await cb.onTrainBegin?.();
-    const started = performance.now();
+    this.fitStarted = performance.now();
     for (let epoch = this.epochsDone; epoch < this.epochs && !this.stopReason; epoch++) {
       for (const cb of this.callbacks) await cb.onEpochBegin?.(epoch);
       const trainLogs = await this.runEpoch(epoch);
@@ -192,7 +201,7 @@ export class Trainer<B = unknown> {
       epochsDone: this.epochsDone,
       stopReason: this.stopReason,
       failed: this.failed,
-      trainSeconds: (performance.now() - started) / 1000,
+      trainSeconds: this.elapsedSeconds(),
     };
   }
 }

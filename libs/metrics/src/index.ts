@@ -1,1 +1,3 @@
-x
+export * from './classification';
+export * from './report';
+export * from './plots';

@@ -1,1 +1,4 @@
-x
+export * from './models';
+export * from './config';
+export * from './task';
+export * from './predictor';

@@ -1,0 +1,36 @@
+import { balancedHead, type ClassificationDataset, type ClassificationSet, loadClassificationDataset, subset } from '@cv/data';
+import { deriveSeed, Rng } from '@cv/engine';
+import type { ClassifyTrainConfig } from '@cv/tasks-classify';
+
+export interface PreparedData {
+  dataset: ClassificationDataset;
+  train: ClassificationSet;
+  val: ClassificationSet | null;
+}
+
+/**
+ * The run's data: the dataset's fixed train/test split; `valFraction` of the training split held out
+ * for validation (a seeded stratified draw, never test images); then `trainLimit` applied to what is left.
+ */
+export async function prepareData(cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'valFraction' | 'trainLimit' | 'seed'>): Promise<PreparedData> {
+  const dataset = await loadClassificationDataset(cfg.dataset, { size: cfg.imageSize, channels: cfg.channels });
+  const full = dataset.train;
+  let trainIdx: number[] = [];
+  const valIdx: number[] = [];
+  if (cfg.valFraction > 0) {
+    const rng = new Rng(deriveSeed(cfg.seed, 'val-split'));
+    const byClass: number[][] = full.classNames.map(() => []);
+    full.labels.forEach((c, i) => byClass[c].push(i));
+    for (const idx of byClass) {
+      const held = new Set(rng.shuffle([...idx]).slice(0, Math.round(idx.length * cfg.valFraction)));
+      for (const i of idx) (held.has(i) ? valIdx : trainIdx).push(i);
+    }
+    trainIdx.sort((a, b) => a - b);
+    valIdx.sort((a, b) => a - b);
+  } else {
+    trainIdx = Array.from(full.labels, (_, i) => i);
+  }
+  let train = subset(full, trainIdx);
+  if (cfg.trainLimit > 0) train = balancedHead(train, cfg.trainLimit);
+  return { dataset, train, val: valIdx.length ? subset(full, valIdx) : null };
+}

@@ -1,0 +1,19 @@
+import fs from 'node:fs';
+import { loadFashionMnist, loadMnist } from './builtin';
+import { loadImageFolder } from './image-folder';
+import { ImageError } from './image-io';
+import type { ClassificationDataset } from './types';
+
+/**
+ * A classification dataset by name: `fashion-mnist`, `mnist`, or a path to an image folder (resized to
+ * `size`, with `channels`).
+ *
+ * @example
+ * const ds = await loadClassificationDataset('mnist');
+ */
+export async function loadClassificationDataset(name: string, folder: { size: number; channels: 1 | 3 } = { size: 28, channels: 1 }): Promise<ClassificationDataset> {
+  if (name === 'fashion-mnist') return loadFashionMnist();
+  if (name === 'mnist') return loadMnist();
+  if (fs.existsSync(name)) return loadImageFolder(name, folder);
+  throw new ImageError(`dataset '${name}' is neither a built-in (fashion-mnist, mnist) nor an existing folder; check the name or path`);
+}

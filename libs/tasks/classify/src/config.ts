@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { listClassifiers } from './models';
+
+/** Every setting of a classification training run, with its default and meaning. */
+export const ClassifyTrainSchema = z.object({
+  dataset: z.string().default('fashion-mnist').describe('fashion-mnist, mnist, or an image folder (<root>/<class>/*.png)'),
+  model: z.string().default('reference-cnn').refine((m) => listClassifiers().includes(m), { message: `must be one of: ${listClassifiers().join(', ')}` })
+    .describe(`architecture: ${listClassifiers().join(', ')}`),
+  epochs: z.number().int().positive().default(8).describe('epochs to train (with --resume: the new total)'),
+  batchSize: z.number().int().positive().default(64).describe('images per step'),
+  lr: z.number().positive().default(2e-3).describe('peak learning rate'),
+  optimizer: z.enum(['adam', 'sgd']).default('adam').describe('adam, or sgd with Nesterov momentum 0.9'),
+  schedule: z.enum(['none', 'step', 'cosine', 'plateau']).default('cosine').describe('learning-rate schedule'),
+  warmupEpochs: z.number().min(0).default(0.2).describe('linear warm-up (cosine schedule), in epochs'),
+  stepSize: z.number().int().positive().default(3).describe('epochs between ×0.1 decays (step schedule)'),
+  patience: z.number().int().min(0).default(0).describe('early stopping patience on val_loss in epochs (0 = off)'),
+  trainLimit: z.number().int().min(0).default(0).describe('use the first N training images, class-balanced (0 = all)'),
+  valFraction: z.number().min(0).max(0.5).default(0.1).describe('fraction of the training split held out for validation'),
+  dropout: z.number().min(0).max(0.95).default(0.25).describe('dropout rate (models with dropout)'),
+  imageSize: z.number().int().positive().default(28).describe('image-folder datasets: images are resized to this square size'),
+  channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder datasets: 1 = gray, 3 = RGB'),
+  cropPadding: z.number().int().min(0).default(0).describe('augment: random crop after this much zero padding'),
+  flip: z.number().min(0).max(1).default(0).describe('augment: horizontal flip probability'),
+  rotate: z.number().min(0).default(0).describe('augment: max rotation in degrees'),
+  scale: z.number().min(0).max(0.9).default(0).describe('augment: max relative scale change'),
+  translate: z.number().min(0).max(0.5).default(0).describe('augment: max translation, fraction of size'),
+  brightness: z.number().min(0).max(1).default(0).describe('augment: max brightness shift'),
+  contrast: z.number().min(0).max(1).default(0).describe('augment: max relative contrast change'),
+  seed: z.number().int().min(0).default(0).describe('seed of init, shuffling, augmentation and dropout'),
+  out: z.string().optional().describe('run directory (default runs/classify/exp, exp2, ...)'),
+  resume: z.string().optional().describe('continue the run in this directory from its last checkpoint'),
+});
+
+export type ClassifyTrainConfig = z.infer<typeof ClassifyTrainSchema>;

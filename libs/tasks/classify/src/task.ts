@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Logs, StepContext, TrainTask } from '@cv/engine';
+import type { Batch, DataLoader } from '@cv/data';
+
+const EPS = 1e-7;
+
+/** Mean categorical cross-entropy of softmax probabilities (clipped as Keras does). */
+export function crossEntropy(yOneHot: tf.Tensor, probs: tf.Tensor): tf.Scalar {
+  return tf.neg(tf.mean(tf.sum(tf.mul(yOneHot, tf.log(tf.clipByValue(probs, EPS, 1 - EPS))), -1))) as tf.Scalar;
+}
+
+/** A loader batch as tensors: x [B, H, W, C] in 0..1, y [B] int32. */
+export interface TensorBatch {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+}
+
+export const toTensors = (b: Batch): TensorBatch => ({ x: tf.tensor4d(b.x, b.shape), y: tf.tensor1d(b.y, 'int32') });
+
+/** Class probabilities of a set of images, in batches; returns [N·K] scores. */
+export function predictProbs(model: tf.LayersModel, x: Float32Array, shape: [number, number, number], batchSize = 256): Float32Array {
+  const size = shape[0] * shape[1] * shape[2];
+  const n = x.length / size;
+  const k = (model.outputs[0].shape[1] as number) ?? 0;
+  const out = new Float32Array(n * k);
+  for (let i = 0; i < n; i += batchSize) {
+    const m = Math.min(batchSize, n - i);
+    const probs = tf.tidy(() => model.predict(tf.tensor4d(x.subarray(i * size, (i + m) * size), [m, ...shape])) as tf.Tensor);
+    out.set(probs.dataSync(), i * k);
+    probs.dispose();
+  }
+  return out;
+}
+
+/** Loss and accuracy of a model over a loader (no augmentation, no dropout). */
+export async function evaluateLoader(model: tf.LayersModel, loader: DataLoader): Promise<Logs> {
+  let loss = 0;
+  let hits = 0;
+  let n = 0;
+  for await (const b of loader.batches(0)) {
+    const [l, h] = tf.tidy(() => {
+      const { x, y } = toTensors(b);
+      const probs = model.predict(x) as tf.Tensor;
+      const k = probs.shape[1] as number;
+      const ce = tf.mul(crossEntropy(tf.oneHot(y, k), probs), b.y.length);
+      const correct = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32'));
+      return [ce.dataSync()[0], correct.dataSync()[0]];
+    });
+    loss += l;
+    hits += h;
+    n += b.y.length;
+  }
+  return { val_loss: loss / n, val_accuracy: hits / n };
+}
+
+/**
+ * Supervised classification as a Trainer task: cross-entropy on softmax outputs, one optimizer.
+ *
+ * @example
+ * const task = new ClassificationTask(model, tf.train.adam(1e-3), trainLoader, valLoader);
+ * await new Trainer(task, { epochs: 5, runDir, seed: 0 }).fit();
+ */
+export class ClassificationTask implements TrainTask<TensorBatch> {
+  readonly models: Record<string, tf.LayersModel>;
+  readonly optimizers: Record<string, tf.Optimizer>;
+
+  constructor(
+    readonly model: tf.LayersModel,
+    readonly optimizer: tf.Optimizer,
+    readonly train: DataLoader,
+    readonly val?: DataLoader,
+  ) {
+    this.models = { model };
+    this.optimizers = { optimizer };
+  }
+
+  get stepsPerEpoch(): number {
+    return this.train.length;
+  }
+
+  async *batches(_epoch: number, seed: number): AsyncIterable<TensorBatch> {
+    for await (const b of this.train.batches(seed)) yield toTensors(b);
+  }
+
+  batchSize(batch: TensorBatch): number {
+    return batch.x.shape[0];
+  }
+
+  disposeBatch(batch: TensorBatch): void {
+    tf.dispose([batch.x, batch.y]);
+  }
+
+  trainStep({ x, y }: TensorBatch, _ctx: StepContext): Logs {
+    const numClasses = this.model.outputs[0].shape[1] as number;
+    const vars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    let correct: tf.Tensor | null = null;
+    const loss = tf.tidy(() => {
+      const yOneHot = tf.oneHot(y, numClasses);
+      const { value, grads } = tf.variableGrads(() => {
+        const probs = this.model.apply(x, { training: true }) as tf.Tensor; // [B, K]
+        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32')));
+        return crossEntropy(yOneHot, probs);
+      }, vars);
+      this.optimizer.applyGradients(grads);
+      return value;
+    });
+    const logs = { loss: loss.dataSync()[0], accuracy: correct!.dataSync()[0] / x.shape[0] };
+    tf.dispose([loss, correct!]);
+    return logs;
+  }
+
+  async validate(): Promise<Logs> {
+    return this.val ? evaluateLoader(this.model, this.val) : {};
+  }
+}
