@@ -172,6 +172,8 @@ export class Trainer<B = unknown> {
       this.runningLogs = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
       for (const cb of this.callbacks) await cb.onTrainBatchEnd?.(this.globalStep - 1, logs);
       if (this.failed) break;
+      // Steps are synchronous compute; yielding to the event loop lets timers (progress output) run.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     return { ...this.runningLogs };
   }

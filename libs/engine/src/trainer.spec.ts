@@ -1,0 +1,237 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from './backend';
+import { Callback, EarlyStopping, type Logs, TerminateOnNaN } from './callbacks';
+import { readCheckpointState } from './checkpoint';
+import { SeededDropout } from './layers';
+import { MetricsLogger, ModelCheckpoint } from './logging';
+import { Rng, deriveSeed } from './rng';
+import { CosineDecay, ReduceLROnPlateau, StepDecay, cosineWithWarmup } from './schedules';
+import { type StepContext, Trainer, type TrainTask } from './trainer';
+
+interface XY { x: tf.Tensor4D; y: tf.Tensor2D }
+
+/** A tiny conv net with BN and dropout: every stateful piece a resume must restore. */
+function tinyModel(seed: number): tf.LayersModel {
+  const rng = new Rng(seed);
+  const init = () => tf.initializers.glorotUniform({ seed: rng.seed() });
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.batchNormalization(),
+      new SeededDropout({ rate: 0.3 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init() }),
+    ],
+  });
+}
+
+/** 4 batches of 8 random images per epoch; class = whether the top half is brighter. */
+class TinyTask implements TrainTask<XY> {
+  models: Record<string, tf.LayersModel>;
+  optimizers: Record<string, tf.Optimizer>;
+  stepsPerEpoch = 4;
+  lossOverride: number | null = null;
+  constructor(seed = 1) {
+    this.models = { model: tinyModel(seed) };
+    this.optimizers = { adam: tf.train.adam(0.01) };
+  }
+  async *batches(_epoch: number, seed: number): AsyncIterable<XY> {
+    const rng = new Rng(seed);
+    for (let b = 0; b < this.stepsPerEpoch; b++) {
+      const x = Float32Array.from({ length: 8 * 36 }, () => rng.next());
+      const y = new Float32Array(16);
+      for (let i = 0; i < 8; i++) {
+        let top = 0;
+        for (let j = 0; j < 18; j++) top += x[i * 36 + j] - x[i * 36 + 18 + j];
+        y[i * 2 + (top > 0 ? 1 : 0)] = 1;
+      }
+      yield { x: tf.tensor4d(x, [8, 6, 6, 1]), y: tf.tensor2d(y, [8, 2]) };
+    }
+  }
+  batchSize(b: XY) {
+    return b.x.shape[0];
+  }
+  disposeBatch(b: XY) {
+    tf.dispose([b.x, b.y]);
+  }
+  trainStep({ x, y }: XY, _ctx: StepContext): Logs {
+    const model = this.models.model;
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        model.trainableWeights.map((w) => w.read() as tf.Variable),
+      );
+      this.optimizers.adam.applyGradients(grads);
+      return value;
+    });
+    const value = loss.dataSync()[0];
+    loss.dispose();
+    return { loss: this.lossOverride ?? value };
+  }
+  async validate(epoch: number): Promise<Logs> {
+    // A scripted val_loss so that callbacks' decisions are known in advance.
+    return { val_loss: [1, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0][epoch] ?? 2 };
+  }
+}
+
+const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-'));
+const weightsOf = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+
+/** Throws from inside an epoch, as a SIGKILL would interrupt it. */
+class Crash extends Callback {
+  readonly name = 'Crash';
+  constructor(private readonly atStep: number) {
+    super();
+  }
+  onTrainBatchEnd(step: number) {
+    if (step === this.atStep) throw new Error('simulated kill');
+  }
+}
+
+describe('Trainer', () => {
+  beforeAll(async () => {
+    await initBackend({ log: false });
+  });
+
+  it('resumes a run killed mid-epoch and ends with the same weights as an uninterrupted one', async () => {
+    const fullDir = tmpDir();
+    const full = new TinyTask();
+    const cbs = (dir: string) => [new MetricsLogger({ dir }), new ModelCheckpoint({ dir: path.join(dir, 'checkpoints') })];
+    await new Trainer(full, { epochs: 4, runDir: fullDir, seed: 5, callbacks: cbs(fullDir) }).fit();
+
+    const dir = tmpDir();
+    const killed = new TinyTask();
+    await expect(new Trainer(killed, { epochs: 4, runDir: dir, seed: 5, callbacks: [...cbs(dir), new Crash(9)] }).fit()).rejects.toThrow('simulated kill');
+    expect(readCheckpointState(path.join(dir, 'checkpoints', 'last'))!.epoch).toBe(2); // epochs 1-2 done, killed in epoch 3
+    const resumed = new TinyTask(99); // different init: everything must come from the checkpoint
+    const result = await new Trainer(resumed, { epochs: 4, runDir: dir, seed: 5, callbacks: cbs(dir), resume: true }).fit();
+    expect(result.epochsDone).toBe(4);
+    const a = weightsOf(full.models.model).flat();
+    const b = weightsOf(resumed.models.model).flat();
+    expect(b.length).toBe(a.length);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
+    const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3, 4]);
+    expect(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0]).toBe('epoch,loss,val_loss,lr');
+  });
+
+  it('extends a finished run with a larger --epochs', async () => {
+    const dir = tmpDir();
+    const cb = () => [new ModelCheckpoint({ dir: path.join(dir, 'checkpoints') })];
+    await new Trainer(new TinyTask(), { epochs: 2, runDir: dir, seed: 1, callbacks: cb() }).fit();
+    const more = await new Trainer(new TinyTask(), { epochs: 3, runDir: dir, seed: 1, callbacks: cb(), resume: true }).fit();
+    expect(more.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses to resume a folder that is not a run', async () => {
+    await expect(new Trainer(new TinyTask(), { epochs: 2, runDir: tmpDir(), seed: 1, resume: true }).fit()).rejects.toThrow(/is not a resumable run/);
+  });
+
+  it('leaks no tensors over a training step', async () => {
+    const task = new TinyTask();
+    const it = task.batches(0, 1)[Symbol.asyncIterator]();
+    const warm = (await it.next()).value as XY;
+    task.trainStep(warm, { epoch: 0, globalStep: 0, batchIndex: 0 }); // creates optimizer slots once
+    const batch = (await it.next()).value as XY;
+    const before = tf.memory().numTensors;
+    task.trainStep(batch, { epoch: 0, globalStep: 1, batchIndex: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+    task.disposeBatch(warm);
+    task.disposeBatch(batch);
+  });
+
+  it('EarlyStopping stops after `patience` epochs without improvement and restores the best weights', async () => {
+    const task = new TinyTask();
+    let bestWeights: number[][] = [];
+    const spy = new (class extends Callback {
+      readonly name = 'spy';
+      onEpochEnd(epoch: number) {
+        if (epoch === 1) bestWeights = weightsOf(task.models.model); // val_loss is lowest (0.5) at epoch 2
+      }
+    })();
+    const result = await new Trainer(task, {
+      epochs: 10, runDir: tmpDir(), seed: 1, callbacks: [spy, new EarlyStopping({ monitor: 'val_loss', patience: 2, restoreBestWeights: true })],
+      log: () => {},
+    }).fit();
+    expect(result.epochsDone).toBe(4); // epochs 3 and 4 did not improve
+    expect(result.stopReason).toMatch(/early stopping/);
+    expect(weightsOf(task.models.model)).toEqual(bestWeights);
+  });
+
+  it('TerminateOnNaN stops at the first non-finite loss and does not checkpoint that epoch', async () => {
+    const dir = tmpDir();
+    const task = new TinyTask();
+    const poison = new (class extends Callback {
+      readonly name = 'poison';
+      onEpochBegin(epoch: number) {
+        task.lossOverride = epoch === 1 ? NaN : null;
+      }
+    })();
+    const result = await new Trainer(task, {
+      epochs: 3, runDir: dir, seed: 1, log: () => {},
+      callbacks: [poison, new TerminateOnNaN(), new ModelCheckpoint({ dir: path.join(dir, 'checkpoints') })],
+    }).fit();
+    expect(result.failed).toBe(true);
+    expect(result.stopReason).toMatch(/loss became NaN/);
+    expect(readCheckpointState(path.join(dir, 'checkpoints', 'last'))!.epoch).toBe(1);
+  });
+
+  it('ModelCheckpoint writes last every epoch and best on improvement, leaving no temp folders', async () => {
+    const dir = tmpDir();
+    await new Trainer(new TinyTask(), { epochs: 4, runDir: dir, seed: 1, callbacks: [new ModelCheckpoint({ dir: path.join(dir, 'checkpoints'), monitor: 'val_loss' })] }).fit();
+    expect(readCheckpointState(path.join(dir, 'checkpoints', 'last'))!.epoch).toBe(4);
+    expect(readCheckpointState(path.join(dir, 'checkpoints', 'best'))!.epoch).toBe(2);
+    expect(fs.readdirSync(path.join(dir, 'checkpoints')).sort()).toEqual(['best', 'last']);
+    const state = readCheckpointState(path.join(dir, 'checkpoints', 'last'))!;
+    expect(state.globalStep).toBe(16);
+    expect(Object.keys(state.learningRates)).toEqual(['adam']);
+  });
+
+  it('learning-rate schedules: step, cosine with warm-up, reduce on plateau', async () => {
+    const lrs: number[] = [];
+    const recorder = new (class extends Callback {
+      readonly name = 'rec';
+      onEpochEnd() {
+        lrs.push(this.trainer.getLearningRate());
+      }
+    })();
+    await new Trainer(new TinyTask(), { epochs: 5, runDir: tmpDir(), seed: 1, callbacks: [new StepDecay({ baseLr: 0.1, stepSize: 2, gamma: 0.5 }), recorder] }).fit();
+    expect(lrs).toEqual([0.1, 0.1, 0.05, 0.05, 0.025]);
+
+    expect(cosineWithWarmup(0, { baseLr: 1, totalSteps: 10, warmupSteps: 2 })).toBeCloseTo(0.5);
+    expect(cosineWithWarmup(2, { baseLr: 1, totalSteps: 10, warmupSteps: 2 })).toBeCloseTo(1);
+    expect(cosineWithWarmup(6, { baseLr: 1, totalSteps: 10, warmupSteps: 2 })).toBeCloseTo(0.5);
+    expect(cosineWithWarmup(10, { baseLr: 1, totalSteps: 10, warmupSteps: 2, minLr: 0.1 })).toBeCloseTo(0.1);
+    lrs.length = 0;
+    await new Trainer(new TinyTask(), { epochs: 2, runDir: tmpDir(), seed: 1, callbacks: [new CosineDecay({ baseLr: 1, totalSteps: 8 }), recorder] }).fit();
+    expect(lrs[1]).toBeCloseTo(cosineWithWarmup(7, { baseLr: 1, totalSteps: 8 }));
+
+    lrs.length = 0;
+    await new Trainer(new TinyTask(), {
+      epochs: 6, runDir: tmpDir(), seed: 1, log: () => {},
+      callbacks: [new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.5, patience: 2 }), recorder],
+    }).fit();
+    // val_loss: 1, .5, .6, .7 (2nd non-improvement: halve), .8, .9 (halve again)
+    expect(lrs.map((v) => +v.toFixed(6))).toEqual([0.01, 0.01, 0.01, 0.005, 0.005, 0.0025]);
+  });
+});
+
+describe('Rng and deriveSeed', () => {
+  it('is deterministic, restorable and spreads labels', () => {
+    const a = new Rng(42);
+    const first = [a.next(), a.next()];
+    const state = a.getState();
+    const next = a.next();
+    const b = new Rng(0);
+    b.setState(state);
+    expect(b.next()).toBe(next);
+    expect(new Rng(42).next()).toBe(first[0]);
+    expect(deriveSeed(1, 'epoch', 1)).not.toBe(deriveSeed(1, 'epoch', 2));
+    expect(deriveSeed(1, 'epoch', 1)).toBe(deriveSeed(1, 'epoch', 1));
+  });
+});
