@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@cv/engine';
 import type { ClassificationDataset, ClassificationSet } from './types';
 
@@ -9,9 +10,9 @@ const require = createRequire(import.meta.url);
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
-/** Where converted datasets are cached (ignored by git): `CV_CACHE_DIR` or `datasets/.cache`. */
+/** Where converted datasets are cached (ignored by git): `CV_CACHE_DIR`, else `<repo>/datasets/.cache`. */
 export function cacheDir(): string {
-  return process.env.CV_CACHE_DIR ?? path.resolve('datasets/.cache');
+  return process.env.CV_CACHE_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../datasets/.cache');
 }
 
 interface PerClass {

@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadMnist, writePng } from '@cv/data';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+
+/** Runs an app entry point as a user would (cwd = repo root); returns exit code and output. */
+function run(script: string, args: string[]) {
+  const r = spawnSync(tsx, [path.join(root, 'apps/classify/src', script), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CV_BACKEND: 'wasm' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('classify app: train → val → predict → export on a small MNIST subset', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'classify-smoke-'));
+  const runDir = path.join(work, 'run');
+  const images: { file: string; label: string }[] = [];
+
+  beforeAll(async () => {
+    const { test } = loadMnist();
+    for (const i of [0, 101, 202, 303, 404, 505]) {
+      const file = path.join(work, `digit-${i}.png`);
+      await writePng(file, test.images.subarray(i * 784, (i + 1) * 784), [28, 28, 1]);
+      images.push({ file, label: test.classNames[test.labels[i]] });
+    }
+  });
+
+  it('trains: loss falls, test accuracy is well above chance, files are written', () => {
+    const r = run('train.ts', ['--dataset', 'mnist', '--model', 'reference-cnn', '--epochs', '2', '--train-limit', '1200', '--out', runDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^\[engine\] backend=wasm threads=\d+/);
+    const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8'));
+    expect(report).toMatchObject({ backend: 'wasm', epochs: 2 });
+    expect(report.accuracy).toBeGreaterThan(0.5); // chance is 0.1
+    expect(report.trainSeconds).toBeGreaterThan(0);
+    const history = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(history[1].loss).toBeLessThan(history[0].loss);
+    expect(history[1].accuracy).toBeGreaterThan(history[0].accuracy);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'args.json'), 'utf8'))).toMatchObject({ dataset: 'mnist', trainLimit: 1200 });
+    expect(fs.existsSync(path.join(runDir, 'model', 'model.json'))).toBe(true);
+  });
+
+  it('resumes with a larger --epochs and keeps the saved config', () => {
+    const r = run('train.ts', ['--resume', runDir, '--epochs', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/resumed from .*2 epochs done/);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8')).epochs).toBe(3);
+    expect(run('train.ts', ['--resume', runDir, '--lr', '0.1']).stderr).toMatch(/only --epochs may change/);
+  });
+
+  it('val writes report.json, report.md and both plots', () => {
+    for (const f of ['report.json', 'report.md', 'plots/training_curves.png', 'plots/confusion_matrix.png']) fs.rmSync(path.join(runDir, f), { force: true });
+    const r = run('val.ts', ['--run', runDir]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of ['report.json', 'report.md', 'plots/training_curves.png', 'plots/confusion_matrix.png']) {
+      expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
+    }
+  });
+
+  it('predict prints image, label and probability per line; --json prints an array', () => {
+    const r = run('predict.ts', ['--model', path.join(runDir, 'model'), ...images.map((i) => i.file)]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(lines.map((l) => l[0])).toEqual(images.map((i) => i.file));
+    lines.forEach((l) => expect(Number(l[2])).toBeGreaterThan(0));
+    const correct = lines.filter((l, i) => l[1] === images[i].label).length;
+    expect(correct).toBeGreaterThanOrEqual(4);
+    const json = JSON.parse(run('predict.ts', ['--model', path.join(runDir, 'model'), '--json', images[0].file]).stdout);
+    expect(json[0]).toMatchObject({ image: images[0].file });
+    expect(json[0].topK.length).toBe(3);
+  });
+
+  it('export writes a model that plain tfjs loads', () => {
+    const out = path.join(work, 'exported');
+    const r = run('export.ts', ['--model', path.join(runDir, 'model'), '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8'));
+    expect(JSON.stringify(json.modelTopology)).not.toContain('SeededDropout');
+    expect(json.userDefinedMetadata.classNames.length).toBe(10);
+    expect(run('predict.ts', ['--model', out, images[0].file]).stdout).toContain(images[0].file);
+  });
+
+  it.each([
+    ['train.ts', ['--epochz', '2'], /unknown config key 'epochz'/],
+    ['train.ts', ['--epochs', 'two'], /config key 'epochs': expected a number/],
+    ['train.ts', ['--dataset', '/no/such/folder'], /neither a built-in .* nor an existing folder/],
+    ['train.ts', ['--resume', os.tmpdir()], /is not a run directory/],
+    ['predict.ts', ['--model', os.tmpdir(), 'x.png'], /is not a tfjs model \(no model.json\)/],
+    ['predict.ts', ['--model', '__RUN__/model', '/no/such.png'], /does not exist/],
+    ['val.ts', ['--run', os.tmpdir()], /is not a run directory/],
+  ])('%s %j fails with one clear line', (script, args, message) => {
+    const r = run(script as string, (args as string[]).map((a) => a.replace('__RUN__', runDir)));
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('[engine]')); // predict logs its backend to stderr
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^error: /);
+    expect(r.stderr).toMatch(message as RegExp);
+  });
+});

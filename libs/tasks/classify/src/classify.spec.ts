@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@cv/engine';
+import { createClassifier, listClassifiers } from './models';
+import { ClassificationPredictor } from './predictor';
+
+describe('classification models', () => {
+  beforeAll(async () => {
+    await initBackend({ log: false });
+  });
+
+  it.each(listClassifiers())('%s maps [B, 28, 28, 1] to class probabilities', (name) => {
+    const model = createClassifier(name, { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+    const probs = tf.tidy(() => (model.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor).arraySync() as number[][]);
+    expect(probs.length).toBe(2);
+    expect(probs[0].length).toBe(10);
+    expect(probs[0].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    model.dispose();
+  });
+
+  it('the same seed gives the same initial weights', () => {
+    const a = createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
+    const b = createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
+    expect(Array.from(a.getWeights()[0].dataSync())).toEqual(Array.from(b.getWeights()[0].dataSync()));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('an unknown model lists the available ones', () => {
+    expect(() => createClassifier('resnet-99', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 })).toThrow(/available: simple-cnn, reference-cnn/);
+  });
+
+  it('the predictor returns sorted top-k and leaks no tensors', () => {
+    const model = createClassifier('simple-cnn', { inputShape: [8, 8, 1], numClasses: 3, seed: 0 });
+    model.setUserDefinedMetadata({ task: 'classify', classNames: ['a', 'b', 'c'], inputShape: [8, 8, 1] });
+    const predictor = new ClassificationPredictor(model);
+    const img = Uint8Array.from({ length: 64 }, (_, i) => i * 4);
+    predictor.predict([img]); // warm-up
+    const before = tf.memory().numTensors;
+    const [p] = predictor.predict([img], 2);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(p.topK.length).toBe(2);
+    expect(p.topK[0].probability).toBeGreaterThanOrEqual(p.topK[1].probability);
+    expect(p.label).toBe(p.topK[0].label);
+    expect(() => predictor.predict([new Uint8Array(10)])).toThrow(/expects 8×8×1/);
+    model.dispose();
+  });
+});
