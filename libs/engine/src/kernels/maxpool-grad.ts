@@ -19,10 +19,11 @@ export function isTilingPool(inputShape: number[], attrs: Attrs): boolean {
 
 /**
  * MaxPoolGrad for tiling windows: dy goes to the *first* maximum of each window (the element tfjs's
- * argmax picks), found by comparing the k·k window views with the pooled output in window order.
- * Views are plain slices of x reshaped to [N·outH, kh, outW, kw·C] (wasm's StridedSlice is slow), and
- * the k·k gradient views are concatenated back in the same layout. Rows/columns that `valid` pooling
- * dropped get zero.
+ * argmax picks), found by comparing the k·k window elements with the pooled output in window order.
+ * Two 4-D transposes lay x out as [kw·kh, N·outH·outW·C] so that each window position is a contiguous
+ * row (wasm slices it with one copy; its transposes above rank 4 fall back to slow JS); the k·k gradient
+ * rows are transposed back the same way.
+ * Rows/columns that `valid` pooling dropped get zero.
  */
 export function tilingMaxPoolGrad(inputs: Record<string, tf.Tensor>, attrs: Attrs): tf.Tensor {
   const x = inputs.input as tf.Tensor4D;
@@ -31,25 +32,27 @@ export function tilingMaxPoolGrad(inputs: Record<string, tf.Tensor>, attrs: Attr
   const [kh, kw] = pair(attrs.filterSize);
   const [n, h, w, c] = x.shape;
   const [, oh, ow] = pooled.shape;
+  const m = n * oh * ow * c;
   const covered = oh * kh === h && ow * kw === w ? x : tf.slice(x, [0, 0, 0, 0], [n, oh * kh, ow * kw, c]);
-  const windows = tf.reshape(covered, [n * oh, kh, ow, kw * c]);
-  const pooledView = tf.reshape(pooled, [n * oh, 1, ow, c]);
-  const dyView = tf.reshape(dy, [n * oh, 1, ow, c]);
+  const byKw = tf.transpose(tf.reshape(covered, [n * oh * kh, ow, kw, c]), [2, 0, 1, 3]); // [kw, N·oh·kh, ow, C]
+  const windows = tf.reshape(tf.transpose(tf.reshape(byKw, [kw, n * oh, kh, ow * c]), [0, 2, 1, 3]), [kw * kh, m]); // row b·kh+a
+  const pooledRow = tf.reshape(pooled, [1, m]);
+  const dyRow = tf.reshape(dy, [1, m]);
   // Float arithmetic only: wasm's boolean kernels (Equal, LogicalAnd, Select) are ~20× slower than Mul.
-  let unclaimed: tf.Tensor = tf.onesLike(dyView); // 1 where no earlier tap held the window's max
-  const rows: tf.Tensor[] = [];
+  let unclaimed: tf.Tensor = tf.onesLike(dyRow); // 1 where no earlier position held the window's max
+  const rows: tf.Tensor[] = new Array(kh * kw);
   for (let a = 0; a < kh; a++) {
-    const cols: tf.Tensor[] = [];
     for (let b = 0; b < kw; b++) {
-      const view = tf.slice(windows, [0, a, 0, b * c], [n * oh, 1, ow, c]);
-      const isMax = tf.sub(1, tf.step(tf.sub(pooledView, view))); // pooled ≥ view, so 1 exactly where equal
+      const row = b * kh + a;
+      const isMax = tf.sub(1, tf.step(tf.sub(pooledRow, tf.slice(windows, [row, 0], [1, m])))); // pooled ≥ x: 1 where equal
       const first = tf.mul(isMax, unclaimed);
       unclaimed = tf.sub(unclaimed, first);
-      cols.push(tf.mul(first, dyView));
+      rows[row] = tf.mul(first, dyRow);
     }
-    rows.push(kw === 1 ? cols[0] : tf.concat(cols, 3)); // [N·outH, 1, outW, kw·C]
   }
-  const dx = tf.reshape(kh === 1 ? rows[0] : tf.concat(rows, 1), [n, oh * kh, ow * kw, c]) as tf.Tensor4D;
+  const grads = tf.reshape(tf.concat(rows, 0), [kw, kh, n * oh, ow * c]);
+  const back = tf.reshape(tf.transpose(grads, [0, 2, 1, 3]), [kw, n * oh * kh, ow, c]);
+  const dx = tf.reshape(tf.transpose(back, [1, 2, 0, 3]), [n, oh * kh, ow * kw, c]) as tf.Tensor4D;
   if (oh * kh === h && ow * kw === w) return dx;
   return tf.pad(dx, [[0, 0], [0, h - oh * kh], [0, w - ow * kw], [0, 0]]);
 }
