@@ -11,7 +11,9 @@ const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 /** Runs an app entry point as a user would (cwd = repo root); returns exit code and output. */
 function run(script: string, args: string[]) {
-  const r = spawnSync(tsx, [path.join(root, 'apps/classify/src', script), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CV_BACKEND: 'wasm' } });
+  const env: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
+  delete env.FORCE_COLOR; // with NO_COLOR also set, Node prints a warning on stderr
+  const r = spawnSync(tsx, [path.join(root, 'apps/classify/src', script), ...args], { cwd: root, encoding: 'utf8', env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -96,7 +98,7 @@ describe('classify app: train → val → predict → export on a small MNIST su
     const r = run(script as string, (args as string[]).map((a) => a.replace('__RUN__', runDir)));
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('[engine]')); // predict logs its backend to stderr
-    expect(lines).toHaveLength(1);
+    expect(lines, r.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(/^error: /);
     expect(r.stderr).toMatch(message as RegExp);
   });

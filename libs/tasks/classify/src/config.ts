@@ -6,7 +6,7 @@ export const ClassifyTrainSchema = z.object({
   dataset: z.string().default('fashion-mnist').describe('fashion-mnist, mnist, or an image folder (<root>/<class>/*.png)'),
   model: z.string().default('reference-cnn').refine((m) => listClassifiers().includes(m), { message: `must be one of: ${listClassifiers().join(', ')}` })
     .describe(`architecture: ${listClassifiers().join(', ')}`),
-  epochs: z.number().int().positive().default(8).describe('epochs to train (with --resume: the new total)'),
+  epochs: z.number().int().positive().default(3).describe('epochs to train (with --resume: the new total)'),
   batchSize: z.number().int().positive().default(64).describe('images per step'),
   lr: z.number().positive().default(2e-3).describe('peak learning rate'),
   optimizer: z.enum(['adam', 'sgd']).default('adam').describe('adam, or sgd with Nesterov momentum 0.9'),
