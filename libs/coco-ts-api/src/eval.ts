@@ -1,0 +1,400 @@
+/**
+ * COCOeval for `bbox` and `segm`, a port of pycocotools' cocoeval.py that reproduces its numbers exactly:
+ * the same stable sorts, greedy matching, crowd handling, area rules and float64 arithmetic.
+ */
+import { type CocoAnnotation, CocoError, type COCO } from './coco';
+import { bboxIou, fromRLE, runsIou, type Runs } from './mask';
+import type { Bbox, RLE } from './mask-api';
+import { meanOfValid, pyFixed } from './numeric';
+import { IOU_TYPES, type IouType, Params } from './params';
+
+interface GtRec { id: number; area: number; iscrowd: number; ignore: boolean; bbox?: Bbox; runs?: Runs }
+interface DtRec { id: number; area: number; score: number; bbox?: Bbox; runs?: Runs }
+
+/** The detections and ground truths of one (image, category) pair, with their IoUs. */
+interface Cell {
+  gts: GtRec[];
+  /** Sorted by score (stable), cut at maxDets[-1]. */
+  dts: DtRec[];
+  /** ious[d][g], or null when either side is empty. */
+  ious: Float64Array[] | null;
+}
+
+/** pycocotools' evalImgs entry for one (image, category, area range). */
+export interface EvalImg {
+  image_id: number;
+  category_id: number;
+  aRng: [number, number];
+  maxDet: number;
+  dtIds: number[];
+  gtIds: number[];
+  /** [T][D]: id of the matched gt (0 = none). */
+  dtMatches: Float64Array[];
+  /** [T][G]: id of the matched detection (0 = none). */
+  gtMatches: Float64Array[];
+  dtScores: number[];
+  gtIgnore: Uint8Array;
+  /** [T][D] */
+  dtIgnore: Uint8Array[];
+}
+
+export interface EvalResult {
+  params: Params;
+  counts: [number, number, number, number, number];
+  /** Flat [T, R, K, A, M] (C order); −1 where a category has no ground truth. */
+  precision: Float64Array;
+  /** Flat [T, K, A, M]. */
+  recall: Float64Array;
+  /** Flat [T, R, K, A, M]. */
+  scores: Float64Array;
+}
+
+export interface CategoryAP {
+  categoryId: number;
+  /** AP@[.50:.95], AP@.50, AP@.75 and AR@[.50:.95] at area 'all' and the last maxDets; −1 = no gt. */
+  ap: number;
+  ap50: number;
+  ap75: number;
+  ar: number;
+}
+
+const argsortStable = (n: number, key: (i: number) => number) =>
+  Array.from({ length: n }, (_, i) => i).sort((a, b) => key(a) - key(b)); // Array.prototype.sort is stable
+
+function requireNumber(ann: CocoAnnotation, field: string, kind: string): number {
+  const v = ann[field];
+  if (typeof v !== 'number' && typeof v !== 'boolean') throw new CocoError(`${kind} annotation ${ann.id}: missing or non-numeric '${field}'`);
+  return Number(v);
+}
+
+/**
+ * Evaluates detections against ground truth like pycocotools' COCOeval.
+ *
+ * @example
+ * const E = new COCOeval(gt, gt.loadRes(detections), 'bbox');
+ * E.evaluate(); E.accumulate();
+ * const stats = E.summarize(); // 12 numbers; prints pycocotools' 12 lines
+ */
+export class COCOeval {
+  params: Params;
+  evalImgs: (EvalImg | null)[] = [];
+  eval: EvalResult | null = null;
+  stats: number[] = [];
+  private paramsEval: Params | null = null;
+  private cells = new Map<string, Cell>();
+
+  constructor(readonly cocoGt: COCO, readonly cocoDt: COCO, iouType: IouType | string = 'segm') {
+    if (!IOU_TYPES.includes(iouType as IouType)) throw new CocoError(`unknown iouType '${iouType}'; use one of: ${IOU_TYPES.join(', ')}`);
+    this.params = new Params(iouType as IouType);
+    this.params.imgIds = [...cocoGt.getImgIds()].sort((a, b) => a - b);
+    this.params.catIds = [...cocoGt.getCatIds()].sort((a, b) => a - b);
+  }
+
+  private gtRecord(ann: CocoAnnotation): GtRec {
+    const iscrowd = requireNumber(ann, 'iscrowd', 'ground-truth');
+    const area = requireNumber(ann, 'area', 'ground-truth');
+    requireNumber(ann, 'category_id', 'ground-truth');
+    // pycocotools overwrites any 'ignore' key with iscrowd.
+    const rec: GtRec = { id: ann.id, area, iscrowd, ignore: !!iscrowd };
+    this.attachGeometry(rec, ann, this.cocoGt, 'ground-truth');
+    return rec;
+  }
+
+  private dtRecord(ann: CocoAnnotation): DtRec {
+    const rec: DtRec = { id: ann.id, area: requireNumber(ann, 'area', 'detection'), score: requireNumber(ann, 'score', 'detection') };
+    this.attachGeometry(rec, ann, this.cocoDt, 'detection');
+    return rec;
+  }
+
+  private attachGeometry(rec: GtRec | DtRec, ann: CocoAnnotation, coco: COCO, kind: string): void {
+    if (this.params.iouType === 'bbox') {
+      const bb = ann.bbox;
+      if (!Array.isArray(bb) || bb.length !== 4 || bb.some((v) => typeof v !== 'number')) {
+        throw new CocoError(`${kind} annotation ${ann.id}: missing 'bbox' [x, y, w, h]`);
+      }
+      rec.bbox = bb;
+    } else {
+      try {
+        rec.runs = fromRLE(coco.annToRLE(ann) as RLE);
+      } catch (e) {
+        throw e instanceof CocoError ? e : new CocoError(`${kind} annotation ${ann.id}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private prepare(): void {
+    const p = this.params;
+    const gtAnns = this.cocoGt.loadAnns(this.cocoGt.getAnnIds(p.useCats ? { imgIds: p.imgIds, catIds: p.catIds } : { imgIds: p.imgIds }));
+    const dtAnns = this.cocoDt.loadAnns(this.cocoDt.getAnnIds(p.useCats ? { imgIds: p.imgIds, catIds: p.catIds } : { imgIds: p.imgIds }));
+    const gts = new Map<string, GtRec[]>();
+    const dts = new Map<string, DtRec[]>();
+    const push = <T>(m: Map<string, T[]>, key: string, v: T) => (m.get(key) ?? m.set(key, []).get(key)!).push(v);
+    for (const g of gtAnns) push(gts, `${g.image_id},${g.category_id}`, this.gtRecord(g));
+    for (const d of dtAnns) push(dts, `${d.image_id},${d.category_id}`, this.dtRecord(d));
+    const maxDet = p.maxDets[p.maxDets.length - 1];
+    this.cells.clear();
+    const catIds = p.useCats ? p.catIds : [-1];
+    for (const imgId of p.imgIds) {
+      for (const catId of catIds) {
+        const g = p.useCats ? (gts.get(`${imgId},${catId}`) ?? []) : p.catIds.flatMap((c) => gts.get(`${imgId},${c}`) ?? []);
+        let d = p.useCats ? (dts.get(`${imgId},${catId}`) ?? []) : p.catIds.flatMap((c) => dts.get(`${imgId},${c}`) ?? []);
+        if (g.length === 0 && d.length === 0) continue;
+        d = argsortStable(d.length, (i) => -d[i].score).map((i) => d[i]).slice(0, maxDet);
+        this.cells.set(`${imgId},${catId}`, { gts: g, dts: d, ious: this.computeIoU(g, d) });
+      }
+    }
+  }
+
+  private computeIoU(gt: GtRec[], dt: DtRec[]): Float64Array[] | null {
+    if (gt.length === 0 || dt.length === 0) return null;
+    const iscrowd = gt.map((g) => g.iscrowd);
+    if (this.params.iouType === 'bbox') return bboxIou(dt.map((d) => d.bbox!), gt.map((g) => g.bbox!), iscrowd);
+    return runsIou(dt.map((d) => d.runs!), gt.map((g) => g.runs!), iscrowd);
+  }
+
+  /** Per image and category: match detections to ground truth at every IoU threshold and area range. */
+  evaluate(): void {
+    const p = this.params;
+    p.imgIds = [...new Set(p.imgIds)].sort((a, b) => a - b);
+    if (p.useCats) p.catIds = [...new Set(p.catIds)].sort((a, b) => a - b);
+    p.maxDets = [...p.maxDets].sort((a, b) => a - b);
+    this.prepare();
+    const catIds = p.useCats ? p.catIds : [-1];
+    const maxDet = p.maxDets[p.maxDets.length - 1];
+    this.evalImgs = [];
+    for (const catId of catIds) {
+      for (const aRng of p.areaRng) {
+        for (const imgId of p.imgIds) this.evalImgs.push(this.evaluateImg(imgId, catId, aRng, maxDet));
+      }
+    }
+    this.paramsEval = p.clone();
+  }
+
+  /** pycocotools' evaluateImg: greedy matching, crowd and area-range ignore flags. */
+  evaluateImg(imgId: number, catId: number, aRng: [number, number], maxDet: number): EvalImg | null {
+    const cell = this.cells.get(`${imgId},${catId}`);
+    if (!cell) return null;
+    const ignoreOf = cell.gts.map((g) => (g.ignore || g.area < aRng[0] || g.area > aRng[1] ? 1 : 0));
+    const gtind = argsortStable(cell.gts.length, (i) => ignoreOf[i]); // non-ignored first
+    const gt = gtind.map((i) => cell.gts[i]);
+    const gtIg = Uint8Array.from(gtind, (i) => ignoreOf[i]);
+    const dt = cell.dts.slice(0, maxDet);
+    const T = this.params.iouThrs.length;
+    const G = gt.length;
+    const D = dt.length;
+    const gtm = Array.from({ length: T }, () => new Float64Array(G));
+    const dtm = Array.from({ length: T }, () => new Float64Array(D));
+    const dtIg = Array.from({ length: T }, () => new Uint8Array(D));
+    if (cell.ious) {
+      const ious = cell.ious;
+      this.params.iouThrs.forEach((t, tind) => {
+        for (let dind = 0; dind < D; dind++) {
+          let best = Math.min(t, 1 - 1e-10);
+          let m = -1;
+          const row = ious[dind];
+          for (let gind = 0; gind < G; gind++) {
+            if (gtm[tind][gind] > 0 && !gt[gind].iscrowd) continue; // matched regular gt
+            if (m > -1 && gtIg[m] === 0 && gtIg[gind] === 1) break; // have a regular match; the rest are ignored gts
+            const v = row[gtind[gind]];
+            if (v < best) continue;
+            best = v;
+            m = gind;
+          }
+          if (m === -1) continue;
+          dtIg[tind][dind] = gtIg[m];
+          dtm[tind][dind] = gt[m].id;
+          gtm[tind][m] = dt[dind].id;
+        }
+      });
+    }
+    // Unmatched detections outside the area range are ignored.
+    for (let dind = 0; dind < D; dind++) {
+      const outside = dt[dind].area < aRng[0] || dt[dind].area > aRng[1];
+      if (!outside) continue;
+      for (let t = 0; t < T; t++) if (dtm[t][dind] === 0) dtIg[t][dind] = 1;
+    }
+    return {
+      image_id: imgId, category_id: catId, aRng, maxDet,
+      dtIds: dt.map((d) => d.id), gtIds: gt.map((g) => g.id),
+      dtMatches: dtm, gtMatches: gtm, dtScores: dt.map((d) => d.score), gtIgnore: gtIg, dtIgnore: dtIg,
+    };
+  }
+
+  /** Precision/recall curves: precision[T,R,K,A,M], recall[T,K,A,M], scores[T,R,K,A,M]. */
+  accumulate(p: Params = this.params): EvalResult {
+    if (!this.paramsEval) throw new CocoError('run evaluate() before accumulate()');
+    const catIds = p.useCats ? p.catIds : [-1];
+    const T = p.iouThrs.length;
+    const R = p.recThrs.length;
+    const K = p.useCats ? catIds.length : 1;
+    const A = p.areaRng.length;
+    const M = p.maxDets.length;
+    const precision = new Float64Array(T * R * K * A * M).fill(-1);
+    const recall = new Float64Array(T * K * A * M).fill(-1);
+    const scores = new Float64Array(T * R * K * A * M).fill(-1);
+    const pe = this.paramsEval;
+    const setK = new Set(pe.useCats ? pe.catIds : [-1]);
+    const setA = new Set(pe.areaRng.map((a) => `${a[0]},${a[1]}`));
+    const setM = new Set(pe.maxDets);
+    const setI = new Set(pe.imgIds);
+    const kList = catIds.map((k, n) => (setK.has(k) ? n : -1)).filter((n) => n >= 0);
+    const mList = p.maxDets.filter((m) => setM.has(m));
+    const aList = p.areaRng.map((a, n) => (setA.has(`${a[0]},${a[1]}`) ? n : -1)).filter((n) => n >= 0);
+    const iList = p.imgIds.map((i, n) => (setI.has(i) ? n : -1)).filter((n) => n >= 0);
+    const I0 = pe.imgIds.length;
+    const A0 = pe.areaRng.length;
+    const eps = 2.220446049250313e-16; // np.spacing(1)
+    kList.forEach((k0, k) => {
+      aList.forEach((a0, a) => {
+        mList.forEach((maxDet, m) => {
+          const E = iList.map((i) => this.evalImgs[k0 * A0 * I0 + a0 * I0 + i]).filter((e): e is EvalImg => !!e);
+          if (E.length === 0) return;
+          // Concatenate each image's first maxDet detections, then a stable sort by score.
+          const owner: number[] = [];
+          const pos: number[] = [];
+          const sc: number[] = [];
+          E.forEach((e, ei) => {
+            const n = Math.min(maxDet, e.dtScores.length);
+            for (let j = 0; j < n; j++) {
+              owner.push(ei);
+              pos.push(j);
+              sc.push(e.dtScores[j]);
+            }
+          });
+          const order = argsortStable(sc.length, (i) => -sc[i]);
+          let npig = 0;
+          for (const e of E) for (const g of e.gtIgnore) if (g === 0) npig++;
+          if (npig === 0) return;
+          const nd = order.length;
+          const scoresSorted = order.map((i) => sc[i]);
+          for (let t = 0; t < T; t++) {
+            const rc = new Float64Array(nd);
+            const pr = new Array<number>(nd);
+            let tp = 0;
+            let fp = 0;
+            for (let j = 0; j < nd; j++) {
+              const e = E[owner[order[j]]];
+              const d = pos[order[j]];
+              const matched = e.dtMatches[t][d] !== 0;
+              const ignored = e.dtIgnore[t][d] !== 0;
+              if (matched && !ignored) tp++;
+              if (!matched && !ignored) fp++;
+              rc[j] = tp / npig;
+              pr[j] = tp / (fp + tp + eps);
+            }
+            recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
+            for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+            let pi = 0;
+            for (let ri = 0; ri < R; ri++) {
+              while (pi < nd && rc[pi] < p.recThrs[ri]) pi++; // searchsorted(rc, thr, 'left')
+              const idx = (((t * R + ri) * K + k) * A + a) * M + m;
+              if (pi >= nd) {
+                for (let rj = ri; rj < R; rj++) {
+                  const j2 = (((t * R + rj) * K + k) * A + a) * M + m;
+                  precision[j2] = 0;
+                  scores[j2] = 0;
+                }
+                break;
+              }
+              precision[idx] = pr[pi];
+              scores[idx] = scoresSorted[pi];
+            }
+          }
+        });
+      });
+    });
+    this.eval = { params: p, counts: [T, R, K, A, M], precision, recall, scores };
+    return this.eval;
+  }
+
+  private requireEval(): EvalResult {
+    if (!this.eval) throw new CocoError('run evaluate() and accumulate() first');
+    return this.eval;
+  }
+
+  /** Mean AP (ap=true) or AR over valid entries for an IoU threshold (or all), area label and maxDets. */
+  summarizeOne(ap: boolean, iouThr: number | null, areaRng: string, maxDets: number): number {
+    const { precision, recall, counts } = this.requireEval();
+    const p = this.params;
+    const [T, R, K, A, M] = counts;
+    const tSel = iouThr === null ? [...Array(T).keys()] : p.iouThrs.flatMap((v, i) => (v === iouThr ? [i] : []));
+    const aSel = p.areaRngLbl.flatMap((l, i) => (l === areaRng ? [i] : []));
+    const mSel = p.maxDets.flatMap((d, i) => (d === maxDets ? [i] : []));
+    const vals: number[] = [];
+    if (aSel.length && mSel.length) {
+      const a = aSel[0];
+      const m = mSel[0];
+      for (const t of tSel) {
+        if (ap) for (let r = 0; r < R; r++) for (let k = 0; k < K; k++) vals.push(precision[(((t * R + r) * K + k) * A + a) * M + m]);
+        else for (let k = 0; k < K; k++) vals.push(recall[((t * K + k) * A + a) * M + m]);
+      }
+    }
+    return meanOfValid(vals);
+  }
+
+  /** The 12 summary lines, formatted exactly as pycocotools prints them. */
+  summaryLines(): string[] {
+    const p = this.params;
+    if (p.maxDets.length < 3) throw new CocoError(`summarize() needs 3 maxDets (got [${p.maxDets}]), as in pycocotools`);
+    const md = p.maxDets;
+    const rows: [boolean, number | null, string, number][] = [
+      [true, null, 'all', 100], [true, 0.5, 'all', md[2]], [true, 0.75, 'all', md[2]],
+      [true, null, 'small', md[2]], [true, null, 'medium', md[2]], [true, null, 'large', md[2]],
+      [false, null, 'all', md[0]], [false, null, 'all', md[1]], [false, null, 'all', md[2]],
+      [false, null, 'small', md[2]], [false, null, 'medium', md[2]], [false, null, 'large', md[2]],
+    ];
+    this.stats = rows.map(([ap, thr, area, m]) => this.summarizeOne(ap, thr, area, m));
+    return rows.map(([ap, thr, area, m], i) => {
+      const title = (ap ? 'Average Precision' : 'Average Recall').padEnd(18);
+      const iouStr = (thr === null ? `${pyFixed(p.iouThrs[0], 2)}:${pyFixed(p.iouThrs[p.iouThrs.length - 1], 2)}` : pyFixed(thr, 2)).padEnd(9);
+      return ` ${title} ${ap ? '(AP)' : '(AR)'} @[ IoU=${iouStr} | area=${area.padStart(6)} | maxDets=${String(m).padStart(3)} ] = ${pyFixed(this.stats[i], 3)}`;
+    });
+  }
+
+  /** Computes and prints the 12 standard numbers (AP, AP50, AP75, APs/m/l, AR1/10/100, ARs/m/l). */
+  summarize(log: (line: string) => void = console.log): number[] {
+    this.summaryLines().forEach((l) => log(l));
+    return this.stats;
+  }
+
+  /** AP@[.5:.95], AP50, AP75 and AR per category at area 'all' and the last maxDets (−1 = no gt). */
+  perCategory(): CategoryAP[] {
+    const { precision, recall, counts } = this.requireEval();
+    const [T, R, K, A, M] = counts;
+    const p = this.params;
+    const m = M - 1;
+    const ids = p.useCats ? p.catIds : [-1];
+    const tAt = (v: number) => p.iouThrs.findIndex((x) => x === v);
+    const apOf = (k: number, ts: number[]) => {
+      const vals: number[] = [];
+      for (const t of ts) for (let r = 0; r < R; r++) vals.push(precision[(((t * R + r) * K + k) * A + 0) * M + m]);
+      return meanOfValid(vals);
+    };
+    return ids.slice(0, K).map((categoryId, k) => {
+      const rec: number[] = [];
+      for (let t = 0; t < T; t++) rec.push(recall[((t * K + k) * A + 0) * M + m]);
+      return {
+        categoryId,
+        ap: apOf(k, [...Array(T).keys()]),
+        ap50: tAt(0.5) >= 0 ? apOf(k, [tAt(0.5)]) : -1,
+        ap75: tAt(0.75) >= 0 ? apOf(k, [tAt(0.75)]) : -1,
+        ar: meanOfValid(rec),
+      };
+    });
+  }
+
+  /** AP@[.5:.95] per category, area range and maxDets: [K][A][M] (−1 = no gt). */
+  apByCategoryAreaMaxDets(): number[][][] {
+    const { precision, counts } = this.requireEval();
+    const [T, R, K, A, M] = counts;
+    return Array.from({ length: K }, (_, k) =>
+      Array.from({ length: A }, (_, a) =>
+        Array.from({ length: M }, (_, m) => {
+          const vals: number[] = [];
+          for (let t = 0; t < T; t++) for (let r = 0; r < R; r++) vals.push(precision[(((t * R + r) * K + k) * A + a) * M + m]);
+          return meanOfValid(vals);
+        }),
+      ),
+    );
+  }
+}

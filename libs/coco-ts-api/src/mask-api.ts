@@ -1,0 +1,113 @@
+/**
+ * pycocotools.mask, function for function: `encode`, `decode`, `area`, `toBbox`, `merge`, `iou`,
+ * `frPyObjects` (`frPoly`, `frBbox`, `frUncompressedRLE`). Masks are row-major here (`Mask`); RLEs are
+ * column-major as in COCO files.
+ */
+import {
+  type Bbox, bboxIou, bboxRuns, checkRuns, decodeRuns, encodeRuns, fromRLE, type Mask, MaskError, mergeRuns,
+  type Polygon, polygonRuns, type RLE, type Runs, runsArea, runsIou, runsToBbox, toRLE, type UncompressedRLE,
+} from './mask';
+
+export type { Bbox, Mask, Polygon, RLE, UncompressedRLE } from './mask';
+export { MaskError } from './mask';
+
+/** A row-major mask from nested rows ([h][w] of 0/1). */
+export function maskFromRows(rows: ArrayLike<number>[]): Mask {
+  const height = rows.length;
+  const width = height ? rows[0].length : 0;
+  const data = new Uint8Array(height * width);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = rows[y][x] ? 1 : 0;
+  return { height, width, data };
+}
+
+/** Nested rows ([h][w] of 0/1) from a mask. */
+export function maskToRows(mask: Mask): number[][] {
+  return Array.from({ length: mask.height }, (_, y) => Array.from(mask.data.subarray(y * mask.width, (y + 1) * mask.width)));
+}
+
+/**
+ * Binary mask → compressed RLE.
+ *
+ * @example
+ * encode(maskFromRows([[0, 1], [1, 1]])) // { size: [2, 2], counts: '112' }
+ */
+export function encode(mask: Mask): RLE {
+  return toRLE(encodeRuns(mask));
+}
+
+/** Compressed or uncompressed RLE → binary mask (row-major). */
+export function decode(rle: RLE | UncompressedRLE): Mask {
+  return decodeRuns(checkRuns(fromRLE(rle)));
+}
+
+/** Foreground pixels of an RLE. */
+export function area(rle: RLE | UncompressedRLE): number {
+  return runsArea(fromRLE(rle));
+}
+
+/** [x, y, w, h] of an RLE's foreground, as float values like pycocotools. */
+export function toBbox(rle: RLE | UncompressedRLE): Bbox {
+  return runsToBbox(fromRLE(rle));
+}
+
+/** Union (default) or intersection of RLEs of one size. */
+export function merge(rles: (RLE | UncompressedRLE)[], intersect = false): RLE {
+  return toRLE(mergeRuns(rles.map(fromRLE), intersect));
+}
+
+/** Polygons → one RLE per polygon (merge them for a multi-part object). */
+export function frPoly(polygons: Polygon[], h: number, w: number): RLE[] {
+  return polygons.map((p, i) => {
+    if (!Array.isArray(p) || p.length < 6 || p.length % 2 !== 0) {
+      throw new MaskError(`polygon ${i} has ${Array.isArray(p) ? p.length : 0} coordinates; a polygon needs at least 3 points (6 numbers, x/y pairs)`);
+    }
+    return toRLE(polygonRuns(p, h, w));
+  });
+}
+
+/** Boxes [x, y, w, h] → RLEs (rasterised as polygons, as pycocotools does). */
+export function frBbox(boxes: Bbox[], h: number, w: number): RLE[] {
+  return boxes.map((b) => toRLE(bboxRuns(b, h, w)));
+}
+
+/** Uncompressed RLEs (counts as run lengths) → compressed RLEs; checks that counts sum to h×w. */
+export function frUncompressedRLE(rles: UncompressedRLE[]): RLE[] {
+  return rles.map((r, i) => toRLE(checkRuns(fromRLE(r), `uncompressed RLE ${i}`)));
+}
+
+type PyObject = Polygon[] | Bbox[] | UncompressedRLE[] | Polygon | Bbox | UncompressedRLE;
+
+/**
+ * pycocotools' `frPyObjects`: a list of polygons, boxes or uncompressed RLEs → list of RLEs; a single
+ * one → one RLE.
+ */
+export function frPyObjects(obj: PyObject, h: number, w: number): RLE | RLE[] {
+  if (Array.isArray(obj) && obj.length > 0 && Array.isArray(obj[0])) {
+    const list = obj as number[][];
+    return list[0].length === 4 ? frBbox(list as Bbox[], h, w) : frPoly(list, h, w);
+  }
+  if (Array.isArray(obj) && obj.length > 0 && typeof obj[0] === 'object') return frUncompressedRLE(obj as UncompressedRLE[]);
+  if (Array.isArray(obj) && obj.length === 4) return frBbox([obj as Bbox], h, w)[0];
+  if (Array.isArray(obj) && obj.length > 4) return frPoly([obj as Polygon], h, w)[0];
+  if (obj && !Array.isArray(obj) && typeof obj === 'object' && 'counts' in obj && 'size' in obj) return frUncompressedRLE([obj])[0];
+  throw new MaskError('segmentation is neither a polygon list, a box nor an RLE {size, counts}');
+}
+
+const isBox = (o: unknown): o is Bbox => Array.isArray(o) && o.length === 4 && o.every((v) => typeof v === 'number');
+
+/**
+ * IoU matrix [D][G] between detections and ground truths, both boxes or both RLEs. For a crowd gt the
+ * union is the detection's area. Mask pairs of different sizes give −1. Empty inputs give [].
+ *
+ * @example
+ * iou([[0, 0, 10, 10]], [[0, 0, 20, 20]], [1]) // [[1]]: the box lies inside a crowd region
+ */
+export function iou(dt: (Bbox | RLE | UncompressedRLE)[], gt: (Bbox | RLE | UncompressedRLE)[], iscrowd: ArrayLike<number | boolean>): number[][] {
+  if (dt.length === 0 || gt.length === 0) return [];
+  if (iscrowd.length !== gt.length) throw new MaskError(`iscrowd has ${iscrowd.length} flags for ${gt.length} ground truths`);
+  const boxes = isBox(dt[0]) && isBox(gt[0]);
+  if (boxes) return bboxIou(dt as Bbox[], gt as Bbox[], iscrowd).map((r) => Array.from(r));
+  if (isBox(dt[0]) || isBox(gt[0])) throw new MaskError('iou: detections and ground truths must both be boxes or both be RLEs');
+  const toRuns = (o: Bbox | RLE | UncompressedRLE): Runs => fromRLE(o as RLE);
+  return runsIou(dt.map(toRuns), gt.map(toRuns), iscrowd).map((r) => Array.from(r));
+}
