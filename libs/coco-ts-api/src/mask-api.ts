@@ -29,7 +29,7 @@ export function maskToRows(mask: Mask): number[][] {
  * Binary mask → compressed RLE.
  *
  * @example
- * encode(maskFromRows([[0, 1], [1, 1]])) // { size: [2, 2], counts: '112' }
+ * encode(maskFromRows([[0, 1], [1, 1]])) // { size: [2, 2], counts: '13' } (column-major runs 1, 3)
  */
 export function encode(mask: Mask): RLE {
   return toRLE(encodeRuns(mask));

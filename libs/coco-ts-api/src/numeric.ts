@@ -36,14 +36,19 @@ export function meanOfValid(values: ArrayLike<number>): number {
   return kept.length ? pairwiseSum(kept) / kept.length : -1;
 }
 
-/** Python's '{:.Nf}'.format(x): like toFixed, but exact binary ties round half to even. */
+/**
+ * Python's '{:.Nf}'.format(x). `toFixed` rounds the exact binary value correctly except on exact ties,
+ * which it rounds away from zero where Python rounds to even (e.g. 0.0625 → '0.062'). Exact ties show as
+ * a 5 followed by zeros in the exact expansion (`toFixed(20)` is exact for them: they are multiples of 2^-k).
+ */
 export function pyFixed(x: number, digits: number): string {
-  const scaled = x * 10 ** digits;
-  const floor = Math.floor(scaled);
-  if (scaled - floor === 0.5 && Number.isFinite(scaled) && Math.abs(scaled) < 2 ** 52 && x * 10 ** digits === scaled) {
-    const even = floor % 2 === 0 ? floor : floor + 1;
-    const s = (Math.abs(even) / 10 ** digits).toFixed(digits);
-    return (even < 0 || (even === 0 && x < 0) ? '-' : '') + s;
-  }
-  return x.toFixed(digits);
+  if (!Number.isFinite(x) || Math.abs(x) >= 1e21) return x.toFixed(digits);
+  const exact = Math.abs(x).toFixed(20);
+  const dot = exact.indexOf('.');
+  const rest = exact.slice(dot + 1 + digits);
+  if (!/^50*$/.test(rest)) return x.toFixed(digits);
+  const kept = exact.slice(0, dot + 1 + digits).replace(/\.$/, '');
+  const lastDigit = Number(kept[kept.length - 1]);
+  if (lastDigit % 2 === 1) return x.toFixed(digits); // odd: round away from zero, as toFixed does
+  return (x < 0 ? '-' : '') + kept;
 }

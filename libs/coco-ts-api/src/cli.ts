@@ -1,0 +1,100 @@
+/**
+ * npx nx run coco-ts-api:eval -- --gt gt.json --dt dt.json --iou bbox|segm [--img-ids 3,1,2]
+ *   [--cat-ids 4,1] [--max-dets 1,10,100] [--use-cats 0] [--json out.json]
+ *
+ * Prints pycocotools' 12 summary lines and a per-category table; --json writes
+ * {stats, perCategory: [{categoryId, ap, ap50, ap75, ar}], seconds: {load, evaluate, accumulate}}.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { COCOeval } from './eval';
+import { loadCocoFile, loadResultsFile } from './node';
+import { IOU_TYPES, type IouType } from './params';
+
+class UsageError extends Error {}
+
+function idList(flag: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const ids = value.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!ids.length || ids.some((n) => !Number.isInteger(n))) throw new UsageError(`--${flag} takes comma-separated integers, got '${value}'`);
+  return ids;
+}
+
+const fmt = (v: number) => (v < 0 ? '   -1' : v.toFixed(3));
+
+function main(argv: string[]): void {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        gt: { type: 'string' }, dt: { type: 'string' }, iou: { type: 'string' },
+        'img-ids': { type: 'string' }, 'cat-ids': { type: 'string' }, 'max-dets': { type: 'string' },
+        'use-cats': { type: 'string' }, json: { type: 'string' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--json out.json]`);
+  }
+  if (!values.gt || !values.dt) throw new UsageError('--gt and --dt are required (COCO ground truth and a results list)');
+  const iouType = values.iou ?? 'bbox';
+  if (!IOU_TYPES.includes(iouType as IouType)) throw new UsageError(`--iou must be one of ${IOU_TYPES.join(', ')}, got '${iouType}'`);
+  if (values['use-cats'] !== undefined && !['0', '1'].includes(values['use-cats'])) throw new UsageError(`--use-cats takes 0 or 1`);
+
+  let t0 = performance.now();
+  console.log('loading annotations into memory...');
+  const gt = loadCocoFile(values.gt);
+  console.log('Loading and preparing results...');
+  const dt = loadResultsFile(gt, values.dt);
+  const load = (performance.now() - t0) / 1000;
+  console.log(`DONE (t=${load.toFixed(2)}s)`);
+
+  const E = new COCOeval(gt, dt, iouType);
+  const imgIds = idList('img-ids', values['img-ids']);
+  const catIds = idList('cat-ids', values['cat-ids']);
+  const maxDets = idList('max-dets', values['max-dets']);
+  if (imgIds) E.params.imgIds = imgIds;
+  if (catIds) E.params.catIds = catIds;
+  if (maxDets) E.params.maxDets = maxDets;
+  if (values['use-cats'] !== undefined) E.params.useCats = Number(values['use-cats']) as 0 | 1;
+
+  console.log('Running per image evaluation...');
+  console.log(`Evaluate annotation type *${iouType}*`);
+  t0 = performance.now();
+  E.evaluate();
+  const evaluate = (performance.now() - t0) / 1000;
+  console.log(`DONE (t=${evaluate.toFixed(2)}s).`);
+  console.log('Accumulating evaluation results...');
+  t0 = performance.now();
+  E.accumulate();
+  const accumulate = (performance.now() - t0) / 1000;
+  console.log(`DONE (t=${accumulate.toFixed(2)}s).`);
+  const stats = E.summarize();
+
+  const perCategory = E.perCategory();
+  const name = (id: number) => (id === -1 ? '(all, useCats=0)' : (gt.cats.get(id)?.name ?? String(id)));
+  const width = Math.max(8, ...perCategory.map((c) => name(c.categoryId).length));
+  console.log('');
+  console.log(`${'category'.padEnd(width)}     id     AP   AP50   AP75     AR`);
+  for (const c of perCategory) {
+    console.log(`${name(c.categoryId).padEnd(width)} ${String(c.categoryId).padStart(6)}  ${fmt(c.ap)}  ${fmt(c.ap50)}  ${fmt(c.ap75)}  ${fmt(c.ar)}`);
+  }
+  if (values.json) {
+    const out = { stats, perCategory, seconds: { load, evaluate, accumulate } };
+    fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
+    const tmp = `${values.json}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(out, null, 2) + '\n');
+    fs.renameSync(tmp, values.json);
+    console.log(`\nwrote ${values.json}`);
+  }
+}
+
+try {
+  main(process.argv.slice(2).filter((a) => a !== '--'));
+} catch (e) {
+  console.error(`error: ${(e as Error).message}`);
+  if (process.env.CV_DEBUG) console.error((e as Error).stack);
+  process.exitCode = 1;
+}
