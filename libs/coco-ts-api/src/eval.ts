@@ -28,15 +28,18 @@ export interface EvalImg {
   maxDet: number;
   dtIds: number[];
   gtIds: number[];
-  /** [T][D]: id of the matched gt (0 = none). */
-  dtMatches: Float64Array[];
-  /** [T][G]: id of the matched detection (0 = none). */
-  gtMatches: Float64Array[];
+  /** Flat [T, D]: id of the matched gt (0 = none); row t starts at t·D. */
+  dtMatches: Float64Array;
+  /** Flat [T, G]: id of the matched detection (0 = none). */
+  gtMatches: Float64Array;
   dtScores: number[];
   gtIgnore: Uint8Array;
-  /** [T][D] */
-  dtIgnore: Uint8Array[];
+  /** Flat [T, D] */
+  dtIgnore: Uint8Array;
 }
+
+/** Row t of a flat [T, n] evalImgs array, as pycocotools' 2-D arrays index it. */
+export const evalRow = <A extends Float64Array | Uint8Array>(flat: A, t: number, n: number): A => flat.subarray(t * n, (t + 1) * n) as A;
 
 export interface EvalResult {
   params: Params;
@@ -81,7 +84,10 @@ export class COCOeval {
   eval: EvalResult | null = null;
   stats: number[] = [];
   private paramsEval: Params | null = null;
-  private cells = new Map<string, Cell>();
+  /** Cells by imgIndex·C + catIndex over params.imgIds × (catIds, or [−1] without categories). */
+  private cells: (Cell | undefined)[] = [];
+  private cellIndex = new Map<number, number>();
+  private catIndex = new Map<number, number>();
 
   constructor(readonly cocoGt: COCO, readonly cocoDt: COCO, iouType: IouType | string = 'segm') {
     if (!IOU_TYPES.includes(iouType as IouType)) throw new CocoError(`unknown iouType '${iouType}'; use one of: ${IOU_TYPES.join(', ')}`);
@@ -132,15 +138,17 @@ export class COCOeval {
     for (const g of gtAnns) push(gts, `${g.image_id},${g.category_id}`, this.gtRecord(g));
     for (const d of dtAnns) push(dts, `${d.image_id},${d.category_id}`, this.dtRecord(d));
     const maxDet = p.maxDets[p.maxDets.length - 1];
-    this.cells.clear();
     const catIds = p.useCats ? p.catIds : [-1];
-    for (const imgId of p.imgIds) {
-      for (const catId of catIds) {
+    this.cells = new Array(p.imgIds.length * catIds.length);
+    this.cellIndex = new Map(p.imgIds.map((id, i) => [id, i]));
+    this.catIndex = new Map(catIds.map((id, i) => [id, i]));
+    for (const [ii, imgId] of p.imgIds.entries()) {
+      for (const [ci, catId] of catIds.entries()) {
         const g = p.useCats ? (gts.get(`${imgId},${catId}`) ?? []) : p.catIds.flatMap((c) => gts.get(`${imgId},${c}`) ?? []);
         let d = p.useCats ? (dts.get(`${imgId},${catId}`) ?? []) : p.catIds.flatMap((c) => dts.get(`${imgId},${c}`) ?? []);
         if (g.length === 0 && d.length === 0) continue;
         d = argsortStable(d.length, (i) => -d[i].score).map((i) => d[i]).slice(0, maxDet);
-        this.cells.set(`${imgId},${catId}`, { gts: g, dts: d, ious: this.computeIoU(g, d) });
+        this.cells[ii * catIds.length + ci] = { gts: g, dts: d, ious: this.computeIoU(g, d) };
       }
     }
   }
@@ -172,7 +180,9 @@ export class COCOeval {
 
   /** pycocotools' evaluateImg: greedy matching, crowd and area-range ignore flags. */
   evaluateImg(imgId: number, catId: number, aRng: [number, number], maxDet: number): EvalImg | null {
-    const cell = this.cells.get(`${imgId},${catId}`);
+    const ii = this.cellIndex.get(imgId);
+    const ci = this.catIndex.get(catId);
+    const cell = ii === undefined || ci === undefined ? undefined : this.cells[ii * this.catIndex.size + ci];
     if (!cell) return null;
     const ignoreOf = cell.gts.map((g) => (g.ignore || g.area < aRng[0] || g.area > aRng[1] ? 1 : 0));
     const gtind = argsortStable(cell.gts.length, (i) => ignoreOf[i]); // non-ignored first
@@ -182,18 +192,20 @@ export class COCOeval {
     const T = this.params.iouThrs.length;
     const G = gt.length;
     const D = dt.length;
-    const gtm = Array.from({ length: T }, () => new Float64Array(G));
-    const dtm = Array.from({ length: T }, () => new Float64Array(D));
-    const dtIg = Array.from({ length: T }, () => new Uint8Array(D));
+    const gtm = new Float64Array(T * G);
+    const dtm = new Float64Array(T * D);
+    const dtIg = new Uint8Array(T * D);
     if (cell.ious) {
       const ious = cell.ious;
-      this.params.iouThrs.forEach((t, tind) => {
+      const crowd = Uint8Array.from(gt, (g) => (g.iscrowd ? 1 : 0));
+      for (let tind = 0; tind < T; tind++) {
+        const t = this.params.iouThrs[tind];
         for (let dind = 0; dind < D; dind++) {
           let best = Math.min(t, 1 - 1e-10);
           let m = -1;
           const row = ious[dind];
           for (let gind = 0; gind < G; gind++) {
-            if (gtm[tind][gind] > 0 && !gt[gind].iscrowd) continue; // matched regular gt
+            if (gtm[tind * G + gind] > 0 && !crowd[gind]) continue; // matched regular gt
             if (m > -1 && gtIg[m] === 0 && gtIg[gind] === 1) break; // have a regular match; the rest are ignored gts
             const v = row[gtind[gind]];
             if (v < best) continue;
@@ -201,17 +213,17 @@ export class COCOeval {
             m = gind;
           }
           if (m === -1) continue;
-          dtIg[tind][dind] = gtIg[m];
-          dtm[tind][dind] = gt[m].id;
-          gtm[tind][m] = dt[dind].id;
+          dtIg[tind * D + dind] = gtIg[m];
+          dtm[tind * D + dind] = gt[m].id;
+          gtm[tind * G + m] = dt[dind].id;
         }
-      });
+      }
     }
     // Unmatched detections outside the area range are ignored.
     for (let dind = 0; dind < D; dind++) {
       const outside = dt[dind].area < aRng[0] || dt[dind].area > aRng[1];
       if (!outside) continue;
-      for (let t = 0; t < T; t++) if (dtm[t][dind] === 0) dtIg[t][dind] = 1;
+      for (let t = 0; t < T; t++) if (dtm[t * D + dind] === 0) dtIg[t * D + dind] = 1;
     }
     return {
       image_id: imgId, category_id: catId, aRng, maxDet,
@@ -267,16 +279,16 @@ export class COCOeval {
           if (npig === 0) return;
           const nd = order.length;
           const scoresSorted = order.map((i) => sc[i]);
+          const rc = new Float64Array(nd);
+          const pr = new Float64Array(nd);
           for (let t = 0; t < T; t++) {
-            const rc = new Float64Array(nd);
-            const pr = new Array<number>(nd);
             let tp = 0;
             let fp = 0;
             for (let j = 0; j < nd; j++) {
               const e = E[owner[order[j]]];
-              const d = pos[order[j]];
-              const matched = e.dtMatches[t][d] !== 0;
-              const ignored = e.dtIgnore[t][d] !== 0;
+              const at = t * e.dtScores.length + pos[order[j]];
+              const matched = e.dtMatches[at] !== 0;
+              const ignored = e.dtIgnore[at] !== 0;
               if (matched && !ignored) tp++;
               if (!matched && !ignored) fp++;
               rc[j] = tp / npig;

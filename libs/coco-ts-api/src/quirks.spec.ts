@@ -1,7 +1,7 @@
 /** Hand-made cases for each pycocotools behaviour the port must reproduce, with values worked out by hand. */
 import { describe, expect, it } from 'vitest';
 import { COCO, CocoError, type CocoResult } from './coco';
-import { COCOeval } from './eval';
+import { COCOeval, evalRow } from './eval';
 import { linspace, pairwiseSum, pyFixed } from './numeric';
 
 type Box = [number, number, number, number];
@@ -58,8 +58,8 @@ describe('COCOeval quirks (hand-computed)', () => {
     const E = evaluate(gt, dets);
     // Both boxes inside the crowd region are matched to it (IoU = inter/area(det) = 1) and ignored:
     const e = E.evalImgs[0]!;
-    expect(Array.from(e.dtMatches[0])).toEqual([1, 1, 2]);
-    expect(Array.from(e.dtIgnore[0])).toEqual([1, 1, 0]);
+    expect(Array.from(evalRow(e.dtMatches, 0, e.dtIds.length))).toEqual([1, 1, 2]);
+    expect(Array.from(evalRow(e.dtIgnore, 0, e.dtIds.length))).toEqual([1, 1, 0]);
     expect(ap50(E)).toBeCloseTo(1, 12);
   });
 
@@ -67,10 +67,10 @@ describe('COCOeval quirks (hand-computed)', () => {
     const gt = gtSet([{ bbox: [0, 0, 10, 10] }]);
     // Same score: the first listed detection is ranked first and takes the gt.
     const a = evaluate(gt, [det([0, 0, 10, 10], 0.5), det([0, 0, 10, 9], 0.5)]);
-    expect(Array.from(a.evalImgs[0]!.dtMatches[0])).toEqual([1, 0]);
+    expect(Array.from(evalRow(a.evalImgs[0]!.dtMatches, 0, a.evalImgs[0]!.dtIds.length))).toEqual([1, 0]);
     const b = evaluate(gt, [det([0, 0, 10, 9], 0.5), det([0, 0, 10, 10], 0.5)]);
-    expect(Array.from(b.evalImgs[0]!.dtMatches[0])).toEqual([1, 0]); // the 10×9 box (IoU .9) is first and takes the gt
-    expect(Array.from(b.evalImgs[0]!.dtMatches[9])).toEqual([0, 1]); // at IoU .95 it cannot; the exact box can
+    expect(Array.from(evalRow(b.evalImgs[0]!.dtMatches, 0, b.evalImgs[0]!.dtIds.length))).toEqual([1, 0]); // the 10×9 box (IoU .9) is first and takes the gt
+    expect(Array.from(evalRow(b.evalImgs[0]!.dtMatches, 9, b.evalImgs[0]!.dtIds.length))).toEqual([0, 1]); // at IoU .95 it cannot; the exact box can
     // maxDets 1: only the top detection counts; here it is a miss, so AP@maxDets=1 is 0.
     const c = evaluate(gt, [det([100, 100, 10, 10], 0.9), det([0, 0, 10, 10], 0.8)]);
     expect(c.stats[6]).toBe(0); // AR@1
@@ -82,15 +82,15 @@ describe('COCOeval quirks (hand-computed)', () => {
     const E = evaluate(gt, [det([0, 0, 10, 10], 0.9)]);
     const e = E.evalImgs[0]!;
     expect(e.gtIds).toEqual([2, 1]); // regular gts first
-    expect(Array.from(e.dtMatches[0])).toEqual([2]); // IoU 10/12 with the regular gt beats 1.0 with the crowd
-    expect(Array.from(e.dtIgnore[0])).toEqual([0]);
+    expect(Array.from(evalRow(e.dtMatches, 0, e.dtIds.length))).toEqual([2]); // IoU 10/12 with the regular gt beats 1.0 with the crowd
+    expect(Array.from(evalRow(e.dtIgnore, 0, e.dtIds.length))).toEqual([0]);
   });
 
   it('an IoU exactly at the threshold matches', () => {
     const gt = gtSet([{ bbox: [0, 0, 10, 10] }]);
     const E = evaluate(gt, [det([0, 0, 10, 5], 0.9)]); // IoU = 50/100 = 0.5
-    expect(Array.from(E.evalImgs[0]!.dtMatches[0])).toEqual([1]);
-    expect(Array.from(E.evalImgs[0]!.dtMatches[1])).toEqual([0]);
+    expect(Array.from(evalRow(E.evalImgs[0]!.dtMatches, 0, E.evalImgs[0]!.dtIds.length))).toEqual([1]);
+    expect(Array.from(evalRow(E.evalImgs[0]!.dtMatches, 1, E.evalImgs[0]!.dtIds.length))).toEqual([0]);
   });
 
   it('−1 for categories without gt; 0 for a category with gt but no detections', () => {

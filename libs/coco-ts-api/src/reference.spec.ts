@@ -7,13 +7,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { COCO } from './coco';
-import { COCOeval } from './eval';
+import { COCOeval, evalRow } from './eval';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 const read = (f: string) => JSON.parse(fs.readFileSync(path.join(fixtures, f), 'utf8'));
 const cases = fs.readdirSync(fixtures).filter((f) => f.endsWith('.expected.json') && f !== 'mask_api.expected.json').map((f) => f.replace('.expected.json', ''));
 
 const TOL = 1e-9;
+const rows = (flat: Float64Array | Uint8Array, n: number) => Array.from({ length: 10 }, (_, t) => Array.from(evalRow(flat, t, n)));
 const close = (a: number, b: number) => Math.abs(a - b) <= TOL;
 
 function run(name: string) {
@@ -74,7 +75,7 @@ describe.each(cases)('pycocotools reference case %s', (name) => {
     const got = E.evalImgs.filter((e) => e !== null).map((e) => ({
       image_id: e!.image_id, category_id: e!.category_id, areaRngIndex: E.params.areaRng.findIndex((r) => r === e!.aRng), maxDet: e!.maxDet,
       dtIds: e!.dtIds, gtIds: e!.gtIds, dtScores: e!.dtScores, gtIgnore: Array.from(e!.gtIgnore),
-      dtMatches: e!.dtMatches.map((r) => Array.from(r)), gtMatches: e!.gtMatches.map((r) => Array.from(r)), dtIgnore: e!.dtIgnore.map((r) => Array.from(r)),
+      dtMatches: rows(e!.dtMatches, e!.dtIds.length), gtMatches: rows(e!.gtMatches, e!.gtIds.length), dtIgnore: rows(e!.dtIgnore, e!.dtIds.length),
     }));
     expect(got).toEqual(expected.eval_imgs);
   });
