@@ -18,6 +18,11 @@ interface Cell {
   dts: DtRec[];
   /** ious[d][g], or null when either side is empty. */
   ious: Float64Array[] | null;
+  /** Detection ids and scores in rank order (shared by every area range's evalImgs entry). */
+  dtIds: number[];
+  dtScores: number[];
+  /** iscrowd flag of each gt, in `gts` order. */
+  crowd: Uint8Array;
 }
 
 /** pycocotools' evalImgs entry for one (image, category, area range). */
@@ -130,25 +135,41 @@ export class COCOeval {
 
   private prepare(): void {
     const p = this.params;
-    const gtAnns = this.cocoGt.loadAnns(this.cocoGt.getAnnIds(p.useCats ? { imgIds: p.imgIds, catIds: p.catIds } : { imgIds: p.imgIds }));
-    const dtAnns = this.cocoDt.loadAnns(this.cocoDt.getAnnIds(p.useCats ? { imgIds: p.imgIds, catIds: p.catIds } : { imgIds: p.imgIds }));
-    const gts = new Map<string, GtRec[]>();
-    const dts = new Map<string, DtRec[]>();
-    const push = <T>(m: Map<string, T[]>, key: string, v: T) => (m.get(key) ?? m.set(key, []).get(key)!).push(v);
-    for (const g of gtAnns) push(gts, `${g.image_id},${g.category_id}`, this.gtRecord(g));
-    for (const d of dtAnns) push(dts, `${d.image_id},${d.category_id}`, this.dtRecord(d));
+    const query = p.useCats ? { imgIds: p.imgIds, catIds: p.catIds } : { imgIds: p.imgIds };
+    const gtAnns = this.cocoGt.loadAnns(this.cocoGt.getAnnIds(query));
+    const dtAnns = this.cocoDt.loadAnns(this.cocoDt.getAnnIds(query));
+    // image id → category id → records, in annotation order
+    const gts = new Map<number, Map<number, GtRec[]>>();
+    const dts = new Map<number, Map<number, DtRec[]>>();
+    const push = <T>(m: Map<number, Map<number, T[]>>, img: number, cat: number, v: T) => {
+      let byCat = m.get(img);
+      if (!byCat) m.set(img, (byCat = new Map()));
+      let list = byCat.get(cat);
+      if (!list) byCat.set(cat, (list = []));
+      list.push(v);
+    };
+    for (const g of gtAnns) push(gts, g.image_id, g.category_id, this.gtRecord(g));
+    for (const d of dtAnns) push(dts, d.image_id, d.category_id, this.dtRecord(d));
     const maxDet = p.maxDets[p.maxDets.length - 1];
     const catIds = p.useCats ? p.catIds : [-1];
     this.cells = new Array(p.imgIds.length * catIds.length);
     this.cellIndex = new Map(p.imgIds.map((id, i) => [id, i]));
     this.catIndex = new Map(catIds.map((id, i) => [id, i]));
+    const none: never[] = [];
     for (const [ii, imgId] of p.imgIds.entries()) {
+      const gByCat = gts.get(imgId);
+      const dByCat = dts.get(imgId);
+      if (!gByCat && !dByCat) continue;
       for (const [ci, catId] of catIds.entries()) {
-        const g = p.useCats ? (gts.get(`${imgId},${catId}`) ?? []) : p.catIds.flatMap((c) => gts.get(`${imgId},${c}`) ?? []);
-        let d = p.useCats ? (dts.get(`${imgId},${catId}`) ?? []) : p.catIds.flatMap((c) => dts.get(`${imgId},${c}`) ?? []);
+        const g = p.useCats ? (gByCat?.get(catId) ?? none) : p.catIds.flatMap((c) => gByCat?.get(c) ?? none);
+        let d = p.useCats ? (dByCat?.get(catId) ?? none) : p.catIds.flatMap((c) => dByCat?.get(c) ?? none);
         if (g.length === 0 && d.length === 0) continue;
-        d = argsortStable(d.length, (i) => -d[i].score).map((i) => d[i]).slice(0, maxDet);
-        this.cells[ii * catIds.length + ci] = { gts: g, dts: d, ious: this.computeIoU(g, d) };
+        if (d.length > 1) d = argsortStable(d.length, (i) => -d[i].score).map((i) => d[i]);
+        if (d.length > maxDet) d = d.slice(0, maxDet);
+        this.cells[ii * catIds.length + ci] = {
+          gts: g, dts: d, ious: this.computeIoU(g, d), dtIds: d.map((x) => x.id), dtScores: d.map((x) => x.score),
+          crowd: Uint8Array.from(g, (x) => (x.iscrowd ? 1 : 0)),
+        };
       }
     }
   }
@@ -167,12 +188,16 @@ export class COCOeval {
     if (p.useCats) p.catIds = [...new Set(p.catIds)].sort((a, b) => a - b);
     p.maxDets = [...p.maxDets].sort((a, b) => a - b);
     this.prepare();
-    const catIds = p.useCats ? p.catIds : [-1];
+    const C = p.useCats ? p.catIds.length : 1;
     const maxDet = p.maxDets[p.maxDets.length - 1];
-    this.evalImgs = [];
-    for (const catId of catIds) {
+    this.evalImgs = new Array(C * p.areaRng.length * p.imgIds.length);
+    let n = 0;
+    for (let ci = 0; ci < C; ci++) {
       for (const aRng of p.areaRng) {
-        for (const imgId of p.imgIds) this.evalImgs.push(this.evaluateImg(imgId, catId, aRng, maxDet));
+        for (let ii = 0; ii < p.imgIds.length; ii++) {
+          const cell = this.cells[ii * C + ci];
+          this.evalImgs[n++] = cell ? this.evaluateCell(cell, p.imgIds[ii], p.useCats ? p.catIds[ci] : -1, aRng, maxDet) : null;
+        }
       }
     }
     this.paramsEval = p.clone();
@@ -183,12 +208,17 @@ export class COCOeval {
     const ii = this.cellIndex.get(imgId);
     const ci = this.catIndex.get(catId);
     const cell = ii === undefined || ci === undefined ? undefined : this.cells[ii * this.catIndex.size + ci];
-    if (!cell) return null;
+    return cell ? this.evaluateCell(cell, imgId, catId, aRng, maxDet) : null;
+  }
+
+  private evaluateCell(cell: Cell, imgId: number, catId: number, aRng: [number, number], maxDet: number): EvalImg {
     const ignoreOf = cell.gts.map((g) => (g.ignore || g.area < aRng[0] || g.area > aRng[1] ? 1 : 0));
-    const gtind = argsortStable(cell.gts.length, (i) => ignoreOf[i]); // non-ignored first
-    const gt = gtind.map((i) => cell.gts[i]);
-    const gtIg = Uint8Array.from(gtind, (i) => ignoreOf[i]);
-    const dt = cell.dts.slice(0, maxDet);
+    let sorted = true; // already "non-ignored first"? (the common case: no sort, no copies)
+    for (let i = 1; i < ignoreOf.length; i++) if (ignoreOf[i] < ignoreOf[i - 1]) sorted = false;
+    const gtind = sorted ? ignoreOf.map((_, i) => i) : argsortStable(cell.gts.length, (i) => ignoreOf[i]); // non-ignored first
+    const gt = sorted ? cell.gts : gtind.map((i) => cell.gts[i]);
+    const gtIg = Uint8Array.from(sorted ? ignoreOf : gtind.map((i) => ignoreOf[i]));
+    const dt = cell.dts.length > maxDet ? cell.dts.slice(0, maxDet) : cell.dts;
     const T = this.params.iouThrs.length;
     const G = gt.length;
     const D = dt.length;
@@ -197,7 +227,7 @@ export class COCOeval {
     const dtIg = new Uint8Array(T * D);
     if (cell.ious) {
       const ious = cell.ious;
-      const crowd = Uint8Array.from(gt, (g) => (g.iscrowd ? 1 : 0));
+      const crowd = sorted ? cell.crowd : Uint8Array.from(gtind, (i) => cell.crowd[i]);
       for (let tind = 0; tind < T; tind++) {
         const t = this.params.iouThrs[tind];
         for (let dind = 0; dind < D; dind++) {
@@ -227,8 +257,8 @@ export class COCOeval {
     }
     return {
       image_id: imgId, category_id: catId, aRng, maxDet,
-      dtIds: dt.map((d) => d.id), gtIds: gt.map((g) => g.id),
-      dtMatches: dtm, gtMatches: gtm, dtScores: dt.map((d) => d.score), gtIgnore: gtIg, dtIgnore: dtIg,
+      dtIds: dt === cell.dts ? cell.dtIds : dt.map((d) => d.id), gtIds: gt.map((g) => g.id),
+      dtMatches: dtm, gtMatches: gtm, dtScores: dt === cell.dts ? cell.dtScores : dt.map((d) => d.score), gtIgnore: gtIg, dtIgnore: dtIg,
     };
   }
 
@@ -258,9 +288,16 @@ export class COCOeval {
     const eps = 2.220446049250313e-16; // np.spacing(1)
     kList.forEach((k0, k) => {
       aList.forEach((a0, a) => {
+        const E: EvalImg[] = [];
+        for (const i of iList) {
+          const e = this.evalImgs[k0 * A0 * I0 + a0 * I0 + i];
+          if (e) E.push(e);
+        }
+        if (E.length === 0) return;
+        let npig = 0;
+        for (const e of E) for (const g of e.gtIgnore) if (g === 0) npig++;
+        if (npig === 0) return;
         mList.forEach((maxDet, m) => {
-          const E = iList.map((i) => this.evalImgs[k0 * A0 * I0 + a0 * I0 + i]).filter((e): e is EvalImg => !!e);
-          if (E.length === 0) return;
           // Concatenate each image's first maxDet detections, then a stable sort by score.
           const owner: number[] = [];
           const pos: number[] = [];
@@ -274,9 +311,6 @@ export class COCOeval {
             }
           });
           const order = argsortStable(sc.length, (i) => -sc[i]);
-          let npig = 0;
-          for (const e of E) for (const g of e.gtIgnore) if (g === 0) npig++;
-          if (npig === 0) return;
           const nd = order.length;
           const scoresSorted = order.map((i) => sc[i]);
           const rc = new Float64Array(nd);
