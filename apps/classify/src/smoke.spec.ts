@@ -95,7 +95,10 @@ describe('classify app: train → val → predict → export on a small MNIST su
     ['predict.ts', ['--model', '__RUN__/model', '/no/such.png'], /does not exist/],
     ['val.ts', ['--run', os.tmpdir()], /is not a run directory/],
   ])('%s %j fails with one clear line', (script, args, message) => {
+    const before = fs.existsSync(path.join(root, 'runs', 'classify')) ? fs.readdirSync(path.join(root, 'runs', 'classify')) : [];
     const r = run(script as string, (args as string[]).map((a) => a.replace('__RUN__', runDir)));
+    const after = fs.existsSync(path.join(root, 'runs', 'classify')) ? fs.readdirSync(path.join(root, 'runs', 'classify')) : [];
+    expect(after).toEqual(before); // nothing half-written
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('[engine]')); // predict logs its backend to stderr
     expect(lines, r.stderr).toHaveLength(1);

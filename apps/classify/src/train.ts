@@ -63,9 +63,9 @@ function makeCallbacks(cfg: ClassifyTrainConfig, runDir: string, stepsPerEpoch: 
 async function main(argv: string[]): Promise<void> {
   const { cfg, runDir, resume } = resolveRun(argv);
   const backend = await initBackend();
+  const { dataset, train, val } = await prepareData(cfg); // before touching the run folder: bad data leaves nothing behind
   if (!resume) prepareRunDir(runDir);
   writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name }, null, 2) + '\n');
-  const { dataset, train, val } = await prepareData(cfg);
   console.log(`data: ${dataset.name} train=${train.labels.length} val=${val?.labels.length ?? 0} test=${dataset.test.labels.length} (${dataset.splitDescription})`);
   const augment = { cropPadding: cfg.cropPadding, flip: cfg.flip, rotate: cfg.rotate, scale: cfg.scale, translate: cfg.translate, brightness: cfg.brightness, contrast: cfg.contrast };
   const trainLoader = new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, augment });

@@ -7,7 +7,8 @@ import { initBackend } from './backend';
 import { Callback, EarlyStopping, type Logs, TerminateOnNaN } from './callbacks';
 import { readCheckpointState } from './checkpoint';
 import { SeededDropout } from './layers';
-import { MetricsLogger, ModelCheckpoint } from './logging';
+import { MetricsLogger, ModelCheckpoint, ProgressBar } from './logging';
+import { PassThrough } from 'node:stream';
 import { Rng, deriveSeed } from './rng';
 import { CosineDecay, ReduceLROnPlateau, StepDecay, cosineWithWarmup } from './schedules';
 import { type StepContext, Trainer, type TrainTask } from './trainer';
@@ -218,6 +219,20 @@ describe('Trainer', () => {
     }).fit();
     // val_loss: 1, .5, .6, .7 (2nd non-improvement: halve), .8, .9 (halve again)
     expect(lrs.map((v) => +v.toFixed(6))).toEqual([0.01, 0.01, 0.01, 0.005, 0.005, 0.0025]);
+  });
+});
+
+describe('ProgressBar', () => {
+  it('shows epoch, running loss and throughput, and logs an epoch summary line', async () => {
+    await initBackend({ log: false });
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (d) => (text += d.toString()));
+    const lines: string[] = [];
+    await new Trainer(new TinyTask(), { epochs: 2, runDir: tmpDir(), seed: 1, callbacks: [new ProgressBar({ stream })], log: (l) => lines.push(l) }).fit();
+    expect(text).toMatch(/epoch 1\/2 .*4\/4 loss=\d\.\d{4}/);
+    expect(text).toMatch(/img\/s/);
+    expect(lines.filter((l) => /^epoch \d\/2 loss=\S+ val_loss=\S+ lr=\S+ \(\d+\.\d s\)$/.test(l))).toHaveLength(2);
   });
 });
 
