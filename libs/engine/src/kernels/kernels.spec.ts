@@ -181,6 +181,17 @@ describe('wasm training kernels match the cpu backend', () => {
     await compare('BatchMatMul', { a, b: bb }, { transposeA: ta, transposeB: tb });
   });
 
+  it.each([
+    [[64, 5, 6, 8], [0, 1, 2], false],
+    [[4, 5, 6, 8], [0, 1, 2], true],
+    [[7, 9], [0], false],
+    [[3, 4, 5], [-3], false],
+    [[3, 4, 5], [1, 2], false], // not leading: wasm's own kernel
+  ])('Sum of %j over %j (keepDims %s)', async (shape, axis, keepDims) => {
+    const n = (shape as number[]).reduce((a, b) => a * b, 1);
+    await compare('Sum', { x: { shape: shape as number[], data: values(n, 23) } }, { axis, keepDims });
+  });
+
   it('trains a conv + depthwise net end to end through tf.grads without leaking tensors', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(values(2 * 8 * 8 * 3, 9), [2, 8, 8, 3]);

@@ -4,6 +4,7 @@ import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d-grads';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-grads';
 import { explicitTransposeBatchMatMul } from './matmul';
 import { maxPoolGrad } from './maxpool-grad';
+import { leadingAxes, leadingAxesSum } from './reduce';
 
 /**
  * Kernels the engine provides for the wasm backend. The depthwise gradients and Conv2DBackpropFilter
@@ -40,4 +41,16 @@ export function registerWasmTrainingKernels(): void {
   if (matmul?.[REGISTERED]) return; // already done
   WASM_TRAINING_KERNELS.forEach(replace);
   if (matmul) replace(explicitTransposeBatchMatMul(matmul));
+  const sum = tf.getKernel('Sum', 'wasm');
+  if (sum) {
+    const fast = compositeKernel('Sum', 'wasm', leadingAxesSum);
+    replace({
+      ...sum,
+      kernelFunc: (args) => {
+        const x = args.inputs.x as tf.TensorInfo;
+        const applies = x.dtype === 'float32' && leadingAxes(x.shape, (args.attrs as { axis: number | number[] }).axis) !== null;
+        return applies ? fast.kernelFunc(args) : sum.kernelFunc(args);
+      },
+    });
+  }
 }
