@@ -192,6 +192,16 @@ describe('wasm training kernels match the cpu backend', () => {
     await compare('Sum', { x: { shape: shape as number[], data: values(n, 23) } }, { axis, keepDims });
   });
 
+  it.each([
+    [[5, 6, 7, 8], [1, 2, 0, 3], [3, 2, 7, 4]],
+    [[4, 9], [1, 0], [2, 9]], // contiguous
+    [[3, 4, 5, 6, 7], [1, 0, 2, 1, 3], [2, 4, 1, 3, 2]], // rank 5
+    [[10], [3], [5]],
+  ])('Slice of %j from %j size %j', async (shape, begin, size) => {
+    const n = (shape as number[]).reduce((a, b) => a * b, 1);
+    await compare('Slice', { x: { shape: shape as number[], data: values(n, 24) } }, { begin, size });
+  });
+
   it('trains a conv + depthwise net end to end through tf.grads without leaking tensors', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(values(2 * 8 * 8 * 3, 9), [2, 8, 8, 3]);

@@ -5,6 +5,7 @@ import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-gra
 import { explicitTransposeBatchMatMul } from './matmul';
 import { maxPoolGrad } from './maxpool-grad';
 import { leadingAxes, leadingAxesSum } from './reduce';
+import { heapViewSlice } from './slice';
 
 /**
  * Kernels the engine provides for the wasm backend. The depthwise gradients and Conv2DBackpropFilter
@@ -41,6 +42,8 @@ export function registerWasmTrainingKernels(): void {
   if (matmul?.[REGISTERED]) return; // already done
   WASM_TRAINING_KERNELS.forEach(replace);
   if (matmul) replace(explicitTransposeBatchMatMul(matmul));
+  const slice = tf.getKernel('Slice', 'wasm');
+  if (slice) replace(heapViewSlice(slice));
   const sum = tf.getKernel('Sum', 'wasm');
   if (sum) {
     const fast = compositeKernel('Sum', 'wasm', leadingAxesSum);

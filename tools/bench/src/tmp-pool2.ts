@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@cv/engine';
+await initBackend();
+const y = tf.relu(tf.randomNormal([64, 28, 28, 32])) as tf.Tensor4D;
+const p = tf.maxPool(y, 2, 2, 'valid');
+const run = () => (tf.engine().runKernel('MaxPoolGrad', { dy: p, input: y, output: p }, { filterSize: [2, 2], strides: [2, 2], pad: 'valid' } as any) as tf.Tensor).dispose();
+run();
+const eng = tf.engine() as any; const orig = eng.runKernelFunc.bind(eng);
+let depth = 0; const times: Record<string, number> = {};
+eng.runKernelFunc = (args: any) => { const t0 = performance.now(); depth++; try { return orig(args); } finally { depth--; if (depth === 1) { const k = args.kernelName + ' ' + JSON.stringify(Object.values(args.inputs).map((t: any) => t.shape)); times[k] = (times[k] ?? 0) + performance.now() - t0; } } };
+const t0 = performance.now(); for (let i = 0; i < 5; i++) run(); console.log('total', ((performance.now() - t0) / 5).toFixed(1));
+for (const [k, v] of Object.entries(times).sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log((v / 5).toFixed(2).padStart(7), k);
