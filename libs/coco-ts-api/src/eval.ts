@@ -66,6 +66,28 @@ export interface CategoryAP {
   ar: number;
 }
 
+/**
+ * Hands out zero-filled views of large shared buffers: evalImgs needs ~10⁶ small arrays on COCO-sized
+ * sets, and a separate ArrayBuffer for each one costs more in allocation and GC than the matching itself.
+ */
+class Arena<A extends Float64Array | Uint8Array> {
+  private buf: A;
+  private used = 0;
+  constructor(private readonly make: (n: number) => A, private readonly chunk = 1 << 20) {
+    this.buf = make(chunk);
+  }
+  take(n: number): A {
+    if (n > this.chunk) return this.make(n);
+    if (this.used + n > this.buf.length) {
+      this.buf = this.make(this.chunk);
+      this.used = 0;
+    }
+    const view = this.buf.subarray(this.used, this.used + n) as A;
+    this.used += n;
+    return view;
+  }
+}
+
 const argsortStable = (n: number, key: (i: number) => number) =>
   Array.from({ length: n }, (_, i) => i).sort((a, b) => key(a) - key(b)); // Array.prototype.sort is stable
 
@@ -93,6 +115,8 @@ export class COCOeval {
   private cells: (Cell | undefined)[] = [];
   private cellIndex = new Map<number, number>();
   private catIndex = new Map<number, number>();
+  private floats = new Arena((n) => new Float64Array(n));
+  private bytes = new Arena((n) => new Uint8Array(n));
 
   constructor(readonly cocoGt: COCO, readonly cocoDt: COCO, iouType: IouType | string = 'segm') {
     if (!IOU_TYPES.includes(iouType as IouType)) throw new CocoError(`unknown iouType '${iouType}'; use one of: ${IOU_TYPES.join(', ')}`);
@@ -191,6 +215,8 @@ export class COCOeval {
     const C = p.useCats ? p.catIds.length : 1;
     const maxDet = p.maxDets[p.maxDets.length - 1];
     this.evalImgs = new Array(C * p.areaRng.length * p.imgIds.length);
+    this.floats = new Arena((n) => new Float64Array(n));
+    this.bytes = new Arena((n) => new Uint8Array(n));
     let n = 0;
     for (let ci = 0; ci < C; ci++) {
       for (const aRng of p.areaRng) {
@@ -217,14 +243,15 @@ export class COCOeval {
     for (let i = 1; i < ignoreOf.length; i++) if (ignoreOf[i] < ignoreOf[i - 1]) sorted = false;
     const gtind = sorted ? ignoreOf.map((_, i) => i) : argsortStable(cell.gts.length, (i) => ignoreOf[i]); // non-ignored first
     const gt = sorted ? cell.gts : gtind.map((i) => cell.gts[i]);
-    const gtIg = Uint8Array.from(sorted ? ignoreOf : gtind.map((i) => ignoreOf[i]));
+    const gtIg = this.bytes.take(ignoreOf.length);
+    for (let i = 0; i < gtIg.length; i++) gtIg[i] = sorted ? ignoreOf[i] : ignoreOf[gtind[i]];
     const dt = cell.dts.length > maxDet ? cell.dts.slice(0, maxDet) : cell.dts;
     const T = this.params.iouThrs.length;
     const G = gt.length;
     const D = dt.length;
-    const gtm = new Float64Array(T * G);
-    const dtm = new Float64Array(T * D);
-    const dtIg = new Uint8Array(T * D);
+    const gtm = this.floats.take(T * G);
+    const dtm = this.floats.take(T * D);
+    const dtIg = this.bytes.take(T * D);
     if (cell.ious) {
       const ious = cell.ious;
       const crowd = sorted ? cell.crowd : Uint8Array.from(gtind, (i) => cell.crowd[i]);
@@ -297,34 +324,46 @@ export class COCOeval {
         let npig = 0;
         for (const e of E) for (const g of e.gtIgnore) if (g === 0) npig++;
         if (npig === 0) return;
+        // Every image's ranked detections, concatenated in image order, then one stable sort by score.
+        // A smaller maxDets keeps each image's first maxDet: a subsequence of the same stable order.
+        const owner: number[] = [];
+        const pos: number[] = [];
+        const sc: number[] = [];
+        E.forEach((e, ei) => {
+          for (let j = 0; j < e.dtScores.length; j++) {
+            owner.push(ei);
+            pos.push(j);
+            sc.push(e.dtScores[j]);
+          }
+        });
+        const fullOrder = Uint32Array.from(sc.keys()).sort((x, y) => sc[y] - sc[x] || x - y);
+        // Per threshold, each detection (in sorted order) as 1 = true positive, 2 = false positive, 0 = ignored.
+        const total = fullOrder.length;
+        const kind = new Uint8Array(T * total);
+        for (let j = 0; j < total; j++) {
+          const e = E[owner[fullOrder[j]]];
+          const D = e.dtScores.length;
+          const d = pos[fullOrder[j]];
+          for (let t = 0; t < T; t++) {
+            if (e.dtIgnore[t * D + d]) continue;
+            kind[t * total + j] = e.dtMatches[t * D + d] !== 0 ? 1 : 2;
+          }
+        }
         mList.forEach((maxDet, m) => {
-          // Concatenate each image's first maxDet detections, then a stable sort by score.
-          const owner: number[] = [];
-          const pos: number[] = [];
-          const sc: number[] = [];
-          E.forEach((e, ei) => {
-            const n = Math.min(maxDet, e.dtScores.length);
-            for (let j = 0; j < n; j++) {
-              owner.push(ei);
-              pos.push(j);
-              sc.push(e.dtScores[j]);
-            }
-          });
-          const order = argsortStable(sc.length, (i) => -sc[i]);
-          const nd = order.length;
-          const scoresSorted = order.map((i) => sc[i]);
+          const keep: number[] = []; // positions in fullOrder that survive this maxDets cut
+          for (let j = 0; j < total; j++) if (pos[fullOrder[j]] < maxDet) keep.push(j);
+          const nd = keep.length;
+          const scoresSorted = keep.map((j) => sc[fullOrder[j]]);
           const rc = new Float64Array(nd);
           const pr = new Float64Array(nd);
           for (let t = 0; t < T; t++) {
             let tp = 0;
             let fp = 0;
+            const row = t * total;
             for (let j = 0; j < nd; j++) {
-              const e = E[owner[order[j]]];
-              const at = t * e.dtScores.length + pos[order[j]];
-              const matched = e.dtMatches[at] !== 0;
-              const ignored = e.dtIgnore[at] !== 0;
-              if (matched && !ignored) tp++;
-              if (!matched && !ignored) fp++;
+              const kd = kind[row + keep[j]];
+              if (kd === 1) tp++;
+              else if (kd === 2) fp++;
               rc[j] = tp / npig;
               pr[j] = tp / (fp + tp + eps);
             }
