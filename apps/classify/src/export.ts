@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, initBackend, loadModel, MODEL_JSON, parseArgs, readModelArtifacts, WEIGHTS_BIN, writeFileAtomic } from '@cv/engine';
+import { ConfigError, initBackend, loadModel, MODEL_JSON, parseArgs, readModelArtifacts, toPlainTopology, WEIGHTS_BIN, writeFileAtomic } from '@cv/engine';
 import { classifierMetadata } from '@cv/tasks-classify';
 import { z } from 'zod';
 import { runCli } from './cli';
@@ -10,16 +10,6 @@ const ExportSchema = z.object({
   model: z.string().optional().describe('model directory to export, e.g. runs/classify/exp/model'),
   out: z.string().optional().describe('output directory (tfjs LayersModel: model.json + weights.bin)'),
 });
-
-/**
- * The engine's SeededDropout is an identity at inference; exported models name it as tfjs's own Dropout
- * so that a plain `tf.loadLayersModel(url)` loads them in a browser without this project's code.
- */
-function toPlainLayers(topology: unknown): unknown {
-  return JSON.parse(JSON.stringify(topology), (_key, value) =>
-    value && typeof value === 'object' && value.class_name === 'SeededDropout' ? { ...value, class_name: 'Dropout' } : value,
-  );
-}
 
 async function main(argv: string[]): Promise<void> {
   const { config } = parseArgs(ExportSchema, argv);
@@ -35,7 +25,7 @@ async function main(argv: string[]): Promise<void> {
     format: 'layers-model',
     generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
     convertedBy: null,
-    modelTopology: toPlainLayers(artifacts.modelTopology),
+    modelTopology: toPlainTopology(artifacts.modelTopology),
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
     userDefinedMetadata: meta,
   };

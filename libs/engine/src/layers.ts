@@ -37,6 +37,36 @@ export class SeededDropout extends tf.layers.Layer {
   }
 }
 
+// tfjs does not export its BatchNormalization class; take the constructor from an instance.
+const BatchNormalizationBase = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as new (
+  args: Record<string, unknown>,
+) => tf.layers.Layer;
+
+/**
+ * BatchNormalization that runs in inference mode while frozen (`trainable = false`), as Keras does since
+ * 2.1.3: a frozen backbone keeps its moving statistics and normalises with them during fine-tuning.
+ * tfjs's own layer normalises with batch statistics whenever `training` is true.
+ *
+ * Args: those of tf.layers.batchNormalization. Input/Output shape: any, same.
+ */
+export class FreezableBatchNorm extends BatchNormalizationBase {
+  static className = 'FreezableBatchNorm';
+
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+    const base = BatchNormalizationBase.prototype as unknown as { call: (this: unknown, i: unknown, k: unknown) => tf.Tensor };
+    return base.call.call(this, inputs, { ...kwargs, training: !!kwargs.training && this.trainable });
+  }
+}
+
+/**
+ * Engine layer classes and the plain tfjs class each one equals at inference; exports rename them so that
+ * a stock `tf.loadLayersModel` loads the model without this project's code.
+ */
+export const PLAIN_INFERENCE_CLASSES: Record<string, string> = {
+  SeededDropout: 'Dropout',
+  FreezableBatchNorm: 'BatchNormalization',
+};
+
 /** Layers that take a per-step seed. */
 export interface StepSeeded {
   setStepSeed(seed: number): void;
@@ -52,4 +82,19 @@ export function isStepSeeded(layer: unknown): layer is StepSeeded {
  */
 export function registerEngineLayers(): void {
   tf.serialization.registerClass(SeededDropout);
+  tf.serialization.registerClass(FreezableBatchNorm as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+}
+
+/** Registers a custom layer class with its plain-tfjs inference equivalent (for exports). */
+export function registerPlainEquivalent(className: string, plainClassName: string): void {
+  PLAIN_INFERENCE_CLASSES[className] = plainClassName;
+}
+
+/** A model topology with engine layer classes renamed to their plain tfjs inference equivalents. */
+export function toPlainTopology(topology: unknown): unknown {
+  return JSON.parse(JSON.stringify(topology), (_key, value) =>
+    value && typeof value === 'object' && typeof value.class_name === 'string' && PLAIN_INFERENCE_CLASSES[value.class_name]
+      ? { ...value, class_name: PLAIN_INFERENCE_CLASSES[value.class_name] }
+      : value,
+  );
 }

@@ -77,6 +77,42 @@ export function tapSlices(
   return taps;
 }
 
+/**
+ * The padded input of a strided convolution as columns [sh·sw·C, (N+1)·hq·wq]: rows grouped by stride
+ * phase (row offset mod sh, column offset mod sw) then channel; columns run over images, then phase rows
+ * and columns. Filter tap (a, b) sees, for every output position, the contiguous column range starting
+ * at ⌊a/sh⌋·wq + ⌊b/sw⌋ in the rows of phase (a mod sh, b mod sw); positions past the output grid read
+ * neighbouring pixels, which meet zero-padded gradients. One extra all-zero image gives the last shifts
+ * room. Only rank ≤ 4 transposes (wasm's higher-rank ones fall back to slow JS).
+ */
+export function phaseColumns(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): { phases: tf.Tensor2D; hq: number; wq: number; length: number } {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+  const [n, h, w, c] = x.shape;
+  const hq = oh + Math.floor((kh - 1) / sh);
+  const wq = ow + Math.floor((kw - 1) / sw);
+  const { top, left } = info.padInfo;
+  const fitted = padOrCrop(x, top, sh * hq - h - top, left, sw * wq - w - left); // [n, sh·hq, sw·wq, C]
+  const xPadded = tf.pad(fitted, [[0, 1], [0, 0], [0, 0], [0, 0]]);
+  const total = (n + 1) * hq * wq;
+  let phases: tf.Tensor2D;
+  if (sh === 1 && sw === 1) phases = tf.reshape(tf.transpose(xPadded, [3, 0, 1, 2]), [c, total]);
+  else {
+    const rowPhase = tf.transpose(tf.reshape(xPadded, [(n + 1) * hq, sh, wq * sw * c]), [1, 0, 2]); // [sh, n'·hq, wq·sw·C]
+    const colPhase = tf.transpose(tf.reshape(rowPhase, [sh * (n + 1) * hq, wq, sw, c]), [2, 0, 1, 3]); // [sw, sh·n'·hq, wq, C]
+    const grouped = tf.transpose(tf.reshape(colPhase, [sw, sh, total, c]), [1, 0, 3, 2]); // [sh, sw, C, n'·hq·wq]
+    phases = tf.reshape(grouped, [sh * sw * c, total]);
+  }
+  return { phases, hq, wq, length: n * hq * wq };
+}
+
+/** Tap (a, b)'s window of `phaseColumns`: [C, length]. */
+export function tapWindow(phases: tf.Tensor2D, info: tf.backend_util.Conv2DInfo, c: number, wq: number, length: number, a: number, b: number): tf.Tensor2D {
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const phase = (a % sh) * sw + (b % sw);
+  const shift = Math.floor(a / sh) * wq + Math.floor(b / sw);
+  return tf.slice(phases, [phase * c, shift], [c, length]);
+}
+
 /** NCHW ⇄ NHWC helpers for kernels whose `dataFormat` attr may be 'NCHW'. */
 export const toNHWC = (x: tf.Tensor4D): tf.Tensor4D => tf.transpose(x, [0, 2, 3, 1]);
 export const toNCHW = (x: tf.Tensor4D): tf.Tensor4D => tf.transpose(x, [0, 3, 1, 2]);

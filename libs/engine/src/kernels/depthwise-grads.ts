@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convGeometry, padOrCrop, tapSlices } from './conv-geometry';
+import { convGeometry, padOrCrop, phaseColumns, tapSlices, tapWindow } from './conv-geometry';
 import { transposedAsForward } from './conv2d-grads';
 
 type Attrs = Record<string, any>;
@@ -14,6 +14,7 @@ export function depthwiseBackpropFilter(inputs: Record<string, tf.Tensor>, attrs
   const dy = inputs.dy as tf.Tensor4D;
   const filterShape = attrs.filterShape as Shape4;
   const info = convGeometry(x.shape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+  if (info.dilationHeight === 1 && info.dilationWidth === 1) return depthwiseFilterByPhases(x, dy, filterShape, info);
   const [, , , c] = x.shape;
   const mult = filterShape[3];
   const m = x.shape[0] * info.outHeight * info.outWidth;
@@ -23,6 +24,26 @@ export function depthwiseBackpropFilter(inputs: Record<string, tf.Tensor>, attrs
     tf.sum(tf.mul(tf.reshape(t, [m, c, 1]), dyCols), 0),
   ); // T × [C, mult]
   return tf.reshape(tf.stack(perTap), filterShape);
+}
+
+/**
+ * The undilated case (every depthwise gradient tfjs's autograd asks for): each tap's input window comes
+ * from `phaseColumns` as [C, L] and meets dy laid out as [C·mult, L]; the product is summed over the
+ * innermost axis (wasm's fast reduction). Only rank ≤ 4 slices and transposes.
+ */
+function depthwiseFilterByPhases(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: Shape4, info: tf.backend_util.Conv2DInfo): tf.Tensor {
+  const [kh, kw, c, mult] = filterShape;
+  const { phases, hq, wq, length } = phaseColumns(x, info);
+  const dyPadded = padOrCrop(dy, 0, hq - info.outHeight, 0, wq - info.outWidth); // zeros off the output grid
+  const dyRows = tf.reshape(tf.transpose(dyPadded, [3, 0, 1, 2]), [c, mult, length]); // channel c·mult+q → [c, q]
+  const taps: tf.Tensor[] = [];
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      const window = tf.reshape(tapWindow(phases, info, c, wq, length, a, b), [c, 1, length]);
+      taps.push(tf.sum(tf.mul(window, dyRows), 2)); // [C, mult]
+    }
+  }
+  return tf.reshape(tf.stack(taps), filterShape);
 }
 
 /**

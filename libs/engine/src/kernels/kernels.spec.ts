@@ -183,6 +183,7 @@ describe('wasm training kernels match the cpu backend', () => {
 
   it.each([
     [[64, 5, 6, 8], [0, 1, 2], false],
+    [[37, 3, 5, 3], [0, 1, 2], false], // odd row counts at several levels
     [[4, 5, 6, 8], [0, 1, 2], true],
     [[7, 9], [0], false],
     [[3, 4, 5], [-3], false],
@@ -190,6 +191,15 @@ describe('wasm training kernels match the cpu backend', () => {
   ])('Sum of %j over %j (keepDims %s)', async (shape, axis, keepDims) => {
     const n = (shape as number[]).reduce((a, b) => a * b, 1);
     await compare('Sum', { x: { shape: shape as number[], data: values(n, 23) } }, { axis, keepDims });
+  });
+
+  it.each([
+    [[1, 1, 1, 5], [4, 3, 2, 1]],
+    [[2, 1, 3], [1, 4, 1]],
+    [[2, 3], [2, 2]], // not a broadcast: wasm's own kernel
+  ])('Tile of %j by %j', async (shape, reps) => {
+    const n = (shape as number[]).reduce((a, b) => a * b, 1);
+    await compare('Tile', { x: { shape: shape as number[], data: values(n, 25) } }, { reps });
   });
 
   it.each([

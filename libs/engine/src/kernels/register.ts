@@ -4,7 +4,7 @@ import { conv2DBackpropFilter, conv2DBackpropInput } from './conv2d-grads';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './depthwise-grads';
 import { explicitTransposeBatchMatMul } from './matmul';
 import { maxPoolGrad } from './maxpool-grad';
-import { leadingAxes, leadingAxesSum } from './reduce';
+import { broadcastTile, isBroadcastTile, leadingAxes, leadingAxesSum } from './reduce';
 import { heapViewSlice } from './slice';
 
 /**
@@ -42,6 +42,18 @@ export function registerWasmTrainingKernels(): void {
   if (matmul?.[REGISTERED]) return; // already done
   WASM_TRAINING_KERNELS.forEach(replace);
   if (matmul) replace(explicitTransposeBatchMatMul(matmul));
+  const tile = tf.getKernel('Tile', 'wasm');
+  if (tile) {
+    const fast = compositeKernel('Tile', 'wasm', broadcastTile);
+    replace({
+      ...tile,
+      kernelFunc: (args) => {
+        const x = args.inputs.x as tf.TensorInfo;
+        const applies = (x.dtype === 'float32' || x.dtype === 'int32') && isBroadcastTile(x.shape, (args.attrs as { reps: number[] }).reps);
+        return applies ? fast.kernelFunc(args) : tile.kernelFunc(args);
+      },
+    });
+  }
   const slice = tf.getKernel('Slice', 'wasm');
   if (slice) replace(heapViewSlice(slice));
   const sum = tf.getKernel('Sum', 'wasm');

@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@cv/engine';
+import { DEFINITIONS } from './definitions';
+import type { BnPlacement, FeatureInfo } from './types';
+
+export interface CreateBackboneOptions {
+  /** [H, W, C] with C = 1 or 3. */
+  inputShape: [number, number, number];
+  /** Return feature maps (true) or only the last stage's map (false, the input of a classifier head). */
+  featuresOnly?: boolean;
+  /** Which stages to return, as indices into the stage list (see `backboneStages`); default all. */
+  outIndices?: number[];
+  /** Seed of the weight initialisers. */
+  seed?: number;
+  /** BatchNorm placement in conv units. */
+  bn?: BnPlacement;
+}
+
+export interface Backbone {
+  /** Input → the selected feature maps (one output per `featureInfo` entry). */
+  model: tf.LayersModel;
+  featureInfo: FeatureInfo[];
+  /** Every stage of this backbone, in order (freezing goes by these names). */
+  stages: FeatureInfo[];
+}
+
+/** Backbone names, for `--model` and error messages. */
+export function listBackbones(): string[] {
+  return Object.keys(DEFINITIONS);
+}
+
+/** Name → one-line description. */
+export function describeBackbones(): Record<string, string> {
+  return Object.fromEntries(Object.entries(DEFINITIONS).map(([k, d]) => [k, d.description]));
+}
+
+/** A clear error for a name that is not registered. */
+export class UnknownBackboneError extends Error {
+  override name = 'UnknownBackboneError';
+  constructor(name: string) {
+    super(`unknown backbone '${name}'; available: ${listBackbones().join(', ')}`);
+  }
+}
+
+/**
+ * Builds a backbone by name (timm style) with its declared feature maps. Load pretrained weights with
+ * `loadPretrained`.
+ *
+ * @example
+ * const { model, featureInfo } = createBackbone('resnet-s', { inputShape: [64, 64, 3], featuresOnly: true, outIndices: [2, 3, 4] });
+ * // featureInfo: [{channels: 64, reduction: 4, name: 'stage2'}, {channels: 128, reduction: 8, ...}, ...]
+ */
+export function createBackbone(name: string, options: CreateBackboneOptions): Backbone {
+  const def = DEFINITIONS[name];
+  if (!def) throw new UnknownBackboneError(name);
+  const [, , c] = options.inputShape;
+  if (c !== 1 && c !== 3) throw new Error(`backbone '${name}': input must have 1 or 3 channels, got ${c}`);
+  const rng = new Rng(options.seed ?? 0);
+  const input = tf.input({ shape: options.inputShape, name: 'input' });
+  const graph = def.build(input, { seed: () => rng.seed(), bn: options.bn ?? 'before-act' });
+  const stages = graph.stages.map(({ output: _o, ...info }) => info);
+  let indices = options.outIndices ?? (options.featuresOnly ? stages.map((_, i) => i) : [stages.length - 1]);
+  indices = indices.map((i) => (i < 0 ? stages.length + i : i));
+  const bad = indices.find((i) => !(i >= 0 && i < stages.length));
+  if (bad !== undefined) throw new Error(`backbone '${name}' has stages 0..${stages.length - 1} (${stages.map((s) => s.name).join(', ')}); outIndices ${bad} is out of range`);
+  const outputs = indices.map((i) => graph.stages[i].output);
+  const model = tf.model({ inputs: input, outputs: outputs.length === 1 ? outputs[0] : outputs, name });
+  return { model, featureInfo: indices.map((i) => stages[i]), stages };
+}
