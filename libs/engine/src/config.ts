@@ -39,6 +39,7 @@ function coerce(key: string, raw: string, type: string): unknown {
     throw new ConfigError(`config key '${key}': expected true or false, got '${raw}'`);
   }
   if (type === 'array') return raw.split(',').map((s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s));
+  if (type === 'union') return raw === 'true' ? true : raw === 'false' ? false : raw; // boolean-or-path keys
   return raw;
 }
 
@@ -125,7 +126,9 @@ export function parseArgs<S extends z.ZodObject>(
     const type = baseType(shape[key]);
     if (value === undefined) {
       const next = argv[i + 1];
+      const flagOnly = next === undefined || (next.startsWith('--') && next.length > 2);
       if (type === 'boolean' && (next === undefined || !['true', 'false', '1', '0', 'yes', 'no'].includes(next))) value = 'true';
+      else if (type === 'union' && flagOnly) value = 'true'; // e.g. --pretrained alone, or --pretrained=dir
       else if (next === undefined || (next.startsWith('--') && next.length > 2)) {
         throw new ConfigError(`config key '${flag}' needs a value: --${flag}=VALUE`);
       } else value = argv[++i];

@@ -47,6 +47,8 @@ export interface TrainerOptions {
   /** Continue from `runDir/checkpoints/last`. */
   resume?: boolean;
   log?: (line: string) => void;
+  /** Per-optimizer multiplier of the scheduled learning rate (per-group LRs, e.g. a slower backbone). */
+  lrScales?: Record<string, number>;
 }
 
 export interface FitResult {
@@ -105,14 +107,20 @@ export class Trainer<B = unknown> {
     this.failed ||= failed;
   }
 
-  /** Sets the learning rate of all optimizers (tfjs optimizers read `learningRate` every step). */
+  /**
+   * Sets the scheduled learning rate: each optimizer gets `lr × lrScales[name]` (1 by default); tfjs
+   * optimizers read `learningRate` every step.
+   */
   setLearningRate(lr: number): void {
-    for (const opt of Object.values(this.optimizers)) (opt as unknown as { learningRate: number }).learningRate = lr;
+    for (const [name, opt] of Object.entries(this.optimizers)) {
+      (opt as unknown as { learningRate: number }).learningRate = lr * (this.options.lrScales?.[name] ?? 1);
+    }
   }
 
+  /** The scheduled (unscaled) learning rate, read from the first optimizer or the one named. */
   getLearningRate(name?: string): number {
-    const opt = name ? this.optimizers[name] : Object.values(this.optimizers)[0];
-    return (opt as unknown as { learningRate: number }).learningRate;
+    const key = name ?? Object.keys(this.optimizers)[0];
+    return (this.optimizers[key] as unknown as { learningRate: number }).learningRate / (this.options.lrScales?.[key] ?? 1);
   }
 
   /** The state a checkpoint stores after the epoch that just ended. */

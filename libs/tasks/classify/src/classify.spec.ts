@@ -27,7 +27,7 @@ describe('classification models', () => {
   });
 
   it('an unknown model lists the available ones', () => {
-    expect(() => createClassifier('resnet-99', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 })).toThrow(/available: simple-cnn, reference-cnn/);
+    expect(() => createClassifier('resnet-99', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 })).toThrow(/available: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s/);
   });
 
   it('the predictor returns sorted top-k and leaks no tensors', () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, SeededDropout } from '@cv/engine';
+import { createBackbone, listBackbones, type FeatureInfo } from '@cv/backbones';
 
 /** What every classification model builder receives. */
 export interface ClassifierSpec {
@@ -54,9 +55,23 @@ const MODELS: Record<string, Builder> = {
   'reference-cnn': referenceCnn,
 };
 
-/** Names accepted by `createClassifier`. */
+/**
+ * A registry backbone with a classification head: global average pool → dropout → dense softmax.
+ * Head layers are named `head_*` (pretrained loading skips a head of another class count).
+ */
+export function backboneClassifier(name: string, spec: ClassifierSpec & { bn?: 'before-act' | 'after-act' | 'none' }): { model: tf.LayersModel; stages: FeatureInfo[] } {
+  const { model: body, stages } = createBackbone(name, { inputShape: spec.inputShape, seed: spec.seed, bn: spec.bn });
+  const rng = new Rng(spec.seed ^ 0x5eed);
+  let x = body.outputs[0];
+  x = tf.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(x) as tf.SymbolicTensor;
+  if (spec.dropout) x = new SeededDropout({ rate: spec.dropout, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: spec.numClasses, activation: 'softmax', kernelInitializer: glorot(rng), name: 'head_fc' }).apply(x) as tf.SymbolicTensor;
+  return { model: tf.model({ inputs: body.inputs, outputs: out, name }), stages };
+}
+
+/** Names accepted by `createClassifier`: the two classic CNNs and every registry backbone. */
 export function listClassifiers(): string[] {
-  return Object.keys(MODELS);
+  return [...new Set([...Object.keys(MODELS), ...listBackbones()])];
 }
 
 /**
@@ -67,6 +82,7 @@ export function listClassifiers(): string[] {
  */
 export function createClassifier(name: string, spec: ClassifierSpec): tf.LayersModel {
   const build = MODELS[name];
-  if (!build) throw new Error(`unknown model '${name}'; available: ${listClassifiers().join(', ')}`);
-  return build(spec);
+  if (build) return build(spec);
+  if (listBackbones().includes(name)) return backboneClassifier(name, spec).model;
+  throw new Error(`unknown model '${name}'; available: ${listClassifiers().join(', ')}`);
 }

@@ -53,6 +53,24 @@ export async function evaluateLoader(model: tf.LayersModel, loader: DataLoader):
   return { val_loss: loss / n, val_accuracy: hits / n };
 }
 
+/** A set of weights trained by one optimizer (e.g. the head, or a backbone at a lower learning rate). */
+export interface ParamGroup {
+  /** Key of the optimizer in `ClassificationTask.optimizers`. */
+  optimizer: string;
+  /** Does this group own the weight with this name? */
+  owns: (weightName: string) => boolean;
+}
+
+export interface ClassificationTaskOptions {
+  /** All optimizers of the run (checkpointed by name). Default: one Adam under 'optimizer'. */
+  optimizers?: Record<string, tf.Optimizer>;
+  /**
+   * The groups active in an epoch; also the place to change `trainable` flags (called once at the start
+   * of each epoch, so a resumed run sets the same state). Default: every trainable weight, 'optimizer'.
+   */
+  groupsForEpoch?: (epoch: number) => ParamGroup[];
+}
+
 /**
  * Supervised classification as a Trainer task: cross-entropy on softmax outputs, one optimizer.
  *
@@ -63,22 +81,28 @@ export async function evaluateLoader(model: tf.LayersModel, loader: DataLoader):
 export class ClassificationTask implements TrainTask<TensorBatch> {
   readonly models: Record<string, tf.LayersModel>;
   readonly optimizers: Record<string, tf.Optimizer>;
+  private groups: ParamGroup[];
+  private readonly groupsForEpoch: (epoch: number) => ParamGroup[];
 
   constructor(
     readonly model: tf.LayersModel,
-    readonly optimizer: tf.Optimizer,
+    optimizer: tf.Optimizer,
     readonly train: DataLoader,
     readonly val?: DataLoader,
+    options: ClassificationTaskOptions = {},
   ) {
     this.models = { model };
-    this.optimizers = { optimizer };
+    this.optimizers = options.optimizers ?? { optimizer };
+    this.groupsForEpoch = options.groupsForEpoch ?? (() => [{ optimizer: 'optimizer', owns: () => true }]);
+    this.groups = this.groupsForEpoch(0);
   }
 
   get stepsPerEpoch(): number {
     return this.train.length;
   }
 
-  async *batches(_epoch: number, seed: number): AsyncIterable<TensorBatch> {
+  async *batches(epoch: number, seed: number): AsyncIterable<TensorBatch> {
+    this.groups = this.groupsForEpoch(epoch);
     for await (const b of this.train.batches(seed)) yield toTensors(b);
   }
 
@@ -92,7 +116,8 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
 
   trainStep({ x, y }: TensorBatch, _ctx: StepContext): Logs {
     const numClasses = this.model.outputs[0].shape[1] as number;
-    const vars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const weights = this.model.trainableWeights;
+    const vars = weights.map((w) => w.read() as tf.Variable);
     let correct: tf.Tensor | null = null;
     const loss = tf.tidy(() => {
       const yOneHot = tf.oneHot(y, numClasses);
@@ -101,7 +126,14 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
         correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32')));
         return crossEntropy(yOneHot, probs);
       }, vars);
-      this.optimizer.applyGradients(grads);
+      // Each group's optimizer updates the weights it owns (always the same set for a given optimizer).
+      for (const group of this.groups) {
+        const mine: tf.NamedTensorMap = {};
+        weights.forEach((w, i) => {
+          if (group.owns(w.name)) mine[vars[i].name] = grads[vars[i].name];
+        });
+        if (Object.keys(mine).length) this.optimizers[group.optimizer].applyGradients(mine);
+      }
       return value;
     });
     const logs = { loss: loss.dataSync()[0], accuracy: correct!.dataSync()[0] / x.shape[0] };
