@@ -1,0 +1,3 @@
+export * from './layers';
+export * from './labels';
+export * from './weight-decay';
