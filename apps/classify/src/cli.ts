@@ -1,4 +1,5 @@
-import { ConfigError, configHelp } from '@cv/engine';
+import { ConfigError, configHelp, registerEngineLayers } from '@cv/engine';
+import { registerRegularizationLayers } from '@cv/regularization';
 import type { z } from 'zod';
 
 /**
@@ -7,6 +8,8 @@ import type { z } from 'zod';
  */
 export function runCli(main: (argv: string[]) => Promise<void>, help?: { schema: z.ZodObject; usage: string }): void {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
+  registerEngineLayers(); // custom layer classes must be known before any model loads
+  registerRegularizationLayers();
   if (help && (argv.includes('--help') || argv.includes('-h'))) {
     console.log(configHelp(help.schema, help.usage));
     return;

@@ -66,7 +66,10 @@ const NATIVE_MODELS = new Set(['simple-cnn', 'reference-cnn']);
 
 /** The model, and for registry backbones their stages (for freezing and per-group learning rates). */
 async function buildModel(cfg: ClassifyTrainConfig, inputShape: [number, number, number], numClasses: number, resume: boolean) {
-  const spec = { inputShape, numClasses, seed: deriveSeed(cfg.seed, 'init'), dropout: cfg.dropout };
+  const spec = {
+    inputShape, numClasses, seed: deriveSeed(cfg.seed, 'init'), dropout: cfg.dropout,
+    spatialDropout: cfg.spatialDropout, dropBlock: cfg.dropBlock, dropBlockSize: cfg.dropBlockSize,
+  };
   const isBackbone = !NATIVE_MODELS.has(cfg.model) && listBackbones().includes(cfg.model);
   if (!isBackbone) {
     if (cfg.pretrained || cfg.freeze !== 'none' || cfg.finetuneLr > 0) {
@@ -132,7 +135,8 @@ export async function runTraining(argv: string[]): Promise<TrainingOutcome> {
   const valLoader = val ? new DataLoader(val, { batchSize: 256 }) : undefined;
   const plan = planGroups(cfg, model, stages);
   const task = new ClassificationTask(model, plan.optimizers.optimizer ?? Object.values(plan.optimizers)[0], trainLoader, valLoader, {
-    optimizers: plan.optimizers, groupsForEpoch: plan.groupsForEpoch,
+    optimizers: plan.optimizers, groupsForEpoch: plan.groupsForEpoch, seed: cfg.seed,
+    regularization: { labelSmoothing: cfg.labelSmoothing, mixup: cfg.mixup, cutmix: cfg.cutmix, l2: cfg.l2, weightDecay: cfg.weightDecay },
   });
   const callbacks = makeCallbacks(cfg, runDir, task.stepsPerEpoch, !!val);
   const phases = plan.freezeEpochs ? `, ${cfg.freeze} frozen for ${plan.freezeEpochs} epoch(s)` : '';

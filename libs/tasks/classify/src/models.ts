@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, SeededDropout } from '@cv/engine';
 import { createBackbone, listBackbones, type FeatureInfo } from '@cv/backbones';
+import { DropBlock2D, SpatialDropout2D } from '@cv/regularization';
 
 /** What every classification model builder receives. */
 export interface ClassifierSpec {
@@ -12,6 +13,18 @@ export interface ClassifierSpec {
   seed: number;
   /** Dropout rate before the classifier head (models that have one). */
   dropout?: number;
+  /** Spatial dropout rate on the last feature map (0 = none). */
+  spatialDropout?: number;
+  /** DropBlock rate and block size on the last feature map (0 = none). */
+  dropBlock?: number;
+  dropBlockSize?: number;
+}
+
+/** The optional feature-map regularizers of a spec, applied in order. */
+function featureRegularizers(x: tf.SymbolicTensor, spec: ClassifierSpec): tf.SymbolicTensor {
+  if (spec.spatialDropout) x = new SpatialDropout2D({ rate: spec.spatialDropout, name: 'reg_spatial_dropout' }).apply(x) as tf.SymbolicTensor;
+  if (spec.dropBlock) x = new DropBlock2D({ rate: spec.dropBlock, blockSize: spec.dropBlockSize, name: 'reg_dropblock' }).apply(x) as tf.SymbolicTensor;
+  return x;
 }
 
 type Builder = (spec: ClassifierSpec) => tf.LayersModel;
@@ -31,7 +44,8 @@ function simpleCnn({ inputShape, numClasses, seed }: ClassifierSpec): tf.LayersM
 }
 
 /** The reference CNN: conv32-pool-conv64-pool-BN-dropout-dense128-dense(classes). */
-function referenceCnn({ inputShape, numClasses, seed, dropout = 0.25 }: ClassifierSpec): tf.LayersModel {
+function referenceCnn(spec: ClassifierSpec): tf.LayersModel {
+  const { inputShape, numClasses, seed, dropout = 0.25 } = spec;
   const rng = new Rng(seed);
   const input = tf.input({ shape: inputShape }); // [B, 28, 28, C]
   const conv = (filters: number, name: string) =>
@@ -41,6 +55,7 @@ function referenceCnn({ inputShape, numClasses, seed, dropout = 0.25 }: Classifi
   x = conv(64, 'conv2').apply(x) as tf.SymbolicTensor; // [B, 14, 14, 64]
   x = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }).apply(x) as tf.SymbolicTensor; // [B, 7, 7, 64]
   x = tf.layers.batchNormalization({ name: 'bn' }).apply(x) as tf.SymbolicTensor;
+  x = featureRegularizers(x, spec);
   x = new SeededDropout({ rate: dropout, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor; // [B, 3136]
   x = tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: glorot(rng), name: 'fc1' })
@@ -62,7 +77,7 @@ const MODELS: Record<string, Builder> = {
 export function backboneClassifier(name: string, spec: ClassifierSpec & { bn?: 'before-act' | 'after-act' | 'none' }): { model: tf.LayersModel; stages: FeatureInfo[] } {
   const { model: body, stages } = createBackbone(name, { inputShape: spec.inputShape, seed: spec.seed, bn: spec.bn });
   const rng = new Rng(spec.seed ^ 0x5eed);
-  let x = body.outputs[0];
+  let x = featureRegularizers(body.outputs[0], spec);
   x = tf.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(x) as tf.SymbolicTensor;
   if (spec.dropout) x = new SeededDropout({ rate: spec.dropout, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: spec.numClasses, activation: 'softmax', kernelInitializer: glorot(rng), name: 'head_fc' }).apply(x) as tf.SymbolicTensor;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Logs, StepContext, TrainTask } from '@cv/engine';
+import { deriveSeed, type Logs, Rng, type StepContext, type TrainTask } from '@cv/engine';
+import { cutmix, decoupledWeightDecay, l2Penalty, mixup, smoothLabels } from '@cv/regularization';
 import type { Batch, DataLoader } from '@cv/data';
 
 const EPS = 1e-7;
@@ -69,6 +70,21 @@ export interface ClassificationTaskOptions {
    * of each epoch, so a resumed run sets the same state). Default: every trainable weight, 'optimizer'.
    */
   groupsForEpoch?: (epoch: number) => ParamGroup[];
+  /** Step-level regularization (all off by default). */
+  regularization?: StepRegularization;
+  /** Seed of the per-step mixing draws. */
+  seed?: number;
+}
+
+export interface StepRegularization {
+  labelSmoothing?: number;
+  /** mixup α; with cutmix also set, each step picks one at random. */
+  mixup?: number;
+  cutmix?: number;
+  /** L2 penalty coefficient (added to the loss). */
+  l2?: number;
+  /** Decoupled weight decay coefficient (applied after each optimizer step, scaled by its learning rate). */
+  weightDecay?: number;
 }
 
 /**
@@ -83,6 +99,8 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
   readonly optimizers: Record<string, tf.Optimizer>;
   private groups: ParamGroup[];
   private readonly groupsForEpoch: (epoch: number) => ParamGroup[];
+  private readonly reg: StepRegularization;
+  private readonly seed: number;
 
   constructor(
     readonly model: tf.LayersModel,
@@ -95,6 +113,18 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
     this.optimizers = options.optimizers ?? { optimizer };
     this.groupsForEpoch = options.groupsForEpoch ?? (() => [{ optimizer: 'optimizer', owns: () => true }]);
     this.groups = this.groupsForEpoch(0);
+    this.reg = options.regularization ?? {};
+    this.seed = options.seed ?? 0;
+  }
+
+  /** mixup / CutMix of the batch for this step (deterministic in the run seed and step), else as is. */
+  private mix(x: tf.Tensor4D, yOneHot: tf.Tensor2D, step: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+    const { mixup: ma = 0, cutmix: ca = 0 } = this.reg;
+    if (!ma && !ca) return { x, y: yOneHot };
+    const rng = new Rng(deriveSeed(this.seed, 'mix', step));
+    const useCutmix = ca > 0 && (ma === 0 || rng.next() < 0.5);
+    const mixed = useCutmix ? cutmix(x, yOneHot, ca, rng) : mixup(x, yOneHot, ma, rng);
+    return { x: mixed.x, y: mixed.y };
   }
 
   get stepsPerEpoch(): number {
@@ -114,17 +144,19 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
     tf.dispose([batch.x, batch.y]);
   }
 
-  trainStep({ x, y }: TensorBatch, _ctx: StepContext): Logs {
+  trainStep({ x, y }: TensorBatch, ctx: StepContext): Logs {
     const numClasses = this.model.outputs[0].shape[1] as number;
     const weights = this.model.trainableWeights;
     const vars = weights.map((w) => w.read() as tf.Variable);
     let correct: tf.Tensor | null = null;
     const loss = tf.tidy(() => {
-      const yOneHot = tf.oneHot(y, numClasses);
+      const mixed = this.mix(x, tf.oneHot(y, numClasses) as tf.Tensor2D, ctx.globalStep);
+      const target = smoothLabels(mixed.y, this.reg.labelSmoothing ?? 0);
       const { value, grads } = tf.variableGrads(() => {
-        const probs = this.model.apply(x, { training: true }) as tf.Tensor; // [B, K]
+        const probs = this.model.apply(mixed.x, { training: true }) as tf.Tensor; // [B, K]
         correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32')));
-        return crossEntropy(yOneHot, probs);
+        const ce = crossEntropy(target, probs);
+        return this.reg.l2 ? (tf.add(ce, l2Penalty(vars, this.reg.l2)) as tf.Scalar) : ce;
       }, vars);
       // Each group's optimizer updates the weights it owns (always the same set for a given optimizer).
       for (const group of this.groups) {
@@ -132,7 +164,13 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
         weights.forEach((w, i) => {
           if (group.owns(w.name)) mine[vars[i].name] = grads[vars[i].name];
         });
-        if (Object.keys(mine).length) this.optimizers[group.optimizer].applyGradients(mine);
+        if (!Object.keys(mine).length) continue;
+        const optimizer = this.optimizers[group.optimizer];
+        optimizer.applyGradients(mine);
+        if (this.reg.weightDecay) {
+          const lr = (optimizer as unknown as { learningRate: number }).learningRate;
+          decoupledWeightDecay(vars.filter((_v, i) => group.owns(weights[i].name)), lr, this.reg.weightDecay);
+        }
       }
       return value;
     });
