@@ -9,6 +9,8 @@ import {
 import { predictProbs } from '@cv/tasks-classify';
 
 export interface EvaluationInfo {
+  /** Accuracy on (up to 10,000 of) the training images in inference mode, for the train–test gap. */
+  trainAccuracy?: number;
   backend: string;
   epochs: number;
   trainSeconds?: number;
@@ -22,6 +24,15 @@ export function readHistory(runDir: string): Record<string, number>[] {
   const file = path.join(runDir, 'metrics.jsonl');
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** Accuracy of a classifier on (up to `limit` of) a set, in inference mode. */
+export function setAccuracy(model: tf.LayersModel, set: ClassificationSet, limit = 10000): number {
+  const n = Math.min(limit, set.labels.length);
+  const size = set.shape[0] * set.shape[1] * set.shape[2];
+  const x = Float32Array.from(set.images.subarray(0, n * size), (v) => v / 255);
+  const preds = argmaxRows(predictProbs(model, x, set.shape), set.classNames.length);
+  return accuracy(set.labels.subarray(0, n), preds);
 }
 
 /**
@@ -42,6 +53,7 @@ export async function evaluateAndReport(model: tf.LayersModel, test: Classificat
   const json = {
     accuracy: acc,
     top5Accuracy: top5,
+    trainAccuracy: info.trainAccuracy ?? null,
     backend: info.backend,
     epochs: info.epochs,
     trainSeconds: info.trainSeconds ?? null,

@@ -11,7 +11,7 @@ import {
   backboneClassifier, ClassificationTask, type ClassifierMetadata, type ClassifyTrainConfig, ClassifyTrainSchema, createClassifier, type ParamGroup,
 } from '@cv/tasks-classify';
 import { prepareData } from './data';
-import { evaluateAndReport } from './evaluate';
+import { evaluateAndReport, setAccuracy } from './evaluate';
 import { nextRunDir, readRunArgs } from './run-dir';
 
 /** Keys that may change when resuming (everything else comes from the run's args.json). */
@@ -146,9 +146,10 @@ export async function runTraining(argv: string[]): Promise<TrainingOutcome> {
   const metadata: ClassifierMetadata = { task: 'classify', classNames: train.classNames, inputShape: train.shape, dataset: dataset.name, model: cfg.model };
   await saveModel(model, path.join(runDir, 'model'), metadata as unknown as Record<string, unknown>);
   const report = await evaluateAndReport(model, dataset.test, runDir, {
+    trainAccuracy: setAccuracy(model, train),
     backend: backend.name, epochs: result.epochsDone, trainSeconds: result.trainSeconds, dataset: dataset.name, model: cfg.model, split: dataset.splitDescription,
   });
-  console.log(`test accuracy: ${(100 * report.accuracy).toFixed(2)} % on ${report.testImages} images (train ${result.trainSeconds.toFixed(0)} s)`);
+  console.log(`test accuracy: ${(100 * report.accuracy).toFixed(2)} % on ${report.testImages} images; train accuracy ${(100 * (report.trainAccuracy ?? 0)).toFixed(2)} % (train ${result.trainSeconds.toFixed(0)} s)`);
   console.log(`report: ${path.join(runDir, 'report.md')}  model: ${path.join(runDir, 'model')}`);
   return { cfg, runDir, model, report, trainSeconds: result.trainSeconds, datasetName: dataset.name, split: dataset.splitDescription };
 }
