@@ -86,6 +86,19 @@ describe('classify app: train → val → predict → export on a small MNIST su
     expect(run('predict.ts', ['--model', out, images[0].file]).stdout).toContain(images[0].file);
   });
 
+  it('trains a registry backbone from pretrained weights with a frozen phase and a slower backbone', () => {
+    const donor = path.join(work, 'donor');
+    expect(run('train.ts', ['--dataset', 'mnist', '--model', 'mobilenetv2-s', '--epochs', '1', '--train-limit', '128', '--val-fraction', '0', '--out', donor]).code).toBe(0);
+    const r = run('train.ts', ['--dataset', 'mnist', '--model', 'mobilenetv2-s', '--epochs', '2', '--train-limit', '128', '--val-fraction', '0',
+      '--pretrained', path.join(donor, 'model'), '--freeze', 'stage2', '--freeze-epochs', '1', '--finetune-lr', '1e-4', '--mixup', '0.2', '--out', path.join(work, 'ft')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/pretrained: \d+ layers loaded from .*donor/);
+    expect(r.stdout).toContain('stage2 frozen for 1 epoch(s)');
+    const state = JSON.parse(fs.readFileSync(path.join(work, 'ft', 'checkpoints', 'last', 'state.json'), 'utf8'));
+    expect(Object.keys(state.learningRates).sort()).toEqual(['backbone', 'head', 'phase1']);
+    expect(state.learningRates.backbone / state.learningRates.head).toBeCloseTo(1e-4 / 2e-3, 6);
+  });
+
   it.each([
     ['train.ts', ['--epochz', '2'], /unknown config key 'epochz'/],
     ['train.ts', ['--epochs', 'two'], /config key 'epochs': expected a number/],
@@ -94,6 +107,10 @@ describe('classify app: train → val → predict → export on a small MNIST su
     ['predict.ts', ['--model', os.tmpdir(), 'x.png'], /is not a tfjs model \(no model.json\)/],
     ['predict.ts', ['--model', '__RUN__/model', '/no/such.png'], /does not exist/],
     ['val.ts', ['--run', os.tmpdir()], /is not a run directory/],
+    ['train.ts', ['--dataset', 'mnist', '--model', 'resnet-99'], /config key 'model': must be one of: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s/],
+    ['train.ts', ['--dataset', 'mnist', '--model', 'resnet-s', '--freeze', 'stage9'], /'stage9' is not a stage of this backbone; stages: stem, stage1/],
+    ['train.ts', ['--dataset', 'mnist', '--model', 'reference-cnn', '--pretrained'], /need a backbone model/],
+    ['train.ts', ['--dataset', 'mnist', '--model', 'resnet-s', '--pretrained', '__RUN__/model'], /do not match 'resnet-s': 0 of \d+ backbone layers loaded/],
   ])('%s %j fails with one clear line', (script, args, message) => {
     const before = fs.existsSync(path.join(root, 'runs', 'classify')) ? fs.readdirSync(path.join(root, 'runs', 'classify')) : [];
     const r = run(script as string, (args as string[]).map((a) => a.replace('__RUN__', runDir)));
