@@ -1,34 +1,62 @@
 /**
- * Engine benchmark: training and inference throughput of the reference CNN (batch 64, 28×28×1, Adam)
- * on the current backend, with ms per step and peak RSS. `--json` prints one JSON object per row.
+ * Engine benchmark: training and inference throughput, ms per step and peak RSS on the current backend
+ * for the reference CNN (batch 64, 28×28×1), a U-Net stage (128×128×3, batch 8) and a YOLO-style stage
+ * (160×160×3, batch 8), all with Adam. When `python3 -c 'import torch'` works (Debian:
+ * `apt-get install python3-torch`; optional, a yardstick only), the same networks run in PyTorch in the
+ * same job, alternating with ours: at our thread count and with all cores, and the ratios are printed.
  *
- *   npx nx run bench:engine [-- --json] [--steps 30] [--batch 64]
+ *   npx nx run bench:engine [-- --json] [--steps 30] [--only reference-cnn]
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseArgs } from '@cv/engine';
-import { createClassifier, crossEntropy } from '@cv/tasks-classify';
+import { crossEntropy } from '@cv/tasks-classify';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { BENCH_NETS, type BenchNet } from './architectures';
 import { z } from 'zod';
 
 const Schema = z.object({
   json: z.boolean().default(false).describe('print one JSON object per row'),
   steps: z.number().int().positive().default(30).describe('timed training steps per row'),
-  batch: z.number().int().positive().default(64).describe('batch size'),
   warmup: z.number().int().min(0).default(3).describe('untimed warm-up steps'),
+  only: z.string().optional().describe('run only this row (reference-cnn, unet-stage, yolo-stage)'),
+  torch: z.boolean().default(true).describe('compare with PyTorch when it is installed'),
 });
 
-interface Row { name: string; backend: string; threads: number; trainImgPerSec: number; inferImgPerSec: number; msPerStep: number; peakRssMb: number }
+interface Row {
+  name: string; backend: string; threads: number; trainImgPerSec: number; inferImgPerSec: number; msPerStep: number; peakRssMb: number;
+  torchTrainImgPerSec: number | null; torchInferImgPerSec: number | null; trainRatio: number | null; inferRatio: number | null;
+  torchAllCoresThreads: number | null; torchAllCoresTrainImgPerSec: number | null; torchAllCoresInferImgPerSec: number | null;
+  trainRatioAllCores: number | null; inferRatioAllCores: number | null;
+}
+
+function hasTorch(): boolean {
+  return spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+function torchRow(name: string, threads: number, cfg: z.infer<typeof Schema>): { trainImgPerSec: number; inferImgPerSec: number } {
+  const r = spawnSync('python3', ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(cfg.steps), '--warmup', String(cfg.warmup)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`PyTorch bench of ${name} failed: ${r.stderr.trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
 
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-function benchModel(name: string, model: tf.LayersModel, inputShape: number[], classes: number, cfg: z.infer<typeof Schema>, backend: { name: string; threads: number }): Row {
+function benchModel(net: BenchNet, cfg: z.infer<typeof Schema>, backend: { name: string; threads: number }) {
+  const model = net.build();
+  const batch = net.batch;
   const optimizer: tf.Optimizer = tf.train.adam(1e-3);
-  const x = tf.randomUniform([cfg.batch, ...inputShape], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.randomUniform([cfg.batch], 0, classes, 'int32', 2), classes);
+  const x = tf.randomUniform([batch, ...net.inputShape], 0, 1, 'float32', 1);
+  const outShape = (model.outputs[0].shape.slice(1) as number[]);
+  const y = net.loss === 'ce'
+    ? tf.oneHot(tf.randomUniform([batch], 0, outShape[0], 'int32', 2), outShape[0])
+    : tf.randomUniform([batch, ...outShape], 0, 1, 'float32', 2);
+  const lossOf = (out: tf.Tensor) => (net.loss === 'ce' ? crossEntropy(y, out) : (tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const step = () => {
     const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => crossEntropy(y, model.apply(x, { training: true }) as tf.Tensor), vars);
+      const { value, grads } = tf.variableGrads(() => lossOf(model.apply(x, { training: true }) as tf.Tensor), vars);
       optimizer.applyGradients(grads);
       return value;
     });
@@ -51,25 +79,49 @@ function benchModel(name: string, model: tf.LayersModel, inputShape: number[], c
   const msPerInfer = (performance.now() - t0) / inferSteps;
   tf.dispose([x, y]);
   optimizer.dispose();
+  model.dispose();
   return {
-    name, backend: backend.name, threads: backend.threads,
-    trainImgPerSec: (1000 * cfg.batch) / msPerStep,
-    inferImgPerSec: (1000 * cfg.batch) / msPerInfer,
+    name: net.name, backend: backend.name, threads: backend.threads,
+    trainImgPerSec: (1000 * batch) / msPerStep,
+    inferImgPerSec: (1000 * batch) / msPerInfer,
     msPerStep,
     peakRssMb: peakRss / 2 ** 20,
   };
 }
 
+const ratio = (a: number, b: number | null | undefined) => (b ? a / b : null);
+
 async function main(): Promise<void> {
   const { config } = parseArgs(Schema, process.argv.slice(2).filter((a) => a !== '--'));
   const backend = await initBackend({ log: config.json ? (l) => console.error(l) : true });
-  const model = createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
-  const rows = [benchModel('reference-cnn', model, [28, 28, 1], 10, config, backend)];
-  for (const r of rows) {
-    if (config.json) console.log(JSON.stringify(r));
+  const torch = config.torch && hasTorch();
+  const cores = os.cpus().length;
+  if (!torch && !config.json) console.log('PyTorch not found (optional: apt-get install python3-torch); torch columns are empty');
+  const nets = BENCH_NETS.filter((n) => !config.only || n.name === config.only);
+  if (nets.length === 0) throw new Error(`--only '${config.only}' is not a row; rows: ${BENCH_NETS.map((n) => n.name).join(', ')}`);
+  for (const net of nets) {
+    peakRss = 0;
+    const ours = benchModel(net, config, backend);
+    const same = torch ? torchRow(net.name, backend.threads, config) : null; // alternating: ours, then torch
+    const all = torch ? torchRow(net.name, cores, config) : null;
+    const row: Row = {
+      ...ours,
+      torchTrainImgPerSec: same?.trainImgPerSec ?? null, torchInferImgPerSec: same?.inferImgPerSec ?? null,
+      trainRatio: ratio(ours.trainImgPerSec, same?.trainImgPerSec), inferRatio: ratio(ours.inferImgPerSec, same?.inferImgPerSec),
+      torchAllCoresThreads: torch ? cores : null,
+      torchAllCoresTrainImgPerSec: all?.trainImgPerSec ?? null, torchAllCoresInferImgPerSec: all?.inferImgPerSec ?? null,
+      trainRatioAllCores: ratio(ours.trainImgPerSec, all?.trainImgPerSec), inferRatioAllCores: ratio(ours.inferImgPerSec, all?.inferImgPerSec),
+    };
+    if (config.json) console.log(JSON.stringify(row));
     else {
-      console.log(`${r.name}: train ${r.trainImgPerSec.toFixed(0)} img/s (${r.msPerStep.toFixed(1)} ms/step, batch ${config.batch}), ` +
-        `infer ${r.inferImgPerSec.toFixed(0)} img/s, peak RSS ${r.peakRssMb.toFixed(0)} MB [${r.backend}, ${r.threads} thread(s)]`);
+      const t = (v: number | null) => (v === null ? '-' : v.toFixed(0));
+      const q = (v: number | null) => (v === null ? '-' : v.toFixed(2));
+      console.log(`${row.name}: train ${row.trainImgPerSec.toFixed(0)} img/s (${row.msPerStep.toFixed(1)} ms/step, batch ${net.batch}), infer ${row.inferImgPerSec.toFixed(0)} img/s, ` +
+        `peak RSS ${row.peakRssMb.toFixed(0)} MB [${row.backend}, ${row.threads} thread(s)]`);
+      if (torch) {
+        console.log(`  PyTorch ${row.threads} thread(s): train ${t(row.torchTrainImgPerSec)}, infer ${t(row.torchInferImgPerSec)} → ratio train ${q(row.trainRatio)}, infer ${q(row.inferRatio)}`);
+        console.log(`  PyTorch ${cores} threads: train ${t(row.torchAllCoresTrainImgPerSec)}, infer ${t(row.torchAllCoresInferImgPerSec)} → ratio train ${q(row.trainRatioAllCores)}, infer ${q(row.inferRatioAllCores)}`);
+      }
     }
   }
 }

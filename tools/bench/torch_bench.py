@@ -1,0 +1,113 @@
+"""PyTorch yardstick for tools/bench: the same networks as src/architectures.ts, timed the same way.
+
+Usage: python3 tools/bench/torch_bench.py NAME --threads N --steps S --warmup W
+Prints one JSON object: {"trainImgPerSec", "inferImgPerSec"}. A reference, never a dependency.
+"""
+import argparse, json, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ReferenceCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.bn = nn.BatchNorm2d(64)
+        self.drop = nn.Dropout(0.25)
+        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = self.drop(self.bn(x))
+        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+
+
+class UNetStage(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.e1a, self.e1b = nn.Conv2d(3, 32, 3, padding=1), nn.Conv2d(32, 32, 3, padding=1)
+        self.e2a, self.e2b = nn.Conv2d(32, 64, 3, padding=1), nn.Conv2d(64, 64, 3, padding=1)
+        self.up = nn.ConvTranspose2d(64, 32, 2, stride=2)
+        self.d1 = nn.Conv2d(64, 32, 3, padding=1)
+        self.head = nn.Conv2d(32, 1, 1)
+
+    def forward(self, x):
+        c1 = F.relu(self.e1b(F.relu(self.e1a(x))))
+        x = F.relu(self.e2b(F.relu(self.e2a(F.max_pool2d(c1, 2)))))
+        x = torch.cat([self.up(x), c1], 1)
+        return self.head(F.relu(self.d1(x)))
+
+
+def cbs(cin, cout, k, s):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout), nn.SiLU())
+
+
+class YoloStage(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2, self.c3 = cbs(3, 16, 3, 2), cbs(16, 32, 3, 2), cbs(32, 64, 3, 2)
+        self.neck = cbs(96, 32, 1, 1)
+        self.head = nn.Conv2d(32, 8, 1)
+
+    def forward(self, x):
+        p3 = self.c2(self.c1(x))
+        x = F.interpolate(self.c3(p3), scale_factor=2, mode="nearest")
+        return self.head(self.neck(torch.cat([x, p3], 1)))
+
+
+NETS = {  # name: (module, input CHW, batch, loss)
+    "reference-cnn": (ReferenceCNN, (1, 28, 28), 64, "ce"),
+    "unet-stage": (UNetStage, (3, 128, 128), 8, "mse"),
+    "yolo-stage": (YoloStage, (3, 160, 160), 8, "mse"),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("name")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=3)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    cls, chw, batch, loss_kind = NETS[a.name]
+    model = cls()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x = torch.rand(batch, *chw)
+    with torch.no_grad():
+        out_shape = model(x).shape
+    y = torch.randint(0, 10, (batch,)) if loss_kind == "ce" else torch.rand(out_shape)
+
+    def step():
+        opt.zero_grad()
+        out = model(x)
+        loss = F.cross_entropy(out, y) if loss_kind == "ce" else F.mse_loss(out, y)
+        loss.backward()
+        opt.step()
+
+    model.train()
+    for _ in range(a.warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    train = batch * a.steps / (time.perf_counter() - t0)
+    model.eval()
+    with torch.no_grad():
+        for _ in range(a.warmup):
+            model(x)
+        n = a.steps * 3
+        t0 = time.perf_counter()
+        for _ in range(n):
+            model(x)
+        infer = batch * n / (time.perf_counter() - t0)
+    print(json.dumps({"trainImgPerSec": train, "inferImgPerSec": infer}))
+
+
+if __name__ == "__main__":
+    main()
