@@ -30,12 +30,16 @@ interface Row {
   trainRatioAllCores: number | null; inferRatioAllCores: number | null;
 }
 
-function hasTorch(): boolean {
-  return spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+/** A Python that imports torch: CV_TORCH_PYTHON, else python3 on PATH, else Debian's /usr/bin/python3. */
+function torchPython(): string | null {
+  const candidates = [process.env.CV_TORCH_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
+  return candidates.find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
 }
 
+let python = 'python3';
+
 function torchRow(name: string, threads: number, cfg: z.infer<typeof Schema>): { trainImgPerSec: number; inferImgPerSec: number } {
-  const r = spawnSync('python3', ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(cfg.steps), '--warmup', String(cfg.warmup)], { encoding: 'utf8' });
+  const r = spawnSync(python, ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(cfg.steps), '--warmup', String(cfg.warmup)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`PyTorch bench of ${name} failed: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -94,7 +98,9 @@ const ratio = (a: number, b: number | null | undefined) => (b ? a / b : null);
 async function main(): Promise<void> {
   const { config } = parseArgs(Schema, process.argv.slice(2).filter((a) => a !== '--'));
   const backend = await initBackend({ log: config.json ? (l) => console.error(l) : true });
-  const torch = config.torch && hasTorch();
+  const found = config.torch ? torchPython() : null;
+  const torch = found !== null;
+  if (found) python = found;
   const cores = os.cpus().length;
   if (!torch && !config.json) console.log('PyTorch not found (optional: apt-get install python3-torch); torch columns are empty');
   const nets = BENCH_NETS.filter((n) => !config.only || n.name === config.only);
