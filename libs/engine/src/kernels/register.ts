@@ -30,6 +30,24 @@ function replace(config: tf.KernelConfig): void {
 }
 
 /**
+ * Replaces a built-in wasm kernel by a composed one where `applies(x, attrs)` holds (x = the kernel's
+ * input 'x'), keeping the built-in for the other cases.
+ */
+function withFastPath(
+  kernelName: string,
+  fn: Parameters<typeof compositeKernel>[2],
+  applies: (x: tf.TensorInfo, attrs: Record<string, any>) => boolean,
+): void {
+  const builtin = tf.getKernel(kernelName, 'wasm');
+  if (!builtin) return;
+  const fast = compositeKernel(kernelName, 'wasm', fn);
+  replace({
+    ...builtin,
+    kernelFunc: (args) => (applies(args.inputs.x as tf.TensorInfo, args.attrs ?? {}) ? fast.kernelFunc(args) : builtin.kernelFunc(args)),
+  });
+}
+
+/**
  * Registers the engine's wasm training kernels (idempotent; replaces built-ins of the same name).
  *
  * @example
@@ -42,30 +60,8 @@ export function registerWasmTrainingKernels(): void {
   if (matmul?.[REGISTERED]) return; // already done
   WASM_TRAINING_KERNELS.forEach(replace);
   if (matmul) replace(explicitTransposeBatchMatMul(matmul));
-  const tile = tf.getKernel('Tile', 'wasm');
-  if (tile) {
-    const fast = compositeKernel('Tile', 'wasm', broadcastTile);
-    replace({
-      ...tile,
-      kernelFunc: (args) => {
-        const x = args.inputs.x as tf.TensorInfo;
-        const applies = (x.dtype === 'float32' || x.dtype === 'int32') && isBroadcastTile(x.shape, (args.attrs as { reps: number[] }).reps);
-        return applies ? fast.kernelFunc(args) : tile.kernelFunc(args);
-      },
-    });
-  }
+  withFastPath('Tile', broadcastTile, (x, attrs) => (x.dtype === 'float32' || x.dtype === 'int32') && isBroadcastTile(x.shape, attrs.reps));
+  withFastPath('Sum', leadingAxesSum, (x, attrs) => x.dtype === 'float32' && leadingAxes(x.shape, attrs.axis) !== null);
   const slice = tf.getKernel('Slice', 'wasm');
   if (slice) replace(heapViewSlice(slice));
-  const sum = tf.getKernel('Sum', 'wasm');
-  if (sum) {
-    const fast = compositeKernel('Sum', 'wasm', leadingAxesSum);
-    replace({
-      ...sum,
-      kernelFunc: (args) => {
-        const x = args.inputs.x as tf.TensorInfo;
-        const applies = x.dtype === 'float32' && leadingAxes(x.shape, (args.attrs as { axis: number | number[] }).axis) !== null;
-        return applies ? fast.kernelFunc(args) : sum.kernelFunc(args);
-      },
-    });
-  }
 }
