@@ -11,6 +11,8 @@ export interface BenchNet {
   build(): tf.LayersModel;
   /** 'ce' for class probabilities, 'mse' for dense maps. */
   loss: 'ce' | 'mse';
+  /** Timed training steps by default (big rows take fewer). */
+  steps: number;
 }
 
 const conv = (filters: number, kernelSize: number, strides: number, activation: string, name: string) =>
@@ -50,7 +52,7 @@ function yoloStage(): tf.LayersModel {
 }
 
 export const BENCH_NETS: BenchNet[] = [
-  { name: 'reference-cnn', inputShape: [28, 28, 1], batch: 64, loss: 'ce', build: () => createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 }) },
-  { name: 'unet-stage', inputShape: [128, 128, 3], batch: 8, loss: 'mse', build: unetStage },
-  { name: 'yolo-stage', inputShape: [160, 160, 3], batch: 8, loss: 'mse', build: yoloStage },
+  { name: 'reference-cnn', inputShape: [28, 28, 1], batch: 64, loss: 'ce', steps: 30, build: () => createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 }) },
+  { name: 'unet-stage', inputShape: [128, 128, 3], batch: 8, loss: 'mse', steps: 6, build: unetStage },
+  { name: 'yolo-stage', inputShape: [160, 160, 3], batch: 8, loss: 'mse', steps: 10, build: yoloStage },
 ];

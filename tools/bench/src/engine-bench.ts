@@ -17,7 +17,7 @@ import { z } from 'zod';
 
 const Schema = z.object({
   json: z.boolean().default(false).describe('print one JSON object per row'),
-  steps: z.number().int().positive().default(30).describe('timed training steps per row'),
+  steps: z.number().int().positive().optional().describe('timed training steps per row (default: 30 for reference-cnn, fewer for the big rows)'),
   warmup: z.number().int().min(0).default(3).describe('untimed warm-up steps'),
   only: z.string().optional().describe('run only this row (reference-cnn, unet-stage, yolo-stage)'),
   torch: z.boolean().default(true).describe('compare with PyTorch when it is installed'),
@@ -38,8 +38,8 @@ function torchPython(): string | null {
 
 let python = 'python3';
 
-function torchRow(name: string, threads: number, cfg: z.infer<typeof Schema>): { trainImgPerSec: number; inferImgPerSec: number } {
-  const r = spawnSync(python, ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(cfg.steps), '--warmup', String(cfg.warmup)], { encoding: 'utf8' });
+function torchRow(name: string, threads: number, steps: number, cfg: z.infer<typeof Schema>): { trainImgPerSec: number; inferImgPerSec: number } {
+  const r = spawnSync(python, ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(steps), '--warmup', String(cfg.warmup)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`PyTorch bench of ${name} failed: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -47,7 +47,7 @@ function torchRow(name: string, threads: number, cfg: z.infer<typeof Schema>): {
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-function benchModel(net: BenchNet, cfg: z.infer<typeof Schema>, backend: { name: string; threads: number }) {
+function benchModel(net: BenchNet, steps: number, cfg: z.infer<typeof Schema>, backend: { name: string; threads: number }) {
   const model = net.build();
   const batch = net.batch;
   const optimizer: tf.Optimizer = tf.train.adam(1e-3);
@@ -70,11 +70,11 @@ function benchModel(net: BenchNet, cfg: z.infer<typeof Schema>, backend: { name:
   };
   for (let i = 0; i < cfg.warmup; i++) step();
   let t0 = performance.now();
-  for (let i = 0; i < cfg.steps; i++) step();
-  const msPerStep = (performance.now() - t0) / cfg.steps;
+  for (let i = 0; i < steps; i++) step();
+  const msPerStep = (performance.now() - t0) / steps;
   const infer = () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
   for (let i = 0; i < cfg.warmup; i++) infer();
-  const inferSteps = cfg.steps * 3;
+  const inferSteps = steps * 3;
   t0 = performance.now();
   for (let i = 0; i < inferSteps; i++) {
     infer();
@@ -107,9 +107,10 @@ async function main(): Promise<void> {
   if (nets.length === 0) throw new Error(`--only '${config.only}' is not a row; rows: ${BENCH_NETS.map((n) => n.name).join(', ')}`);
   for (const net of nets) {
     peakRss = 0;
-    const ours = benchModel(net, config, backend);
-    const same = torch ? torchRow(net.name, backend.threads, config) : null; // alternating: ours, then torch
-    const all = torch ? torchRow(net.name, cores, config) : null;
+    const steps = config.steps ?? net.steps;
+    const ours = benchModel(net, steps, config, backend);
+    const same = torch ? torchRow(net.name, backend.threads, steps, config) : null; // alternating: ours, then torch
+    const all = torch ? torchRow(net.name, cores, steps, config) : null;
     const row: Row = {
       ...ours,
       torchTrainImgPerSec: same?.trainImgPerSec ?? null, torchInferImgPerSec: same?.inferImgPerSec ?? null,
