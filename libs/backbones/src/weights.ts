@@ -24,7 +24,7 @@ export class WeightsMismatchError extends Error {
 
 /**
  * Copies weights from a tfjs LayersModel folder into `target`, matching layers by name and weights by
- * shape (a head with another class count is skipped, not an error). `source = true` means the suite's
+ * shape; the classifier head (`head_*`) is never copied, and layers of another shape are skipped and reported. `source = true` means the suite's
  * shipped weights for `backboneName`. Throws when nothing of the backbone matched.
  *
  * @example
@@ -43,6 +43,11 @@ export async function loadPretrained(target: tf.LayersModel, backboneName: strin
   for (const layer of target.layers) {
     const targetWeights = layer.getWeights();
     if (targetWeights.length === 0) continue;
+    if (layer.name.startsWith('head_')) {
+      // A classifier head belongs to its pretraining task: a new task starts from a fresh head (timm resets it too).
+      report.skipped.push({ layer: layer.name, reason: 'task head (kept initialised)' });
+      continue;
+    }
     const from = byName.get(layer.name);
     if (!from) {
       report.skipped.push({ layer: layer.name, reason: 'not in the weights folder' });

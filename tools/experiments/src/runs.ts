@@ -12,13 +12,20 @@ export interface RunResult {
   epochs: number;
 }
 
-/** Runs `classify:train` (as a user would, in its own process) and reads its report.json. */
-export function trainRun(name: string, args: string[], runRoot: string): RunResult {
+/**
+ * Runs `classify:train` (as a user would, in its own process) and reads its report.json. With `reuse`, a
+ * finished run of the same arguments is read instead of trained again (to re-render tables and plots).
+ */
+export function trainRun(name: string, args: string[], runRoot: string, reuse = false): RunResult {
   const runDir = path.join(runRoot, name);
   const full = [...args, '--out', runDir];
-  console.log(`\n== ${name}: npx nx run classify:train -- ${full.join(' ')}`);
-  const r = spawnSync(path.resolve('node_modules/.bin/tsx'), ['apps/classify/src/train.ts', ...full], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`run '${name}' failed (exit ${r.status})`);
+  const argsFile = path.join(runDir, 'args.json');
+  const done = reuse && fs.existsSync(path.join(runDir, 'report.json')) && fs.existsSync(argsFile);
+  if (!done) {
+    console.log(`\n== ${name}: npx nx run classify:train -- ${full.join(' ')}`);
+    const r = spawnSync(path.resolve('node_modules/.bin/tsx'), ['apps/classify/src/train.ts', ...full], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`run '${name}' failed (exit ${r.status})`);
+  }
   const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8'));
   return { name, args, runDir, accuracy: report.accuracy, trainAccuracy: report.trainAccuracy, trainSeconds: report.trainSeconds, epochs: report.epochs };
 }

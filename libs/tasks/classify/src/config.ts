@@ -37,7 +37,7 @@ export const ClassifyTrainSchema = z.object({
   pretrained: z.union([z.boolean(), z.string()]).default(false).describe('backbone models: load the shipped pretrained weights (true) or a tfjs LayersModel folder (path)'),
   freeze: z.string().default('none').describe("backbone models: freeze stem..this stage (e.g. stage2) for the first --freeze-epochs, then unfreeze all"),
   freezeEpochs: z.number().int().min(0).default(0).describe('epochs of the frozen phase (0 with --freeze: half the epochs)'),
-  finetuneLr: z.number().min(0).default(0).describe('backbone learning rate after the frozen phase (0 = same as --lr); the head keeps --lr'),
+  finetuneLr: z.number().min(0).default(0).describe('backbone learning rate after the frozen phase (0 = --lr, or --lr/10 with --pretrained); the head keeps --lr'),
   bn: z.enum(['before-act', 'after-act', 'none']).default('before-act').describe('backbone models: BatchNorm before or after the activation, or none'),
   seed: z.number().int().min(0).default(0).describe('seed of init, shuffling, augmentation and dropout'),
   out: z.string().optional().describe('run directory (default runs/classify/exp, exp2, ...)'),
