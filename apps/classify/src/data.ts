@@ -1,4 +1,5 @@
-import { balancedHead, type ClassificationDataset, type ClassificationSet, loadClassificationDataset, subset } from '@cv/data';
+import { balancedHead, type ClassificationDataset, type ClassificationSet, loadClassificationDataset, selectClasses, subset } from '@cv/data';
+import { ConfigError } from '@cv/engine';
 import { deriveSeed, Rng } from '@cv/engine';
 import type { ClassifyTrainConfig } from '@cv/tasks-classify';
 
@@ -12,8 +13,28 @@ export interface PreparedData {
  * The run's data: the dataset's fixed train/test split; `valFraction` of the training split held out
  * for validation (a seeded stratified draw, never test images); then `trainLimit` applied to what is left.
  */
-export async function prepareData(cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'valFraction' | 'trainLimit' | 'seed'>): Promise<PreparedData> {
+/** The dataset, restricted to `classes` ("5,6,7") when given. */
+export async function loadDatasetFor(cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'classes'>): Promise<ClassificationDataset> {
   const dataset = await loadClassificationDataset(cfg.dataset, { size: cfg.imageSize, channels: cfg.channels });
+  if (!cfg.classes.trim()) return dataset;
+  const classes = cfg.classes.split(',').map((s) => Number(s.trim()));
+  if (classes.some((c) => !Number.isInteger(c)) || new Set(classes).size !== classes.length || classes.length < 2) {
+    throw new ConfigError(`config key 'classes': expected at least two distinct class indices like 5,6,7, got '${cfg.classes}'`);
+  }
+  try {
+    return {
+      ...dataset,
+      name: `${dataset.name}[${classes.join(',')}]`,
+      train: selectClasses(dataset.train, classes),
+      test: selectClasses(dataset.test, classes),
+    };
+  } catch (e) {
+    throw new ConfigError(`config key 'classes': ${(e as Error).message}`);
+  }
+}
+
+export async function prepareData(cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'valFraction' | 'trainLimit' | 'seed' | 'classes'>): Promise<PreparedData> {
+  const dataset = await loadDatasetFor(cfg);
   const full = dataset.train;
   let trainIdx: number[] = [];
   const valIdx: number[] = [];

@@ -20,6 +20,7 @@ const PretrainSchema = z.object({
   dataset: z.string().default('fashion-mnist').describe('dataset (fashion-mnist, mnist or an image folder)'),
   epochs: z.number().int().positive().default(2).describe('epochs'),
   trainLimit: z.number().int().min(0).default(0).describe('first N training images, class-balanced (0 = all)'),
+  classes: z.string().default('').describe('pretrain on these class indices only, e.g. 0,1,2,3,4'),
   batchSize: z.number().int().positive().default(64).describe('images per step'),
   lr: z.number().positive().default(2e-3).describe('peak learning rate (cosine schedule)'),
   seed: z.number().int().min(0).default(0).describe('seed'),
@@ -36,6 +37,7 @@ async function main(argv: string[]): Promise<void> {
   const outcome = await runTraining([
     '--model', config.name, '--dataset', config.dataset, '--epochs', String(config.epochs), '--train-limit', String(config.trainLimit),
     '--batch-size', String(config.batchSize), '--lr', String(config.lr), '--seed', String(config.seed), '--dropout', '0', '--out', runDir,
+    ...(config.classes ? ['--classes', config.classes] : []),
   ]);
   await exportModel(path.join(runDir, 'model'), out, (outcome.model.inputs[0].shape.slice(1) as number[]));
   const r = outcome.report;
@@ -44,10 +46,10 @@ async function main(argv: string[]): Promise<void> {
 - **What:** the \`${config.name}\` backbone (libs/backbones) with a classification head (\`head_*\` layers), trained from
   scratch by this suite; \`pretrained: true\` / \`--pretrained\` loads the backbone layers by name and skips a head of
   another class count.
-- **Data:** ${outcome.datasetName} (${outcome.split}); ${config.trainLimit ? `first ${config.trainLimit} training images, class-balanced` : 'all training images'} minus a 10 % validation split.
+- **Data:** ${outcome.datasetName} (${outcome.split}); a seeded 10 % of the training split held out for validation, then ${config.trainLimit ? `the first ${config.trainLimit} of the rest, class-balanced` : 'all the rest'} for training.
 - **Training:** ${config.epochs} epochs, batch ${config.batchSize}, Adam ${config.lr} with cosine decay, seed ${config.seed}, ${outcome.trainSeconds.toFixed(0)} s on the wasm backend.
 - **Test accuracy (${outcome.datasetName}, ${r.testImages} images):** ${(100 * r.accuracy).toFixed(2)} %.
-- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}\`
+- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}\`
 - **Date:** ${started.toISOString().slice(0, 10)}.
 `);
   console.log(`shipped ${config.name} weights to ${out} (test accuracy ${(100 * r.accuracy).toFixed(2)} %)`);

@@ -95,8 +95,7 @@ async function buildModel(cfg: ClassifyTrainConfig, inputShape: [number, number,
 function planGroups(cfg: ClassifyTrainConfig, model: tf.LayersModel, stages: FeatureInfo[] | null) {
   const isHead = (name: string) => name.startsWith('head_');
   const freezeEpochs = cfg.freeze === 'none' ? 0 : cfg.freezeEpochs || Math.max(1, Math.floor(cfg.epochs / 2));
-  // Pretrained features get a 10× lower rate than the fresh head unless --finetune-lr says otherwise.
-  const finetuneLr = cfg.finetuneLr || (cfg.pretrained ? cfg.lr / 10 : 0);
+  const finetuneLr = cfg.finetuneLr;
   const split = stages !== null && finetuneLr > 0;
   const names = freezeEpochs > 0 ? ['phase1'] : [];
   names.push(...(split ? ['head', 'backbone'] : ['optimizer']));

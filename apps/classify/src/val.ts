@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { loadClassificationDataset } from '@cv/data';
 import { ConfigError, initBackend, loadModel, parseArgs } from '@cv/engine';
 import { ClassifyTrainSchema } from '@cv/tasks-classify';
 import { z } from 'zod';
 import { runCli } from './cli';
+import { loadDatasetFor } from './data';
 import { evaluateAndReport, readHistory } from './evaluate';
 import { readRunArgs } from './run-dir';
 
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<void> {
   const args = ClassifyTrainSchema.parse(Object.fromEntries(Object.entries(readRunArgs(config.run)).filter(([k]) => k !== 'backend')));
   const backend = await initBackend();
   const model = await loadModel(config.model ?? path.join(config.run, 'model'));
-  const dataset = await loadClassificationDataset(args.dataset, { size: args.imageSize, channels: args.channels });
+  const dataset = await loadDatasetFor(args);
   const history = readHistory(config.run);
   const report = await evaluateAndReport(model, dataset.test, config.run, {
     backend: backend.name, epochs: history.length, dataset: dataset.name, model: args.model, split: dataset.splitDescription,

@@ -58,3 +58,22 @@ export function balancedHead(set: ClassificationSet, limit: number): Classificat
   }
   return subset(set, picked);
 }
+
+/**
+ * Only the images of the given classes, relabelled 0..k−1 in the order given (class names follow).
+ *
+ * @example
+ * const shoes = selectClasses(train, [5, 7, 9]); // Sandal, Sneaker, Ankle boot → 0, 1, 2
+ */
+export function selectClasses(set: ClassificationSet, classes: number[]): ClassificationSet {
+  const bad = classes.find((c) => !(Number.isInteger(c) && c >= 0 && c < set.classNames.length));
+  if (bad !== undefined) throw new Error(`class ${bad} does not exist; classes are 0..${set.classNames.length - 1} (${set.classNames.join(', ')})`);
+  const newLabel = new Map(classes.map((c, i) => [c, i]));
+  const picked: number[] = [];
+  set.labels.forEach((l, i) => {
+    if (newLabel.has(l)) picked.push(i);
+  });
+  const sub = subset(set, picked);
+  sub.labels = Uint8Array.from(sub.labels, (l) => newLabel.get(l)!);
+  return { ...sub, classNames: classes.map((c) => set.classNames[c]) };
+}
