@@ -8,7 +8,7 @@ import { augmentImage } from './augment';
 import { loadImageFolder } from './image-folder';
 import { ImageError, readImage } from './image-io';
 import { DataLoader, prefetch } from './loader';
-import { balancedHead, type ClassificationSet } from './types';
+import { balancedHead, type ClassificationSet, selectClasses } from './types';
 
 /** 30 images of 3 classes, 4×4×1, pixel value = image index (so batches can be traced). */
 function tinySet(): ClassificationSet {
@@ -85,6 +85,16 @@ describe('balancedHead', () => {
     const head = balancedHead(tinySet(), 7);
     expect(Array.from(head.labels).sort()).toEqual([0, 0, 0, 1, 1, 2, 2]);
     expect(head.labels.length).toBe(7);
+  });
+});
+
+describe('selectClasses', () => {
+  it('keeps the given classes, relabelled in the order given, and rejects unknown ones', () => {
+    const sub = selectClasses(tinySet(), [2, 0]);
+    expect(sub.classNames).toEqual(['c', 'a']);
+    expect(sub.labels.length).toBe(20);
+    sub.labels.forEach((l, i) => expect(sub.images[i * 16] % 3).toBe(l === 0 ? 2 : 0)); // pixel value = original index
+    expect(() => selectClasses(tinySet(), [0, 7])).toThrow(/class 7 does not exist; classes are 0..2/);
   });
 });
 
