@@ -73,7 +73,7 @@ describe('regularization', () => {
   it('decoupled weight decay shrinks weights by lr·wd per step; biases are left alone', () => {
     const kernel = tf.variable(tf.fill([3, 3], 2), true, 'dense/kernel');
     const bias = tf.variable(tf.fill([3], 2), true, 'dense/bias');
-    const opt = tf.train.adam(0.1);
+    const opt: tf.Optimizer = tf.train.adam(0.1);
     for (let step = 0; step < 3; step++) {
       opt.applyGradients({ [kernel.name]: tf.zeros([3, 3]), [bias.name]: tf.zeros([3]) }); // Adam moves nothing
       decoupledWeightDecay([kernel, bias], 0.1, 0.5);
