@@ -6,6 +6,8 @@ import { type CocoAnnotation, CocoError, type COCO } from './coco';
 import { bboxIou, fromRLE, runsIou, type Runs } from './mask';
 import type { Bbox, RLE } from './mask-api';
 import { meanOfValid, pyFixed } from './numeric';
+import { accumulateEvalImgs } from './accumulate';
+import { Arena, argsortStable } from './arrays';
 import { IOU_TYPES, type IouType, Params } from './params';
 
 interface GtRec { id: number; area: number; iscrowd: number; ignore: boolean; bbox?: Bbox; runs?: Runs }
@@ -66,30 +68,6 @@ export interface CategoryAP {
   ar: number;
 }
 
-/**
- * Hands out zero-filled views of large shared buffers: evalImgs needs ~10⁶ small arrays on COCO-sized
- * sets, and a separate ArrayBuffer for each one costs more in allocation and GC than the matching itself.
- */
-class Arena<A extends Float64Array | Uint8Array> {
-  private buf: A;
-  private used = 0;
-  constructor(private readonly make: (n: number) => A, private readonly chunk = 1 << 20) {
-    this.buf = make(chunk);
-  }
-  take(n: number): A {
-    if (n > this.chunk) return this.make(n);
-    if (this.used + n > this.buf.length) {
-      this.buf = this.make(this.chunk);
-      this.used = 0;
-    }
-    const view = this.buf.subarray(this.used, this.used + n) as A;
-    this.used += n;
-    return view;
-  }
-}
-
-const argsortStable = (n: number, key: (i: number) => number) =>
-  Array.from({ length: n }, (_, i) => i).sort((a, b) => key(a) - key(b)); // Array.prototype.sort is stable
 
 function requireNumber(ann: CocoAnnotation, field: string, kind: string): number {
   const v = ann[field];
@@ -292,103 +270,7 @@ export class COCOeval {
   /** Precision/recall curves: precision[T,R,K,A,M], recall[T,K,A,M], scores[T,R,K,A,M]. */
   accumulate(p: Params = this.params): EvalResult {
     if (!this.paramsEval) throw new CocoError('run evaluate() before accumulate()');
-    const catIds = p.useCats ? p.catIds : [-1];
-    const T = p.iouThrs.length;
-    const R = p.recThrs.length;
-    const K = p.useCats ? catIds.length : 1;
-    const A = p.areaRng.length;
-    const M = p.maxDets.length;
-    const precision = new Float64Array(T * R * K * A * M).fill(-1);
-    const recall = new Float64Array(T * K * A * M).fill(-1);
-    const scores = new Float64Array(T * R * K * A * M).fill(-1);
-    const pe = this.paramsEval;
-    const setK = new Set(pe.useCats ? pe.catIds : [-1]);
-    const setA = new Set(pe.areaRng.map((a) => `${a[0]},${a[1]}`));
-    const setM = new Set(pe.maxDets);
-    const setI = new Set(pe.imgIds);
-    const kList = catIds.map((k, n) => (setK.has(k) ? n : -1)).filter((n) => n >= 0);
-    const mList = p.maxDets.filter((m) => setM.has(m));
-    const aList = p.areaRng.map((a, n) => (setA.has(`${a[0]},${a[1]}`) ? n : -1)).filter((n) => n >= 0);
-    const iList = p.imgIds.map((i, n) => (setI.has(i) ? n : -1)).filter((n) => n >= 0);
-    const I0 = pe.imgIds.length;
-    const A0 = pe.areaRng.length;
-    const eps = 2.220446049250313e-16; // np.spacing(1)
-    kList.forEach((k0, k) => {
-      aList.forEach((a0, a) => {
-        const E: EvalImg[] = [];
-        for (const i of iList) {
-          const e = this.evalImgs[k0 * A0 * I0 + a0 * I0 + i];
-          if (e) E.push(e);
-        }
-        if (E.length === 0) return;
-        let npig = 0;
-        for (const e of E) for (const g of e.gtIgnore) if (g === 0) npig++;
-        if (npig === 0) return;
-        // Every image's ranked detections, concatenated in image order, then one stable sort by score.
-        // A smaller maxDets keeps each image's first maxDet: a subsequence of the same stable order.
-        const owner: number[] = [];
-        const pos: number[] = [];
-        const sc: number[] = [];
-        E.forEach((e, ei) => {
-          for (let j = 0; j < e.dtScores.length; j++) {
-            owner.push(ei);
-            pos.push(j);
-            sc.push(e.dtScores[j]);
-          }
-        });
-        const fullOrder = Uint32Array.from(sc.keys()).sort((x, y) => sc[y] - sc[x] || x - y);
-        // Per threshold, each detection (in sorted order) as 1 = true positive, 2 = false positive, 0 = ignored.
-        const total = fullOrder.length;
-        const kind = new Uint8Array(T * total);
-        for (let j = 0; j < total; j++) {
-          const e = E[owner[fullOrder[j]]];
-          const D = e.dtScores.length;
-          const d = pos[fullOrder[j]];
-          for (let t = 0; t < T; t++) {
-            if (e.dtIgnore[t * D + d]) continue;
-            kind[t * total + j] = e.dtMatches[t * D + d] !== 0 ? 1 : 2;
-          }
-        }
-        mList.forEach((maxDet, m) => {
-          const keep: number[] = []; // positions in fullOrder that survive this maxDets cut
-          for (let j = 0; j < total; j++) if (pos[fullOrder[j]] < maxDet) keep.push(j);
-          const nd = keep.length;
-          const scoresSorted = keep.map((j) => sc[fullOrder[j]]);
-          const rc = new Float64Array(nd);
-          const pr = new Float64Array(nd);
-          for (let t = 0; t < T; t++) {
-            let tp = 0;
-            let fp = 0;
-            const row = t * total;
-            for (let j = 0; j < nd; j++) {
-              const kd = kind[row + keep[j]];
-              if (kd === 1) tp++;
-              else if (kd === 2) fp++;
-              rc[j] = tp / npig;
-              pr[j] = tp / (fp + tp + eps);
-            }
-            recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
-            for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-            let pi = 0;
-            for (let ri = 0; ri < R; ri++) {
-              while (pi < nd && rc[pi] < p.recThrs[ri]) pi++; // searchsorted(rc, thr, 'left')
-              const idx = (((t * R + ri) * K + k) * A + a) * M + m;
-              if (pi >= nd) {
-                for (let rj = ri; rj < R; rj++) {
-                  const j2 = (((t * R + rj) * K + k) * A + a) * M + m;
-                  precision[j2] = 0;
-                  scores[j2] = 0;
-                }
-                break;
-              }
-              precision[idx] = pr[pi];
-              scores[idx] = scoresSorted[pi];
-            }
-          }
-        });
-      });
-    });
-    this.eval = { params: p, counts: [T, R, K, A, M], precision, recall, scores };
+    this.eval = accumulateEvalImgs(this.evalImgs, p, this.paramsEval);
     return this.eval;
   }
 

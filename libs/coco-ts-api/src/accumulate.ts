@@ -1,0 +1,107 @@
+/**
+ * pycocotools' accumulate(): per category, area range and maxDets, the detections of all images sorted
+ * by score (stable), cumulative TP/FP, precision made monotone from the right and read at the recall
+ * thresholds with a left binary search (−1 where a category has no non-ignored gt).
+ */
+import type { EvalImg, EvalResult } from './eval';
+import type { Params } from './params';
+
+export function accumulateEvalImgs(evalImgs: (EvalImg | null)[], p: Params, pe: Params): EvalResult {
+  const catIds = p.useCats ? p.catIds : [-1];
+  const T = p.iouThrs.length;
+  const R = p.recThrs.length;
+  const K = p.useCats ? catIds.length : 1;
+  const A = p.areaRng.length;
+  const M = p.maxDets.length;
+  const precision = new Float64Array(T * R * K * A * M).fill(-1);
+  const recall = new Float64Array(T * K * A * M).fill(-1);
+  const scores = new Float64Array(T * R * K * A * M).fill(-1);
+
+  const setK = new Set(pe.useCats ? pe.catIds : [-1]);
+  const setA = new Set(pe.areaRng.map((a) => `${a[0]},${a[1]}`));
+  const setM = new Set(pe.maxDets);
+  const setI = new Set(pe.imgIds);
+  const kList = catIds.map((k, n) => (setK.has(k) ? n : -1)).filter((n) => n >= 0);
+  const mList = p.maxDets.filter((m) => setM.has(m));
+  const aList = p.areaRng.map((a, n) => (setA.has(`${a[0]},${a[1]}`) ? n : -1)).filter((n) => n >= 0);
+  const iList = p.imgIds.map((i, n) => (setI.has(i) ? n : -1)).filter((n) => n >= 0);
+  const I0 = pe.imgIds.length;
+  const A0 = pe.areaRng.length;
+  const eps = 2.220446049250313e-16; // np.spacing(1)
+  kList.forEach((k0, k) => {
+    aList.forEach((a0, a) => {
+      const E: EvalImg[] = [];
+      for (const i of iList) {
+        const e = evalImgs[k0 * A0 * I0 + a0 * I0 + i];
+        if (e) E.push(e);
+      }
+      if (E.length === 0) return;
+      let npig = 0;
+      for (const e of E) for (const g of e.gtIgnore) if (g === 0) npig++;
+      if (npig === 0) return;
+      // Every image's ranked detections, concatenated in image order, then one stable sort by score.
+      // A smaller maxDets keeps each image's first maxDet: a subsequence of the same stable order.
+      const owner: number[] = [];
+      const pos: number[] = [];
+      const sc: number[] = [];
+      E.forEach((e, ei) => {
+        for (let j = 0; j < e.dtScores.length; j++) {
+          owner.push(ei);
+          pos.push(j);
+          sc.push(e.dtScores[j]);
+        }
+      });
+      const fullOrder = Uint32Array.from(sc.keys()).sort((x, y) => sc[y] - sc[x] || x - y);
+      // Per threshold, each detection (in sorted order) as 1 = true positive, 2 = false positive, 0 = ignored.
+      const total = fullOrder.length;
+      const kind = new Uint8Array(T * total);
+      for (let j = 0; j < total; j++) {
+        const e = E[owner[fullOrder[j]]];
+        const D = e.dtScores.length;
+        const d = pos[fullOrder[j]];
+        for (let t = 0; t < T; t++) {
+          if (e.dtIgnore[t * D + d]) continue;
+          kind[t * total + j] = e.dtMatches[t * D + d] !== 0 ? 1 : 2;
+        }
+      }
+      mList.forEach((maxDet, m) => {
+        const keep: number[] = []; // positions in fullOrder that survive this maxDets cut
+        for (let j = 0; j < total; j++) if (pos[fullOrder[j]] < maxDet) keep.push(j);
+        const nd = keep.length;
+        const scoresSorted = keep.map((j) => sc[fullOrder[j]]);
+        const rc = new Float64Array(nd);
+        const pr = new Float64Array(nd);
+        for (let t = 0; t < T; t++) {
+          let tp = 0;
+          let fp = 0;
+          const row = t * total;
+          for (let j = 0; j < nd; j++) {
+            const kd = kind[row + keep[j]];
+            if (kd === 1) tp++;
+            else if (kd === 2) fp++;
+            rc[j] = tp / npig;
+            pr[j] = tp / (fp + tp + eps);
+          }
+          recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
+          for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+          let pi = 0;
+          for (let ri = 0; ri < R; ri++) {
+            while (pi < nd && rc[pi] < p.recThrs[ri]) pi++; // searchsorted(rc, thr, 'left')
+            const idx = (((t * R + ri) * K + k) * A + a) * M + m;
+            if (pi >= nd) {
+              for (let rj = ri; rj < R; rj++) {
+                const j2 = (((t * R + rj) * K + k) * A + a) * M + m;
+                precision[j2] = 0;
+                scores[j2] = 0;
+              }
+              break;
+            }
+            precision[idx] = pr[pi];
+            scores[idx] = scoresSorted[pi];
+          }
+        }
+      });
+    });
+  });
+  return { params: p, counts: [T, R, K, A, M], precision, recall, scores };
+}
