@@ -180,6 +180,37 @@ export function runsToBbox(r: Runs): Bbox {
   return [xs, ys, (xe - xs + 1) >>> 0, (ye - ys + 1) >>> 0];
 }
 
+/**
+ * Walks two run-length lists over the same pixels in lockstep, as maskApi.c's merge and IoU do:
+ * `visit(c, va, vb)` receives each stretch of c pixels on which A's value is va and B's is vb.
+ */
+function walkRuns(A: ArrayLike<number>, B: ArrayLike<number>, visit: (c: number, va: number, vb: number) => void): void {
+  let ca = A[0] ?? 0;
+  let cb = B[0] ?? 0;
+  let va = 0;
+  let vb = 0;
+  let a = 1;
+  let b = 1;
+  let ct = 1;
+  while (ct > 0) {
+    const c = umin(ca, cb);
+    visit(c, va, vb);
+    ct = 0;
+    ca -= c;
+    if (!ca && a < A.length) {
+      ca = A[a++];
+      va ^= 1;
+    }
+    ct += ca;
+    cb -= c;
+    if (!cb && b < B.length) {
+      cb = B[b++];
+      vb ^= 1;
+    }
+    ct += cb;
+  }
+}
+
 /** Union (or intersection) of runs of one size; sizes that differ give an empty 0×0 RLE, as pycocotools. */
 export function mergeRuns(rs: Runs[], intersect = false): Runs {
   if (rs.length === 0) return { h: 0, w: 0, cnts: new Uint32Array(0) };
@@ -193,40 +224,20 @@ export function mergeRuns(rs: Runs[], intersect = false): Runs {
       cnts = [];
       break;
     }
-    const A = cnts;
+    // Runs of the union/intersection: a new run starts wherever the combined value changes.
     const out: number[] = [];
-    let ca = A[0];
-    let cb = B.cnts[0];
-    let v = 0;
-    let va = 0;
-    let vb = 0;
-    let a = 1;
-    let b = 1;
+    let current = 0;
     let cc = 0;
-    let ct = 1;
-    while (ct > 0) {
-      const c = umin(ca, cb);
-      cc += c;
-      ct = 0;
-      ca -= c;
-      if (!ca && a < A.length) {
-        ca = A[a++];
-        va ^= 1;
-      }
-      ct += ca;
-      cb -= c;
-      if (!cb && b < B.cnts.length) {
-        cb = B.cnts[b++];
-        vb ^= 1;
-      }
-      ct += cb;
-      const vp = v;
-      v = intersect ? va & vb : va | vb;
-      if (v !== vp || ct === 0) {
+    walkRuns(cnts, B.cnts, (c, va, vb) => {
+      const v = intersect ? va & vb : va | vb;
+      if (v !== current) {
         out.push(cc);
         cc = 0;
+        current = v;
       }
-    }
+      cc += c;
+    });
+    out.push(cc);
     cnts = out;
   }
   return { h, w, cnts: Uint32Array.from(cnts) };
@@ -353,35 +364,14 @@ export function runsIou(dt: Runs[], gt: Runs[], iscrowd: ArrayLike<number | bool
         boxes[d][g] = -1;
         continue;
       }
-      let ca = A.cnts[0];
-      let cb = B.cnts[0];
-      let va = 0;
-      let vb = 0;
-      let a = 1;
-      let b = 1;
       let u = 0;
       let i = 0;
-      let ct = 1;
-      while (ct > 0) {
-        const c = umin(ca, cb);
+      walkRuns(A.cnts, B.cnts, (c, va, vb) => {
         if (va || vb) {
           u += c;
           if (va && vb) i += c;
         }
-        ct = 0;
-        ca -= c;
-        if (!ca && a < A.cnts.length) {
-          ca = A.cnts[a++];
-          va ^= 1;
-        }
-        ct += ca;
-        cb -= c;
-        if (!cb && b < B.cnts.length) {
-          cb = B.cnts[b++];
-          vb ^= 1;
-        }
-        ct += cb;
-      }
+      });
       if (i === 0) u = 1;
       else if (iscrowd[g]) u = runsArea(A);
       boxes[d][g] = i / u;

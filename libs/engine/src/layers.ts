@@ -26,10 +26,15 @@ export class SeededDropout extends tf.layers.Layer {
     this.stepSeed = seed;
   }
 
+  /** Shape of the mask, broadcast over x (undefined = one draw per element). Subclasses drop whole groups. */
+  protected noiseShape(_x: tf.Tensor): number[] | undefined {
+    return undefined;
+  }
+
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (!kwargs.training || this.rate === 0) return x;
-    return tf.dropout(x, this.rate, undefined, this.stepSeed);
+    return tf.dropout(x, this.rate, this.noiseShape(x), this.stepSeed);
   }
 
   getConfig(): tf.serialization.ConfigDict {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerPlainEquivalent } from '@cv/engine';
+import { registerPlainEquivalent, SeededDropout } from '@cv/engine';
 
 type Inputs = tf.Tensor | tf.Tensor[];
 const one = (inputs: Inputs) => (Array.isArray(inputs) ? inputs[0] : inputs);
@@ -12,30 +12,12 @@ const one = (inputs: Inputs) => (Array.isArray(inputs) ? inputs[0] : inputs);
  * @example
  * x = new SpatialDropout2D({ rate: 0.1 }).apply(x);
  */
-export class SpatialDropout2D extends tf.layers.Layer {
+export class SpatialDropout2D extends SeededDropout {
   static className = 'SpatialDropout2D';
-  readonly rate: number;
-  private stepSeed = 0;
 
-  constructor(args: { rate: number; name?: string }) {
-    super({ name: args.name });
-    if (!(args.rate >= 0 && args.rate < 1)) throw new Error(`spatial dropout rate must be in [0, 1), got ${args.rate}`);
-    this.rate = args.rate;
-  }
-
-  setStepSeed(seed: number): void {
-    this.stepSeed = seed;
-  }
-
-  call(inputs: Inputs, kwargs: Record<string, unknown>): tf.Tensor {
-    const x = one(inputs);
-    if (!kwargs.training || this.rate === 0) return x;
+  protected noiseShape(x: tf.Tensor): number[] {
     const [b, , , c] = x.shape;
-    return tf.dropout(x, this.rate, [b, 1, 1, c], this.stepSeed);
-  }
-
-  getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), rate: this.rate };
+    return [b, 1, 1, c];
   }
 }
 

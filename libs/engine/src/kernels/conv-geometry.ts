@@ -40,37 +40,20 @@ export function zeroInsert(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D 
 }
 
 /**
- * The input window each filter tap sees: for tap (a, b) the strided slice of the padded input starting
- * at (a·dh, b·dw) with step (sh, sw), spatial size [outH, outW]. Taps in row-major (kh, kw) order.
- * `spatialAxes` says where H and W are: [1, 2] for NHWC, [2, 3] for a [C, N, H, W] layout.
+ * The input window each filter tap sees: for tap (a, b) the strided slice of the padded NHWC input
+ * starting at (a·dh, b·dw) with step (sh, sw), shape [N, outH, outW, C]. Taps in row-major (kh, kw) order.
  */
-export function tapSlices(
-  xPadded: tf.Tensor4D,
-  info: tf.backend_util.Conv2DInfo,
-  spatialAxes: [1, 2] | [2, 3] = [1, 2],
-): tf.Tensor4D[] {
+export function tapSlices(xPadded: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D[] {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow } = info;
-  const [ha, wa] = spatialAxes;
+  const [n, , , c] = xPadded.shape;
   const taps: tf.Tensor4D[] = [];
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
-      const begin = [0, 0, 0, 0];
-      const size = [...xPadded.shape];
-      begin[ha] = a * dh;
-      begin[wa] = b * dw;
-      if (sh === 1 && sw === 1) {
-        size[ha] = oh;
-        size[wa] = ow;
-        taps.push(tf.slice(xPadded, begin, size));
-      } else {
-        const end = [...xPadded.shape];
-        end[ha] = a * dh + (oh - 1) * sh + 1;
-        end[wa] = b * dw + (ow - 1) * sw + 1;
-        const steps = [1, 1, 1, 1];
-        steps[ha] = sh;
-        steps[wa] = sw;
-        taps.push(tf.stridedSlice(xPadded, begin, end, steps) as tf.Tensor4D);
+      if (sh === 1 && sw === 1) taps.push(tf.slice(xPadded, [0, a * dh, b * dw, 0], [n, oh, ow, c]));
+      else {
+        const end = [n, a * dh + (oh - 1) * sh + 1, b * dw + (ow - 1) * sw + 1, c];
+        taps.push(tf.stridedSlice(xPadded, [0, a * dh, b * dw, 0], end, [1, sh, sw, 1]) as tf.Tensor4D);
       }
     }
   }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { compositeKernel } from './composite';
 
 /**
  * wasm's BatchMatMul is fast only without transposes (transposeA runs ~10× slower than an explicit
@@ -11,18 +12,14 @@ export function explicitTransposeBatchMatMul(original: tf.KernelConfig): tf.Kern
     [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1], perm[perm.length - 2]];
     return tf.transpose(t, perm);
   };
+  const explicit = compositeKernel('BatchMatMul', 'wasm', ({ a, b }, attrs) =>
+    tf.matMul(attrs.transposeA ? swapLast(a) : a, attrs.transposeB ? swapLast(b) : b),
+  );
   return {
     ...original,
     kernelFunc: (args) => {
       const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-      if (!transposeA && !transposeB) return original.kernelFunc(args);
-      const a = args.inputs.a as tf.Tensor;
-      const b = args.inputs.b as tf.Tensor;
-      const out = tf.tidy(() => tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b));
-      (args.backend as unknown as { incRef(id: object): void }).incRef(out.dataId);
-      const result = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
-      out.dispose();
-      return result;
+      return transposeA || transposeB ? explicit.kernelFunc(args) : original.kernelFunc(args);
     },
   };
 }
