@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import fs from 'node:fs';
 import path from 'node:path';
 import { DataLoader } from '@cv/data';
 import {
-  type Callback, ConfigError, CosineDecay, deriveSeed, EarlyStopping, initBackend, MetricsLogger, ModelCheckpoint,
-  parseArgs, ProgressBar, ReduceLROnPlateau, saveModel, StepDecay, TerminateOnNaN, Trainer, writeFileAtomic,
+  type Callback, changedOnResume, ConfigError, CosineDecay, deriveSeed, EarlyStopping, initBackend, MetricsLogger, ModelCheckpoint,
+  nextRunDir, parseArgs, prepareRunDir, ProgressBar, readRunArgs, ReduceLROnPlateau, saveModel, StepDecay, TerminateOnNaN, Trainer, writeFileAtomic,
 } from '@cv/engine';
 import { freezeUpTo, listBackbones, loadPretrained, type FeatureInfo } from '@cv/backbones';
 import {
@@ -12,7 +11,7 @@ import {
 } from '@cv/tasks-classify';
 import { prepareData } from './data';
 import { evaluateAndReport, setAccuracy } from './evaluate';
-import { nextRunDir, readRunArgs } from './run-dir';
+
 
 /** Keys that may change when resuming (everything else comes from the run's args.json). */
 const RESUME_OVERRIDES = new Set(['resume', 'epochs']);
@@ -21,28 +20,16 @@ const RESUME_OVERRIDES = new Set(['resume', 'epochs']);
 function resolveRun(argv: string[]): { cfg: ClassifyTrainConfig; runDir: string; resume: boolean } {
   const { config } = parseArgs(ClassifyTrainSchema, argv);
   if (config.resume) {
-    const given = argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]);
-    const changed = given.filter((k) => !RESUME_OVERRIDES.has(k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())));
+    const changed = changedOnResume(argv, RESUME_OVERRIDES);
     if (changed.length) throw new ConfigError(`--resume continues a run with its saved config; only --epochs may change (got --${changed[0]})`);
     const saved = readRunArgs(config.resume);
-    const epochs = given.includes('epochs') ? config.epochs : saved.epochs;
+    const epochs = argv.some((a) => a.startsWith('--epochs')) ? config.epochs : saved.epochs;
     const { backend: _b, ...savedCfg } = saved as Record<string, unknown>;
     const cfg = Object.freeze(ClassifyTrainSchema.parse({ ...savedCfg, epochs, resume: config.resume, out: config.resume }));
     return { cfg, runDir: config.resume, resume: true };
   }
   const runDir = config.out ?? nextRunDir('runs/classify');
   return { cfg: config, runDir, resume: false };
-}
-
-/** A fresh run may reuse a previous run's folder (it is cleared), never an unrelated non-empty folder. */
-function prepareRunDir(runDir: string): void {
-  if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
-    if (!fs.existsSync(path.join(runDir, 'args.json'))) {
-      throw new ConfigError(`--out '${runDir}' is a non-empty folder that is not a run; choose another --out`);
-    }
-    fs.rmSync(runDir, { recursive: true, force: true });
-  }
-  fs.mkdirSync(runDir, { recursive: true });
 }
 
 function makeOptimizer(cfg: ClassifyTrainConfig): tf.Optimizer {

@@ -1,11 +1,10 @@
 import path from 'node:path';
-import { ConfigError, initBackend, loadModel, parseArgs } from '@cv/engine';
+import { ConfigError, initBackend, loadModel, parseArgs, readRunArgs } from '@cv/engine';
 import { ClassifyTrainSchema } from '@cv/tasks-classify';
 import { z } from 'zod';
 import { runCli } from './cli';
 import { loadDatasetFor } from './data';
 import { evaluateAndReport, readHistory } from './evaluate';
-import { readRunArgs } from './run-dir';
 
 const ValSchema = z.object({
   run: z.string().optional().describe('run directory written by classify:train'),

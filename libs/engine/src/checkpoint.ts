@@ -25,7 +25,16 @@ export interface TrainState {
 interface OptimizerFile {
   name: string;
   specs: { name: string; shape: number[]; offset: number }[];
+  /** Scalar state outside getWeights (Adam's running β powers), restored bit-exactly. */
+  scalars?: Record<string, number>;
 }
+
+/**
+ * Adam's running powers β1ᵗ and β2ᵗ: tfjs's setWeights recomputes them as pow(β, t+1), which differs in the
+ * last bits from the product accumulated step by step — enough to make a resumed GAN drift from an
+ * uninterrupted one. They are saved and restored as they are.
+ */
+const EXACT_SCALARS = ['accBeta1', 'accBeta2'];
 
 /** Anything with tfjs's optimizer weight interface (all tfjs optimizers have it). */
 type SerializableOptimizer = tf.Optimizer & {
@@ -47,7 +56,12 @@ async function saveOptimizer(optimizer: tf.Optimizer, file: string): Promise<voi
   const all = new Float32Array(offset);
   chunks.reduce((o, c) => (all.set(c, o), o + c.length), 0);
   fs.writeFileSync(`${file}.bin`, new Uint8Array(all.buffer));
-  fs.writeFileSync(`${file}.json`, JSON.stringify({ name: optimizer.getClassName(), specs } satisfies OptimizerFile));
+  const scalars: Record<string, number> = {};
+  for (const key of EXACT_SCALARS) {
+    const v = (optimizer as unknown as Record<string, unknown>)[key];
+    if (v instanceof tf.Variable && v.size === 1) scalars[key] = v.dataSync()[0];
+  }
+  fs.writeFileSync(`${file}.json`, JSON.stringify({ name: optimizer.getClassName(), specs, scalars } satisfies OptimizerFile));
 }
 
 async function loadOptimizer(optimizer: tf.Optimizer, file: string): Promise<void> {
@@ -61,6 +75,10 @@ async function loadOptimizer(optimizer: tf.Optimizer, file: string): Promise<voi
   await (optimizer as SerializableOptimizer).setWeights(weights);
   // setWeights wraps each tensor in a new variable (sharing its buffer); our handles can go.
   tf.dispose(weights.map((w) => w.tensor));
+  for (const [key, value] of Object.entries(meta.scalars ?? {})) {
+    const v = (optimizer as unknown as Record<string, unknown>)[key];
+    if (v instanceof tf.Variable) tf.tidy(() => v.assign(tf.scalar(value)));
+  }
 }
 
 /**

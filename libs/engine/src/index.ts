@@ -10,3 +10,5 @@ export * from './schedules';
 export * from './logging';
 export * from './trainer';
 export { registerWasmTrainingKernels } from './kernels/register';
+export * from './cli';
+export * from './run-dir';

@@ -200,7 +200,7 @@ export class Trainer<B = unknown> {
       const valLogs = this.task.validate ? await this.task.validate(epoch) : {};
       const logs: Logs = { ...trainLogs, ...valLogs, lr: this.getLearningRate() };
       this.epochsDone = epoch + 1;
-      this.history.push({ epoch: epoch + 1, ...logs });
+      this.history.push({ epoch: epoch + 1, ...logs, time: this.elapsedSeconds() }); // time: seconds since the run began
       for (const cb of this.callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
     const last = this.history[this.history.length - 1] ?? {};

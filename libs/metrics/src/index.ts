@@ -1,3 +1,4 @@
 export * from './classification';
 export * from './report';
 export * from './plots';
+export * from './generative';

@@ -28,7 +28,7 @@ export async function plotTrainingCurves(history: Record<string, number>[], outB
   const rows: { epoch: number; metric: string; split: string; value: number }[] = [];
   for (const h of history) {
     for (const [key, value] of Object.entries(h)) {
-      if (key === 'epoch' || key === 'lr' || !Number.isFinite(value)) continue;
+      if (key === 'epoch' || key === 'lr' || key === 'time' || !Number.isFinite(value)) continue;
       const split = key.startsWith('val_') ? 'val' : 'train';
       rows.push({ epoch: h.epoch, metric: key.replace(/^val_/, ''), split, value });
     }

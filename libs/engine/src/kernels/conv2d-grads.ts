@@ -42,9 +42,11 @@ export function conv2DBackpropFilter(inputs: Record<string, tf.Tensor>, attrs: A
 }
 
 /**
- * dL/dx of a 2-D convolution as a forward stride-1 convolution (XNNPACK does the work): dy is spread
- * with (s-1) zeros between samples, padded by (k-1-pad), and convolved with the spatially flipped
- * filter whose in/out channels are swapped.
+ * dL/dx of a 2-D convolution as forward stride-1 convolutions (XNNPACK does the work), with the filter
+ * spatially flipped and its in/out channels swapped. Stride 1: one convolution of the padded dy. Equal
+ * strides s > 1: the sub-pixel form — input pixels of phase (ry, rx) = ((i + pad) mod s) only meet filter
+ * taps of that phase, so s² small convolutions of the undilated dy with those taps, interleaved by
+ * DepthToSpace, do exactly the multiply-adds needed (the zero-spread form does s² times more).
  */
 export function conv2DBackpropInput(inputs: Record<string, tf.Tensor>, attrs: Attrs): tf.Tensor {
   const nchw = attrs.dataFormat === 'NCHW';
@@ -52,11 +54,61 @@ export function conv2DBackpropInput(inputs: Record<string, tf.Tensor>, attrs: At
   const filter = inputs.filter as tf.Tensor4D; // [kh, kw, Cin, Cout]
   const inShape = nchw ? shapeToNHWC(attrs.inputShape) : (attrs.inputShape as Shape4);
   const info = convGeometry(inShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
-  const dx = transposedAsForward(dy, info, inShape, (spread) => {
-    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, Cout, Cin]
-    return tf.conv2d(spread, flipped, 1, 'valid');
-  });
+  const dx = info.strideHeight > 1 && info.strideHeight === info.strideWidth
+    ? subPixelBackpropInput(dy, filter, info, inShape)
+    : transposedAsForward(dy, info, inShape, (spread) => {
+      const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, Cout, Cin]
+      return tf.conv2d(spread, flipped, 1, 'valid');
+    });
   return nchw ? toNCHW(dx) : dx;
+}
+
+/**
+ * The s² phase convolutions of `conv2DBackpropInput` for stride s in both axes, run as ONE convolution:
+ * each phase's flipped taps are one group of output channels of a [T, T, Cout, s²·Cin] kernel (T = ⌈k/s⌉,
+ * phases with fewer taps zero-padded at the front, so all read the same window of dy). The phase outputs
+ * are interleaved by one rank-4 transpose (wasm's DepthToSpace and higher-rank transposes are slow paths).
+ */
+function subPixelBackpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, inShape: Shape4): tf.Tensor4D {
+  const s = info.strideHeight;
+  const [kh, kw, cin, cout] = filter.shape;
+  const [n, oh, ow] = dy.shape;
+  const { top, left } = info.padInfo;
+  // Input row i = q·s + r − top: phase r, phase-grid row q in [q0, q0 + Q); same for columns.
+  const q0y = Math.floor(top / s);
+  const q0x = Math.floor(left / s);
+  const qy = Math.floor((inShape[1] - 1 + top) / s) - q0y + 1;
+  const qx = Math.floor((inShape[2] - 1 + left) / s) - q0x + 1;
+  const th = Math.ceil(kh / s); // most taps of any phase
+  const tw = Math.ceil(kw / s);
+  const swapped = tf.transpose(filter, [0, 1, 3, 2]); // [kh, kw, Cout, Cin]
+  const zeroTap = tf.zeros([1, 1, cout, cin]);
+  const groups: tf.Tensor[] = [];
+  for (let ry = 0; ry < s; ry++) {
+    for (let rx = 0; rx < s; rx++) {
+      // Kernel row j reads dy[q − th + 1 + j]; it holds tap row ry + s·(th − 1 − j) when that exists.
+      const rows: tf.Tensor[] = [];
+      for (let j = 0; j < th; j++) {
+        const a = ry + s * (th - 1 - j);
+        const cols: tf.Tensor[] = [];
+        for (let l = 0; l < tw; l++) {
+          const b = rx + s * (tw - 1 - l);
+          cols.push(a < kh && b < kw ? tf.slice(swapped, [a, b, 0, 0], [1, 1, cout, cin]) : zeroTap);
+        }
+        rows.push(cols.length > 1 ? tf.concat(cols, 1) : cols[0]);
+      }
+      groups.push(rows.length > 1 ? tf.concat(rows, 0) : rows[0]); // [th, tw, Cout, Cin]
+    }
+  }
+  const kernel = tf.concat(groups, 3) as tf.Tensor4D; // [th, tw, Cout, (ry, rx, Cin)]
+  const padTop = th - 1 - q0y;
+  const padLeft = tw - 1 - q0x;
+  const padded = padOrCrop(dy, padTop, qy + th - 1 - oh - padTop, padLeft, qx + tw - 1 - ow - padLeft);
+  const phases = tf.conv2d(padded, kernel, 1, 'valid'); // [N, Qy, Qx, (ry, rx, c)]
+  // → [N·Qy, Qx, ry, (rx, c)] → [N·Qy, ry, Qx, (rx, c)] = [N, Qy·s, Qx·s, Cin].
+  const stacked = tf.reshape(phases, [n * qy, qx, s, s * cin]);
+  const full = tf.reshape(tf.transpose(stacked, [0, 2, 1, 3]), [n, qy * s, qx * s, cin]);
+  return padOrCrop(full as tf.Tensor4D, -(top % s), inShape[1] - qy * s + (top % s), -(left % s), inShape[2] - qx * s + (left % s));
 }
 
 /**

@@ -95,6 +95,23 @@ describe('wasm training kernels match the cpu backend', () => {
     });
   });
 
+  // Even kernels, stride 3 and unequal strides (the transposed convolutions of DCGAN / U-Net decoders).
+  it.each([
+    { stride: [2, 2], pad: 'same', k: 4, cin: 1, cout: 32, n: 3, h: 14, w: 14 },
+    { stride: [2, 2], pad: 'same', k: 4, cin: 16, cout: 8, n: 2, h: 9, w: 10 },
+    { stride: [2, 2], pad: 'valid', k: 2, cin: 8, cout: 4, n: 2, h: 8, w: 9 },
+    { stride: [2, 2], pad: 'valid', k: 4, cin: 3, cout: 5, n: 2, h: 11, w: 12 },
+    { stride: [3, 3], pad: 'same', k: 3, cin: 4, cout: 6, n: 2, h: 10, w: 11 },
+    { stride: [3, 3], pad: 'valid', k: 5, cin: 2, cout: 3, n: 1, h: 13, w: 12 },
+    { stride: [1, 2], pad: 'same', k: 3, cin: 4, cout: 4, n: 2, h: 7, w: 8 },
+  ] as const)('Conv2DBackpropInput strides $stride $pad k$k ($cin→$cout)', async (c) => {
+    const [oh, ow] = [outSize(c.h, c.k, c.stride[0], c.pad), outSize(c.w, c.k, c.stride[1], c.pad)];
+    await compare('Conv2DBackpropInput', {
+      dy: { shape: [c.n, oh, ow, c.cout], data: values(c.n * oh * ow * c.cout, 16) },
+      filter: { shape: [c.k, c.k, c.cin, c.cout], data: values(c.k * c.k * c.cin * c.cout, 17) },
+    }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.cin] });
+  });
+
   const depthwiseCases = grid().flatMap((c, i) => [{ ...c, mult: 1 + (i % 3), dilation: 1 }])
   ;
 
@@ -207,6 +224,9 @@ describe('wasm training kernels match the cpu backend', () => {
     [[4, 9], [1, 0], [2, 9]], // contiguous
     [[3, 4, 5, 6, 7], [1, 0, 2, 1, 3], [2, 4, 1, 3, 2]], // rank 5
     [[10], [3], [5]],
+    [[4, 30, 30, 1], [0, 1, 1, 0], [4, 28, 28, 1]], // trailing axes taken whole: rows of 28
+    [[3, 5, 6, 4], [1, 2, 0, 0], [2, 3, 6, 4]], // rows span two axes (contiguous per outer index)
+    [[6, 7], [2, 0], [3, 7]],
   ])('Slice of %j from %j size %j', async (shape, begin, size) => {
     const n = (shape as number[]).reduce((a, b) => a * b, 1);
     await compare('Slice', { x: { shape: shape as number[], data: values(n, 24) } }, { begin, size });

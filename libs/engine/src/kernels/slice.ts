@@ -30,15 +30,20 @@ export function heapViewSlice(original: tf.KernelConfig): tf.KernelConfig {
         ov.set(xv.subarray(offset, offset + total));
         return out;
       }
-      const rank = s.length;
-      const row = s[rank - 1];
+      // Rows = the innermost run that is contiguous in both: the last partially taken axis and every
+      // (fully taken) axis after it.
+      let inner = s.length - 1;
+      while (inner > 0 && s[inner] === x.shape[inner] && b[inner] === 0) inner--;
+      const row = s.slice(inner).reduce((p, v) => p * v, 1);
       const rows = total / row;
-      const idx = new Array<number>(rank - 1).fill(0); // position among the outer axes
+      const idx = new Array<number>(inner).fill(0); // position among the outer axes
+      const start = b[inner] * (inner < s.length - 1 ? strides[inner] : 1); // computeStrides omits the last axis
       for (let r = 0; r < rows; r++) {
-        let offset = b[rank - 1];
-        for (let d = 0; d < rank - 1; d++) offset += (b[d] + idx[d]) * strides[d];
-        ov.set(xv.subarray(offset, offset + row), r * row);
-        for (let d = rank - 2; d >= 0; d--) {
+        let offset = start;
+        for (let d = 0; d < inner; d++) offset += (b[d] + idx[d]) * strides[d];
+        if (row < 16) for (let k = 0; k < row; k++) ov[r * row + k] = xv[offset + k];
+        else ov.set(xv.subarray(offset, offset + row), r * row);
+        for (let d = inner - 1; d >= 0; d--) {
           if (++idx[d] < s[d]) break;
           idx[d] = 0;
         }

@@ -1,0 +1,4 @@
+export * from './models';
+export * from './task';
+export * from './config';
+export * from './evaluate';
