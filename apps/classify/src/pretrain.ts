@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<void> {
     '--batch-size', String(config.batchSize), '--lr', String(config.lr), '--seed', String(config.seed), '--dropout', '0', '--out', runDir,
     ...(config.classes ? ['--classes', config.classes] : []),
   ]);
+  if (!outcome) return; // a replica worker (never with the single-replica default)
   await exportModel(path.join(runDir, 'model'), out, (outcome.model.inputs[0].shape.slice(1) as number[]));
   const r = outcome.report;
   fs.writeFileSync(path.join(out, 'MODEL_CARD.md'), `# ${config.name} — pretrained backbone

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DataLoader } from '@cv/data';
 import {
   type Callback, changedOnResume, ConfigError, CosineDecay, deriveSeed, EarlyStopping, initBackend, MetricsLogger, ModelCheckpoint,
-  nextRunDir, parseArgs, prepareRunDir, ProgressBar, readRunArgs, ReduceLROnPlateau, saveModel, StepDecay, TerminateOnNaN, Trainer, writeFileAtomic,
+  nextRunDir, parseArgs, prepareRunDir, ProgressBar, readRunArgs, replicaRank, resolveWorkers, startReplicas, ReduceLROnPlateau, saveModel, StepDecay, TerminateOnNaN, Trainer, writeFileAtomic,
 } from '@cv/engine';
 import { freezeUpTo, listBackbones, loadPretrained, type FeatureInfo } from '@cv/backbones';
 import {
@@ -48,6 +48,9 @@ function makeCallbacks(cfg: ClassifyTrainConfig, runDir: string, stepsPerEpoch: 
   callbacks.push(new ModelCheckpoint({ dir: path.join(runDir, 'checkpoints'), monitor: hasVal ? 'val_accuracy' : 'accuracy' }));
   return callbacks;
 }
+
+/** Callbacks that change training (every replica runs them); the others only print or write files. */
+const STATE_CALLBACKS = new Set(['TerminateOnNaN', 'CosineDecay', 'StepDecay', 'ReduceLROnPlateau', 'EarlyStopping']);
 
 const NATIVE_MODELS = new Set(['simple-cnn', 'reference-cnn']);
 
@@ -110,13 +113,17 @@ export interface TrainingOutcome {
 }
 
 /** The whole `classify:train` job: config → data → model → Trainer → saved model → test report. */
-export async function runTraining(argv: string[]): Promise<TrainingOutcome> {
+export async function runTraining(argv: string[]): Promise<TrainingOutcome | null> {
   const { cfg, runDir, resume } = resolveRun(argv);
-  const backend = await initBackend();
+  const main = replicaRank() === 0; // replica workers (--workers > 1) run this same function, quietly and without files
+  const backend = await initBackend({ log: main });
   const { dataset, train, val } = await prepareData(cfg); // before touching the run folder: bad data leaves nothing behind
   const { model, stages } = await buildModel(cfg, train.shape, train.classNames.length, resume);
-  if (!resume) prepareRunDir(runDir);
-  writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name }, null, 2) + '\n');
+  const replicas = await startReplicas(resolveWorkers(cfg.workers), model.countParams() + 64);
+  if (main) {
+    if (!resume) prepareRunDir(runDir);
+    writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name }, null, 2) + '\n');
+  }
   console.log(`data: ${dataset.name} train=${train.labels.length} val=${val?.labels.length ?? 0} test=${dataset.test.labels.length} (${dataset.splitDescription})`);
   const augment = { cropPadding: cfg.cropPadding, flip: cfg.flip, rotate: cfg.rotate, scale: cfg.scale, translate: cfg.translate, brightness: cfg.brightness, contrast: cfg.contrast };
   const trainLoader = new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, augment });
@@ -126,10 +133,12 @@ export async function runTraining(argv: string[]): Promise<TrainingOutcome> {
     optimizers: plan.optimizers, groupsForEpoch: plan.groupsForEpoch, seed: cfg.seed,
     regularization: { labelSmoothing: cfg.labelSmoothing, mixup: cfg.mixup, cutmix: cfg.cutmix, l2: cfg.l2, weightDecay: cfg.weightDecay },
   });
-  const callbacks = makeCallbacks(cfg, runDir, task.stepsPerEpoch, !!val);
+  const callbacks = makeCallbacks(cfg, runDir, task.stepsPerEpoch, !!val).filter((c) => main || STATE_CALLBACKS.has(c.name));
   const phases = plan.freezeEpochs ? `, ${cfg.freeze} frozen for ${plan.freezeEpochs} epoch(s)` : '';
   console.log(`model: ${cfg.model} (${model.countParams().toLocaleString('en')} parameters), ${cfg.epochs} epochs × ${task.stepsPerEpoch} steps${phases}, run: ${runDir}`);
-  const result = await new Trainer(task, { epochs: cfg.epochs, runDir, seed: cfg.seed, callbacks, resume, lrScales: plan.lrScales }).fit();
+  const result = await new Trainer(task, { epochs: cfg.epochs, runDir, seed: cfg.seed, callbacks, resume, lrScales: plan.lrScales, replicas }).fit();
+  if (!main) return null;
+  await replicas.close();
   if (result.failed) throw new Error(`training failed: ${result.stopReason}`);
   const metadata: ClassifierMetadata = { task: 'classify', classNames: train.classNames, inputShape: train.shape, dataset: dataset.name, model: cfg.model };
   await saveModel(model, path.join(runDir, 'model'), metadata as unknown as Record<string, unknown>);

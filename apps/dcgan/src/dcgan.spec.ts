@@ -28,7 +28,7 @@ describe('dcgan app', () => {
   const runDir = path.join(work, 'run');
 
   it('trains: checkpoints, per-epoch grids and scores, a generator with metadata', () => {
-    const r = run('train.ts', ['--train-limit', '256', '--epochs', '2', '--eval-samples', '100', '--width', '8', '--out', runDir]);
+    const r = run('train.ts', ['--train-limit', '256', '--epochs', '2', '--eval-samples', '100', '--width', '8', '--workers', '1', '--out', runDir]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/FID floor \(real test vs real train, classifier features\): \d+\.\d\d/);
     for (const f of ['samples/epoch_001.png', 'samples/epoch_002.png', 'checkpoints/last/state.json', 'checkpoints/last/optimizer-generator.json',
@@ -85,8 +85,8 @@ describe('dcgan app', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
-  it('SIGKILL mid-run then --resume: same generator weights and same fixed-latent grids as an uninterrupted run', async () => {
-    const args = (out: string) => ['--train-limit', '320', '--epochs', '3', '--width', '8', '--eval-classifier', 'none', '--seed', '5', '--out', out];
+  it('two data-parallel replicas, SIGKILL mid-run then --resume: same generator weights and same fixed-latent grids as an uninterrupted run', async () => {
+    const args = (out: string) => ['--train-limit', '320', '--epochs', '3', '--width', '8', '--eval-classifier', 'none', '--seed', '5', '--workers', '2', '--out', out];
     const full = path.join(work, 'full');
     const killed = path.join(work, 'killed');
     const a = spawnSync(tsx, [path.join(root, 'apps/dcgan/src/train.ts'), ...args(full)], { cwd: root, encoding: 'utf8', env: env() });
@@ -103,6 +103,7 @@ describe('dcgan app', () => {
     const b = spawnSync(tsx, [path.join(root, 'apps/dcgan/src/train.ts'), '--resume', killed], { cwd: root, encoding: 'utf8', env: env() });
     expect(b.status, b.stderr).toBe(0);
     expect(b.stdout).toContain(`${epochAtKill} epochs done`);
+    expect(b.stdout).toContain('2 replica(s)');
     const weights = (dir: string) => {
       const buf = fs.readFileSync(path.join(dir, 'generator', 'weights.bin'));
       return new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);

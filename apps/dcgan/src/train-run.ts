@@ -4,7 +4,7 @@ import path from 'node:path';
 import { balancedHead, DataLoader, loadClassificationDataset, writePng } from '@cv/data';
 import {
   Callback, changedOnResume, ConfigError, deriveSeed, initBackend, loadModel, MetricsLogger, ModelCheckpoint, nextRunDir,
-  parseArgs, prepareRunDir, ProgressBar, readRunArgs, saveModel, TerminateOnNaN, Trainer, writeFileAtomic,
+  parseArgs, prepareRunDir, ProgressBar, readRunArgs, replicaRank, resolveWorkers, saveModel, startReplicas, TerminateOnNaN, Trainer, writeFileAtomic,
 } from '@cv/engine';
 import { plotTrainingCurves } from '@cv/metrics';
 import {
@@ -73,9 +73,10 @@ export interface DcganOutcome {
 }
 
 /** The whole `dcgan:train` job: config → data → G and D → Trainer (alternating steps) → saved generator. */
-export async function runDcganTraining(argv: string[]): Promise<DcganOutcome> {
+export async function runDcganTraining(argv: string[]): Promise<DcganOutcome | null> {
   const { cfg, runDir, resume } = resolveRun(argv);
-  const backend = await initBackend();
+  const main = replicaRank() === 0; // replica workers run this same function, quietly and without files
+  const backend = await initBackend({ log: main });
   const dataset = await loadClassificationDataset(cfg.dataset, { size: cfg.imageSize, channels: cfg.channels });
   const train = cfg.trainLimit > 0 ? balancedHead(dataset.train, cfg.trainLimit) : dataset.train;
   const imageShape = train.shape;
@@ -86,15 +87,19 @@ export async function runDcganTraining(argv: string[]): Promise<DcganOutcome> {
     throw new ConfigError(`config key 'imageSize': ${(e as Error).message}`);
   }
   if (train.labels.length < cfg.batchSize) throw new ConfigError(`config key 'batchSize': ${cfg.batchSize} is more than the ${train.labels.length} training images`);
-  const judgeFolder = judgeDir(cfg);
+  const judgeFolder = main ? judgeDir(cfg) : null;
   const judge = judgeFolder ? new GeneratorEvaluator(await loadModel(judgeFolder), train, dataset.test) : null;
   const numClasses = cfg.conditional ? train.classNames.length : 0;
   const spec = { imageShape, latentDim: cfg.latentDim, width: cfg.width, numClasses, seed: deriveSeed(cfg.seed, 'init') };
   const generator = createGenerator(spec);
   const discriminator = createDiscriminator(spec);
-  if (!resume) prepareRunDir(runDir);
-  writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name }, null, 2) + '\n');
-  console.log(`data: ${dataset.name} train=${train.labels.length} (${imageShape.join('×')}); judge: ${judgeFolder ?? 'none'}`);
+  const workers = resolveWorkers(cfg.workers);
+  const replicas = await startReplicas(workers, Math.max(generator.countParams(), discriminator.countParams()) + 64);
+  if (main) {
+    if (!resume) prepareRunDir(runDir);
+    writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name }, null, 2) + '\n');
+  }
+  console.log(`data: ${dataset.name} train=${train.labels.length} (${imageShape.join('×')}); judge: ${judgeFolder ?? 'none'}; ${workers} replica(s)`);
   const fidFloor = judge ? judge.fidFloor : null;
   if (judge) console.log(`FID floor (real test vs real train, classifier features): ${fidFloor!.toFixed(2)}`);
 
@@ -111,7 +116,7 @@ export async function runDcganTraining(argv: string[]): Promise<DcganOutcome> {
   const adam = () => tf.train.adam(cfg.lr, cfg.beta1);
   const loader = new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, dropLast: true });
   const task = new GanTask(generator, discriminator, adam(), adam(), loader, { latentDim: cfg.latentDim, realLabel: cfg.realLabel, seed: cfg.seed, evaluate });
-  const callbacks: Callback[] = [
+  const callbacks: Callback[] = !main ? [new TerminateOnNaN()] : [
     new ProgressBar(),
     new TerminateOnNaN(),
     new SampleGrid({ dir: path.join(runDir, 'samples'), ...fixedGrid(cfg.seed, cfg.latentDim, numClasses) }),
@@ -119,7 +124,9 @@ export async function runDcganTraining(argv: string[]): Promise<DcganOutcome> {
     new ModelCheckpoint({ dir: path.join(runDir, 'checkpoints'), monitor: judge ? 'fid' : 'g_loss', mode: 'min', saveBest: !!judge }),
   ];
   console.log(`generator ${generator.countParams().toLocaleString('en')} parameters, discriminator ${discriminator.countParams().toLocaleString('en')}; ${cfg.epochs} epochs × ${task.stepsPerEpoch} steps, run: ${runDir}`);
-  const result = await new Trainer(task, { epochs: cfg.epochs, runDir, seed: cfg.seed, callbacks, resume }).fit();
+  const result = await new Trainer(task, { epochs: cfg.epochs, runDir, seed: cfg.seed, callbacks, resume, replicas }).fit();
+  if (!main) return null;
+  await replicas.close();
   if (result.failed) throw new Error(`training failed: ${result.stopReason}; the last good checkpoint is ${path.join(runDir, 'checkpoints', 'last')}`);
 
   const metadata: GeneratorMetadata = {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ConfigError, configHelp } from './config';
 import { registerEngineLayers } from './layers';
+import { abortReplicas } from './parallel';
 
 /**
  * Runs an app's main function: `--help` prints the generated option list; any error a user can hit
@@ -16,6 +17,7 @@ export function runCli(main: (argv: string[]) => Promise<void>, help?: { schema:
     return;
   }
   main(argv).catch((e: Error) => {
+    abortReplicas(); // replicas waiting on this one stop too
     const kind = e instanceof ConfigError ? '' : `${e.name && e.name !== 'Error' ? e.name + ': ' : ''}`;
     console.error(`error: ${kind}${e.message}`);
     if (process.env.CV_DEBUG) console.error(e.stack);

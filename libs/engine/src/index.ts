@@ -12,3 +12,4 @@ export * from './trainer';
 export { registerWasmTrainingKernels } from './kernels/register';
 export * from './cli';
 export * from './run-dir';
+export * from './parallel';

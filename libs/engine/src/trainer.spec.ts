@@ -11,7 +11,7 @@ import { MetricsLogger, ModelCheckpoint, ProgressBar } from './logging';
 import { PassThrough } from 'node:stream';
 import { Rng, deriveSeed } from './rng';
 import { CosineDecay, ReduceLROnPlateau, StepDecay, cosineWithWarmup } from './schedules';
-import { type StepContext, Trainer, type TrainTask } from './trainer';
+import { type StepContext, stepContext, Trainer, type TrainTask } from './trainer';
 
 interface XY { x: tf.Tensor4D; y: tf.Tensor2D }
 
@@ -137,10 +137,10 @@ describe('Trainer', () => {
     const task = new TinyTask();
     const it = task.batches(0, 1)[Symbol.asyncIterator]();
     const warm = (await it.next()).value as XY;
-    task.trainStep(warm, { epoch: 0, globalStep: 0, batchIndex: 0 }); // creates optimizer slots once
+    task.trainStep(warm, stepContext(0)); // creates optimizer slots once
     const batch = (await it.next()).value as XY;
     const before = tf.memory().numTensors;
-    task.trainStep(batch, { epoch: 0, globalStep: 1, batchIndex: 1 });
+    task.trainStep(batch, stepContext(1));
     expect(tf.memory().numTensors).toBe(before);
     task.disposeBatch(warm);
     task.disposeBatch(batch);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Callback, Logs } from './callbacks';
 import { loadCheckpoint, readCheckpointState, type TrainState } from './checkpoint';
 import { isStepSeeded } from './layers';
+import type { Replicas } from './parallel';
 import { deriveSeed, Rng } from './rng';
 
 /** What a step hook receives besides its batch. */
@@ -13,6 +14,11 @@ export interface StepContext {
   globalStep: number;
   /** Index of the batch within the epoch. */
   batchIndex: number;
+  /** This replica and the number of replicas (data parallelism; 0 and 1 without it). */
+  rank: number;
+  worldSize: number;
+  /** Mean of these gradients over all replicas (identity with one replica); call before applying them. */
+  reduceGradients(grads: tf.NamedTensorMap): tf.NamedTensorMap;
 }
 
 /**
@@ -34,6 +40,8 @@ export interface TrainTask<B> {
   validate?(epoch: number): Promise<Logs>;
   /** Releases a batch's tensors after its step. */
   disposeBatch?(batch: B): void;
+  /** This replica's part of a batch (rows rank, rank + worldSize, ... or a contiguous block); needed for replicas > 1. */
+  shard?(batch: B, rank: number, worldSize: number): B;
 }
 
 export interface TrainerOptions {
@@ -49,6 +57,37 @@ export interface TrainerOptions {
   log?: (line: string) => void;
   /** Per-optimizer multiplier of the scheduled learning rate (per-group LRs, e.g. a slower backbone). */
   lrScales?: Record<string, number>;
+  /**
+   * Data-parallel replicas (`startReplicas`): each takes its shard of every batch, gradients and step logs
+   * are averaged over replicas, validation runs on replica 0 and its logs are shared. Give the other
+   * replicas only callbacks without side effects (schedules, early stopping, NaN guard).
+   */
+  replicas?: Replicas;
+}
+
+/** A single-replica step context (for calling a task's step directly, e.g. in tests). */
+export function stepContext(globalStep: number, epoch = 0, batchIndex = globalStep): StepContext {
+  return { epoch, globalStep, batchIndex, rank: 0, worldSize: 1, reduceGradients: (g) => g };
+}
+
+/** Mean of named gradients over replicas: one flat all-reduce, tensors rebuilt with their shapes. */
+function reduceOverReplicas(replicas: Replicas, grads: tf.NamedTensorMap): tf.NamedTensorMap {
+  const names = Object.keys(grads);
+  const sizes = names.map((n) => grads[n].size);
+  const flat = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  let offset = 0;
+  names.forEach((n, i) => {
+    flat.set(grads[n].dataSync() as Float32Array, offset);
+    offset += sizes[i];
+  });
+  replicas.allReduceMean(flat);
+  offset = 0;
+  const out: tf.NamedTensorMap = {};
+  names.forEach((n, i) => {
+    out[n] = tf.tensor(flat.subarray(offset, offset + sizes[i]), grads[n].shape, 'float32');
+    offset += sizes[i];
+  });
+  return out;
 }
 
 export interface FitResult {
@@ -162,17 +201,33 @@ export class Trainer<B = unknown> {
     }
   }
 
+  /** Step logs averaged over replicas (every replica then takes the same decisions, e.g. NaN stops). */
+  private shareLogs(logs: Logs): Logs {
+    const replicas = this.options.replicas;
+    if (!replicas || replicas.worldSize === 1) return logs;
+    const keys = Object.keys(logs); // same order on every replica (same code)
+    const values = replicas.allReduceMean(Float32Array.from(keys, (k) => logs[k]));
+    return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+  }
+
   private async runEpoch(epoch: number): Promise<Logs> {
     const sums: Logs = {};
     let count = 0;
     let batchIndex = 0;
     this.runningLogs = {};
-    for await (const batch of this.task.batches(epoch, deriveSeed(this.options.seed, 'epoch', epoch))) {
+    const replicas = this.options.replicas;
+    const rank = replicas?.rank ?? 0;
+    const worldSize = replicas?.worldSize ?? 1;
+    if (worldSize > 1 && !this.task.shard) throw new Error('this task cannot run on several replicas (it has no shard method); use one worker');
+    const reduceGradients = worldSize > 1 ? (g: tf.NamedTensorMap) => reduceOverReplicas(replicas!, g) : (g: tf.NamedTensorMap) => g;
+    for await (const full of this.task.batches(epoch, deriveSeed(this.options.seed, 'epoch', epoch))) {
       for (const cb of this.callbacks) await cb.onTrainBatchBegin?.(this.globalStep);
       this.setStepSeeds();
-      const logs = await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex });
-      this.lastBatchSize = this.task.batchSize(batch);
-      this.task.disposeBatch?.(batch);
+      const batch = worldSize > 1 ? this.task.shard!(full, rank, worldSize) : full;
+      const logs = this.shareLogs(await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex, rank, worldSize, reduceGradients }));
+      this.lastBatchSize = this.task.batchSize(full);
+      if (batch !== full) this.task.disposeBatch?.(batch);
+      this.task.disposeBatch?.(full);
       this.globalStep++;
       batchIndex++;
       count++;
@@ -197,7 +252,9 @@ export class Trainer<B = unknown> {
       for (const cb of this.callbacks) await cb.onEpochBegin?.(epoch);
       const trainLogs = await this.runEpoch(epoch);
       if (this.failed) break;
-      const valLogs = this.task.validate ? await this.task.validate(epoch) : {};
+      const replicas = this.options.replicas;
+      let valLogs: Logs = !replicas?.isMain ? {} : this.task.validate ? await this.task.validate(epoch) : {};
+      if (replicas && replicas.worldSize > 1) valLogs = replicas.broadcast(valLogs); // replica 0 validates for all
       const logs: Logs = { ...trainLogs, ...valLogs, lr: this.getLearningRate() };
       this.epochsDone = epoch + 1;
       this.history.push({ epoch: epoch + 1, ...logs, time: this.elapsedSeconds() }); // time: seconds since the run began

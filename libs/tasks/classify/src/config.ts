@@ -40,6 +40,7 @@ export const ClassifyTrainSchema = z.object({
   freezeEpochs: z.number().int().min(0).default(0).describe('epochs of the frozen phase (0 with --freeze: half the epochs)'),
   finetuneLr: z.number().min(0).default(0).describe('backbone learning rate after the frozen phase (0 = same as --lr); the head keeps --lr'),
   bn: z.enum(['before-act', 'after-act', 'none']).default('before-act').describe('backbone models: BatchNorm before or after the activation, or none'),
+  workers: z.number().int().min(0).default(1).describe('data-parallel replicas, one thread each (0 = one per core, at most 4); batch statistics are per replica'),
   seed: z.number().int().min(0).default(0).describe('seed of init, shuffling, augmentation and dropout'),
   out: z.string().optional().describe('run directory (default runs/classify/exp, exp2, ...)'),
   resume: z.string().optional().describe('continue the run in this directory from its last checkpoint'),

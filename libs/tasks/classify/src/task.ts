@@ -144,6 +144,14 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
     tf.dispose([batch.x, batch.y]);
   }
 
+  /** Replica `rank`'s contiguous block of rows. */
+  shard({ x, y }: TensorBatch, rank: number, worldSize: number): TensorBatch {
+    const n = x.shape[0];
+    const start = Math.floor((rank * n) / worldSize);
+    const size = Math.floor(((rank + 1) * n) / worldSize) - start;
+    return { x: tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]), y: tf.slice(y, [start], [size]) };
+  }
+
   trainStep({ x, y }: TensorBatch, ctx: StepContext): Logs {
     const numClasses = this.model.outputs[0].shape[1] as number;
     const weights = this.model.trainableWeights;
@@ -152,12 +160,13 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
     const loss = tf.tidy(() => {
       const mixed = this.mix(x, tf.oneHot(y, numClasses) as tf.Tensor2D, ctx.globalStep);
       const target = smoothLabels(mixed.y, this.reg.labelSmoothing ?? 0);
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads: own } = tf.variableGrads(() => {
         const probs = this.model.apply(mixed.x, { training: true }) as tf.Tensor; // [B, K]
         correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32')));
         const ce = crossEntropy(target, probs);
         return this.reg.l2 ? (tf.add(ce, l2Penalty(vars, this.reg.l2)) as tf.Scalar) : ce;
       }, vars);
+      const grads = ctx.reduceGradients(own); // mean over data-parallel replicas (identity with one)
       // Each group's optimizer updates the weights it owns (always the same set for a given optimizer).
       for (const group of this.groups) {
         const mine: tf.NamedTensorMap = {};

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** Every setting of a DCGAN training run, with its default and meaning. */
 export const DcganTrainSchema = z.object({
   dataset: z.string().default('mnist').describe('mnist, fashion-mnist, or an image folder (<root>/<class>/*.png)'),
-  epochs: z.number().int().positive().default(25).describe('epochs to train (with --resume: the new total)'),
+  epochs: z.number().int().positive().default(30).describe('epochs to train (with --resume: the new total)'),
   batchSize: z.number().int().positive().default(64).describe('real images per step'),
   lr: z.number().positive().default(2e-4).describe('Adam learning rate of both nets'),
   beta1: z.number().min(0).max(0.999).default(0.5).describe('Adam β1 of both nets'),
@@ -16,6 +16,7 @@ export const DcganTrainSchema = z.object({
   channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder datasets: 1 = gray, 3 = RGB'),
   evalClassifier: z.string().default('auto').describe("classifier for per-epoch FID / confidence / class entropy: a classify model folder, 'auto' (models/classify/<dataset> when it exists) or 'none'"),
   evalSamples: z.number().int().min(0).default(1000).describe('generated samples scored after each epoch (0 = no per-epoch metrics)'),
+  workers: z.number().int().min(0).default(0).describe('data-parallel replicas, one thread each (0 = one per core, at most 4); batch statistics are per replica'),
   seed: z.number().int().min(0).default(0).describe('seed of init, shuffling, latent draws and the fixed sample grid'),
   out: z.string().optional().describe('run directory (default runs/dcgan/exp, exp2, ...)'),
   resume: z.string().optional().describe('continue the run in this directory from its last checkpoint'),

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataLoader, type ClassificationSet } from '@cv/data';
-import { initBackend } from '@cv/engine';
+import { initBackend, stepContext } from '@cv/engine';
 import { createDiscriminator, createGenerator, type DcganSpec, GanTask, generateImages, imageGrid, latentVectors, upsamplings } from './index';
 
 beforeAll(async () => {
@@ -44,7 +44,7 @@ describe('DCGAN models', () => {
 
   it('initialises weights from N(0, 0.02)', () => {
     const g = createGenerator({ ...spec([28, 28, 1]), width: 32 });
-    const kernel = g.getLayer('up1').getWeights()[0].dataSync();
+    const kernel = g.getLayer('up1').getWeights()[0].dataSync() as Float32Array;
     const mean = kernel.reduce((a, b) => a + b, 0) / kernel.length;
     const std = Math.sqrt(kernel.reduce((a, b) => a + (b - mean) ** 2, 0) / kernel.length);
     expect(Math.abs(mean)).toBeLessThan(0.002);
@@ -71,11 +71,11 @@ describe('GanTask', () => {
     const d0 = d.getWeights().map((w) => w.dataSync().slice());
     const it = task.batches(0, 1)[Symbol.asyncIterator]();
     const warm = (await it.next()).value;
-    task.trainStep(warm, { epoch: 0, globalStep: 0, batchIndex: 0 }); // creates the optimizer slots
+    task.trainStep(warm, stepContext(0)); // creates the optimizer slots
     task.disposeBatch(warm);
     const before = tf.memory().numTensors;
     const batch = (await it.next()).value;
-    const logs = task.trainStep(batch, { epoch: 0, globalStep: 1, batchIndex: 1 });
+    const logs = task.trainStep(batch, stepContext(1));
     task.disposeBatch(batch);
     expect(tf.memory().numTensors).toBe(before);
     for (const key of ['d_loss', 'g_loss', 'd_real', 'd_fake']) expect(Number.isFinite(logs[key])).toBe(true);

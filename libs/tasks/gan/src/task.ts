@@ -6,6 +6,9 @@ import type { DataLoader } from '@cv/data';
 export interface GanBatch {
   x: tf.Tensor4D;
   y: tf.Tensor1D;
+  /** For a replica's shard: its first row in the full batch, and the full batch size. */
+  offset?: number;
+  total?: number;
 }
 
 /** `n` standard-normal latent vectors, drawn from `seed` alone (the same on every backend and resume). */
@@ -98,16 +101,31 @@ export class GanTask implements TrainTask<GanBatch> {
     return this.options.evaluate ? this.options.evaluate(this.generator, epoch) : {};
   }
 
+  /** Replica `rank`'s contiguous block of rows. */
+  shard(batch: GanBatch, rank: number, worldSize: number): GanBatch {
+    const total = batch.x.shape[0];
+    const start = Math.floor((rank * total) / worldSize);
+    const end = Math.floor(((rank + 1) * total) / worldSize);
+    return {
+      x: tf.slice(batch.x, [start, 0, 0, 0], [end - start, -1, -1, -1]),
+      y: tf.slice(batch.y, [start], [end - start]),
+      offset: start,
+      total,
+    };
+  }
+
   private discriminate(images: tf.Tensor, labels: tf.Tensor1D): tf.Tensor {
     const k = conditionalClasses(this.discriminator);
     const inputs = k ? [images, tf.oneHot(labels, k).toFloat()] : [images];
     return this.discriminator.apply(inputs, { training: true }) as tf.Tensor; // [B, 1] logits
   }
 
-  trainStep({ x, y }: GanBatch, ctx: StepContext): Logs {
+  trainStep({ x, y, offset = 0, total }: GanBatch, ctx: StepContext): Logs {
     const b = x.shape[0];
     const { latentDim, realLabel = 1 } = this.options;
-    const z = tf.tensor2d(latentVectors(b, latentDim, deriveSeed(this.options.seed, 'z', ctx.globalStep)), [b, latentDim]);
+    // The whole batch's latent vectors from (seed, step); a replica takes the rows of its shard.
+    const all = latentVectors(total ?? b, latentDim, deriveSeed(this.options.seed, 'z', ctx.globalStep));
+    const z = tf.tensor2d(all.subarray(offset * latentDim, (offset + b) * latentDim), [b, latentDim]);
     const [dLoss, dReal, dFake] = tf.tidy(() => {
       const fake = this.generator.apply(generatorInputs(this.generator, z, y), { training: true }) as tf.Tensor;
       let meanReal!: tf.Tensor;
@@ -120,7 +138,7 @@ export class GanTask implements TrainTask<GanBatch> {
         meanFake = tf.keep(tf.mean(tf.sigmoid(faked)));
         return tf.add(bceReal(real, realLabel), bceFake(faked)) as tf.Scalar;
       }, this.dVars);
-      this.optimizers.discriminator.applyGradients(grads);
+      this.optimizers.discriminator.applyGradients(ctx.reduceGradients(grads));
       return [value, meanReal, meanFake];
     });
     const gLoss = tf.tidy(() => {
@@ -128,7 +146,7 @@ export class GanTask implements TrainTask<GanBatch> {
         const fake = this.generator.apply(generatorInputs(this.generator, z, y), { training: true }) as tf.Tensor;
         return bceReal(this.discriminate(fake, y), 1) as tf.Scalar;
       }, this.gVars);
-      this.optimizers.generator.applyGradients(grads);
+      this.optimizers.generator.applyGradients(ctx.reduceGradients(grads));
       return value;
     });
     const logs = { d_loss: dLoss.dataSync()[0], g_loss: gLoss.dataSync()[0], d_real: dReal.dataSync()[0], d_fake: dFake.dataSync()[0] };
