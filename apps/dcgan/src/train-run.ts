@@ -12,17 +12,19 @@ import {
   type GeneratorMetadata, imageGrid, latentVectors, upsamplings,
 } from '@cv/tasks-gan';
 
-const RESUME_OVERRIDES = new Set(['resume', 'epochs']);
+const RESUME_OVERRIDES = new Set(['resume', 'epochs', 'ema']);
 
 /** The resolved config and run directory: a fresh run, or a resumed one with its saved config. */
 function resolveRun(argv: string[]): { cfg: DcganTrainConfig; runDir: string; resume: boolean } {
   const { config } = parseArgs(DcganTrainSchema, argv);
   if (config.resume) {
     const changed = changedOnResume(argv, RESUME_OVERRIDES);
-    if (changed.length) throw new ConfigError(`--resume continues a run with its saved config; only --epochs may change (got --${changed[0]})`);
+    if (changed.length) throw new ConfigError(`--resume continues a run with its saved config; only --epochs and --ema may change (got --${changed[0]})`);
     const { backend: _b, ...saved } = readRunArgs(config.resume, 'dcgan:train') as Record<string, unknown>;
-    const epochs = argv.some((a) => a.startsWith('--epochs')) ? config.epochs : saved.epochs;
-    const cfg = Object.freeze(DcganTrainSchema.parse({ ...saved, epochs, resume: config.resume, out: config.resume }));
+    const given = (key: string) => argv.some((a) => a.startsWith(`--${key}`));
+    const epochs = given('epochs') ? config.epochs : saved.epochs;
+    const ema = given('ema') ? config.ema : saved.ema;
+    const cfg = Object.freeze(DcganTrainSchema.parse({ ...saved, epochs, ema, resume: config.resume, out: config.resume }));
     return { cfg, runDir: config.resume, resume: true };
   }
   return { cfg: config, runDir: config.out ?? nextRunDir('runs/dcgan'), resume: false };
@@ -49,7 +51,7 @@ class SampleGrid extends Callback {
   }
 
   async onEpochEnd(epoch: number): Promise<void> {
-    const generator = this.trainer.models.generator;
+    const generator = this.trainer.models.generator_ema ?? this.trainer.models.generator;
     const shape = generator.outputs[0].shape.slice(1) as [number, number, number];
     const grid = imageGrid(generateImages(generator, this.args.z, this.args.labels), shape, this.args.cols);
     fs.mkdirSync(this.args.dir, { recursive: true });
@@ -115,7 +117,8 @@ export async function runDcganTraining(argv: string[]): Promise<DcganOutcome | n
     : undefined;
   const adam = () => tf.train.adam(cfg.lr, cfg.beta1);
   const loader = new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, dropLast: true });
-  const task = new GanTask(generator, discriminator, adam(), adam(), loader, { latentDim: cfg.latentDim, realLabel: cfg.realLabel, seed: cfg.seed, evaluate });
+  const ema = cfg.ema > 0 ? { model: createGenerator(spec), decay: cfg.ema } : undefined;
+  const task = new GanTask(generator, discriminator, adam(), adam(), loader, { latentDim: cfg.latentDim, realLabel: cfg.realLabel, seed: cfg.seed, evaluate, ema });
   const callbacks: Callback[] = !main ? [new TerminateOnNaN()] : [
     new ProgressBar(),
     new TerminateOnNaN(),
@@ -131,9 +134,9 @@ export async function runDcganTraining(argv: string[]): Promise<DcganOutcome | n
 
   const metadata: GeneratorMetadata = {
     task: 'dcgan', latentDim: cfg.latentDim, imageShape, classNames: numClasses ? train.classNames : [], datasetClassNames: train.classNames,
-    dataset: cfg.dataset, epochs: result.epochsDone,
+    dataset: cfg.dataset, epochs: result.epochsDone, ...(cfg.ema ? { ema: cfg.ema } : {}),
   };
-  await saveModel(generator, path.join(runDir, 'generator'), metadata as unknown as Record<string, unknown>);
+  await saveModel(task.sampler, path.join(runDir, 'generator'), metadata as unknown as Record<string, unknown>);
   await plotTrainingCurves(result.history, path.join(runDir, 'plots', 'metrics'));
   const last = result.history[result.history.length - 1] ?? {};
   const report = { dataset: dataset.name, backend: backend.name, epochs: result.epochsDone, trainSeconds: result.trainSeconds, fidFloor, final: last, history: result.history };

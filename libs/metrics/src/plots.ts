@@ -36,7 +36,8 @@ export async function plotTrainingCurves(history: Record<string, number>[], outB
   const spec: vl.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     data: { values: rows },
-    facet: { column: { field: 'metric', type: 'nominal', title: null } },
+    facet: { field: 'metric', type: 'nominal', title: null },
+    columns: 4, // wrap: GAN runs log seven families
     spec: {
       width: 260,
       height: 180,

@@ -11,6 +11,7 @@ export const DcganTrainSchema = z.object({
   width: z.number().int().positive().default(32).describe("channels of the generator's last hidden map and the discriminator's first (doubling per scale)"),
   conditional: z.boolean().default(false).describe('class-conditional GAN (the label goes into both nets; sample with --class)'),
   realLabel: z.number().min(0.5).max(1).default(1).describe('discriminator target for real images (0.9 = one-sided label smoothing)'),
+  ema: z.number().min(0).max(0.99999).default(0).describe('decay of an exponential moving average of the generator weights that samples and is saved (0 = off; e.g. 0.999)'),
   trainLimit: z.number().int().min(0).default(0).describe('use the first N training images, class-balanced (0 = all)'),
   imageSize: z.number().int().positive().default(28).describe('image-folder datasets: images are resized to this square size (a multiple of 4)'),
   channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder datasets: 1 = gray, 3 = RGB'),
@@ -50,4 +51,6 @@ export interface GeneratorMetadata {
   datasetClassNames: string[];
   dataset: string;
   epochs: number;
+  /** Decay of the weight average the saved generator is (absent: the raw generator). */
+  ema?: number;
 }

@@ -43,6 +43,12 @@ export interface GanTaskOptions {
   seed: number;
   /** Scores after each epoch (e.g. FID, confidence), merged into the epoch's logs. */
   evaluate?: (generator: tf.LayersModel, epoch: number) => Promise<Logs> | Logs;
+  /**
+   * An exponential moving average of the generator's weights (`ema ← d·ema + (1 − d)·G` after every
+   * generator step; BatchNorm statistics copied): a second generator of the same architecture, checkpointed
+   * as 'generator_ema' and used for samples and scores. Off when absent.
+   */
+  ema?: { model: tf.LayersModel; decay: number };
 }
 
 /** softplus(−l) = −log σ(l) and softplus(l) = −log(1 − σ(l)): binary cross-entropy on logits, stable. */
@@ -73,10 +79,29 @@ export class GanTask implements TrainTask<GanBatch> {
     readonly loader: DataLoader,
     readonly options: GanTaskOptions,
   ) {
-    this.models = { generator, discriminator };
+    this.models = { generator, discriminator, ...(options.ema ? { generator_ema: options.ema.model } : {}) };
     this.optimizers = { generator: generatorOptimizer, discriminator: discriminatorOptimizer };
     this.gVars = generator.trainableWeights.map((w) => w.read() as tf.Variable);
     this.dVars = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
+    if (options.ema) options.ema.model.setWeights(generator.getWeights()); // starts as a copy (a resume overwrites it)
+  }
+
+  /** The generator that samples and is scored: the EMA one when there is one. */
+  get sampler(): tf.LayersModel {
+    return this.options.ema?.model ?? this.generator;
+  }
+
+  private updateEma(): void {
+    const ema = this.options.ema;
+    if (!ema) return;
+    const trainable = new Set(this.generator.trainableWeights.map((w) => w.name));
+    tf.tidy(() => {
+      this.generator.weights.forEach((w, i) => {
+        const target = ema.model.weights[i].read() as tf.Variable;
+        const value = w.read();
+        target.assign(trainable.has(w.name) ? tf.add(tf.mul(target, ema.decay), tf.mul(value, 1 - ema.decay)) : value);
+      });
+    });
   }
 
   get stepsPerEpoch(): number {
@@ -98,7 +123,7 @@ export class GanTask implements TrainTask<GanBatch> {
   }
 
   async validate(epoch: number): Promise<Logs> {
-    return this.options.evaluate ? this.options.evaluate(this.generator, epoch) : {};
+    return this.options.evaluate ? this.options.evaluate(this.sampler, epoch) : {};
   }
 
   /** Replica `rank`'s contiguous block of rows. */
@@ -149,6 +174,7 @@ export class GanTask implements TrainTask<GanBatch> {
       this.optimizers.generator.applyGradients(ctx.reduceGradients(grads));
       return value;
     });
+    this.updateEma();
     const logs = { d_loss: dLoss.dataSync()[0], g_loss: gLoss.dataSync()[0], d_real: dReal.dataSync()[0], d_fake: dFake.dataSync()[0] };
     tf.dispose([z, dLoss, gLoss, dReal, dFake]);
     return logs;
