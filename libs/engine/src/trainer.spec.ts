@@ -118,7 +118,7 @@ describe('Trainer', () => {
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
     const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3, 4]);
-    expect(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0]).toBe('epoch,loss,val_loss,lr');
+    expect(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0]).toBe('epoch,loss,val_loss,lr,time');
   });
 
   it('extends a finished run with a larger --epochs', async () => {

@@ -253,7 +253,8 @@ export class Trainer<B = unknown> {
       const trainLogs = await this.runEpoch(epoch);
       if (this.failed) break;
       const replicas = this.options.replicas;
-      let valLogs: Logs = !replicas?.isMain ? {} : this.task.validate ? await this.task.validate(epoch) : {};
+      const isMain = replicas?.isMain ?? true;
+      let valLogs: Logs = isMain && this.task.validate ? await this.task.validate(epoch) : {};
       if (replicas && replicas.worldSize > 1) valLogs = replicas.broadcast(valLogs); // replica 0 validates for all
       const logs: Logs = { ...trainLogs, ...valLogs, lr: this.getLearningRate() };
       this.epochsDone = epoch + 1;
