@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { DataLoader } from '@cv/data';
 import {
-  type Callback, changedOnResume, ConfigError, CosineDecay, deriveSeed, EarlyStopping, initBackend, MetricsLogger, ModelCheckpoint,
-  nextRunDir, parseArgs, prepareRunDir, ProgressBar, readRunArgs, replicaRank, resolveWorkers, startReplicas, ReduceLROnPlateau, saveModel, StepDecay, TerminateOnNaN, Trainer, writeFileAtomic,
+  type Callback, ConfigError, CosineDecay, deriveSeed, EarlyStopping, initBackend, MetricsLogger, ModelCheckpoint,
+  prepareRunDir, ProgressBar, replicaRank, resolveRun, resolveWorkers, startReplicas, ReduceLROnPlateau, saveModel, StepDecay, TerminateOnNaN, Trainer, writeFileAtomic,
 } from '@cv/engine';
 import { freezeUpTo, listBackbones, loadPretrained, type FeatureInfo } from '@cv/backbones';
 import {
@@ -12,25 +12,6 @@ import {
 import { prepareData } from './data';
 import { evaluateAndReport, setAccuracy } from './evaluate';
 
-
-/** Keys that may change when resuming (everything else comes from the run's args.json). */
-const RESUME_OVERRIDES = new Set(['resume', 'epochs']);
-
-/** The resolved config and run directory: a fresh run, or a resumed one with its saved config. */
-function resolveRun(argv: string[]): { cfg: ClassifyTrainConfig; runDir: string; resume: boolean } {
-  const { config } = parseArgs(ClassifyTrainSchema, argv);
-  if (config.resume) {
-    const changed = changedOnResume(argv, RESUME_OVERRIDES);
-    if (changed.length) throw new ConfigError(`--resume continues a run with its saved config; only --epochs may change (got --${changed[0]})`);
-    const saved = readRunArgs(config.resume);
-    const epochs = argv.some((a) => a.startsWith('--epochs')) ? config.epochs : saved.epochs;
-    const { backend: _b, ...savedCfg } = saved as Record<string, unknown>;
-    const cfg = Object.freeze(ClassifyTrainSchema.parse({ ...savedCfg, epochs, resume: config.resume, out: config.resume }));
-    return { cfg, runDir: config.resume, resume: true };
-  }
-  const runDir = config.out ?? nextRunDir('runs/classify');
-  return { cfg: config, runDir, resume: false };
-}
 
 function makeOptimizer(cfg: ClassifyTrainConfig): tf.Optimizer {
   return cfg.optimizer === 'sgd' ? tf.train.momentum(cfg.lr, 0.9, true) : tf.train.adam(cfg.lr);
@@ -114,7 +95,7 @@ export interface TrainingOutcome {
 
 /** The whole `classify:train` job: config → data → model → Trainer → saved model → test report. */
 export async function runTraining(argv: string[]): Promise<TrainingOutcome | null> {
-  const { cfg, runDir, resume } = resolveRun(argv);
+  const { cfg, runDir, resume } = resolveRun(ClassifyTrainSchema, argv, { root: 'runs/classify', writer: 'classify:train', mayChange: ['epochs'] });
   const main = replicaRank() === 0; // replica workers (--workers > 1) run this same function, quietly and without files
   const backend = await initBackend({ log: main });
   const { dataset, train, val } = await prepareData(cfg); // before touching the run folder: bad data leaves nothing behind

@@ -3,32 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { balancedHead, DataLoader, loadClassificationDataset, writePng } from '@cv/data';
 import {
-  Callback, changedOnResume, ConfigError, deriveSeed, initBackend, loadModel, MetricsLogger, ModelCheckpoint, nextRunDir,
-  parseArgs, prepareRunDir, ProgressBar, readRunArgs, replicaRank, resolveWorkers, saveModel, startReplicas, TerminateOnNaN, Trainer, writeFileAtomic,
+  Callback, ConfigError, deriveSeed, initBackend, loadModel, MetricsLogger, ModelCheckpoint,
+  prepareRunDir, ProgressBar, replicaRank, resolveRun, resolveWorkers, saveModel, startReplicas, TerminateOnNaN, Trainer, writeFileAtomic,
 } from '@cv/engine';
 import { plotTrainingCurves } from '@cv/metrics';
 import {
   createDiscriminator, createGenerator, type DcganTrainConfig, DcganTrainSchema, GanTask, generateImages, GeneratorEvaluator,
   type GeneratorMetadata, imageGrid, latentVectors, upsamplings,
 } from '@cv/tasks-gan';
-
-const RESUME_OVERRIDES = new Set(['resume', 'epochs', 'ema']);
-
-/** The resolved config and run directory: a fresh run, or a resumed one with its saved config. */
-function resolveRun(argv: string[]): { cfg: DcganTrainConfig; runDir: string; resume: boolean } {
-  const { config } = parseArgs(DcganTrainSchema, argv);
-  if (config.resume) {
-    const changed = changedOnResume(argv, RESUME_OVERRIDES);
-    if (changed.length) throw new ConfigError(`--resume continues a run with its saved config; only --epochs and --ema may change (got --${changed[0]})`);
-    const { backend: _b, ...saved } = readRunArgs(config.resume, 'dcgan:train') as Record<string, unknown>;
-    const given = (key: string) => argv.some((a) => a.startsWith(`--${key}`));
-    const epochs = given('epochs') ? config.epochs : saved.epochs;
-    const ema = given('ema') ? config.ema : saved.ema;
-    const cfg = Object.freeze(DcganTrainSchema.parse({ ...saved, epochs, ema, resume: config.resume, out: config.resume }));
-    return { cfg, runDir: config.resume, resume: true };
-  }
-  return { cfg: config, runDir: config.out ?? nextRunDir('runs/dcgan'), resume: false };
-}
 
 /** The classifier folder that judges samples: explicit, `models/classify/<dataset>` for 'auto', or none. */
 function judgeDir(cfg: DcganTrainConfig): string | null {
@@ -76,7 +58,7 @@ export interface DcganOutcome {
 
 /** The whole `dcgan:train` job: config → data → G and D → Trainer (alternating steps) → saved generator. */
 export async function runDcganTraining(argv: string[]): Promise<DcganOutcome | null> {
-  const { cfg, runDir, resume } = resolveRun(argv);
+  const { cfg, runDir, resume } = resolveRun(DcganTrainSchema, argv, { root: 'runs/dcgan', writer: 'dcgan:train', mayChange: ['epochs', 'ema'] });
   const main = replicaRank() === 0; // replica workers run this same function, quietly and without files
   const backend = await initBackend({ log: main });
   const dataset = await loadClassificationDataset(cfg.dataset, { size: cfg.imageSize, channels: cfg.channels });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from './config';
+import type { z } from 'zod';
+import { ConfigError, parseArgs } from './config';
 
 /** The next free `runs/<app>/exp`, `exp2`, `exp3`, ... (Ultralytics-style). */
 export function nextRunDir(root: string, base = 'exp'): string {
@@ -28,11 +29,33 @@ export function prepareRunDir(runDir: string): void {
   fs.mkdirSync(runDir, { recursive: true });
 }
 
+/** The camel-case config keys of the `--flags` on a command line. */
+function givenKeys(argv: string[]): string[] {
+  return argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0].replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+}
+
 /**
- * The flags given on a `--resume` command line that are not allowed to change (everything but `allowed`,
- * by camel-case key); a resumed run keeps its saved config.
+ * A training command's config and run folder: a fresh run (`--out`, else the next `<root>/exp…`), or with
+ * `--resume <runDir>` the run's saved `args.json`, where only the keys in `mayChange` may be given again.
+ *
+ * @example
+ * const { cfg, runDir, resume } = resolveRun(ClassifyTrainSchema, argv, { root: 'runs/classify', writer: 'classify:train', mayChange: ['epochs'] });
  */
-export function changedOnResume(argv: string[], allowed: Set<string>): string[] {
-  const given = argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]);
-  return given.filter((k) => !allowed.has(k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())));
+export function resolveRun<S extends z.ZodObject>(
+  schema: S,
+  argv: string[],
+  { root, writer, mayChange }: { root: string; writer: string; mayChange: string[] },
+): { cfg: Readonly<z.infer<S>>; runDir: string; resume: boolean } {
+  const { config } = parseArgs(schema, argv);
+  const { resume, out } = config as { resume?: string; out?: string };
+  if (!resume) return { cfg: config, runDir: out ?? nextRunDir(root), resume: false };
+  const given = givenKeys(argv);
+  const changed = given.filter((k) => k !== 'resume' && !mayChange.includes(k));
+  if (changed.length) {
+    throw new ConfigError(`--resume continues a run with its saved config; only ${mayChange.map((k) => `--${k}`).join(' and ')} may change (got --${changed[0]})`);
+  }
+  const { backend: _b, ...saved } = readRunArgs(resume, writer);
+  const changes = Object.fromEntries(mayChange.filter((k) => given.includes(k)).map((k) => [k, (config as Record<string, unknown>)[k]]));
+  const cfg = Object.freeze(schema.parse({ ...saved, ...changes, resume, out: resume })) as Readonly<z.infer<S>>;
+  return { cfg, runDir: resume, resume: true };
 }

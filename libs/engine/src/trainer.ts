@@ -65,6 +65,12 @@ export interface TrainerOptions {
   replicas?: Replicas;
 }
 
+/** Replica `rank`'s contiguous block of `n` batch rows: [start, start + size). */
+export function shardRange(n: number, rank: number, worldSize: number): { start: number; size: number } {
+  const start = Math.floor((rank * n) / worldSize);
+  return { start, size: Math.floor(((rank + 1) * n) / worldSize) - start };
+}
+
 /** A single-replica step context (for calling a task's step directly, e.g. in tests). */
 export function stepContext(globalStep: number, epoch = 0, batchIndex = globalStep): StepContext {
   return { epoch, globalStep, batchIndex, rank: 0, worldSize: 1, reduceGradients: (g) => g };

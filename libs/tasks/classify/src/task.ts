@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed, type Logs, Rng, type StepContext, type TrainTask } from '@cv/engine';
+import { deriveSeed, type Logs, Rng, shardRange, type StepContext, type TrainTask } from '@cv/engine';
 import { cutmix, decoupledWeightDecay, l2Penalty, mixup, smoothLabels } from '@cv/regularization';
 import type { Batch, DataLoader } from '@cv/data';
 
@@ -146,9 +146,7 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
 
   /** Replica `rank`'s contiguous block of rows. */
   shard({ x, y }: TensorBatch, rank: number, worldSize: number): TensorBatch {
-    const n = x.shape[0];
-    const start = Math.floor((rank * n) / worldSize);
-    const size = Math.floor(((rank + 1) * n) / worldSize) - start;
+    const { start, size } = shardRange(x.shape[0], rank, worldSize);
     return { x: tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]), y: tf.slice(y, [start], [size]) };
   }
 

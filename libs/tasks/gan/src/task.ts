@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed, type Logs, Rng, type StepContext, type TrainTask } from '@cv/engine';
+import { deriveSeed, type Logs, Rng, shardRange, type StepContext, type TrainTask } from '@cv/engine';
 import type { DataLoader } from '@cv/data';
 
 /** A batch of real images in [-1, 1] and their class indices. */
@@ -70,6 +70,8 @@ export class GanTask implements TrainTask<GanBatch> {
   readonly optimizers: Record<string, tf.Optimizer>;
   private readonly gVars: tf.Variable[];
   private readonly dVars: tf.Variable[];
+  /** Per generator weight: averaged (trainable) or copied (BatchNorm statistics) into the EMA generator. */
+  private readonly averaged: boolean[];
 
   constructor(
     readonly generator: tf.LayersModel,
@@ -83,6 +85,7 @@ export class GanTask implements TrainTask<GanBatch> {
     this.optimizers = { generator: generatorOptimizer, discriminator: discriminatorOptimizer };
     this.gVars = generator.trainableWeights.map((w) => w.read() as tf.Variable);
     this.dVars = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.averaged = generator.weights.map((w) => w.trainable);
     if (options.ema) options.ema.model.setWeights(generator.getWeights()); // starts as a copy (a resume overwrites it)
   }
 
@@ -94,12 +97,11 @@ export class GanTask implements TrainTask<GanBatch> {
   private updateEma(): void {
     const ema = this.options.ema;
     if (!ema) return;
-    const trainable = new Set(this.generator.trainableWeights.map((w) => w.name));
     tf.tidy(() => {
       this.generator.weights.forEach((w, i) => {
         const target = ema.model.weights[i].read() as tf.Variable;
         const value = w.read();
-        target.assign(trainable.has(w.name) ? tf.add(tf.mul(target, ema.decay), tf.mul(value, 1 - ema.decay)) : value);
+        target.assign(this.averaged[i] ? tf.add(tf.mul(target, ema.decay), tf.mul(value, 1 - ema.decay)) : value);
       });
     });
   }
@@ -129,14 +131,8 @@ export class GanTask implements TrainTask<GanBatch> {
   /** Replica `rank`'s contiguous block of rows. */
   shard(batch: GanBatch, rank: number, worldSize: number): GanBatch {
     const total = batch.x.shape[0];
-    const start = Math.floor((rank * total) / worldSize);
-    const end = Math.floor(((rank + 1) * total) / worldSize);
-    return {
-      x: tf.slice(batch.x, [start, 0, 0, 0], [end - start, -1, -1, -1]),
-      y: tf.slice(batch.y, [start], [end - start]),
-      offset: start,
-      total,
-    };
+    const { start, size } = shardRange(total, rank, worldSize);
+    return { x: tf.slice(batch.x, [start, 0, 0, 0], [size, -1, -1, -1]), y: tf.slice(batch.y, [start], [size]), offset: start, total };
   }
 
   private discriminate(images: tf.Tensor, labels: tf.Tensor1D): tf.Tensor {
