@@ -17,7 +17,7 @@ import { runTraining } from './train-run';
 
 const PretrainSchema = z.object({
   name: z.string().optional().describe(`backbone to pretrain: ${listBackbones().join(', ')}`),
-  dataset: z.string().default('fashion-mnist').describe('dataset (fashion-mnist, mnist or an image folder)'),
+  dataset: z.string().default('fashion-mnist').describe('dataset (fashion-mnist, mnist, glyphs = procedural pen strokes, or an image folder)'),
   epochs: z.number().int().positive().default(2).describe('epochs'),
   trainLimit: z.number().int().min(0).default(0).describe('first N training images, class-balanced (0 = all)'),
   classes: z.string().default('').describe('pretrain on these class indices only, e.g. 0,1,2,3,4'),
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<void> {
 - **Data:** ${outcome.datasetName} (${outcome.split}); a seeded 10 % of the training split held out for validation, then ${config.trainLimit ? `the first ${config.trainLimit} of the rest, class-balanced` : 'all the rest'} for training.
 - **Training:** ${config.epochs} epochs, batch ${config.batchSize}, Adam ${config.lr} with cosine decay, seed ${config.seed}${augment.length ? `, augmentation: ${augment.map((k) => `${k} ${config[k]}`).join(', ')}` : ''}, ${outcome.trainSeconds.toFixed(0)} s on the wasm backend (${config.workers} replica(s)).
 - **Test accuracy (${outcome.datasetName}, ${r.testImages} images):** ${(100 * r.accuracy).toFixed(2)} %.
-- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}${augmentFlags}${config.workers !== 1 ? ` --workers ${config.workers}` : ''}\`
+- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}${augmentFlags}${config.workers !== 1 ? ` --workers ${config.workers}` : ''}${config.out ? ` --out ${config.out}` : ''}\`
 - **Date:** ${started.toISOString().slice(0, 10)}.
 `);
   console.log(`shipped ${config.name} weights to ${out} (test accuracy ${(100 * r.accuracy).toFixed(2)} %)`);

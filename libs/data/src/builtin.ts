@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@cv/engine';
+import { GLYPH_DEFAULTS, makeGlyphs } from './glyphs';
 import type { ClassificationDataset, ClassificationSet } from './types';
 
 const require = createRequire(import.meta.url);
@@ -123,4 +124,16 @@ export function loadFashionMnist(): ClassificationDataset {
  */
 export function loadMnist(): ClassificationDataset {
   return cached('mnist', () => splitTail('mnist', readMnistPackage(), MNIST_CLASSES, 100));
+}
+
+/**
+ * Procedural pen-stroke glyphs (see glyphs.ts): 100 random prototypes, 500 train / 100 test draws each
+ * (50,000 / 10,000), generated from seed 0 on first use and cached — a pretraining set for backbones
+ * that are fine-tuned on handwriting.
+ *
+ * @example
+ * const { train } = loadGlyphs(); // 50000 images, 100 classes
+ */
+export function loadGlyphs(): ClassificationDataset {
+  return cached('glyphs', () => makeGlyphs(GLYPH_DEFAULTS));
 }

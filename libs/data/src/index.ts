@@ -1,5 +1,6 @@
 export * from './types';
 export * from './builtin';
+export * from './glyphs';
 export * from './image-io';
 export * from './image-folder';
 export * from './augment';

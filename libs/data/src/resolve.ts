@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import { loadFashionMnist, loadMnist } from './builtin';
+import { loadFashionMnist, loadGlyphs, loadMnist } from './builtin';
 import { loadImageFolder } from './image-folder';
 import { ImageError } from './image-io';
 import type { ClassificationDataset } from './types';
 
 /**
- * A classification dataset by name: `fashion-mnist`, `mnist`, or a path to an image folder (resized to
+ * A classification dataset by name: `fashion-mnist`, `mnist`, `glyphs` (procedural pen strokes), or a path to an image folder (resized to
  * `size`, with `channels`).
  *
  * @example
@@ -14,6 +14,7 @@ import type { ClassificationDataset } from './types';
 export async function loadClassificationDataset(name: string, folder: { size: number; channels: 1 | 3 } = { size: 28, channels: 1 }): Promise<ClassificationDataset> {
   if (name === 'fashion-mnist') return loadFashionMnist();
   if (name === 'mnist') return loadMnist();
+  if (name === 'glyphs') return loadGlyphs();
   if (fs.existsSync(name)) return loadImageFolder(name, folder);
-  throw new ImageError(`dataset '${name}' is neither a built-in (fashion-mnist, mnist) nor an existing folder; check the name or path`);
+  throw new ImageError(`dataset '${name}' is neither a built-in (fashion-mnist, mnist, glyphs) nor an existing folder; check the name or path`);
 }

@@ -3,7 +3,7 @@ import { listClassifiers } from './models';
 
 /** Every setting of a classification training run, with its default and meaning. */
 export const ClassifyTrainSchema = z.object({
-  dataset: z.string().default('fashion-mnist').describe('fashion-mnist, mnist, or an image folder (<root>/<class>/*.png)'),
+  dataset: z.string().default('fashion-mnist').describe('fashion-mnist, mnist, glyphs (procedural pen strokes, 100 classes), or an image folder (<root>/<class>/*.png)'),
   model: z.string().default('reference-cnn').refine((m) => listClassifiers().includes(m), { message: `must be one of: ${listClassifiers().join(', ')}` })
     .describe(`architecture: ${listClassifiers().join(', ')}`),
   epochs: z.number().int().positive().default(3).describe('epochs to train (with --resume: the new total)'),
