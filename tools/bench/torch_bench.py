@@ -1,7 +1,8 @@
 """PyTorch yardstick for tools/bench: the same networks as src/architectures.ts, timed the same way.
 
 Usage: python3 tools/bench/torch_bench.py NAME --threads N --steps S --warmup W
-Prints one JSON object: {"trainImgPerSec", "inferImgPerSec"}. A reference, never a dependency.
+Prints one JSON object: {"trainImgPerSec", "inferImgPerSec"}; for NAME = "roofline", {"<kernel>": GFLOP/s}
+for the kernels of src/engine-bench.ts's roofline. A reference, never a dependency.
 """
 import argparse, json, time
 import torch
@@ -66,6 +67,34 @@ NETS = {  # name: (module, input CHW, batch, loss)
 }
 
 
+def gflops(fn, flops, min_seconds=1.0):
+    """Best-of-3 GFLOP/s of fn(), each sample repeating it for at least min_seconds / 3."""
+    fn()
+    best = 0.0
+    for _ in range(3):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_seconds / 3:
+                break
+        best = max(best, flops * n / dt / 1e9)
+    return best
+
+
+def roofline():
+    """Same kernels and shapes as rooflineKernels() in src/engine-bench.ts (NCHW here, NHWC there)."""
+    out = {}
+    with torch.no_grad():
+        for n in (256, 1024):
+            a, b = torch.rand(n, n), torch.rand(n, n)
+            out[f"matmul-{n}"] = gflops(lambda: torch.matmul(a, b), 2 * n ** 3)
+        x, w = torch.rand(64, 32, 14, 14), torch.rand(64, 32, 3, 3)
+        out["conv3x3-14x14x32-64"] = gflops(lambda: F.conv2d(x, w, padding=1), 2 * 64 * 14 * 14 * 64 * 32 * 9)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("name")
@@ -74,6 +103,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.name == "roofline":
+        print(json.dumps(roofline()))
+        return
     torch.manual_seed(0)
     cls, chw, batch, loss_kind = NETS[a.name]
     model = cls()

@@ -5,7 +5,11 @@
  * `apt-get install python3-torch`; optional, a yardstick only), the same networks run in PyTorch in the
  * same job, alternating with ours: at our thread count and with all cores, and the ratios are printed.
  *
- *   npx nx run bench:engine [-- --json] [--steps 30] [--only reference-cnn]
+ *   npx nx run bench:engine [-- --json] [--steps 30] [--only reference-cnn] [--roofline]
+ *
+ * `--roofline` measures instead the arithmetic rate (GFLOP/s) of the kernels a CNN step is made of — a
+ * large matmul and the reference CNN's second convolution — in both frameworks at the same thread count:
+ * the ceiling a training step can reach on this CPU in each.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseArgs } from '@cv/engine';
@@ -21,6 +25,7 @@ const Schema = z.object({
   warmup: z.number().int().min(0).default(3).describe('untimed warm-up steps'),
   only: z.string().optional().describe('run only this row (reference-cnn, unet-stage, yolo-stage)'),
   torch: z.boolean().default(true).describe('compare with PyTorch when it is installed'),
+  roofline: z.boolean().default(false).describe('measure GFLOP/s of matmul and conv kernels instead of the networks'),
 });
 
 interface Row {
@@ -42,6 +47,15 @@ function torchRow(name: string, threads: number, steps: number, cfg: z.infer<typ
   const r = spawnSync(python, ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(steps), '--warmup', String(cfg.warmup)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`PyTorch bench of ${name} failed: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+/**
+ * Waits for a result and frees it. (Not `tf.tidy(() => t.dataSync())`: tidy walks whatever its function
+ * returns looking for tensors, index by index for a typed array — 0.7 s for a 0.8 M-element output.)
+ */
+function syncAndDispose(t: tf.Tensor): void {
+  t.dataSync();
+  t.dispose();
 }
 
 let peakRss = 0;
@@ -72,7 +86,7 @@ function benchModel(net: BenchNet, steps: number, cfg: z.infer<typeof Schema>, b
   let t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
   const msPerStep = (performance.now() - t0) / steps;
-  const infer = () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+  const infer = () => syncAndDispose(tf.tidy(() => model.predict(x) as tf.Tensor));
   for (let i = 0; i < cfg.warmup; i++) infer();
   const inferSteps = steps * 3;
   t0 = performance.now();
@@ -95,6 +109,39 @@ function benchModel(net: BenchNet, steps: number, cfg: z.infer<typeof Schema>, b
 
 const ratio = (a: number, b: number | null | undefined) => (b ? a / b : null);
 
+/** Best-of-3 GFLOP/s of `fn` (which must finish its work before returning), each sample ≥ minSeconds / 3. */
+function gflops(fn: () => void, flops: number, minSeconds = 1): number {
+  fn();
+  let best = 0;
+  for (let r = 0; r < 3; r++) {
+    let n = 0;
+    const t0 = performance.now();
+    let dt = 0;
+    do {
+      fn();
+      n++;
+      dt = (performance.now() - t0) / 1000;
+    } while (dt < minSeconds / 3);
+    best = Math.max(best, (flops * n) / dt / 1e9);
+  }
+  return best;
+}
+
+/** GFLOP/s of the kernels a CNN step is made of (same shapes as torch_bench.py's roofline()). */
+function rooflineKernels(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of [256, 1024]) {
+    const [a, b] = [tf.randomUniform([n, n], 0, 1, 'float32', 1), tf.randomUniform([n, n], 0, 1, 'float32', 2)];
+    out[`matmul-${n}`] = gflops(() => syncAndDispose(tf.matMul(a, b)), 2 * n ** 3);
+    tf.dispose([a, b]);
+  }
+  const x = tf.randomUniform([64, 14, 14, 32], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const w = tf.randomUniform([3, 3, 32, 64], 0, 1, 'float32', 4) as tf.Tensor4D;
+  out['conv3x3-14x14x32-64'] = gflops(() => syncAndDispose(tf.conv2d(x, w, 1, 'same')), 2 * 64 * 14 * 14 * 64 * 32 * 9);
+  tf.dispose([x, w]);
+  return out;
+}
+
 async function main(): Promise<void> {
   const { config } = parseArgs(Schema, process.argv.slice(2).filter((a) => a !== '--'));
   const backend = await initBackend({ log: config.json ? (l) => console.error(l) : true });
@@ -103,6 +150,16 @@ async function main(): Promise<void> {
   if (found) python = found;
   const cores = os.cpus().length;
   if (!torch && !config.json) console.log('PyTorch not found (optional: apt-get install python3-torch); torch columns are empty');
+  if (config.roofline) {
+    const ours = rooflineKernels();
+    const theirs = torch ? (torchRow('roofline', backend.threads, 1, config) as unknown as Record<string, number>) : null;
+    for (const [name, value] of Object.entries(ours)) {
+      const row = { name, backend: backend.name, threads: backend.threads, gflops: value, torchGflops: theirs?.[name] ?? null, ratio: ratio(value, theirs?.[name]) };
+      if (config.json) console.log(JSON.stringify(row));
+      else console.log(`${name}: ${value.toFixed(1)} GFLOP/s [${row.backend}, ${row.threads} thread(s)]${theirs ? `; PyTorch ${row.torchGflops!.toFixed(1)} → ratio ${row.ratio!.toFixed(2)}` : ''}`);
+    }
+    return;
+  }
   const nets = BENCH_NETS.filter((n) => !config.only || n.name === config.only);
   if (nets.length === 0) throw new Error(`--only '${config.only}' is not a row; rows: ${BENCH_NETS.map((n) => n.name).join(', ')}`);
   for (const net of nets) {

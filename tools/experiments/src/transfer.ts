@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { GLYPH_DEFAULTS, makeGlyphs, writePng } from '@cv/data';
 import { trainRuns, type RunResult } from './runs';
 
 const EPOCHS = [8, 3];
@@ -22,6 +23,23 @@ const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
+/** A picture of the glyph pretraining set: 16 classes (rows) × 12 draws, upscaled ×2. */
+async function glyphGrid(file: string): Promise<void> {
+  const rows = 16, cols = 12, scale = 2;
+  const { train } = makeGlyphs({ ...GLYPH_DEFAULTS, trainPerClass: cols, testPerClass: 1 });
+  const k = train.classNames.length;
+  const w = cols * 28 * scale;
+  const out = new Uint8Array(rows * 28 * scale * w);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
+    const img = train.images.subarray((c * k + r) * 784, (c * k + r + 1) * 784); // class r, draw c
+    for (let y = 0; y < 28 * scale; y++) for (let x = 0; x < 28 * scale; x++) {
+      out[(r * 28 * scale + y) * w + c * 28 * scale + x] = img[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
+    }
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await writePng(file, out, [rows * 28 * scale, w, 1]);
+}
+
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 const signed = (points: number): string => `${points >= 0 ? '+' : ''}${points.toFixed(2)}`;
 
@@ -42,7 +60,6 @@ async function main(): Promise<void> {
   for (const dir of weights) {
     if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`--weights '${dir}' has no model.json; give a folder written by backbones:pretrain`);
   }
-  const started = new Date();
   const root = path.join('runs', 'experiments', 'transfer');
   const arms = [
     { arm: 'scratch', label: 'scratch', flags: [] as string[] },
@@ -55,6 +72,8 @@ async function main(): Promise<void> {
     args: [...COMMON, '--epochs', String(epochs), '--lr', String(lr), '--seed', String(seed), ...flags],
   })))));
   const results = await trainRuns(jobs, root, reuse);
+  // The date of the runs (the last one to finish), not of this rendering.
+  const runDate = results.map((r) => String(JSON.parse(fs.readFileSync(path.join(r.runDir, 'report.json'), 'utf8')).date ?? '')).sort().pop()!.slice(0, 10);
   const pick = (epochs: number, lr: number, arm: string): RunResult[] => results.filter((_, i) => {
     const k = jobs[i].key;
     return k.epochs === epochs && k.lr === lr && k.arm === arm;
@@ -93,12 +112,17 @@ Target: a 1,000-image class-balanced MNIST training subset (a seeded 10 % of it 
 for validation), batch 64, Adam with cosine decay, backend wasm; test = the suite's fixed 1,000-image
 MNIST test split, never used for any choice. Every arm runs the same budget and the same learning-rate
 grid; a pretrained arm loads every backbone layer and starts a fresh 10-class head. Seeds: ${seeds.join(', ')}
-(figures are means over seeds). Date: ${started.toISOString().slice(0, 10)}.
+(figures are means over seeds). Date: ${runDate}.
 
 Command: \`${command}\`; each run is
 \`npx nx run classify:train -- ${COMMON.join(' ')} --epochs E --lr LR --seed S [--pretrained DIR]\`.
 
-## Every grid point (test accuracy %, gain over scratch in points)
+${weights.some((dir) => describeWeights(dir).includes('glyphs')) ? `The glyph pretraining set (\`--dataset glyphs\`, libs/data/src/glyphs.ts): random stroke prototypes — one class per
+row, twelve draws each — not letters or digits:
+
+![glyphs](transfer/glyphs.png)
+
+` : ''}## Every grid point (test accuracy %, gain over scratch in points)
 
 ${head(['epochs', 'lr'], ['final val acc % (same order)'])}
 ${gridRows.join('\n')}
@@ -108,9 +132,11 @@ ${gridRows.join('\n')}
 ${head(['epochs'], [])}
 ${tunedRows.join('\n')}
 `;
+  const glyphsShown = weights.some((dir) => describeWeights(dir).includes('glyphs'));
+  if (glyphsShown) await glyphGrid('docs/results/transfer/glyphs.png');
   const out = 'docs/results/transfer.md';
   // Hand-written sections below the generated tables ("## Other …") survive a re-render.
-  const kept = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split(/\n(?=## Other )/).slice(1) : [];
+  const kept = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split(/\n(?=## Other\b)/).slice(1) : [];
   fs.writeFileSync(out, [md, ...kept].join('\n'));
   console.log(md);
   console.log(`written: ${out}`);

@@ -51,7 +51,10 @@ export class ClassificationPredictor {
       if (img.length !== size) throw new Error(`image ${i} has ${img.length} values; the model expects ${h}×${w}×${c}`);
       for (let j = 0; j < size; j++) x[i * size + j] = img[j] / 255;
     });
-    const probs = tf.tidy(() => (this.model.predict(tf.tensor4d(x, [images.length, h, w, c])) as tf.Tensor).dataSync() as Float32Array);
+    // tidy returns the tensor, not its data: tidy would walk a returned typed array element by element.
+    const out = tf.tidy(() => this.model.predict(tf.tensor4d(x, [images.length, h, w, c])) as tf.Tensor);
+    const probs = out.dataSync() as Float32Array;
+    out.dispose();
     const k = this.metadata.classNames.length;
     return images.map((_, i) => {
       const row = Array.from(probs.subarray(i * k, (i + 1) * k), (p, index) => ({ index, label: this.metadata.classNames[index], probability: p }));
