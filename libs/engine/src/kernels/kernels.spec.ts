@@ -174,7 +174,8 @@ describe('wasm training kernels match the cpu backend', () => {
     { k: 3, s: 3, pad: 'valid', h: 9, w: 11, c: 4, n: 2 },
     { k: 3, s: 2, pad: 'same', h: 7, w: 7, c: 5, n: 2 }, // overlapping windows
     { k: 3, s: 1, pad: 'valid', h: 6, w: 5, c: 2, n: 2 },
-    { k: 2, s: 2, pad: 'same', h: 7, w: 5, c: 3, n: 2 }, // padded: general path
+    { k: 2, s: 2, pad: 'same', h: 7, w: 5, c: 3, n: 2 }, // padded: typed-array path
+    { k: 3, s: 2, pad: 'same', h: 12, w: 13, c: 32, n: 2 }, // overlapping, many channels
   ];
   it.each(poolCases)('MaxPoolGrad k$k s$s $pad $h×$w (ties routed to the first max)', async (c) => {
     // Quantised values make many ties inside windows, as ReLU zeros do.
@@ -186,6 +187,21 @@ describe('wasm training kernels match the cpu backend', () => {
       output: { shape: poolOut.shape, data: poolOut.data },
       dy: { shape: poolOut.shape, data: values(poolOut.data.length, 20) },
     };
+    await compare('MaxPoolGrad', inputs, attrs);
+  });
+
+  it('MaxPoolGrad with -∞ inputs (overlapping windows): a window of only -∞ routes nothing, as on cpu', async () => {
+    const [n, h, w, c] = [1, 5, 5, 3];
+    const data = values(n * h * w * c, 21).map((v, i) => (i % c === 1 || i % 7 === 0 ? -Infinity : v));
+    const attrs = { filterSize: [3, 3], strides: [2, 2], pad: 'same' };
+    const poolOut = await run('cpu', 'MaxPool', { x: { shape: [n, h, w, c], data } }, attrs);
+    const inputs = {
+      input: { shape: [n, h, w, c], data },
+      output: { shape: poolOut.shape, data: poolOut.data },
+      dy: { shape: poolOut.shape, data: values(poolOut.data.length, 22) },
+    };
+    const ref = await run('cpu', 'MaxPoolGrad', inputs, attrs);
+    expect(Array.from(ref.data).filter((_, i) => i % c === 1).every((v) => v === 0)).toBe(true); // the all -∞ channel
     await compare('MaxPoolGrad', inputs, attrs);
   });
 
