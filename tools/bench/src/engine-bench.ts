@@ -43,7 +43,8 @@ function torchPython(): string | null {
 
 let python = 'python3';
 
-function torchRow(name: string, threads: number, steps: number, cfg: z.infer<typeof Schema>): { trainImgPerSec: number; inferImgPerSec: number } {
+/** One run of torch_bench.py: its JSON line (img/s of a network row, or GFLOP/s per kernel for 'roofline'). */
+function torchRow<T = { trainImgPerSec: number; inferImgPerSec: number }>(name: string, threads: number, steps: number, cfg: z.infer<typeof Schema>): T {
   const r = spawnSync(python, ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(steps), '--warmup', String(cfg.warmup)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`PyTorch bench of ${name} failed: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
   if (!torch && !config.json) console.log('PyTorch not found (optional: apt-get install python3-torch); torch columns are empty');
   if (config.roofline) {
     const ours = rooflineKernels();
-    const theirs = torch ? (torchRow('roofline', backend.threads, 1, config) as unknown as Record<string, number>) : null;
+    const theirs = torch ? (torchRow<Record<string, number>>('roofline', backend.threads, 1, config)) : null;
     for (const [name, value] of Object.entries(ours)) {
       const row = { name, backend: backend.name, threads: backend.threads, gflops: value, torchGflops: theirs?.[name] ?? null, ratio: ratio(value, theirs?.[name]) };
       if (config.json) console.log(JSON.stringify(row));

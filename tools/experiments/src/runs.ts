@@ -12,6 +12,8 @@ export interface RunResult {
   epochs: number;
   /** Validation accuracy after the last epoch (metrics.csv), NaN when the run had no validation split. */
   finalValAccuracy: number;
+  /** When the run finished (report.json), ISO 8601. */
+  date: string;
 }
 
 /**
@@ -36,7 +38,7 @@ function readRun(name: string, args: string[], runDir: string): RunResult {
   const csv = fs.readFileSync(path.join(runDir, 'metrics.csv'), 'utf8').trim().split('\n');
   const col = csv[0].split(',').indexOf('val_accuracy');
   const finalValAccuracy = col >= 0 && csv.length > 1 ? Number(csv[csv.length - 1].split(',')[col]) : NaN;
-  return { name, args, runDir, accuracy: report.accuracy, trainAccuracy: report.trainAccuracy, trainSeconds: report.trainSeconds, epochs: report.epochs, finalValAccuracy };
+  return { name, args, runDir, accuracy: report.accuracy, trainAccuracy: report.trainAccuracy, trainSeconds: report.trainSeconds, epochs: report.epochs, finalValAccuracy, date: String(report.date ?? '') };
 }
 
 /**

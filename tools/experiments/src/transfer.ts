@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   })))));
   const results = await trainRuns(jobs, root, reuse);
   // The date of the runs (the last one to finish), not of this rendering.
-  const runDate = results.map((r) => String(JSON.parse(fs.readFileSync(path.join(r.runDir, 'report.json'), 'utf8')).date ?? '')).sort().pop()!.slice(0, 10);
+  const runDate = results.map((r) => r.date).sort().pop()!.slice(0, 10);
   const pick = (epochs: number, lr: number, arm: string): RunResult[] => results.filter((_, i) => {
     const k = jobs[i].key;
     return k.epochs === epochs && k.lr === lr && k.arm === arm;
@@ -102,11 +102,17 @@ async function main(): Promise<void> {
     tunedRows.push(`| ${epochs} | ${tuned[0].lr} → ${tuned[0].test.toFixed(2)} | ${cells.join(' | ')} |`);
   }
   const head = (first: string[], last: string[]) => `| ${[...first, 'scratch', ...pre.map((a) => `${a.label} (gain)`), ...last].join(' | ')} |\n|${[...first, 'x', ...pre, ...last].map(() => ' ---: ').join('|')}|`;
-  const command = `npx nx run experiments:transfer${weights.join(',') === DEFAULT_WEIGHTS && seeds.join(',') === '0' ? '' : ' --'}${weights.join(',') === DEFAULT_WEIGHTS ? '' : ` --weights ${weights.join(',')}`}${seeds.join(',') === '0' ? '' : ` --seeds ${seeds.join(',')}`}`;
+  const flags = [
+    ...(weights.join(',') === DEFAULT_WEIGHTS ? [] : ['--weights', weights.join(',')]),
+    ...(seeds.join(',') === '0' ? [] : ['--seeds', seeds.join(',')]),
+  ];
+  const command = `npx nx run experiments:transfer${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
+  const described = weights.map(describeWeights);
+  const glyphsShown = described.some((d) => d.includes('glyphs'));
   const md = `# Transfer learning (resnet-s)
 
 Pretrained weights (each a column):
-${weights.map((dir) => `- ${describeWeights(dir)}`).join('\n')}
+${described.map((d) => `- ${d}`).join('\n')}
 
 Target: a 1,000-image class-balanced MNIST training subset (a seeded 10 % of it — 100 images — held out
 for validation), batch 64, Adam with cosine decay, backend wasm; test = the suite's fixed 1,000-image
@@ -117,7 +123,7 @@ grid; a pretrained arm loads every backbone layer and starts a fresh 10-class he
 Command: \`${command}\`; each run is
 \`npx nx run classify:train -- ${COMMON.join(' ')} --epochs E --lr LR --seed S [--pretrained DIR]\`.
 
-${weights.some((dir) => describeWeights(dir).includes('glyphs')) ? `The glyph pretraining set (\`--dataset glyphs\`, libs/data/src/glyphs.ts): random stroke prototypes — one class per
+${glyphsShown ? `The glyph pretraining set (\`--dataset glyphs\`, libs/data/src/glyphs.ts): random stroke prototypes — one class per
 row, twelve draws each — not letters or digits:
 
 ![glyphs](transfer/glyphs.png)
@@ -132,7 +138,6 @@ ${gridRows.join('\n')}
 ${head(['epochs'], [])}
 ${tunedRows.join('\n')}
 `;
-  const glyphsShown = weights.some((dir) => describeWeights(dir).includes('glyphs'));
   if (glyphsShown) await glyphGrid('docs/results/transfer/glyphs.png');
   const out = 'docs/results/transfer.md';
   // Hand-written sections below the generated tables ("## Other …") survive a re-render.

@@ -61,8 +61,8 @@ export function tilingMaxPoolGrad(inputs: Record<string, tf.Tensor>, attrs: Attr
  * MaxPoolGrad as one pass over typed arrays: for each output position, the first maximum of its window
  * (row-major window order, strictly greater wins, padding ignored — the cpu backend's rule) receives that
  * position's dy. Memory-bound work that the composed forms spread over k·k compare/multiply passes and
- * four transposes; here it is one read of x and dy and one write of dx.
- * Windows that hold no finite-or-infinite value above -∞ route nothing, as on cpu.
+ * four transposes; here it is one read of x and dy and one write of dx. A window holding only -∞ (or
+ * NaN) routes nothing, as on cpu.
  */
 export function scanMaxPoolGrad(inputs: Record<string, tf.Tensor>, attrs: Attrs): tf.Tensor {
   const x = inputs.input as tf.Tensor4D;
