@@ -34,7 +34,7 @@ describe('classify app: train → val → predict → export on a small MNIST su
   it('trains: loss falls, test accuracy is well above chance, files are written', () => {
     const r = run('train.ts', ['--dataset', 'mnist', '--model', 'reference-cnn', '--epochs', '2', '--train-limit', '1200', '--out', runDir]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/^\[engine\] backend=wasm threads=\d+/);
+    expect(r.stdout.split('\n')[0]).toMatch(/^\[engine\] backend=wasm kernels=(onednn|wasm) threads=\d+/);
     const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8'));
     expect(report).toMatchObject({ backend: 'wasm', epochs: 2 });
     expect(report.accuracy).toBeGreaterThan(0.5); // chance is 0.1

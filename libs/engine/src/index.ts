@@ -13,3 +13,5 @@ export { registerWasmTrainingKernels } from './kernels/register';
 export * from './cli';
 export * from './run-dir';
 export * from './parallel';
+export { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon, type OneDnnAddon } from './kernels/native/addon';
+export { ONEDNN_KERNEL_NAMES, registerOneDnnKernels, unregisterOneDnnKernels } from './kernels/native/onednn-kernels';

@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The oneDNN addon's entries (libs/engine/native/onednn.cc). Each kernel entry takes the wasm heap's
+ * ArrayBuffer, an Int32Array of shape parameters followed by element offsets into that heap, and an
+ * optional activation alpha; it returns false when oneDNN has no implementation for the case.
+ */
+export interface OneDnnAddon {
+  convForward(heap: ArrayBufferLike, params: Int32Array, alpha?: number): boolean;
+  convBackwardData(heap: ArrayBufferLike, params: Int32Array): boolean;
+  convBackwardWeights(heap: ArrayBufferLike, params: Int32Array): boolean;
+  matmul(heap: ArrayBufferLike, params: Int32Array, alpha?: number): boolean;
+  poolForward(heap: ArrayBufferLike, params: Int32Array): boolean;
+  poolBackward(heap: ArrayBufferLike, params: Int32Array): boolean;
+  /** Sets the OpenMP threads of the calling thread's oneDNN calls; returns the count now in effect. */
+  setThreads(n: number): number;
+  getThreads(): number;
+  version(): string;
+  cacheSize(): number;
+}
+
+/** Where the repository's install step builds the addon. */
+export const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../native/build/cv_onednn.node');
+
+/** What enables the native kernels on a machine that lacks them. */
+export const ENABLE_HINT = 'apt-get install -y g++ libdnnl-dev && node libs/engine/native/build.mjs';
+
+/** The loaded addon, or the one-line reason it could not load. */
+export function loadOneDnnAddon(): { addon: OneDnnAddon } | { error: string } {
+  if (!existsSync(ADDON_PATH)) return { error: `not built (${ENABLE_HINT})` };
+  try {
+    const require = createRequire(import.meta.url);
+    return { addon: require(ADDON_PATH) as OneDnnAddon };
+  } catch (e) {
+    const reason = (e as Error).message.split('\n')[0];
+    return { error: `failed to load ${ADDON_PATH}: ${reason} (is libdnnl2 installed? ${ENABLE_HINT})` };
+  }
+}

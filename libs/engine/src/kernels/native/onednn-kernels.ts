@@ -1,0 +1,260 @@
+import * as tf from '@tensorflow/tfjs';
+import type { OneDnnAddon } from './addon';
+
+type Attrs = Record<string, any>;
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** The parts of tfjs-backend-wasm 4.22's backend object these kernels use (not its public API). */
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/** Checks that the wasm backend still has the private members the native kernels read. */
+export function assertWasmInternals(backend: unknown): asserts backend is WasmBackend {
+  const b = backend as Partial<WasmBackend>;
+  if (!(b?.wasm?.HEAPU8 instanceof Uint8Array) || typeof b.dataIdMap?.get !== 'function' || typeof b.makeOutput !== 'function' ||
+    typeof b.disposeData !== 'function') {
+    throw new Error(`tfjs-backend-wasm ${tf.version.tfjs} lacks the heap/dataIdMap/makeOutput members the oneDNN kernels use; ` +
+      'pin @tensorflow/* to 4.22.0 or run with CV_KERNELS=wasm');
+  }
+}
+
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5 };
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Element offset of a tensor in the wasm heap (float index). */
+function offsetOf(b: WasmBackend, t: tf.TensorInfo): number {
+  return b.dataIdMap.get(t.dataId)!.memoryOffset / 4;
+}
+
+/** Runs a native entry on freshly allocated outputs; frees them and returns null when it declines. */
+function runNative(b: WasmBackend, outShapes: number[][], call: (heap: ArrayBufferLike, outs: tf.TensorInfo[]) => boolean): tf.TensorInfo[] | null {
+  const outs = outShapes.map((s) => b.makeOutput(s, 'float32'));
+  // Taken after allocating the outputs: allocation can grow the heap, which detaches older buffers.
+  if (call(b.wasm.HEAPU8.buffer, outs)) return outs;
+  outs.forEach((o) => b.disposeData(o.dataId, true));
+  return null;
+}
+
+function allFloat(...ts: (tf.TensorInfo | undefined)[]): boolean {
+  return ts.every((t) => !t || (t.dtype === 'float32' && size(t.shape) > 0));
+}
+
+interface ConvCall {
+  info: tf.backend_util.Conv2DInfo;
+  groups: number;
+  act: number;
+  alpha: number;
+}
+
+/** The addon's 19 convolution parameters followed by the offsets (x, w, bias, y). */
+function convParams({ info, groups, act }: ConvCall, offs: [number, number, number, number]): Int32Array {
+  const p = info.padInfo;
+  return Int32Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    p.top, p.left, p.bottom, p.right, groups, act, ...offs,
+  ]);
+}
+
+/** Conv geometry in NHWC; null when the case is not one the addon takes (NCHW, odd padding values). */
+function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwise: boolean): tf.backend_util.Conv2DInfo | null {
+  if (attrs.dataFormat === 'NCHW' || attrs.dataFormat === 'channelsFirst') return null;
+  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise);
+  const p = info.padInfo;
+  if ([p.top, p.left, p.bottom, p.right].some((v) => v < 0) || info.outHeight <= 0 || info.outWidth <= 0) return null;
+  return info;
+}
+
+/** A kernel that runs natively where `native` returns a result and falls back to `fallback` elsewhere. */
+function withFallback(fallback: tf.KernelConfig, native: (args: KernelArgs, b: WasmBackend) => tf.TensorInfo | null): tf.KernelConfig {
+  return {
+    ...fallback,
+    kernelFunc: (args) => {
+      const b = args.backend as unknown as WasmBackend;
+      return native(args, b) ?? (fallback.kernelFunc(args) as tf.TensorInfo);
+    },
+  };
+}
+
+function convForward(addon: OneDnnAddon, depthwise: boolean, fused: boolean) {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+    const { x, filter } = inputs as Record<string, tf.TensorInfo>;
+    const bias = fused ? (inputs.bias as tf.TensorInfo | undefined) : undefined;
+    const activation = fused ? String(attrs.activation ?? 'linear') : 'linear';
+    if (!allFloat(x, filter, bias) || !(activation in ACTIVATIONS) || (fused && inputs.preluActivationWeights)) return null;
+    const info = convInfo(x.shape, filter.shape, attrs, depthwise);
+    if (!info || (bias && size(bias.shape) !== info.outChannels)) return null;
+    const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: ACTIVATIONS[activation], alpha: Number(attrs.leakyreluAlpha ?? 0.2) };
+    const outs = runNative(b, [[info.batchSize, info.outHeight, info.outWidth, info.outChannels]], (heap, [y]) =>
+      addon.convForward(heap, convParams(call, [offsetOf(b, x), offsetOf(b, filter), bias ? offsetOf(b, bias) : -1, offsetOf(b, y)]), call.alpha));
+    return outs?.[0] ?? null;
+  };
+}
+
+function convBackwardData(addon: OneDnnAddon, depthwise: boolean) {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+    const { dy, filter } = inputs as Record<string, tf.TensorInfo>;
+    const inShape = attrs.inputShape as number[];
+    if (!allFloat(dy, filter) || size(inShape) === 0) return null;
+    const info = convInfo(inShape, filter.shape, attrs, depthwise);
+    if (!info || info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
+    const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: 0, alpha: 0 };
+    const outs = runNative(b, [inShape], (heap, [dx]) =>
+      addon.convBackwardData(heap, convParams(call, [offsetOf(b, dx), offsetOf(b, filter), -1, offsetOf(b, dy)])));
+    return outs?.[0] ?? null;
+  };
+}
+
+function convBackwardWeights(addon: OneDnnAddon, depthwise: boolean) {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+    const { x, dy } = inputs as Record<string, tf.TensorInfo>;
+    const filterShape = attrs.filterShape as number[];
+    if (!allFloat(x, dy) || size(filterShape) === 0) return null;
+    const info = convInfo(x.shape, filterShape, attrs, depthwise);
+    if (!info || info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
+    const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: 0, alpha: 0 };
+    const outs = runNative(b, [filterShape], (heap, [dw]) =>
+      addon.convBackwardWeights(heap, convParams(call, [offsetOf(b, x), offsetOf(b, dw), -1, offsetOf(b, dy)])));
+    return outs?.[0] ?? null;
+  };
+}
+
+function matMul(addon: OneDnnAddon, fused: boolean) {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+    const { a, b: bt } = inputs as Record<string, tf.TensorInfo>;
+    const bias = fused ? (inputs.bias as tf.TensorInfo | undefined) : undefined;
+    const activation = fused ? String(attrs.activation ?? 'linear') : 'linear';
+    if (!allFloat(a, bt, bias) || !(activation in ACTIVATIONS) || (fused && inputs.preluActivationWeights)) return null;
+    if (a.shape.length < 2 || bt.shape.length < 2) return null;
+    const ta = !!attrs.transposeA;
+    const tb = !!attrs.transposeB;
+    const [ar, ac] = a.shape.slice(-2);
+    const [br, bc] = bt.shape.slice(-2);
+    const [m, k] = ta ? [ac, ar] : [ar, ac];
+    const n = tb ? br : bc;
+    if ((tb ? bc : br) !== k) return null;
+    const outerA = a.shape.slice(0, -2);
+    const outerB = bt.shape.slice(0, -2);
+    const batchA = size(outerA);
+    const batchB = size(outerB);
+    // Equal batches, or one side a single matrix (broadcast); other broadcasts stay with wasm.
+    if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+    if (bias && size(bias.shape) !== n) return null;
+    let outer: number[];
+    try {
+      outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+    } catch {
+      return null; // tfjs's own kernel reports the shape error
+    }
+    if (size(outer) !== Math.max(batchA, batchB)) return null;
+    const act = ACTIVATIONS[activation];
+    const alpha = Number(attrs.leakyreluAlpha ?? 0.2);
+    const outs = runNative(b, [[...outer, m, n]], (heap, [c]) =>
+      addon.matmul(heap, Int32Array.from([batchA, batchB, m, k, n, ta ? 1 : 0, tb ? 1 : 0, act,
+        offsetOf(b, a), offsetOf(b, bt), bias ? offsetOf(b, bias) : -1, offsetOf(b, c)]), alpha));
+    return outs?.[0] ?? null;
+  };
+}
+
+function poolInfo(xShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo | null {
+  if (attrs.dataFormat === 'NCHW') return null;
+  const info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1,
+    attrs.pad, attrs.dimRoundingMode);
+  const p = info.padInfo;
+  if ([p.top, p.left, p.bottom, p.right].some((v) => v < 0) || info.outHeight <= 0 || info.outWidth <= 0) return null;
+  // oneDNN wants every window to touch the input; tfjs never builds one that does not, but a huge pad could.
+  if (p.top >= info.filterHeight || p.left >= info.filterWidth || p.bottom >= info.filterHeight || p.right >= info.filterWidth) return null;
+  return info;
+}
+
+function poolParams(info: tf.backend_util.Conv2DInfo, avg: boolean, offs: number[]): Int32Array {
+  const p = info.padInfo;
+  return Int32Array.from([info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, p.top, p.left, p.bottom, p.right, avg ? 1 : 0, ...offs]);
+}
+
+function poolForward(addon: OneDnnAddon, avg: boolean) {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+    const x = inputs.x as tf.TensorInfo;
+    if (!allFloat(x) || x.shape.length !== 4) return null;
+    const info = poolInfo(x.shape, attrs);
+    if (!info) return null;
+    const outs = runNative(b, [[info.batchSize, info.outHeight, info.outWidth, info.outChannels]], (heap, [y]) =>
+      addon.poolForward(heap, poolParams(info, avg, [offsetOf(b, x), offsetOf(b, y)])));
+    return outs?.[0] ?? null;
+  };
+}
+
+function poolBackward(addon: OneDnnAddon, avg: boolean) {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+    const { dy, input: x } = inputs as Record<string, tf.TensorInfo>;
+    if (!allFloat(dy, x) || x.shape.length !== 4) return null;
+    const info = poolInfo(x.shape, attrs);
+    if (!info || info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
+    const outs = runNative(b, [x.shape], (heap, [dx]) =>
+      addon.poolBackward(heap, poolParams(info, avg, [offsetOf(b, x), offsetOf(b, dy), offsetOf(b, dx)])));
+    return outs?.[0] ?? null;
+  };
+}
+
+/** Which oneDNN path serves each kernel name. */
+function nativeImplementations(addon: OneDnnAddon): Record<string, (args: KernelArgs, b: WasmBackend) => tf.TensorInfo | null> {
+  return {
+    Conv2D: convForward(addon, false, false),
+    FusedConv2D: convForward(addon, false, true),
+    DepthwiseConv2dNative: convForward(addon, true, false),
+    FusedDepthwiseConv2D: convForward(addon, true, true),
+    Conv2DBackpropInput: convBackwardData(addon, false),
+    DepthwiseConv2dNativeBackpropInput: convBackwardData(addon, true),
+    Conv2DBackpropFilter: convBackwardWeights(addon, false),
+    DepthwiseConv2dNativeBackpropFilter: convBackwardWeights(addon, true),
+    BatchMatMul: matMul(addon, false),
+    _FusedMatMul: matMul(addon, true),
+    MaxPool: poolForward(addon, false),
+    AvgPool: poolForward(addon, true),
+    MaxPoolGrad: poolBackward(addon, false),
+    AvgPoolGrad: poolBackward(addon, true),
+  };
+}
+
+/** Names of the kernels the oneDNN addon provides on the wasm backend. */
+export const ONEDNN_KERNEL_NAMES = Object.freeze(Object.keys(nativeImplementations({} as OneDnnAddon)));
+
+const NATIVE = Symbol.for('cv.engine.onednnKernel');
+
+/**
+ * Registers the oneDNN kernels over the wasm backend's current ones (call after the engine's composed
+ * wasm kernels are registered); each keeps the previous kernel for the cases oneDNN does not take.
+ * Idempotent.
+ *
+ * @example
+ * const loaded = loadOneDnnAddon();
+ * if ('addon' in loaded) registerOneDnnKernels(loaded.addon);
+ */
+export function registerOneDnnKernels(addon: OneDnnAddon): void {
+  for (const [name, native] of Object.entries(nativeImplementations(addon))) {
+    const current = tf.getKernel(name, 'wasm') as (tf.KernelConfig & { [NATIVE]?: tf.KernelConfig }) | undefined;
+    if (!current) continue;
+    const fallback = current[NATIVE] ?? current;
+    const config = withFallback(fallback, native) as tf.KernelConfig & { [NATIVE]?: tf.KernelConfig };
+    config[NATIVE] = fallback;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+  }
+}
+
+/** Puts back the kernels that `registerOneDnnKernels` wrapped (pure wasm again). */
+export function unregisterOneDnnKernels(): void {
+  for (const name of ONEDNN_KERNEL_NAMES) {
+    const current = tf.getKernel(name, 'wasm') as (tf.KernelConfig & { [NATIVE]?: tf.KernelConfig }) | undefined;
+    if (!current?.[NATIVE]) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(current[NATIVE]);
+  }
+}
