@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { registerWasmTrainingKernels } from './kernels/register';
 import { loadOneDnnAddon } from './kernels/native/addon';
-import { assertWasmInternals, registerOneDnnKernels, unregisterOneDnnKernels } from './kernels/native/onednn-kernels';
+import { assertWasmInternals } from './kernels/native/heap';
+import { registerOneDnnKernels, unregisterOneDnnKernels } from './kernels/native/onednn-kernels';
 
 /** Backends the engine can run on, in the order it tries them. */
 export const BACKEND_ORDER = ['tensorflow', 'wasm', 'cpu'] as const;

@@ -15,6 +15,13 @@ export interface OneDnnAddon {
   matmul(heap: ArrayBufferLike, params: Int32Array, alpha?: number): boolean;
   poolForward(heap: ArrayBufferLike, params: Int32Array): boolean;
   poolBackward(heap: ArrayBufferLike, params: Int32Array): boolean;
+  reduce(heap: ArrayBufferLike, params: Int32Array): boolean;
+  binary(heap: ArrayBufferLike, params: Int32Array): boolean;
+  unary(heap: ArrayBufferLike, params: Int32Array, alpha?: number): boolean;
+  batchNorm(heap: ArrayBufferLike, params: Int32Array, epsilon: number): boolean;
+  resizeNearestGrad(heap: ArrayBufferLike, params: Int32Array): boolean;
+  concat(heap: ArrayBufferLike, params: Int32Array): boolean;
+  split(heap: ArrayBufferLike, params: Int32Array): boolean;
   /** Sets the OpenMP threads of the calling thread's oneDNN calls; returns the count now in effect. */
   setThreads(n: number): number;
   getThreads(): number;

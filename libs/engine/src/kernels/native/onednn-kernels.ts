@@ -1,48 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from './addon';
+import { elementwiseImplementations } from './elementwise';
+import { allFloat, offsetOf, runNative, size, type KernelArgs, type NativeImpl, type WasmBackend } from './heap';
 
 type Attrs = Record<string, any>;
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-
-/** The parts of tfjs-backend-wasm 4.22's backend object these kernels use (not its public API). */
-interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-/** Checks that the wasm backend still has the private members the native kernels read. */
-export function assertWasmInternals(backend: unknown): asserts backend is WasmBackend {
-  const b = backend as Partial<WasmBackend>;
-  if (!(b?.wasm?.HEAPU8 instanceof Uint8Array) || typeof b.dataIdMap?.get !== 'function' || typeof b.makeOutput !== 'function' ||
-    typeof b.disposeData !== 'function') {
-    throw new Error(`tfjs-backend-wasm ${tf.version.tfjs} lacks the heap/dataIdMap/makeOutput members the oneDNN kernels use; ` +
-      'pin @tensorflow/* to 4.22.0 or run with CV_KERNELS=wasm');
-  }
-}
 
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5 };
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Element offset of a tensor in the wasm heap (float index). */
-function offsetOf(b: WasmBackend, t: tf.TensorInfo): number {
-  return b.dataIdMap.get(t.dataId)!.memoryOffset / 4;
-}
-
-/** Runs a native entry on freshly allocated outputs; frees them and returns null when it declines. */
-function runNative(b: WasmBackend, outShapes: number[][], call: (heap: ArrayBufferLike, outs: tf.TensorInfo[]) => boolean): tf.TensorInfo[] | null {
-  const outs = outShapes.map((s) => b.makeOutput(s, 'float32'));
-  // Taken after allocating the outputs: allocation can grow the heap, which detaches older buffers.
-  if (call(b.wasm.HEAPU8.buffer, outs)) return outs;
-  outs.forEach((o) => b.disposeData(o.dataId, true));
-  return null;
-}
-
-function allFloat(...ts: (tf.TensorInfo | undefined)[]): boolean {
-  return ts.every((t) => !t || (t.dtype === 'float32' && size(t.shape) > 0));
-}
 
 interface ConvCall {
   info: tf.backend_util.Conv2DInfo;
@@ -72,18 +35,15 @@ function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwi
 }
 
 /** A kernel that runs natively where `native` returns a result and falls back to `fallback` elsewhere. */
-function withFallback(fallback: tf.KernelConfig, native: (args: KernelArgs, b: WasmBackend) => tf.TensorInfo | null): tf.KernelConfig {
+function withFallback(fallback: tf.KernelConfig, native: (args: KernelArgs, b: WasmBackend) => tf.TensorInfo | tf.TensorInfo[] | null): tf.KernelConfig {
   return {
     ...fallback,
-    kernelFunc: (args) => {
-      const b = args.backend as unknown as WasmBackend;
-      return native(args, b) ?? (fallback.kernelFunc(args) as tf.TensorInfo);
-    },
+    kernelFunc: (args) => native(args as KernelArgs, args.backend as unknown as WasmBackend) ?? fallback.kernelFunc(args),
   };
 }
 
 function convForward(addon: OneDnnAddon, depthwise: boolean, fused: boolean) {
-  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): ReturnType<NativeImpl> => {
     const { x, filter } = inputs as Record<string, tf.TensorInfo>;
     const bias = fused ? (inputs.bias as tf.TensorInfo | undefined) : undefined;
     const activation = fused ? String(attrs.activation ?? 'linear') : 'linear';
@@ -98,7 +58,7 @@ function convForward(addon: OneDnnAddon, depthwise: boolean, fused: boolean) {
 }
 
 function convBackwardData(addon: OneDnnAddon, depthwise: boolean) {
-  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): ReturnType<NativeImpl> => {
     const { dy, filter } = inputs as Record<string, tf.TensorInfo>;
     const inShape = attrs.inputShape as number[];
     if (!allFloat(dy, filter) || size(inShape) === 0) return null;
@@ -112,7 +72,7 @@ function convBackwardData(addon: OneDnnAddon, depthwise: boolean) {
 }
 
 function convBackwardWeights(addon: OneDnnAddon, depthwise: boolean) {
-  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): ReturnType<NativeImpl> => {
     const { x, dy } = inputs as Record<string, tf.TensorInfo>;
     const filterShape = attrs.filterShape as number[];
     if (!allFloat(x, dy) || size(filterShape) === 0) return null;
@@ -126,7 +86,7 @@ function convBackwardWeights(addon: OneDnnAddon, depthwise: boolean) {
 }
 
 function matMul(addon: OneDnnAddon, fused: boolean) {
-  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): ReturnType<NativeImpl> => {
     const { a, b: bt } = inputs as Record<string, tf.TensorInfo>;
     const bias = fused ? (inputs.bias as tf.TensorInfo | undefined) : undefined;
     const activation = fused ? String(attrs.activation ?? 'linear') : 'linear';
@@ -180,7 +140,7 @@ function poolParams(info: tf.backend_util.Conv2DInfo, avg: boolean, offs: number
 }
 
 function poolForward(addon: OneDnnAddon, avg: boolean) {
-  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): ReturnType<NativeImpl> => {
     const x = inputs.x as tf.TensorInfo;
     if (!allFloat(x) || x.shape.length !== 4) return null;
     const info = poolInfo(x.shape, attrs);
@@ -192,7 +152,7 @@ function poolForward(addon: OneDnnAddon, avg: boolean) {
 }
 
 function poolBackward(addon: OneDnnAddon, avg: boolean) {
-  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo | null => {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): ReturnType<NativeImpl> => {
     const { dy, input: x } = inputs as Record<string, tf.TensorInfo>;
     if (!allFloat(dy, x) || x.shape.length !== 4) return null;
     const info = poolInfo(x.shape, attrs);
@@ -203,9 +163,34 @@ function poolBackward(addon: OneDnnAddon, avg: boolean) {
   };
 }
 
+/**
+ * Sum / Mean over a contiguous run of axes ([A, R, B] → [A, B]): bias and BatchNorm gradients, moments.
+ * Other axis sets stay with the previous kernel.
+ */
+function reduce(addon: OneDnnAddon, mean: boolean) {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): ReturnType<NativeImpl> => {
+    const x = inputs.x as tf.TensorInfo;
+    if (!allFloat(x)) return null;
+    const rank = x.shape.length;
+    const axes = [...new Set((Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis]).map((a: number) => (a < 0 ? a + rank : a)))]
+      .sort((p, q) => p - q) as number[];
+    if (axes.length === 0 || axes.some((a, i) => a !== axes[0] + i || a >= rank)) return null;
+    const first = axes[0];
+    const last = axes[axes.length - 1];
+    const outer = size(x.shape.slice(0, first));
+    const reduced = size(x.shape.slice(first, last + 1));
+    const inner = size(x.shape.slice(last + 1));
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
+    const outs = runNative(b, [outShape], (heap, [y]) =>
+      addon.reduce(heap, Int32Array.from([outer, reduced, inner, mean ? 1 : 0, offsetOf(b, x), offsetOf(b, y)])));
+    return outs?.[0] ?? null;
+  };
+}
+
 /** Which oneDNN path serves each kernel name. */
-function nativeImplementations(addon: OneDnnAddon): Record<string, (args: KernelArgs, b: WasmBackend) => tf.TensorInfo | null> {
+function nativeImplementations(addon: OneDnnAddon): Record<string, (args: KernelArgs, b: WasmBackend) => tf.TensorInfo | tf.TensorInfo[] | null> {
   return {
+    ...elementwiseImplementations(addon),
     Conv2D: convForward(addon, false, false),
     FusedConv2D: convForward(addon, false, true),
     DepthwiseConv2dNative: convForward(addon, true, false),
@@ -220,6 +205,8 @@ function nativeImplementations(addon: OneDnnAddon): Record<string, (args: Kernel
     AvgPool: poolForward(addon, true),
     MaxPoolGrad: poolBackward(addon, false),
     AvgPoolGrad: poolBackward(addon, true),
+    Sum: reduce(addon, false),
+    Mean: reduce(addon, true),
   };
 }
 

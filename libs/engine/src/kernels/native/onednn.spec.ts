@@ -33,6 +33,20 @@ async function run(backend: string, kernel: string, inputs: Inputs, attrs: objec
   return result;
 }
 
+/** Runs a kernel whose inputs are a list (Concat) or whose outputs are (SplitV). */
+async function runList(backend: string, kernel: string, inputs: { shape: number[]; data: Float32Array }[], attrs: object) {
+  await tf.setBackend(backend);
+  const tensors = inputs.map((v) => tf.tensor(v.data, v.shape));
+  const args = kernel === 'Concat' ? (tensors as unknown as tf.NamedTensorMap) : { x: tensors[0] }; // Concat takes a list
+  const raw = tf.engine().runKernel(kernel, args, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+  const outs = Array.isArray(raw) ? raw : [raw];
+  const result: Float32Array[] & { shapes?: number[][] } = [];
+  for (const o of outs) result.push((await o.data()) as Float32Array);
+  result.shapes = outs.map((o) => o.shape);
+  tf.dispose([...outs, ...tensors]);
+  return result as Float32Array[] & { shapes: number[][] };
+}
+
 function relativeError(a: Float32Array, b: Float32Array): number {
   let diff = 0;
   let scale = 1e-12;
@@ -168,6 +182,80 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     await compare('AvgPool', { x }, attrs);
     const out = await run('cpu', 'AvgPool', { x }, attrs);
     await compare('AvgPoolGrad', { dy: { shape: out.shape, data: values(out.data.length, 32) }, input: x }, attrs);
+  });
+
+  // Memory-bound kernels: shapes above NATIVE_MIN elements so the native path runs.
+  const big = [4, 13, 11, 24];
+  const bigSize = 4 * 13 * 11 * 24;
+  it.each([
+    ['same shape', big], ['scalar', []], ['bias [C]', [24]], ['bias [1,1,1,C]', [1, 1, 1, 24]],
+    ['trailing [W,C]', [11, 24]], ['per-row [N,1,1,1]', [4, 1, 1, 1]], ['per-pixel [N,H,W,1]', [4, 13, 11, 1]],
+  ] as const)('binary ops with b %s', async (_, bShape) => {
+    const b = { shape: [...bShape], data: values(bShape.reduce((p, q) => p * q, 1), 52).map((v) => v + 2) }; // no division by ~0
+    for (const kernel of ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference']) {
+      await compare(kernel, { a: { shape: big, data: values(bigSize, 51) }, b }, {});
+      await compare(kernel, { a: b, b: { shape: big, data: values(bigSize, 53) } }, {}); // broadcast operand first
+    }
+  });
+
+  it.each(['Relu', 'Sigmoid', 'Square', 'Neg', 'Exp', 'Sqrt', 'Rsqrt', 'Step'])('unary %s', async (kernel) => {
+    const positive = kernel === 'Sqrt' || kernel === 'Rsqrt';
+    const data = values(bigSize, 54).map((v) => (positive ? Math.abs(v) + 0.1 : v * 3));
+    await compare(kernel, { x: { shape: big, data } }, kernel === 'Step' ? { alpha: 0.25 } : {});
+  });
+
+  it.each([
+    [[0, 1, 2], false], [[0, 1, 2], true], [[1, 2], false], [[3], true], [[2, 3], false], [[0], false], [[-1], false],
+  ])('Sum and Mean over axes %j (keepDims %s)', async (axis, keepDims) => {
+    const x = { shape: big, data: values(bigSize, 55) };
+    await compare('Sum', { x }, { axis, keepDims });
+    await compare('Mean', { x }, { axis, keepDims });
+  });
+
+  it.each([[true, true], [false, true], [true, false]])('FusedBatchNorm (scale %s, offset %s)', async (withScale, withOffset) => {
+    const c = 24;
+    const inputs: Inputs = {
+      x: { shape: big, data: values(bigSize, 56) },
+      mean: { shape: [c], data: values(c, 57) },
+      variance: { shape: [c], data: values(c, 58).map((v) => Math.abs(v) + 0.5) },
+    };
+    if (withScale) inputs.scale = { shape: [c], data: values(c, 59) };
+    if (withOffset) inputs.offset = { shape: [c], data: values(c, 60) };
+    await compare('FusedBatchNorm', inputs, { varianceEpsilon: 1e-3 });
+  });
+
+  it.each([[2, 2], [3, 2], [1, 4]])('ResizeNearestNeighborGrad, upsampling ×(%i, %i)', async (fy, fx) => {
+    const [n, h, w, c] = [1, 9, 8, 40]; // batch 1: tfjs's cpu kernel offsets dy by the images' batch stride
+    const images = { shape: [n, h, w, c], data: values(n * h * w * c, 61) };
+    const dy = { shape: [n, h * fy, w * fx, c], data: values(n * h * fy * w * fx * c, 62) };
+    await compare('ResizeNearestNeighborGrad', { images, dy }, { alignCorners: false });
+  });
+
+  it.each([3, 1, 0])('Concat and SplitV along axis %i', async (axis) => {
+    const shapes = [[4, 13, 11, 24], [4, 13, 11, 24]].map((s, i) => s.map((d, j) => (j === axis ? d + 3 * i : d)));
+    const parts = shapes.map((s, i) => ({ shape: s, data: values(s.reduce((p, q) => p * q, 1), 63 + i) }));
+    const ref = await runList('cpu', 'Concat', parts, { axis });
+    const got = await runList('wasm', 'Concat', parts, { axis });
+    expect(got.shapes).toEqual(ref.shapes);
+    expect(relativeError(got[0], ref[0])).toBe(0);
+    const whole = [{ shape: got.shapes[0], data: got[0] }];
+    const sizes = shapes.map((s) => s[axis]);
+    const split = await runList('wasm', 'SplitV', whole, { numOrSizeSplits: sizes, axis });
+    const cpuSplit = await runList('cpu', 'SplitV', whole, { numOrSizeSplits: sizes, axis });
+    expect(split.shapes).toEqual(cpuSplit.shapes);
+    for (let i = 0; i < sizes.length; i++) expect(relativeError(split[i], cpuSplit[i])).toBe(0);
+  });
+
+  it('ResizeNearestNeighborGrad with a batch of 3 equals the block sums of dy', async () => {
+    const [n, h, w, c, f] = [3, 5, 4, 8, 2];
+    const images = { shape: [n, h, w, c], data: values(n * h * w * c, 64) };
+    const dyData = values(n * h * f * w * f * c, 65);
+    const got = await run('wasm', 'ResizeNearestNeighborGrad', { images, dy: { shape: [n, h * f, w * f, c], data: dyData } }, { alignCorners: false });
+    const want = new Float32Array(n * h * w * c);
+    for (let b = 0; b < n; b++) for (let y = 0; y < h * f; y++) for (let x = 0; x < w * f; x++) for (let q = 0; q < c; q++) {
+      want[((b * h + Math.floor(y / f)) * w + Math.floor(x / f)) * c + q] += dyData[((b * h * f + y) * w * f + x) * c + q];
+    }
+    expect(relativeError(got.data, want)).toBeLessThanOrEqual(1e-6);
   });
 
   it('a training step and a prediction leak no tensors and no data buffers', async () => {
