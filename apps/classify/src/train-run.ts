@@ -95,15 +95,15 @@ export interface TrainingOutcome {
 
 /** The whole `classify:train` job: config → data → model → Trainer → saved model → test report. */
 export async function runTraining(argv: string[]): Promise<TrainingOutcome | null> {
-  const { cfg, runDir, resume } = resolveRun(ClassifyTrainSchema, argv, { root: 'runs/classify', writer: 'classify:train', mayChange: ['epochs'] });
+  const { cfg, runDir, resume } = resolveRun(ClassifyTrainSchema, argv, { root: 'runs/classify', writer: 'classify:train', mayChange: ['epochs', 'threads'] });
   const main = replicaRank() === 0; // replica workers (--workers > 1) run this same function, quietly and without files
-  const backend = await initBackend({ log: main });
+  const backend = await initBackend({ log: main, replicas: resolveWorkers(cfg.workers), threads: cfg.threads });
   const { dataset, train, val } = await prepareData(cfg); // before touching the run folder: bad data leaves nothing behind
   const { model, stages } = await buildModel(cfg, train.shape, train.classNames.length, resume);
   const replicas = await startReplicas(resolveWorkers(cfg.workers), model.countParams() + 64);
   if (main) {
     if (!resume) prepareRunDir(runDir);
-    writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name }, null, 2) + '\n');
+    writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name, kernels: backend.kernels }, null, 2) + '\n');
   }
   console.log(`data: ${dataset.name} train=${train.labels.length} val=${val?.labels.length ?? 0} test=${dataset.test.labels.length} (${dataset.splitDescription})`);
   const augment = { cropPadding: cfg.cropPadding, flip: cfg.flip, rotate: cfg.rotate, scale: cfg.scale, translate: cfg.translate, brightness: cfg.brightness, contrast: cfg.contrast };

@@ -14,7 +14,7 @@ const ValSchema = z.object({
 async function main(argv: string[]): Promise<void> {
   const { config } = parseArgs(ValSchema, argv);
   if (!config.run) throw new ConfigError('classify:val needs --run runs/classify/<name>');
-  const args = ClassifyTrainSchema.parse(Object.fromEntries(Object.entries(readRunArgs(config.run)).filter(([k]) => k !== 'backend')));
+  const args = ClassifyTrainSchema.parse(Object.fromEntries(Object.entries(readRunArgs(config.run)).filter(([k]) => k !== 'backend' && k !== 'kernels')));
   const backend = await initBackend();
   const model = await loadModel(config.model ?? path.join(config.run, 'model'));
   const dataset = await loadDatasetFor(args);

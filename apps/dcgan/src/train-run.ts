@@ -58,9 +58,9 @@ export interface DcganOutcome {
 
 /** The whole `dcgan:train` job: config → data → G and D → Trainer (alternating steps) → saved generator. */
 export async function runDcganTraining(argv: string[]): Promise<DcganOutcome | null> {
-  const { cfg, runDir, resume } = resolveRun(DcganTrainSchema, argv, { root: 'runs/dcgan', writer: 'dcgan:train', mayChange: ['epochs', 'ema'] });
+  const { cfg, runDir, resume } = resolveRun(DcganTrainSchema, argv, { root: 'runs/dcgan', writer: 'dcgan:train', mayChange: ['epochs', 'ema', 'threads'] });
   const main = replicaRank() === 0; // replica workers run this same function, quietly and without files
-  const backend = await initBackend({ log: main });
+  const backend = await initBackend({ log: main, replicas: resolveWorkers(cfg.workers), threads: cfg.threads });
   const dataset = await loadClassificationDataset(cfg.dataset, { size: cfg.imageSize, channels: cfg.channels });
   const train = cfg.trainLimit > 0 ? balancedHead(dataset.train, cfg.trainLimit) : dataset.train;
   const imageShape = train.shape;
@@ -81,7 +81,7 @@ export async function runDcganTraining(argv: string[]): Promise<DcganOutcome | n
   const replicas = await startReplicas(workers, Math.max(generator.countParams(), discriminator.countParams()) + 64);
   if (main) {
     if (!resume) prepareRunDir(runDir);
-    writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name }, null, 2) + '\n');
+    writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name, kernels: backend.kernels }, null, 2) + '\n');
   }
   console.log(`data: ${dataset.name} train=${train.labels.length} (${imageShape.join('×')}); judge: ${judgeFolder ?? 'none'}; ${workers} replica(s)`);
   const fidFloor = judge ? judge.fidFloor : null;

@@ -54,7 +54,7 @@ export function resolveRun<S extends z.ZodObject>(
   if (changed.length) {
     throw new ConfigError(`--resume continues a run with its saved config; only ${mayChange.map((k) => `--${k}`).join(' and ')} may change (got --${changed[0]})`);
   }
-  const { backend: _b, ...saved } = readRunArgs(resume, writer);
+  const { backend: _b, kernels: _k, ...saved } = readRunArgs(resume, writer); // what ran it, not settings
   const changes = Object.fromEntries(mayChange.filter((k) => given.includes(k)).map((k) => [k, (config as Record<string, unknown>)[k]]));
   const cfg = Object.freeze(schema.parse({ ...saved, ...changes, resume, out: resume })) as Readonly<z.infer<S>>;
   return { cfg, runDir: resume, resume: true };

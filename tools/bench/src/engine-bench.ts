@@ -1,21 +1,22 @@
 /**
- * Engine benchmark: training and inference throughput, ms per step and peak RSS on the current backend
- * for the reference CNN (batch 64, 28×28×1), a U-Net stage (128×128×3, batch 8) and a YOLO-style stage
- * (160×160×3, batch 8), all with Adam. When `python3 -c 'import torch'` works (Debian:
- * `apt-get install python3-torch`; optional, a yardstick only), the same networks run in PyTorch in the
- * same job, alternating with ours: at our thread count and with all cores, and the ratios are printed.
+ * Engine benchmark: training and inference throughput, ms per step and peak RSS for the reference CNN
+ * (batch 64, 28×28×1), a U-Net stage (128×128×3, batch 8) and a YOLO-style stage (160×160×3, batch 8),
+ * all with Adam, for each kernel set on the wasm backend — `wasm` (composed kernels; one thread, as
+ * wasm runs in Node) and `onednn` (the native addon, when built) at 1 thread and at all cores. When
+ * `python3 -c 'import torch'` works (Debian: `apt-get install python3-torch`; optional, a yardstick
+ * only), each row is followed by the same network in PyTorch at that row's thread count, and the ratios
+ * are ours / PyTorch's.
  *
- *   npx nx run bench:engine [-- --json] [--steps 30] [--only reference-cnn] [--roofline]
+ *   npx nx run bench:engine [-- --json] [--steps 30] [--only reference-cnn] [--kernels onednn] [--threads 1,2] [--roofline]
  *
  * `--roofline` measures instead the arithmetic rate (GFLOP/s) of the kernels a CNN step is made of — a
  * large matmul and the reference CNN's second convolution — in both frameworks at the same thread count:
  * the ceiling a training step can reach on this CPU in each.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, parseArgs } from '@cv/engine';
+import { availableCores, initBackend, loadOneDnnAddon, parseArgs, type BackendInfo } from '@cv/engine';
 import { crossEntropy } from '@cv/tasks-classify';
 import { spawnSync } from 'node:child_process';
-import os from 'node:os';
 import { BENCH_NETS, type BenchNet } from './architectures';
 import { z } from 'zod';
 
@@ -23,17 +24,21 @@ const Schema = z.object({
   json: z.boolean().default(false).describe('print one JSON object per row'),
   steps: z.number().int().positive().optional().describe('timed training steps per row (default: 30 for reference-cnn, fewer for the big rows)'),
   warmup: z.number().int().min(0).default(3).describe('untimed warm-up steps'),
-  only: z.string().optional().describe('run only this row (reference-cnn, unet-stage, yolo-stage)'),
+  only: z.string().optional().describe('run only this network (reference-cnn, unet-stage, yolo-stage)'),
+  kernels: z.enum(['wasm', 'onednn']).optional().describe('run only this kernel set (default: wasm, and onednn when built)'),
+  threads: z.string().optional().describe('comma-separated oneDNN thread counts (default: 1 and all cores)'),
   torch: z.boolean().default(true).describe('compare with PyTorch when it is installed'),
   roofline: z.boolean().default(false).describe('measure GFLOP/s of matmul and conv kernels instead of the networks'),
 });
 
+/** One benchmark row: a network on one kernel set at one thread count, beside PyTorch at that count. */
 interface Row {
-  name: string; backend: string; threads: number; trainImgPerSec: number; inferImgPerSec: number; msPerStep: number; peakRssMb: number;
-  torchTrainImgPerSec: number | null; torchInferImgPerSec: number | null; trainRatio: number | null; inferRatio: number | null;
-  torchAllCoresThreads: number | null; torchAllCoresTrainImgPerSec: number | null; torchAllCoresInferImgPerSec: number | null;
-  trainRatioAllCores: number | null; inferRatioAllCores: number | null;
+  name: string; backend: string; kernels: string; threads: number; trainImgPerSec: number; inferImgPerSec: number; msPerStep: number;
+  peakRssMb: number; torchTrainImgPerSec: number | null; torchInferImgPerSec: number | null; trainRatio: number | null; inferRatio: number | null;
 }
+
+/** A kernel set at a thread count. */
+interface KernelConfig { kernels: 'wasm' | 'onednn'; threads: number }
 
 /** A Python that imports torch: CV_TORCH_PYTHON, else python3 on PATH, else Debian's /usr/bin/python3. */
 function torchPython(): string | null {
@@ -62,7 +67,7 @@ function syncAndDispose(t: tf.Tensor): void {
 let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-function benchModel(net: BenchNet, steps: number, cfg: z.infer<typeof Schema>, backend: { name: string; threads: number }) {
+function benchModel(net: BenchNet, steps: number, cfg: z.infer<typeof Schema>, backend: BackendInfo) {
   const model = net.build();
   const batch = net.batch;
   const optimizer: tf.Optimizer = tf.train.adam(1e-3);
@@ -100,7 +105,7 @@ function benchModel(net: BenchNet, steps: number, cfg: z.infer<typeof Schema>, b
   optimizer.dispose();
   model.dispose();
   return {
-    name: net.name, backend: backend.name, threads: backend.threads,
+    name: net.name, backend: backend.name, kernels: backend.kernels, threads: backend.threads,
     trainImgPerSec: (1000 * batch) / msPerStep,
     inferImgPerSec: (1000 * batch) / msPerInfer,
     msPerStep,
@@ -143,50 +148,71 @@ function rooflineKernels(): Record<string, number> {
   return out;
 }
 
+/** The kernel sets × thread counts to measure: wasm at 1 thread, oneDNN (when built) at 1 and all cores. */
+function kernelConfigs(cfg: z.infer<typeof Schema>, cores: number): KernelConfig[] {
+  const threads = cfg.threads ? cfg.threads.split(',').map((t) => Number(t.trim())) : [...new Set([1, cores])];
+  if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--threads '${cfg.threads}' must be positive integers, e.g. 1,2`);
+  const onednn = 'addon' in loadOneDnnAddon();
+  if (cfg.kernels === 'onednn' && !onednn) throw new Error('--kernels onednn: the oneDNN addon is not built (apt-get install -y g++ libdnnl-dev && node libs/engine/native/build.mjs)');
+  const out: KernelConfig[] = [];
+  if (cfg.kernels !== 'onednn') out.push({ kernels: 'wasm', threads: 1 }); // wasm computes on one thread in Node
+  if (onednn && cfg.kernels !== 'wasm') out.push(...threads.map((t) => ({ kernels: 'onednn' as const, threads: t })));
+  return out;
+}
+
+/** Starts the wasm backend with a kernel set at a thread count (the banner goes to stderr with --json). */
+async function useKernels(k: KernelConfig, cfg: z.infer<typeof Schema>): Promise<BackendInfo> {
+  return initBackend({ backend: 'wasm', kernels: k.kernels, threads: k.threads, log: cfg.json ? (l) => console.error(l) : true });
+}
+
+function printRow(row: Row, batch: number, torch: boolean): void {
+  const t = (v: number | null) => (v === null ? '-' : v.toFixed(0));
+  const q = (v: number | null) => (v === null ? '-' : v.toFixed(2));
+  console.log(`${row.name} [${row.kernels}, ${row.threads} thread(s)]: train ${row.trainImgPerSec.toFixed(0)} img/s (${row.msPerStep.toFixed(1)} ms/step, ` +
+    `batch ${batch}), infer ${row.inferImgPerSec.toFixed(0)} img/s, peak RSS ${row.peakRssMb.toFixed(0)} MB`);
+  if (torch) {
+    console.log(`  PyTorch ${row.threads} thread(s): train ${t(row.torchTrainImgPerSec)}, infer ${t(row.torchInferImgPerSec)} → ` +
+      `ratio train ${q(row.trainRatio)}, infer ${q(row.inferRatio)}`);
+  }
+}
+
 async function main(): Promise<void> {
   const { config } = parseArgs(Schema, process.argv.slice(2).filter((a) => a !== '--'));
-  const backend = await initBackend({ log: config.json ? (l) => console.error(l) : true });
   const found = config.torch ? torchPython() : null;
   const torch = found !== null;
   if (found) python = found;
-  const cores = os.cpus().length;
+  const cores = availableCores();
+  const configs = kernelConfigs(config, cores);
   if (!torch && !config.json) console.log('PyTorch not found (optional: apt-get install python3-torch); torch columns are empty');
   if (config.roofline) {
-    const ours = rooflineKernels();
-    const theirs = torch ? (torchRow<Record<string, number>>('roofline', backend.threads, 1, config)) : null;
-    for (const [name, value] of Object.entries(ours)) {
-      const row = { name, backend: backend.name, threads: backend.threads, gflops: value, torchGflops: theirs?.[name] ?? null, ratio: ratio(value, theirs?.[name]) };
-      if (config.json) console.log(JSON.stringify(row));
-      else console.log(`${name}: ${value.toFixed(1)} GFLOP/s [${row.backend}, ${row.threads} thread(s)]${theirs ? `; PyTorch ${row.torchGflops!.toFixed(1)} → ratio ${row.ratio!.toFixed(2)}` : ''}`);
+    for (const k of configs) {
+      const backend = await useKernels(k, config);
+      const ours = rooflineKernels();
+      const theirs = torch ? torchRow<Record<string, number>>('roofline', k.threads, 1, config) : null;
+      for (const [name, value] of Object.entries(ours)) {
+        const row = { name, backend: backend.name, kernels: backend.kernels, threads: backend.threads, gflops: value, torchGflops: theirs?.[name] ?? null, ratio: ratio(value, theirs?.[name]) };
+        if (config.json) console.log(JSON.stringify(row));
+        else console.log(`${name}: ${value.toFixed(1)} GFLOP/s [${row.kernels}, ${row.threads} thread(s)]${theirs ? `; PyTorch ${row.torchGflops!.toFixed(1)} → ratio ${row.ratio!.toFixed(2)}` : ''}`);
+      }
     }
     return;
   }
   const nets = BENCH_NETS.filter((n) => !config.only || n.name === config.only);
   if (nets.length === 0) throw new Error(`--only '${config.only}' is not a row; rows: ${BENCH_NETS.map((n) => n.name).join(', ')}`);
   for (const net of nets) {
-    peakRss = 0;
-    const steps = config.steps ?? net.steps;
-    const ours = benchModel(net, steps, config, backend);
-    const same = torch ? torchRow(net.name, backend.threads, steps, config) : null; // alternating: ours, then torch
-    const all = torch ? torchRow(net.name, cores, steps, config) : null;
-    const row: Row = {
-      ...ours,
-      torchTrainImgPerSec: same?.trainImgPerSec ?? null, torchInferImgPerSec: same?.inferImgPerSec ?? null,
-      trainRatio: ratio(ours.trainImgPerSec, same?.trainImgPerSec), inferRatio: ratio(ours.inferImgPerSec, same?.inferImgPerSec),
-      torchAllCoresThreads: torch ? cores : null,
-      torchAllCoresTrainImgPerSec: all?.trainImgPerSec ?? null, torchAllCoresInferImgPerSec: all?.inferImgPerSec ?? null,
-      trainRatioAllCores: ratio(ours.trainImgPerSec, all?.trainImgPerSec), inferRatioAllCores: ratio(ours.inferImgPerSec, all?.inferImgPerSec),
-    };
-    if (config.json) console.log(JSON.stringify(row));
-    else {
-      const t = (v: number | null) => (v === null ? '-' : v.toFixed(0));
-      const q = (v: number | null) => (v === null ? '-' : v.toFixed(2));
-      console.log(`${row.name}: train ${row.trainImgPerSec.toFixed(0)} img/s (${row.msPerStep.toFixed(1)} ms/step, batch ${net.batch}), infer ${row.inferImgPerSec.toFixed(0)} img/s, ` +
-        `peak RSS ${row.peakRssMb.toFixed(0)} MB [${row.backend}, ${row.threads} thread(s)]`);
-      if (torch) {
-        console.log(`  PyTorch ${row.threads} thread(s): train ${t(row.torchTrainImgPerSec)}, infer ${t(row.torchInferImgPerSec)} → ratio train ${q(row.trainRatio)}, infer ${q(row.inferRatio)}`);
-        console.log(`  PyTorch ${cores} threads: train ${t(row.torchAllCoresTrainImgPerSec)}, infer ${t(row.torchAllCoresInferImgPerSec)} → ratio train ${q(row.trainRatioAllCores)}, infer ${q(row.inferRatioAllCores)}`);
-      }
+    for (const k of configs) {
+      const backend = await useKernels(k, config);
+      peakRss = 0;
+      const steps = config.steps ?? net.steps;
+      const ours = benchModel(net, steps, config, backend);
+      const same = torch ? torchRow(net.name, backend.threads, steps, config) : null; // alternating: ours, then torch
+      const row: Row = {
+        ...ours,
+        torchTrainImgPerSec: same?.trainImgPerSec ?? null, torchInferImgPerSec: same?.inferImgPerSec ?? null,
+        trainRatio: ratio(ours.trainImgPerSec, same?.trainImgPerSec), inferRatio: ratio(ours.inferImgPerSec, same?.inferImgPerSec),
+      };
+      if (config.json) console.log(JSON.stringify(row));
+      else printRow(row, net.batch, torch);
     }
   }
 }
