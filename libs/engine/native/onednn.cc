@@ -13,12 +13,16 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -99,8 +103,16 @@ memory::dim dimOf(int32_t v) { return static_cast<memory::dim>(v); }
 // Fused activations (tfjs's FusedConv2D / _FusedMatMul names, numbered by the caller).
 enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5 };
 
-primitive_attr activationAttr(int act, float alpha) {
+// Scratchpads are the caller's (one growing buffer per thread, shared by all primitives) rather than
+// one per cached primitive.
+primitive_attr userScratchpad() {
   primitive_attr attr;
+  attr.set_scratchpad_mode(scratchpad_mode::user);
+  return attr;
+}
+
+primitive_attr activationAttr(int act, float alpha) {
+  primitive_attr attr = userScratchpad();
   if (act == kLinear) return attr;
   post_ops ops;
   switch (act) {
@@ -155,8 +167,41 @@ struct Cached {
   primitive prim;
   memory::desc a, b, c, d;  // the mds of the arguments, in the entry's order
   memory::desc workspace;   // pooling only
-  std::vector<float> scratch;
+  size_t scratchBytes = 0;
 };
+
+// Blocks SIGPROF on the calling thread while a primitive runs. A V8 profiler sample (--cpu-prof) landing
+// inside oneDNN's parallel jit kernels corrupted the process heap (measured: aborts within seconds under
+// --cpu-prof, none in long runs without it); the sample is delivered when the primitive returns.
+struct SignalGuard {
+  sigset_t previous;
+  SignalGuard() {
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGPROF);
+    pthread_sigmask(SIG_BLOCK, &block, &previous);
+  }
+  ~SignalGuard() { pthread_sigmask(SIG_SETMASK, &previous, nullptr); }
+};
+
+// Runs a cached primitive with the thread's scratchpad (grown to fit; a canary after it catches a
+// primitive that writes past the size it asked for).
+void execute(Cached *c, std::unordered_map<int, memory> &args) {
+  const SignalGuard guard;
+  thread_local std::vector<uint8_t> scratch;
+  constexpr size_t kCanary = 64;
+  if (scratch.size() < c->scratchBytes + kCanary) scratch.resize(c->scratchBytes + kCanary);
+  std::memset(scratch.data() + c->scratchBytes, 0xA5, kCanary);
+  if (c->scratchBytes) {
+    auto md = memory::desc({static_cast<memory::dim>(c->scratchBytes)}, dt::u8, tag::a);
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(md, cpu(), scratch.data()));
+  }
+  c->prim.execute(strm(), args);
+  strm().wait();
+  for (size_t i = c->scratchBytes; i < c->scratchBytes + kCanary; i++) {
+    if (scratch[i] != 0xA5) throw std::runtime_error("oneDNN wrote past its scratchpad");
+  }
+}
 
 std::map<std::string, std::unique_ptr<Cached>> &cache() {
   thread_local std::map<std::string, std::unique_ptr<Cached>> c;
@@ -164,7 +209,8 @@ std::map<std::string, std::unique_ptr<Cached>> &cache() {
 }
 
 Cached *convPrimitive(char mode, const int32_t *p, float alpha) {
-  const std::string key = keyOf(mode, p, kConvArgs, alpha);  // offsets included: bias presence matters
+  const bool withBias = p[kConvParams + 2] >= 0;
+  const std::string key = keyOf(mode, p, kConvParams, alpha) + (withBias ? "b" : "-");  // shapes, not offsets
   auto &c = cache();
   auto it = c.find(key);
   if (it != c.end()) return it->second.get();
@@ -174,18 +220,23 @@ Cached *convPrimitive(char mode, const int32_t *p, float alpha) {
   if (mode == 'f') {
     auto pd = convForwardPd(g, bias, activationAttr(p[18], alpha));
     entry->prim = convolution_forward(pd);
+    entry->scratchBytes = pd.scratchpad_desc().get_size();
   } else if (mode == 'd') {
-    auto hint = convForwardPd(g, false, primitive_attr());
+    auto hint = convForwardPd(g, false, userScratchpad());
     auto d = convolution_backward_data::desc(algorithm::convolution_direct, g.src, g.wei, g.dst, g.strides, g.dilates,
                                              g.padL, g.padR);
-    entry->prim = convolution_backward_data(convolution_backward_data::primitive_desc(d, cpu(), hint));
+    auto pd = convolution_backward_data::primitive_desc(d, userScratchpad(), cpu(), hint);
+    entry->prim = convolution_backward_data(pd);
+    entry->scratchBytes = pd.scratchpad_desc().get_size();
   } else {
-    auto hint = convForwardPd(g, bias, primitive_attr());
+    auto hint = convForwardPd(g, bias, userScratchpad());
     auto d = bias ? convolution_backward_weights::desc(algorithm::convolution_direct, g.src, g.wei, g.bias, g.dst,
                                                        g.strides, g.dilates, g.padL, g.padR)
                   : convolution_backward_weights::desc(algorithm::convolution_direct, g.src, g.wei, g.dst, g.strides,
                                                        g.dilates, g.padL, g.padR);
-    entry->prim = convolution_backward_weights(convolution_backward_weights::primitive_desc(d, cpu(), hint));
+    auto pd = convolution_backward_weights::primitive_desc(d, userScratchpad(), cpu(), hint);
+    entry->prim = convolution_backward_weights(pd);
+    entry->scratchBytes = pd.scratchpad_desc().get_size();
   }
   entry->a = g.src;
   entry->b = g.wei;
@@ -218,11 +269,13 @@ napi_value convEntry(napi_env env, napi_callback_info info, char mode) {
       args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, y}};
       if (off[2] >= 0) args.emplace(DNNL_ARG_DIFF_BIAS, memory(c->c, cpu(), a.heap + off[2]));
     }
-    c->prim.execute(strm(), args);
-    strm().wait();
+    execute(c, args);
   } catch (const dnnl::error &e) {
     if (unsupported(e)) return boolean(env, false);
     throwError(env, "convolution", e);
+    return nullptr;
+  } catch (const std::exception &e) {
+    napi_throw_error(env, nullptr, e.what());
     return nullptr;
   }
   return boolean(env, true);
@@ -263,7 +316,9 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
       auto biasm = memory::desc({1, 1, n}, dt::f32, memory::dims{n, n, 1});
       auto d = off[2] >= 0 ? matmul::desc(am, bm, biasm, cm) : matmul::desc(am, bm, cm);
       auto entry = std::make_unique<Cached>();
-      entry->prim = matmul(matmul::primitive_desc(d, activationAttr(p[7], a.alpha), cpu()));
+      auto pd = matmul::primitive_desc(d, activationAttr(p[7], a.alpha), cpu());
+      entry->prim = matmul(pd);
+      entry->scratchBytes = pd.scratchpad_desc().get_size();
       entry->a = am;
       entry->b = bm;
       entry->c = biasm;
@@ -279,11 +334,13 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
         {DNNL_ARG_DST, memory(c->d, cpu(), a.heap + off[3])},
     };
     if (off[2] >= 0) args.emplace(DNNL_ARG_BIAS, memory(c->c, cpu(), a.heap + off[2]));
-    c->prim.execute(strm(), args);
-    strm().wait();
+    execute(c, args);
   } catch (const dnnl::error &e) {
     if (unsupported(e)) return boolean(env, false);
     throwError(env, "matmul", e);
+    return nullptr;
+  } catch (const std::exception &e) {
+    napi_throw_error(env, nullptr, e.what());
     return nullptr;
   }
   return boolean(env, true);
@@ -344,6 +401,7 @@ napi_value PoolForward(napi_env env, napi_callback_info info) {
     } else {
       c = it->second.get();
     }
+    const SignalGuard guard;
     c->prim.execute(strm(), {{DNNL_ARG_SRC, memory(c->a, cpu(), a.heap + off[0])},
                              {DNNL_ARG_DST, memory(c->d, cpu(), a.heap + off[1])}});
     strm().wait();
@@ -394,6 +452,7 @@ napi_value PoolBackwardEntry(napi_env env, napi_callback_info info) {
       c = it->second.get();
     }
     const bool max = a.p[14] == 0;
+    const SignalGuard guard;
     memory ws(c->ws, cpu(), c->wsData.data());
     if (max) {
       c->fwd.execute(strm(), {{DNNL_ARG_SRC, memory(c->src, cpu(), a.heap + off[0])},

@@ -224,8 +224,9 @@ const NATIVE = Symbol.for('cv.engine.onednnKernel');
  * const loaded = loadOneDnnAddon();
  * if ('addon' in loaded) registerOneDnnKernels(loaded.addon);
  */
-export function registerOneDnnKernels(addon: OneDnnAddon): void {
+export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (process.env.CV_ONEDNN_SKIP ?? '').split(',')): void {
   for (const [name, native] of Object.entries(nativeImplementations(addon))) {
+    if (skip.includes(name)) continue; // diagnosis: CV_ONEDNN_SKIP=Conv2D,Sum leaves those to wasm
     const current = tf.getKernel(name, 'wasm') as (tf.KernelConfig & { [NATIVE]?: tf.KernelConfig }) | undefined;
     if (!current) continue;
     const fallback = current[NATIVE] ?? current;
