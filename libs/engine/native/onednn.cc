@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -756,6 +757,142 @@ napi_value ConcatSplit(napi_env env, napi_callback_info info, bool split) {
 napi_value Concat(napi_env env, napi_callback_info info) { return ConcatSplit(env, info, false); }
 napi_value Split(napi_env env, napi_callback_info info) { return ConcatSplit(env, info, true); }
 
+// ---- Training-mode batch norm and swish, fused -------------------------------------------------------
+// tfjs-layers trains BatchNormalization through moments + batchNorm and their autograd: ~25 passes over
+// the activation per layer and step. These do it in two passes forward and two backward, with the same
+// mathematics (biased batch variance, the gradient through the batch statistics). Per-channel sums are
+// accumulated in double in one chunk of rows per thread, the chunks added in order (thread count decides
+// the result, scheduling does not).
+
+// Per-channel sums of f(row, channel) → (u, v) over R rows of C channels.
+template <typename F>
+void channelSums(int64_t rows, int64_t c, std::vector<double> &su, std::vector<double> &sv, F f) {
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), rows));
+  std::vector<double> pu(chunks * c, 0.0), pv(chunks * c, 0.0);
+#pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
+  for (int64_t t = 0; t < chunks; t++) {
+    double *u = pu.data() + t * c, *v = pv.data() + t * c;
+    for (int64_t r = rows * t / chunks; r < rows * (t + 1) / chunks; r++) f(r, u, v);
+  }
+  su.assign(c, 0.0);
+  sv.assign(c, 0.0);
+  for (int64_t t = 0; t < chunks; t++) {
+    for (int64_t j = 0; j < c; j++) {
+      su[j] += pu[t * c + j];
+      sv[j] += pv[t * c + j];
+    }
+  }
+}
+
+// p: R C | off: x gamma beta y mean var; alpha = epsilon.
+napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!readArgs(env, info, a) || a.np != 8) {
+    napi_throw_type_error(env, nullptr, "batchNormTrain(heap, Int32Array[8], eps) expected");
+    return nullptr;
+  }
+  const int64_t rows = a.p[0], c = a.p[1];
+  const float *x = a.heap + a.p[2], *gamma = a.heap + a.p[3], *beta = a.heap + a.p[4];
+  float *y = a.heap + a.p[5], *mean = a.heap + a.p[6], *var = a.heap + a.p[7];
+  std::vector<double> sum, sumSq;
+  channelSums(rows, c, sum, sumSq, [&](int64_t r, double *u, double *v) {
+    const float *xr = x + r * c;
+    for (int64_t j = 0; j < c; j++) {
+      u[j] += xr[j];
+      v[j] += static_cast<double>(xr[j]) * xr[j];
+    }
+  });
+  std::vector<float> mul(c), add(c);
+  for (int64_t j = 0; j < c; j++) {
+    const double m = sum[j] / rows;
+    const double vr = std::max(0.0, sumSq[j] / rows - m * m);
+    mean[j] = static_cast<float>(m);
+    var[j] = static_cast<float>(vr);
+    mul[j] = static_cast<float>(gamma[j] / std::sqrt(vr + a.alpha));
+    add[j] = static_cast<float>(beta[j] - m * mul[j]);
+  }
+#pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    float *yr = y + r * c;
+#pragma omp simd
+    for (int64_t j = 0; j < c; j++) yr[j] = xr[j] * mul[j] + add[j];
+  }
+  return boolean(env, true);
+}
+
+// p: R C | off: dy x mean var gamma dx dgamma dbeta; alpha = epsilon.
+napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!readArgs(env, info, a) || a.np != 10) {
+    napi_throw_type_error(env, nullptr, "batchNormTrainGrad(heap, Int32Array[10], eps) expected");
+    return nullptr;
+  }
+  const int64_t rows = a.p[0], c = a.p[1];
+  const float *dy = a.heap + a.p[2], *x = a.heap + a.p[3], *mean = a.heap + a.p[4], *var = a.heap + a.p[5];
+  const float *gamma = a.heap + a.p[6];
+  float *dx = a.heap + a.p[7], *dgamma = a.heap + a.p[8], *dbeta = a.heap + a.p[9];
+  std::vector<double> sumDy, sumDyXc;  // Σ dy, Σ dy·(x − mean)
+  channelSums(rows, c, sumDy, sumDyXc, [&](int64_t r, double *u, double *v) {
+    const float *dr = dy + r * c, *xr = x + r * c;
+    for (int64_t j = 0; j < c; j++) {
+      u[j] += dr[j];
+      v[j] += static_cast<double>(dr[j]) * (xr[j] - mean[j]);
+    }
+  });
+  // dx = γ·σ⁻¹ · (dy − Σdy/N − x̂·Σ(dy·x̂)/N), x̂ = (x − μ)·σ⁻¹: as dx = k·dy + q·x + b per channel.
+  std::vector<float> k(c), q(c), b(c);
+  for (int64_t j = 0; j < c; j++) {
+    const double inv = 1.0 / std::sqrt(static_cast<double>(var[j]) + a.alpha);
+    const double g = gamma[j] * inv;
+    const double dyXhat = sumDyXc[j] * inv;  // Σ dy·x̂
+    dgamma[j] = static_cast<float>(dyXhat);
+    dbeta[j] = static_cast<float>(sumDy[j]);
+    const double qq = -g * inv * dyXhat / rows;
+    k[j] = static_cast<float>(g);
+    q[j] = static_cast<float>(qq);
+    b[j] = static_cast<float>(-g * sumDy[j] / rows - qq * mean[j]);
+  }
+#pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *dr = dy + r * c, *xr = x + r * c;
+    float *out = dx + r * c;
+#pragma omp simd
+    for (int64_t j = 0; j < c; j++) out[j] = k[j] * dr[j] + q[j] * xr[j] + b[j];
+  }
+  return boolean(env, true);
+}
+
+// swish(x) = x·σ(x); p: n | off: x y.   Gradient: dy·σ·(1 + x·(1 − σ)); p: n | off: dy x dx.
+napi_value Swish(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!readArgs(env, info, a) || a.np != 3) {
+    napi_throw_type_error(env, nullptr, "swish(heap, Int32Array[3]) expected");
+    return nullptr;
+  }
+  const float *x = a.heap + a.p[1];
+  float *y = a.heap + a.p[2];
+  unaryLoop(x, y, a.p[0], [](float v) { return v / (1.f + std::exp(-v)); });
+  return boolean(env, true);
+}
+
+napi_value SwishGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!readArgs(env, info, a) || a.np != 4) {
+    napi_throw_type_error(env, nullptr, "swishGrad(heap, Int32Array[4]) expected");
+    return nullptr;
+  }
+  const int64_t n = a.p[0];
+  const float *dy = a.heap + a.p[1], *x = a.heap + a.p[2];
+  float *dx = a.heap + a.p[3];
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) {
+    const float s = 1.f / (1.f + std::exp(-x[i]));
+    dx[i] = dy[i] * s * (1.f + x[i] * (1.f - s));
+  }
+  return boolean(env, true);
+}
+
 // ---- Threads and identity ---------------------------------------------------------------------------
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -808,6 +945,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"resizeNearestGrad", nullptr, ResizeNearestGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"concat", nullptr, Concat, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"split", nullptr, Split, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTrain", nullptr, BatchNormTrain, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTrainGrad", nullptr, BatchNormTrainGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"swish", nullptr, Swish, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"swishGrad", nullptr, SwishGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -22,6 +22,10 @@ export interface OneDnnAddon {
   resizeNearestGrad(heap: ArrayBufferLike, params: Int32Array): boolean;
   concat(heap: ArrayBufferLike, params: Int32Array): boolean;
   split(heap: ArrayBufferLike, params: Int32Array): boolean;
+  batchNormTrain(heap: ArrayBufferLike, params: Int32Array, epsilon: number): boolean;
+  batchNormTrainGrad(heap: ArrayBufferLike, params: Int32Array, epsilon: number): boolean;
+  swish(heap: ArrayBufferLike, params: Int32Array): boolean;
+  swishGrad(heap: ArrayBufferLike, params: Int32Array): boolean;
   /** Sets the OpenMP threads of the calling thread's oneDNN calls; returns the count now in effect. */
   setThreads(n: number): number;
   getThreads(): number;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from './addon';
 import { elementwiseImplementations } from './elementwise';
+import { installFusedLayers, uninstallFusedLayers } from './fused-layers';
 import { allFloat, offsetOf, runNative, size, type KernelArgs, type NativeImpl, type WasmBackend } from './heap';
 
 type Attrs = Record<string, any>;
@@ -235,10 +236,12 @@ export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (proc
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(config);
   }
+  if (!skip.includes('fused-layers')) installFusedLayers(addon);
 }
 
 /** Puts back the kernels that `registerOneDnnKernels` wrapped (pure wasm again). */
 export function unregisterOneDnnKernels(): void {
+  uninstallFusedLayers();
   for (const name of ONEDNN_KERNEL_NAMES) {
     const current = tf.getKernel(name, 'wasm') as (tf.KernelConfig & { [NATIVE]?: tf.KernelConfig }) | undefined;
     if (!current?.[NATIVE]) continue;

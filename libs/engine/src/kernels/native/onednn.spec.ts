@@ -258,6 +258,44 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     expect(relativeError(got.data, want)).toBeLessThanOrEqual(1e-6);
   });
 
+  it.each([
+    ['BatchNormalization', () => tf.layers.batchNormalization({ momentum: 0.9 })],
+    ['swish', () => tf.layers.activation({ activation: 'swish' })],
+  ] as const)('fused training-mode %s: output, input/weight gradients and moving statistics equal tfjs-layers on cpu', async (_, make) => {
+    // The same layer weights on both backends; a loss that weights outputs unevenly so every gradient term matters.
+    const shape = [3, 7, 6, 24];
+    const xData = values(3 * 7 * 6 * 24, 71).map((v) => 2 * v + 0.5);
+    const wData = values(3 * 7 * 6 * 24, 72);
+    const results: { y: Float32Array; grads: Float32Array[]; moving: Float32Array[] }[] = [];
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const layer = make();
+      const input = tf.input({ shape: shape.slice(1) });
+      const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
+      const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      if (weights.length) weights[0].assign(tf.tensor1d(values(24, 73).map((v) => 1 + v / 2))); // gamma ≠ 1
+      if (weights.length > 1) weights[1].assign(tf.tensor1d(values(24, 74)));
+      const x = tf.variable(tf.tensor(xData, shape));
+      const w = tf.tensor(wData, shape);
+      let y: tf.Tensor | null = null;
+      const { grads } = tf.variableGrads(() => {
+        y = tf.keep(model.apply(x, { training: true }) as tf.Tensor);
+        return tf.sum(tf.mul(y, w)) as tf.Scalar;
+      }, [x, ...weights]);
+      results.push({
+        y: (await y!.data()) as Float32Array,
+        grads: await Promise.all([x, ...weights].map(async (v) => (await grads[v.name].data()) as Float32Array)),
+        moving: await Promise.all(model.getWeights().slice(2).map(async (t) => (await t.data()) as Float32Array)),
+      });
+      tf.dispose([x, w, y!, ...Object.values(grads)]);
+      model.dispose();
+    }
+    const [ref, got] = results;
+    expect(relativeError(got.y, ref.y)).toBeLessThanOrEqual(1e-5);
+    got.grads.forEach((g, i) => expect(relativeError(g, ref.grads[i])).toBeLessThanOrEqual(1e-5));
+    got.moving.forEach((m, i) => expect(relativeError(m, ref.moving[i])).toBeLessThanOrEqual(1e-5));
+  });
+
   it('a training step and a prediction leak no tensors and no data buffers', async () => {
     await tf.setBackend('wasm');
     const model = tf.sequential({

@@ -1,0 +1,147 @@
+import * as tf from '@tensorflow/tfjs';
+import type { OneDnnAddon } from './addon';
+import { offsetOf, runNative, size, type WasmBackend } from './heap';
+
+/**
+ * Training-mode BatchNormalization and the swish activation as fused native kernels on the oneDNN path.
+ *
+ * tfjs-layers trains BatchNormalization through `moments` + `batchNormalization` and their autograd
+ * (~25 passes over the activation per layer and step) and swish as mul·sigmoid·mul; on large
+ * activations those memory-bound passes cost more than the convolutions. Here each is one custom-gradient
+ * op over two native kernels (statistics + normalisation; the gradient through the batch statistics).
+ * The layers' own `call` / `apply` are wrapped while the oneDNN kernels are registered and the backend is
+ * wasm; everything else (inference, other backends, the browser) runs tfjs's code unchanged, and the
+ * moving statistics are updated exactly as tfjs-layers does.
+ */
+
+const KERNELS = ['CvBatchNormTrain', 'CvBatchNormTrainGrad', 'CvSwish', 'CvSwishGrad'] as const;
+
+type LayerCall = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+interface BatchNormLayer {
+  axis: number; epsilon: number; momentum: number;
+  gamma: tf.LayerVariable | null; beta: tf.LayerVariable | null;
+  movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable;
+}
+type SwishApply = (this: unknown, x: tf.Tensor, alpha?: number) => tf.Tensor;
+
+const bnProto = Object.getPrototypeOf(tf.layers.batchNormalization({})) as { call: LayerCall };
+const swishProto = Object.getPrototypeOf((tf.layers.activation({ activation: 'swish' }) as unknown as { activation: object }).activation) as { apply: SwishApply };
+const original = { call: bnProto.call, apply: swishProto.apply };
+let active = false;
+
+const onNative = (x: tf.Tensor) => active && x.dtype === 'float32' && tf.getBackend() === 'wasm';
+
+function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
+  const wb = (backend: unknown) => backend as WasmBackend;
+  return [
+    {
+      kernelName: 'CvBatchNormTrain', backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        const c = x.shape[x.shape.length - 1];
+        return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) => addon.batchNormTrain(heap, Int32Array.from([
+          size(x.shape) / c, c, offsetOf(b, x), offsetOf(b, gamma), offsetOf(b, beta), offsetOf(b, y), offsetOf(b, mean), offsetOf(b, variance),
+        ]), Number(attrs!.epsilon)))!;
+      },
+    },
+    {
+      kernelName: 'CvBatchNormTrainGrad', backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { dy, x, mean, variance, gamma } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        const c = x.shape[x.shape.length - 1];
+        return runNative(b, [x.shape, [c], [c]], (heap, [dx, dgamma, dbeta]) => addon.batchNormTrainGrad(heap, Int32Array.from([
+          size(x.shape) / c, c, offsetOf(b, dy), offsetOf(b, x), offsetOf(b, mean), offsetOf(b, variance), offsetOf(b, gamma),
+          offsetOf(b, dx), offsetOf(b, dgamma), offsetOf(b, dbeta),
+        ]), Number(attrs!.epsilon)))!;
+      },
+    },
+    {
+      kernelName: 'CvSwish', backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => {
+        const x = inputs.x as tf.TensorInfo;
+        const b = wb(backend);
+        return runNative(b, [x.shape], (heap, [y]) => addon.swish(heap, Int32Array.from([size(x.shape), offsetOf(b, x), offsetOf(b, y)])))![0];
+      },
+    },
+    {
+      kernelName: 'CvSwishGrad', backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => {
+        const { dy, x } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        return runNative(b, [x.shape], (heap, [dx]) =>
+          addon.swishGrad(heap, Int32Array.from([size(x.shape), offsetOf(b, dy), offsetOf(b, x), offsetOf(b, dx)])))![0];
+      },
+    },
+  ];
+}
+
+/** Batch-normalises `x` over all axes but the last with batch statistics; returns y, mean, variance. */
+function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  let stats: tf.Tensor[] = [];
+  const op = tf.customGrad((xi, g, bt, save) => {
+    const inputs = { x: xi as tf.Tensor, gamma: g as tf.Tensor, beta: bt as tf.Tensor };
+    const [y, mean, variance] = tf.engine().runKernel('CvBatchNormTrain', inputs, { epsilon }) as tf.Tensor[];
+    stats = [mean, variance];
+    (save as (ts: tf.Tensor[]) => void)([xi as tf.Tensor, g as tf.Tensor, mean, variance]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sx, sg, sm, sv] = saved;
+        return tf.engine().runKernel('CvBatchNormTrainGrad', { dy: dy as tf.Tensor, x: sx, mean: sm, variance: sv, gamma: sg }, { epsilon }) as tf.Tensor[];
+      },
+    };
+  });
+  const y = op(x, gamma, beta);
+  return [y, stats[0], stats[1]];
+}
+
+const swishOp = tf.customGrad((x, save) => {
+  (save as (ts: tf.Tensor[]) => void)([x as tf.Tensor]);
+  return {
+    value: tf.engine().runKernel('CvSwish', { x: x as tf.Tensor }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], [sx]: tf.Tensor[]) => tf.engine().runKernel('CvSwishGrad', { dy: dy as tf.Tensor, x: sx }) as tf.Tensor,
+  };
+});
+
+/** BatchNormalization.call with the fused training path (inference and other layouts: tfjs's call). */
+const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
+  const x = Array.isArray(inputs) ? inputs[0] : inputs;
+  const ndim = x.shape.length;
+  const lastAxis = this.axis === -1 || this.axis === ndim - 1;
+  if (!kwargs.training || !onNative(x) || !lastAxis || !this.gamma || !this.beta || ndim < 2) return original.call.call(this, inputs, kwargs);
+  return tf.tidy(() => {
+    const [y, mean, variance] = batchNormTrain(x, this.gamma!.read(), this.beta!.read(), this.epsilon);
+    for (const [moving, value] of [[this.movingMean, mean], [this.movingVariance, variance]] as const) {
+      tf.tidy(() => { // as tfjs-layers: moving − (moving − value)·(1 − momentum)
+        const orig = moving.read();
+        moving.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
+      });
+    }
+    return y;
+  });
+};
+
+const fusedSwish: SwishApply = function (this: unknown, x, alpha = 1) {
+  return alpha === 1 && onNative(x) ? swishOp(x) : original.apply.call(this, x, alpha);
+};
+
+/** Registers the fused kernels and wraps BatchNormalization / swish (idempotent). */
+export function installFusedLayers(addon: OneDnnAddon): void {
+  for (const config of kernelConfigs(addon)) {
+    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+  bnProto.call = fusedCall;
+  swishProto.apply = fusedSwish;
+  active = true;
+}
+
+/** Puts tfjs-layers' own BatchNormalization.call and swish back. */
+export function uninstallFusedLayers(): void {
+  active = false;
+  bnProto.call = original.call;
+  swishProto.apply = original.apply;
+  for (const name of KERNELS) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+}
