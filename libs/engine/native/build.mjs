@@ -57,7 +57,7 @@ function main() {
   }
   mkdirSync(outDir, { recursive: true });
   const partial = `${target}.partial`;
-  const args = ['-O3', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-DNODE_GYP_MODULE_NAME=cv_onednn',
+  const args = ['-O3', '-march=native', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-DNODE_GYP_MODULE_NAME=cv_onednn',
     `-I${napi}`, `-I${path.dirname(path.dirname(dnnl))}`, source, '-ldnnl', '-o', partial];
   const t0 = Date.now();
   const r = spawnSync(cxx, args, { encoding: 'utf8' });

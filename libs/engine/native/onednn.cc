@@ -89,8 +89,12 @@ void throwError(napi_env env, const char *what, const dnnl::error &e) {
   napi_throw_error(env, nullptr, msg.c_str());
 }
 
+// A primitive is planned for the thread count in effect when it is created (work split, scratchpad
+// size), so the count is part of the key.
 std::string keyOf(char kind, const int32_t *p, size_t n, float alpha) {
   std::string k(1, kind);
+  const int threads = omp_get_max_threads();
+  k.append(reinterpret_cast<const char *>(&threads), sizeof(int));
   k.append(reinterpret_cast<const char *>(p), n * sizeof(int32_t));
   k.append(reinterpret_cast<const char *>(&alpha), sizeof(float));
   return k;
@@ -554,6 +558,31 @@ inline int64_t operandIndex(int mode, int64_t i, int64_t m) {
   }
 }
 
+// e^x for the activation loops: Cody–Waite range reduction and a degree-6 polynomial (max relative error
+// ~2e-7 over the float range, results saturate to 0 / inf outside it), written as plain arithmetic so the
+// loops vectorise; std::exp would not.
+inline float expApprox(float x) {
+  x = std::min(88.3762626647949f, std::max(-87.3365447504f, x));
+  const float n = std::nearbyint(x * 1.44269504088896341f);
+  const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  int32_t bits;
+  const int32_t e = (static_cast<int32_t>(n) + 127) << 23;
+  std::memcpy(&bits, &p, sizeof bits);
+  bits += e - (127 << 23);
+  float out;
+  std::memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+inline float sigmoidApprox(float v) { return 1.f / (1.f + expApprox(-v)); }
+
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kMax = 4, kMin = 5, kSquaredDiff = 6 };
 
 template <typename F>
@@ -650,7 +679,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   const float alpha = a.alpha;
   switch (a.p[0]) {
     case kUnRelu: unaryLoop(x, y, n, [](float v) { return v < 0.f ? 0.f : v; }); break;  // NaN passes, as tfjs
-    case kUnSigmoid: unaryLoop(x, y, n, [](float v) { return 1.f / (1.f + std::exp(-v)); }); break;
+    case kUnSigmoid: unaryLoop(x, y, n, [](float v) { return sigmoidApprox(v); }); break;
     case kUnStep: unaryLoop(x, y, n, [alpha](float v) { return v != v ? v : (v > 0.f ? 1.f : alpha); }); break;
     case kUnSquare: unaryLoop(x, y, n, [](float v) { return v * v; }); break;
     case kUnNeg: unaryLoop(x, y, n, [](float v) { return -v; }); break;
@@ -872,7 +901,7 @@ napi_value Swish(napi_env env, napi_callback_info info) {
   }
   const float *x = a.heap + a.p[1];
   float *y = a.heap + a.p[2];
-  unaryLoop(x, y, a.p[0], [](float v) { return v / (1.f + std::exp(-v)); });
+  unaryLoop(x, y, a.p[0], [](float v) { return v * sigmoidApprox(v); });
   return boolean(env, true);
 }
 
@@ -887,7 +916,7 @@ napi_value SwishGrad(napi_env env, napi_callback_info info) {
   float *dx = a.heap + a.p[3];
 #pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; i++) {
-    const float s = 1.f / (1.f + std::exp(-x[i]));
+    const float s = sigmoidApprox(x[i]);
     dx[i] = dy[i] * s * (1.f + x[i] * (1.f - s));
   }
   return boolean(env, true);

@@ -83,7 +83,7 @@ function chooseWasmKernels(options: InitBackendOptions, wasmThreads: number): Pi
   }
   if (forced === 'wasm') {
     unregisterOneDnnKernels();
-    return { kernels: 'wasm', threads: wasmThreads, kernelsNote: 'forced by CV_KERNELS=wasm' };
+    return { kernels: 'wasm', threads: wasmThreads, kernelsNote: 'composed wasm kernels chosen (CV_KERNELS=wasm)' };
   }
   const loaded = loadOneDnnAddon();
   if ('error' in loaded) {
