@@ -77,13 +77,16 @@ function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
   ];
 }
 
-/** Batch-normalises `x` over all axes but the last with batch statistics; returns y, mean, variance. */
+/**
+ * Batch-normalises `x` over all axes but the last with batch statistics; returns y and the batch mean and
+ * variance (kept: the caller disposes them).
+ */
 function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
   let stats: tf.Tensor[] = [];
   const op = tf.customGrad((xi, g, bt, save) => {
     const inputs = { x: xi as tf.Tensor, gamma: g as tf.Tensor, beta: bt as tf.Tensor };
     const [y, mean, variance] = tf.engine().runKernel('CvBatchNormTrain', inputs, { epsilon }) as tf.Tensor[];
-    stats = [mean, variance];
+    stats = [tf.keep(mean), tf.keep(variance)]; // customGrad runs f in a tidy; the caller disposes these
     (save as (ts: tf.Tensor[]) => void)([xi as tf.Tensor, g as tf.Tensor, mean, variance]);
     return {
       value: y,
@@ -119,6 +122,7 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
         moving.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
       });
     }
+    tf.dispose([mean, variance]);
     return y;
   });
 };

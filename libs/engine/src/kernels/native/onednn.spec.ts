@@ -296,6 +296,24 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     got.moving.forEach((m, i) => expect(relativeError(m, ref.moving[i])).toBeLessThanOrEqual(1e-5));
   });
 
+  it('fused training-mode BatchNormalization outside a gradient tape updates the moving statistics and leaks nothing', async () => {
+    await tf.setBackend('wasm');
+    const layer = tf.layers.batchNormalization({ momentum: 0.5 });
+    const x = tf.tensor(values(2 * 5 * 5 * 8, 81).map((v) => v + 3), [2, 5, 5, 8]);
+    for (let i = 0; i < 2; i++) tf.tidy(() => layer.apply(x, { training: true })); // builds the weights, warms up
+    const tensors = tf.memory().numTensors;
+    const buffers = tf.memory().numDataBuffers;
+    tf.tidy(() => layer.apply(x, { training: true }));
+    // tfjs-layers' own training-mode call outside a gradient tape leaves one tensor per call on every
+    // backend (measured on cpu, where none of this code runs): the fused path adds nothing to that.
+    expect(tf.memory().numDataBuffers).toBeLessThanOrEqual(buffers + 1);
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(tensors + 1);
+    const movingMean = (await layer.getWeights()[2].data())[0];
+    expect(movingMean).toBeGreaterThan(2.5); // 0 → m/2 → 3m/4 → 7m/8 with m ≈ 3
+    x.dispose();
+    layer.dispose();
+  });
+
   it('a training step and a prediction leak no tensors and no data buffers', async () => {
     await tf.setBackend('wasm');
     const model = tf.sequential({
