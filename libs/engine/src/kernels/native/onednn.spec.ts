@@ -300,10 +300,10 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     await tf.setBackend('wasm');
     const layer = tf.layers.batchNormalization({ momentum: 0.5 });
     const x = tf.tensor(values(2 * 5 * 5 * 8, 81).map((v) => v + 3), [2, 5, 5, 8]);
-    for (let i = 0; i < 2; i++) tf.tidy(() => layer.apply(x, { training: true })); // builds the weights, warms up
+    for (let i = 0; i < 2; i++) tf.tidy(() => layer.apply(x, { training: true }) as tf.Tensor); // builds the weights, warms up
     const tensors = tf.memory().numTensors;
     const buffers = tf.memory().numDataBuffers;
-    tf.tidy(() => layer.apply(x, { training: true }));
+    tf.tidy(() => layer.apply(x, { training: true }) as tf.Tensor);
     // tfjs-layers' own training-mode call outside a gradient tape leaves one tensor per call on every
     // backend (measured on cpu, where none of this code runs): the fused path adds nothing to that.
     expect(tf.memory().numDataBuffers).toBeLessThanOrEqual(buffers + 1);
