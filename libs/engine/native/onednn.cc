@@ -78,6 +78,13 @@ bool readArgs(napi_env env, napi_callback_info info, Args &a) {
   return true;
 }
 
+// Reads the arguments and checks the parameter count; on a mismatch throws `usage` as a TypeError.
+bool readArgsOf(napi_env env, napi_callback_info info, Args &a, size_t count, const char *usage) {
+  if (readArgs(env, info, a) && a.np == count) return true;
+  napi_throw_type_error(env, nullptr, usage);
+  return false;
+}
+
 napi_value boolean(napi_env env, bool v) {
   napi_value r;
   napi_get_boolean(env, v, &r);
@@ -254,10 +261,7 @@ Cached *convPrimitive(char mode, const int32_t *p, float alpha) {
 
 napi_value convEntry(napi_env env, napi_callback_info info, char mode) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != kConvArgs) {
-    napi_throw_type_error(env, nullptr, "conv(heap, Int32Array[23], alpha?) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, kConvArgs, "conv(heap, Int32Array[23], alpha?) expected")) return nullptr;
   const int32_t *off = a.p + kConvParams;
   try {
     Cached *c = convPrimitive(mode, a.p, a.alpha);
@@ -299,10 +303,7 @@ constexpr size_t kMatMulArgs = kMatMulParams + 4;
 
 napi_value MatMul(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != kMatMulArgs) {
-    napi_throw_type_error(env, nullptr, "matmul(heap, Int32Array[12], alpha?) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, kMatMulArgs, "matmul(heap, Int32Array[12], alpha?) expected")) return nullptr;
   const int32_t *p = a.p;
   const int32_t *off = a.p + kMatMulParams;
   try {
@@ -385,10 +386,7 @@ pooling_forward::primitive_desc poolForwardPd(const PoolGeom &g, prop_kind kind)
 
 napi_value PoolForward(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != kPoolParams + 2) {
-    napi_throw_type_error(env, nullptr, "poolForward(heap, Int32Array[17]) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, kPoolParams + 2, "poolForward(heap, Int32Array[17]) expected")) return nullptr;
   const int32_t *off = a.p + kPoolParams;
   try {
     const std::string key = keyOf('p', a.p, kPoolParams, 0.f);
@@ -429,10 +427,7 @@ struct PoolBackward {
 
 napi_value PoolBackwardEntry(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != kPoolParams + 3) {
-    napi_throw_type_error(env, nullptr, "poolBackward(heap, Int32Array[18]) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, kPoolParams + 3, "poolBackward(heap, Int32Array[18]) expected")) return nullptr;
   thread_local std::map<std::string, std::unique_ptr<PoolBackward>> entries;
   const int32_t *off = a.p + kPoolParams;
   try {
@@ -531,10 +526,7 @@ void reduceRows(const float *x, float *y, int64_t na, int64_t nr, int64_t nb, bo
 
 napi_value Reduce(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != kReduceParams + 2) {
-    napi_throw_type_error(env, nullptr, "reduce(heap, Int32Array[6]) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, kReduceParams + 2, "reduce(heap, Int32Array[6]) expected")) return nullptr;
   const int32_t *off = a.p + kReduceParams;
   reduceRows(a.heap + off[0], a.heap + off[1], a.p[0], a.p[1], a.p[2], a.p[3] != 0);
   return boolean(env, true);
@@ -635,10 +627,7 @@ void binaryLoop(const float *a, int ma, int64_t pa, const float *b, int mb, int6
 // p: op n modeA paramA modeB paramB | off: a b y
 napi_value Binary(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != 9) {
-    napi_throw_type_error(env, nullptr, "binary(heap, Int32Array[9]) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, 9, "binary(heap, Int32Array[9]) expected")) return nullptr;
   const int32_t *p = a.p;
   const float *x = a.heap + p[6], *z = a.heap + p[7];
   float *y = a.heap + p[8];
@@ -669,10 +658,7 @@ void unaryLoop(const float *x, float *y, int64_t n, F f) {
 // p: op n | off: x y. alpha: Step's value for x <= 0 (tfjs: x > 0 ? 1 : alpha; NaN stays NaN).
 napi_value Unary(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != 4) {
-    napi_throw_type_error(env, nullptr, "unary(heap, Int32Array[4], alpha?) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, 4, "unary(heap, Int32Array[4], alpha?) expected")) return nullptr;
   const float *x = a.heap + a.p[2];
   float *y = a.heap + a.p[3];
   const int64_t n = a.p[1];
@@ -696,10 +682,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
 // p: n c | off: x mean var offset(-1) scale(-1) y; alpha = eps.
 napi_value BatchNorm(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != 8) {
-    napi_throw_type_error(env, nullptr, "batchNorm(heap, Int32Array[8], eps) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, 8, "batchNorm(heap, Int32Array[8], eps) expected")) return nullptr;
   const int64_t n = a.p[0], c = a.p[1];
   const float *x = a.heap + a.p[2], *mean = a.heap + a.p[3], *var = a.heap + a.p[4];
   const float *offset = a.p[5] >= 0 ? a.heap + a.p[5] : nullptr;
@@ -727,10 +710,7 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
 // dx[n, i, j, c] = sum of dy over the fy×fx block it was copied to. p: N H W C fy fx | off: dy dx
 napi_value ResizeNearestGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != 8) {
-    napi_throw_type_error(env, nullptr, "resizeNearestGrad(heap, Int32Array[8]) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, 8, "resizeNearestGrad(heap, Int32Array[8]) expected")) return nullptr;
   const int64_t nb = a.p[0], h = a.p[1], w = a.p[2], c = a.p[3], fy = a.p[4], fx = a.p[5];
   const float *dy = a.heap + a.p[6];
   float *dx = a.heap + a.p[7];
@@ -816,10 +796,7 @@ void channelSums(int64_t rows, int64_t c, std::vector<double> &su, std::vector<d
 // p: R C | off: x gamma beta y mean var; alpha = epsilon.
 napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != 8) {
-    napi_throw_type_error(env, nullptr, "batchNormTrain(heap, Int32Array[8], eps) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, 8, "batchNormTrain(heap, Int32Array[8], eps) expected")) return nullptr;
   const int64_t rows = a.p[0], c = a.p[1];
   const float *x = a.heap + a.p[2], *gamma = a.heap + a.p[3], *beta = a.heap + a.p[4];
   float *y = a.heap + a.p[5], *mean = a.heap + a.p[6], *var = a.heap + a.p[7];
@@ -853,10 +830,7 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
 // p: R C | off: dy x mean var gamma dx dgamma dbeta; alpha = epsilon.
 napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != 10) {
-    napi_throw_type_error(env, nullptr, "batchNormTrainGrad(heap, Int32Array[10], eps) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, 10, "batchNormTrainGrad(heap, Int32Array[10], eps) expected")) return nullptr;
   const int64_t rows = a.p[0], c = a.p[1];
   const float *dy = a.heap + a.p[2], *x = a.heap + a.p[3], *mean = a.heap + a.p[4], *var = a.heap + a.p[5];
   const float *gamma = a.heap + a.p[6];
@@ -895,10 +869,7 @@ napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
 // swish(x) = x·σ(x); p: n | off: x y.   Gradient: dy·σ·(1 + x·(1 − σ)); p: n | off: dy x dx.
 napi_value Swish(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != 3) {
-    napi_throw_type_error(env, nullptr, "swish(heap, Int32Array[3]) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, 3, "swish(heap, Int32Array[3]) expected")) return nullptr;
   const float *x = a.heap + a.p[1];
   float *y = a.heap + a.p[2];
   unaryLoop(x, y, a.p[0], [](float v) { return v * sigmoidApprox(v); });
@@ -907,10 +878,7 @@ napi_value Swish(napi_env env, napi_callback_info info) {
 
 napi_value SwishGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np != 4) {
-    napi_throw_type_error(env, nullptr, "swishGrad(heap, Int32Array[4]) expected");
-    return nullptr;
-  }
+  if (!readArgsOf(env, info, a, 4, "swishGrad(heap, Int32Array[4]) expected")) return nullptr;
   const int64_t n = a.p[0];
   const float *dy = a.heap + a.p[1], *x = a.heap + a.p[2];
   float *dx = a.heap + a.p[3];

@@ -1,41 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { compare, relativeError, run, values } from './oracle';
 import { initBackend } from '../backend';
-
-/** Deterministic pseudo-random values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-type Inputs = Record<string, { shape: number[]; data: Float32Array }>;
-
-/** Runs one kernel on a backend from plain arrays; returns its output values and shape. */
-async function run(backend: string, kernel: string, inputs: Inputs, attrs: object) {
-  await tf.setBackend(backend);
-  const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
-  const out = tf.engine().runKernel(kernel, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
-  const result = { shape: out.shape, data: (await out.data()) as Float32Array };
-  out.dispose();
-  Object.values(tensors).forEach((t) => t.dispose());
-  return result;
-}
-
-/** max |a-b| / max |b|: the error relative to the reference's scale. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 interface Case { stride: number; pad: 'same' | 'valid'; k: number; cin: number; cout: number; n: number; hw: number }
 
@@ -52,13 +18,6 @@ function grid(): Case[] {
     i++;
   }
   return cases;
-}
-
-async function compare(kernel: string, inputs: Inputs, attrs: object) {
-  const ref = await run('cpu', kernel, inputs, attrs);
-  const got = await run('wasm', kernel, inputs, attrs);
-  expect(got.shape).toEqual(ref.shape);
-  expect(relativeError(got.data, ref.data)).toBeLessThanOrEqual(1e-5);
 }
 
 function outSize(inSize: number, k: number, stride: number, pad: string, dilation = 1) {

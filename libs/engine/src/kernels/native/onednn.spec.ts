@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { compare, relativeError, run, values, type Inputs } from '../oracle';
 import { initBackend, type BackendInfo } from '../../backend';
 import { ADDON_PATH, loadOneDnnAddon } from './addon';
 
@@ -10,28 +11,6 @@ import { ADDON_PATH, loadOneDnnAddon } from './addon';
  * Here: forward convolutions (plain, fused, depthwise, dilated, even kernels), matmuls (transposes,
  * broadcast batches, fused bias + activation), pooling and its gradients, and buffer leaks.
  */
-
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-type Inputs = Record<string, { shape: number[]; data: Float32Array }>;
-
-async function run(backend: string, kernel: string, inputs: Inputs, attrs: object) {
-  await tf.setBackend(backend);
-  const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
-  const out = tf.engine().runKernel(kernel, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
-  const result = { shape: out.shape, data: (await out.data()) as Float32Array };
-  out.dispose();
-  Object.values(tensors).forEach((t) => t.dispose());
-  return result;
-}
 
 /** Runs a kernel whose inputs are a list (Concat) or whose outputs are (SplitV). */
 async function runList(backend: string, kernel: string, inputs: { shape: number[]; data: Float32Array }[], attrs: object) {
@@ -45,23 +24,6 @@ async function runList(backend: string, kernel: string, inputs: { shape: number[
   result.shapes = outs.map((o) => o.shape);
   tf.dispose([...outs, ...tensors]);
   return result as Float32Array[] & { shapes: number[][] };
-}
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
-async function compare(kernel: string, inputs: Inputs, attrs: object) {
-  const ref = await run('cpu', kernel, inputs, attrs);
-  const got = await run('wasm', kernel, inputs, attrs);
-  expect(got.shape).toEqual(ref.shape);
-  expect(relativeError(got.data, ref.data)).toBeLessThanOrEqual(1e-5);
 }
 
 const built = existsSync(ADDON_PATH);
