@@ -147,7 +147,7 @@ constexpr size_t kConvParams = 19;
 constexpr size_t kConvArgs = kConvParams + 4;
 
 struct ConvGeom {
-  memory::desc src, wei, bias, dst;
+  memory::desc src, wei, weiAny, bias, dst;  // weiAny: the filter layout left to oneDNN
   memory::dims strides, dilates, padL, padR;
 };
 
@@ -159,6 +159,7 @@ ConvGeom convGeom(const int32_t *p) {
   c.dst = memory::desc({n, oc, oh, ow}, dt::f32, tag::nhwc);
   c.wei = g == 1 ? memory::desc({oc, ic, kh, kw}, dt::f32, tag::hwio)
                  : memory::desc({g, oc / g, ic / g, kh, kw}, dt::f32, tag::hwigo);
+  c.weiAny = memory::desc(c.wei.dims(), dt::f32, tag::any);
   c.bias = memory::desc({oc}, dt::f32, tag::a);
   c.strides = {dimOf(p[9]), dimOf(p[10])};
   c.dilates = {dimOf(p[11] - 1), dimOf(p[12] - 1)};  // oneDNN counts dilation from 0
@@ -168,9 +169,9 @@ ConvGeom convGeom(const int32_t *p) {
 }
 
 convolution_forward::primitive_desc convForwardPd(const ConvGeom &c, bool bias, const primitive_attr &attr) {
-  auto d = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, c.src, c.wei,
+  auto d = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, c.src, c.weiAny,
                                             c.bias, c.dst, c.strides, c.dilates, c.padL, c.padR)
-                : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, c.src, c.wei,
+                : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, c.src, c.weiAny,
                                             c.dst, c.strides, c.dilates, c.padL, c.padR);
   return convolution_forward::primitive_desc(d, attr, cpu());
 }
@@ -180,6 +181,9 @@ struct Cached {
   memory::desc a, b, c, d;  // the mds of the arguments, in the entry's order
   memory::desc workspace;   // pooling only
   size_t scratchBytes = 0;
+  memory::desc weiInternal;      // convolutions: the filter layout the primitive computes in
+  primitive weiReorder;          // HWIO → weiInternal (or back, for the filter gradient); empty when equal
+  std::vector<float> weiBuffer;  // the filter in weiInternal
 };
 
 // Blocks SIGPROF on the calling thread while a primitive runs. A V8 profiler sample (--cpu-prof) landing
@@ -233,22 +237,33 @@ Cached *convPrimitive(char mode, const int32_t *p, float alpha) {
     auto pd = convForwardPd(g, bias, activationAttr(p[18], alpha));
     entry->prim = convolution_forward(pd);
     entry->scratchBytes = pd.scratchpad_desc().get_size();
+    entry->weiInternal = pd.weights_desc();
   } else if (mode == 'd') {
     auto hint = convForwardPd(g, false, userScratchpad());
-    auto d = convolution_backward_data::desc(algorithm::convolution_direct, g.src, g.wei, g.dst, g.strides, g.dilates,
-                                             g.padL, g.padR);
+    auto d = convolution_backward_data::desc(algorithm::convolution_direct, g.src, g.weiAny, g.dst, g.strides,
+                                             g.dilates, g.padL, g.padR);
     auto pd = convolution_backward_data::primitive_desc(d, userScratchpad(), cpu(), hint);
     entry->prim = convolution_backward_data(pd);
     entry->scratchBytes = pd.scratchpad_desc().get_size();
+    entry->weiInternal = pd.weights_desc();
   } else {
     auto hint = convForwardPd(g, bias, userScratchpad());
-    auto d = bias ? convolution_backward_weights::desc(algorithm::convolution_direct, g.src, g.wei, g.bias, g.dst,
+    auto d = bias ? convolution_backward_weights::desc(algorithm::convolution_direct, g.src, g.weiAny, g.bias, g.dst,
                                                        g.strides, g.dilates, g.padL, g.padR)
-                  : convolution_backward_weights::desc(algorithm::convolution_direct, g.src, g.wei, g.dst, g.strides,
+                  : convolution_backward_weights::desc(algorithm::convolution_direct, g.src, g.weiAny, g.dst, g.strides,
                                                        g.dilates, g.padL, g.padR);
     auto pd = convolution_backward_weights::primitive_desc(d, userScratchpad(), cpu(), hint);
     entry->prim = convolution_backward_weights(pd);
     entry->scratchBytes = pd.scratchpad_desc().get_size();
+    entry->weiInternal = pd.diff_weights_desc();
+  }
+  // oneDNN's fastest convolutions want a blocked filter layout: convert tfjs's HWIO filter into it before
+  // the primitive (forward, input gradient), or the filter gradient out of it afterwards. Filters are
+  // small next to activations, so this costs little and lets the activations stay NHWC.
+  if (entry->weiInternal != g.wei) {
+    entry->weiBuffer.resize(entry->weiInternal.get_size() / sizeof(float));
+    entry->weiReorder = mode == 'w' ? reorder(memory(entry->weiInternal, cpu(), nullptr), memory(g.wei, cpu(), nullptr))
+                                    : reorder(memory(g.wei, cpu(), nullptr), memory(entry->weiInternal, cpu(), nullptr));
   }
   entry->a = g.src;
   entry->b = g.wei;
@@ -266,8 +281,12 @@ napi_value convEntry(napi_env env, napi_callback_info info, char mode) {
   try {
     Cached *c = convPrimitive(mode, a.p, a.alpha);
     memory x(c->a, cpu(), a.heap + off[0]);
-    memory w(c->b, cpu(), a.heap + off[1]);
+    memory user(c->b, cpu(), a.heap + off[1]);
+    const bool reordered = c->weiBuffer.size() > 0;
+    memory w = reordered ? memory(c->weiInternal, cpu(), c->weiBuffer.data()) : user;
     memory y(c->d, cpu(), a.heap + off[3]);
+    const SignalGuard guard;
+    if (reordered && mode != 'w') c->weiReorder.execute(strm(), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, w}});
     std::unordered_map<int, memory> args;
     if (mode == 'f') {
       args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}};
@@ -279,6 +298,10 @@ napi_value convEntry(napi_env env, napi_callback_info info, char mode) {
       if (off[2] >= 0) args.emplace(DNNL_ARG_DIFF_BIAS, memory(c->c, cpu(), a.heap + off[2]));
     }
     execute(c, args);
+    if (reordered && mode == 'w') {
+      c->weiReorder.execute(strm(), {{DNNL_ARG_FROM, w}, {DNNL_ARG_TO, user}});
+      strm().wait();
+    }
   } catch (const dnnl::error &e) {
     if (unsupported(e)) return boolean(env, false);
     throwError(env, "convolution", e);
