@@ -796,15 +796,35 @@ napi_value Split(napi_env env, napi_callback_info info) { return ConcatSplit(env
 // accumulated in double in one chunk of rows per thread, the chunks added in order (thread count decides
 // the result, scheduling does not).
 
-// Per-channel sums of f(row, channel) → (u, v) over R rows of C channels.
-template <typename F>
-void channelSums(int64_t rows, int64_t c, std::vector<double> &su, std::vector<double> &sv, F f) {
+// Per-channel sums over R rows of C channels of two per-element terms, u = fu(row, j) and v = fv(row, j).
+// Within a thread's chunk, blocks of kBlock rows are summed in float (vectorised across channels) and each
+// block total is added in double.
+template <typename FU, typename FV>
+void channelSums(int64_t rows, int64_t c, std::vector<double> &su, std::vector<double> &sv, FU fu, FV fv) {
+  constexpr int64_t kBlock = 32;
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), rows));
   std::vector<double> pu(chunks * c, 0.0), pv(chunks * c, 0.0);
 #pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
   for (int64_t t = 0; t < chunks; t++) {
     double *u = pu.data() + t * c, *v = pv.data() + t * c;
-    for (int64_t r = rows * t / chunks; r < rows * (t + 1) / chunks; r++) f(r, u, v);
+    std::vector<float> bu(c), bv(c);
+    const int64_t r1 = rows * (t + 1) / chunks;
+    for (int64_t r0 = rows * t / chunks; r0 < r1; r0 += kBlock) {
+      std::fill(bu.begin(), bu.end(), 0.f);
+      std::fill(bv.begin(), bv.end(), 0.f);
+      float *fbu = bu.data(), *fbv = bv.data();
+      for (int64_t r = r0; r < std::min(r1, r0 + kBlock); r++) {
+#pragma omp simd
+        for (int64_t j = 0; j < c; j++) {
+          fbu[j] += fu(r, j);
+          fbv[j] += fv(r, j);
+        }
+      }
+      for (int64_t j = 0; j < c; j++) {
+        u[j] += fbu[j];
+        v[j] += fbv[j];
+      }
+    }
   }
   su.assign(c, 0.0);
   sv.assign(c, 0.0);
@@ -824,17 +844,16 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   const float *x = a.heap + a.p[2], *gamma = a.heap + a.p[3], *beta = a.heap + a.p[4];
   float *y = a.heap + a.p[5], *mean = a.heap + a.p[6], *var = a.heap + a.p[7];
   std::vector<double> sum, sumSq;
-  channelSums(rows, c, sum, sumSq, [&](int64_t r, double *u, double *v) {
-    const float *xr = x + r * c;
-    for (int64_t j = 0; j < c; j++) {
-      u[j] += xr[j];
-      v[j] += static_cast<double>(xr[j]) * xr[j];
-    }
-  });
+  // Shifted by the first row so that E[x²] − E[x]² does not cancel when |mean| ≫ std.
+  std::vector<float> shift(x, x + c);
+  const float *sh = shift.data();
+  channelSums(rows, c, sum, sumSq, [&](int64_t r, int64_t j) { return x[r * c + j] - sh[j]; },
+              [&](int64_t r, int64_t j) { const float d = x[r * c + j] - sh[j]; return d * d; });
   std::vector<float> mul(c), add(c);
   for (int64_t j = 0; j < c; j++) {
-    const double m = sum[j] / rows;
-    const double vr = std::max(0.0, sumSq[j] / rows - m * m);
+    const double ms = sum[j] / rows;  // mean of the shifted values
+    const double m = ms + sh[j];
+    const double vr = std::max(0.0, sumSq[j] / rows - ms * ms);
     mean[j] = static_cast<float>(m);
     var[j] = static_cast<float>(vr);
     mul[j] = static_cast<float>(gamma[j] / std::sqrt(vr + a.alpha));
@@ -859,13 +878,8 @@ napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
   const float *gamma = a.heap + a.p[6];
   float *dx = a.heap + a.p[7], *dgamma = a.heap + a.p[8], *dbeta = a.heap + a.p[9];
   std::vector<double> sumDy, sumDyXc;  // Σ dy, Σ dy·(x − mean)
-  channelSums(rows, c, sumDy, sumDyXc, [&](int64_t r, double *u, double *v) {
-    const float *dr = dy + r * c, *xr = x + r * c;
-    for (int64_t j = 0; j < c; j++) {
-      u[j] += dr[j];
-      v[j] += static_cast<double>(dr[j]) * (xr[j] - mean[j]);
-    }
-  });
+  channelSums(rows, c, sumDy, sumDyXc, [&](int64_t r, int64_t j) { return dy[r * c + j]; },
+              [&](int64_t r, int64_t j) { return dy[r * c + j] * (x[r * c + j] - mean[j]); });
   // dx = γ·σ⁻¹ · (dy − Σdy/N − x̂·Σ(dy·x̂)/N), x̂ = (x − μ)·σ⁻¹: as dx = k·dy + q·x + b per channel.
   std::vector<float> k(c), q(c), b(c);
   for (int64_t j = 0; j < c; j++) {
@@ -909,6 +923,31 @@ napi_value SwishGrad(napi_env env, napi_callback_info info) {
   for (int64_t i = 0; i < n; i++) {
     const float s = sigmoidApprox(x[i]);
     dx[i] = dy[i] * s * (1.f + x[i] * (1.f - s));
+  }
+  return boolean(env, true);
+}
+
+// ---- Adam -------------------------------------------------------------------------------------------
+// One pass for tfjs's Adam update of one variable (its ~12 ops): m' = β1·m + (1−β1)·g,
+// v' = β2·v + (1−β2)·g², θ' = θ − lr·(m'/c1) / (sqrt(v'/c2) + ε), c = 1 − β^t (from the optimizer's
+// accumulators). p: n | off: θ g m v θ' m' v' | floats (as bits): lr β1 β2 ε c1 c2
+napi_value Adam(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!readArgsOf(env, info, a, 14, "adam(heap, Int32Array[14]) expected")) return nullptr;
+  const int64_t n = a.p[0];
+  const float *theta = a.heap + a.p[1], *g = a.heap + a.p[2], *m = a.heap + a.p[3], *v = a.heap + a.p[4];
+  float *theta2 = a.heap + a.p[5], *m2 = a.heap + a.p[6], *v2 = a.heap + a.p[7];
+  float f[6];
+  std::memcpy(f, a.p + 8, sizeof f);
+  const float lr = f[0], b1 = f[1], b2 = f[2], eps = f[3], c1 = f[4], c2 = f[5];
+  const float k1 = 1.f - b1, k2 = 1.f - b2;
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) {
+    const float mi = m[i] * b1 + g[i] * k1;
+    const float vi = v[i] * b2 + (g[i] * g[i]) * k2;
+    m2[i] = mi;
+    v2[i] = vi;
+    theta2[i] = (mi / c1) / (std::sqrt(vi / c2) + eps) * -lr + theta[i];
   }
   return boolean(env, true);
 }
@@ -969,6 +1008,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormTrainGrad", nullptr, BatchNormTrainGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"swish", nullptr, Swish, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"swishGrad", nullptr, SwishGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},

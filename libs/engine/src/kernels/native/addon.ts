@@ -26,6 +26,7 @@ export interface OneDnnAddon {
   batchNormTrainGrad(heap: ArrayBufferLike, params: Int32Array, epsilon: number): boolean;
   swish(heap: ArrayBufferLike, params: Int32Array): boolean;
   swishGrad(heap: ArrayBufferLike, params: Int32Array): boolean;
+  adam(heap: ArrayBufferLike, params: Int32Array): boolean;
   /** Sets the OpenMP threads of the calling thread's oneDNN calls; returns the count now in effect. */
   setThreads(n: number): number;
   getThreads(): number;

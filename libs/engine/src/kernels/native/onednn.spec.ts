@@ -276,6 +276,27 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     layer.dispose();
   });
 
+  it('the fused Adam update equals tfjs Adam on cpu over 3 steps (weights, moments, β powers)', async () => {
+    const results: Float32Array[][] = [];
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const w = tf.variable(tf.tensor(values(5000, 91), [50, 100]), true, `adam_w_${backend}`);
+      const b = tf.variable(tf.tensor(values(7, 92), [7]), true, `adam_b_${backend}`);
+      const opt = tf.train.adam(0.01, 0.8, 0.95, 1e-6);
+      for (let step = 0; step < 3; step++) {
+        const g = { [w.name]: tf.tensor(values(5000, 93 + step), [50, 100]), [b.name]: tf.tensor(values(7, 96 + step), [7]) };
+        opt.applyGradients(g as unknown as Record<string, tf.Variable>);
+        tf.dispose(Object.values(g));
+      }
+      const slots = await opt.getWeights();
+      results.push(await Promise.all([w, b, ...slots.map((s) => s.tensor)].map(async (t) => (await t.data()) as Float32Array)));
+      tf.dispose([w, b]);
+      opt.dispose();
+    }
+    expect(results[1].length).toBe(results[0].length);
+    results[1].forEach((got, i) => expect(relativeError(got, results[0][i])).toBeLessThanOrEqual(1e-5));
+  });
+
   it('a training step and a prediction leak no tensors and no data buffers', async () => {
     await tf.setBackend('wasm');
     const model = tf.sequential({
