@@ -40,7 +40,8 @@ function main() {
     say('native oneDNN kernels: build skipped (CV_SKIP_NATIVE=1)');
     return;
   }
-  if (!force && existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) {
+  const newest = Math.max(statSync(source).mtimeMs, statSync(fileURLToPath(import.meta.url)).mtimeMs); // source or flags
+  if (!force && existsSync(target) && statSync(target).mtimeMs >= newest) {
     if (!quiet) say(`native oneDNN kernels: up to date (${path.relative(process.cwd(), target)})`);
     return;
   }
@@ -57,7 +58,7 @@ function main() {
   }
   mkdirSync(outDir, { recursive: true });
   const partial = `${target}.partial`;
-  const args = ['-O3', '-march=native', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-DNODE_GYP_MODULE_NAME=cv_onednn',
+  const args = ['-O3', '-march=native', '-fno-math-errno', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-DNODE_GYP_MODULE_NAME=cv_onednn',
     `-I${napi}`, `-I${path.dirname(path.dirname(dnnl))}`, source, '-ldnnl', '-o', partial];
   const t0 = Date.now();
   const r = spawnSync(cxx, args, { encoding: 'utf8' });

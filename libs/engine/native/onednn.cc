@@ -606,14 +606,14 @@ void binaryLoop(const float *a, int ma, int64_t pa, const float *b, int mb, int6
   if (ma == 0 && mb == 0) {
 #pragma omp parallel for simd schedule(static) if (par)
     for (int64_t i = 0; i < n; i++) y[i] = f(a[i], b[i]);
-  } else if (mb == 1) {  // x op scalar
+  } else if (mb == 1 && ma == 0) {  // x op scalar
     const float s = b[0];
 #pragma omp parallel for simd schedule(static) if (par)
-    for (int64_t i = 0; i < n; i++) y[i] = f(a[operandIndex(ma, i, pa)], s);
-  } else if (ma == 1) {
+    for (int64_t i = 0; i < n; i++) y[i] = f(a[i], s);
+  } else if (ma == 1 && mb == 0) {
     const float s = a[0];
 #pragma omp parallel for simd schedule(static) if (par)
-    for (int64_t i = 0; i < n; i++) y[i] = f(s, b[operandIndex(mb, i, pb)]);
+    for (int64_t i = 0; i < n; i++) y[i] = f(s, b[i]);
   } else if ((ma == 0 && mb == 2) || (ma == 2 && mb == 0)) {  // x op bias: rows of the operand's length
     const int64_t len = ma == 2 ? pa : pb, rows = n / len;
 #pragma omp parallel for schedule(static) if (par)
@@ -660,8 +660,8 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     case kSub: binaryLoop(x, p[2], p[3], z, p[4], p[5], y, n, [](float u, float v) { return u - v; }); break;
     case kMul: binaryLoop(x, p[2], p[3], z, p[4], p[5], y, n, [](float u, float v) { return u * v; }); break;
     case kDiv: binaryLoop(x, p[2], p[3], z, p[4], p[5], y, n, [](float u, float v) { return u / v; }); break;
-    case kMax: binaryLoop(x, p[2], p[3], z, p[4], p[5], y, n, [](float u, float v) { return u > v || u != u ? u : v; }); break;
-    case kMin: binaryLoop(x, p[2], p[3], z, p[4], p[5], y, n, [](float u, float v) { return u < v || u != u ? u : v; }); break;
+    case kMax: binaryLoop(x, p[2], p[3], z, p[4], p[5], y, n, [](float u, float v) { return (u > v) | (u != u) ? u : v; }); break;
+    case kMin: binaryLoop(x, p[2], p[3], z, p[4], p[5], y, n, [](float u, float v) { return (u < v) | (u != u) ? u : v; }); break;
     case kSquaredDiff:
       binaryLoop(x, p[2], p[3], z, p[4], p[5], y, n, [](float u, float v) { return (u - v) * (u - v); });
       break;
@@ -689,7 +689,12 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   switch (a.p[0]) {
     case kUnRelu: unaryLoop(x, y, n, [](float v) { return v < 0.f ? 0.f : v; }); break;  // NaN passes, as tfjs
     case kUnSigmoid: unaryLoop(x, y, n, [](float v) { return sigmoidApprox(v); }); break;
-    case kUnStep: unaryLoop(x, y, n, [alpha](float v) { return v != v ? v : (v > 0.f ? 1.f : alpha); }); break;
+    case kUnStep:  // branch-free, so it vectorises (half-negative inputs made a branchy loop 10x slower)
+      unaryLoop(x, y, n, [alpha](float v) {
+        const float r = alpha + (1.f - alpha) * static_cast<float>(v > 0.f);
+        return v == v ? r : v;
+      });
+      break;
     case kUnSquare: unaryLoop(x, y, n, [](float v) { return v * v; }); break;
     case kUnNeg: unaryLoop(x, y, n, [](float v) { return -v; }); break;
     case kUnSqrt: unaryLoop(x, y, n, [](float v) { return std::sqrt(v); }); break;

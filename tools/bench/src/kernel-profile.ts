@@ -1,0 +1,93 @@
+/**
+ * Where a training (or inference) step of a bench network spends its time, kernel by kernel: every
+ * registered kernel of the current backend is wrapped with a clock, then N steps run after 3 warm-up steps.
+ * "other" is what the step spends outside kernels (tfjs's per-op JavaScript, the tape, the optimizer's JS).
+ *
+ *   npx nx run bench:kernels -- --net yolo-stage [--mode train|infer] [--steps 20]
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, parseArgs } from '@cv/engine';
+import { crossEntropy } from '@cv/tasks-classify';
+import { z } from 'zod';
+import { BENCH_NETS } from './architectures';
+
+const Schema = z.object({
+  net: z.string().default('reference-cnn').describe('bench network (reference-cnn, unet-stage, yolo-stage)'),
+  mode: z.enum(['train', 'infer']).default('train').describe('a training step or a prediction'),
+  steps: z.number().int().positive().default(20).describe('timed steps'),
+  top: z.number().int().positive().default(25).describe('kernels listed'),
+});
+
+/** Wraps every kernel of the backend with a clock; returns the table it fills. */
+function instrument(backend: string): Map<string, { ms: number; calls: number }> {
+  const times = new Map<string, { ms: number; calls: number }>();
+  for (const k of tf.getKernelsForBackend(backend)) {
+    const run = k.kernelFunc;
+    tf.unregisterKernel(k.kernelName, backend);
+    tf.registerKernel({
+      ...k,
+      kernelFunc: (args) => {
+        const t0 = performance.now();
+        const out = run(args);
+        const e = times.get(k.kernelName) ?? { ms: 0, calls: 0 };
+        e.ms += performance.now() - t0;
+        e.calls++;
+        times.set(k.kernelName, e);
+        return out;
+      },
+    });
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  const { config } = parseArgs(Schema, process.argv.slice(2).filter((a) => a !== '--'));
+  const net = BENCH_NETS.find((n) => n.name === config.net);
+  if (!net) throw new Error(`--net '${config.net}' is not a bench network; use one of: ${BENCH_NETS.map((n) => n.name).join(', ')}`);
+  const backend = await initBackend();
+  const times = instrument(backend.name);
+  const model = net.build();
+  const optimizer: tf.Optimizer = tf.train.adam(1e-3);
+  const x = tf.randomUniform([net.batch, ...net.inputShape], 0, 1, 'float32', 1);
+  const outShape = model.outputs[0].shape.slice(1) as number[];
+  const y = net.loss === 'ce'
+    ? tf.oneHot(tf.randomUniform([net.batch], 0, outShape[0], 'int32', 2), outShape[0])
+    : tf.randomUniform([net.batch, ...outShape], 0, 1, 'float32', 2);
+  const lossOf = (out: tf.Tensor) => (net.loss === 'ce' ? crossEntropy(y, out) : (tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar));
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const train = () => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => lossOf(model.apply(x, { training: true }) as tf.Tensor), vars);
+      optimizer.applyGradients(grads);
+      return value;
+    });
+    loss.dataSync();
+    loss.dispose();
+  };
+  const infer = () => {
+    const out = tf.tidy(() => model.predict(x) as tf.Tensor);
+    out.dataSync();
+    out.dispose();
+  };
+  const step = config.mode === 'train' ? train : infer;
+  for (let i = 0; i < 3; i++) step();
+  times.clear();
+  const t0 = performance.now();
+  for (let i = 0; i < config.steps; i++) step();
+  const total = (performance.now() - t0) / config.steps;
+  const rows = [...times.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const inKernels = rows.reduce((s, [, v]) => s + v.ms, 0) / config.steps;
+  const calls = rows.reduce((s, [, v]) => s + v.calls, 0) / config.steps;
+  console.log(`${net.name} ${config.mode}: ${total.toFixed(2)} ms/step; kernels ${inKernels.toFixed(2)} ms; other ${(total - inKernels).toFixed(2)} ms; ${calls} kernel calls/step`);
+  for (const [name, v] of rows.slice(0, config.top)) {
+    console.log(`${name.padEnd(30)} ${(v.ms / config.steps).toFixed(2).padStart(7)} ms  ${(v.calls / config.steps).toFixed(0)} calls`);
+  }
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+}
+
+main().catch((e) => {
+  console.error(`error: ${(e as Error).message}`);
+  process.exitCode = 1;
+});
