@@ -12,7 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const source = path.join(here, 'onednn.cc');
+const sources = ['onednn.cc', 'conv.cc', 'memory-bound.cc'].map((f) => path.join(here, f));
+const header = path.join(here, 'addon.hpp');
 const outDir = path.join(here, 'build');
 const target = path.join(outDir, 'cv_onednn.node');
 const force = process.argv.includes('--force');
@@ -40,7 +41,7 @@ function main() {
     say('native oneDNN kernels: build skipped (CV_SKIP_NATIVE=1)');
     return;
   }
-  const newest = Math.max(statSync(source).mtimeMs, statSync(fileURLToPath(import.meta.url)).mtimeMs); // source or flags
+  const newest = Math.max(...[...sources, header, fileURLToPath(import.meta.url)].map((f) => statSync(f).mtimeMs)); // sources or flags
   if (!force && existsSync(target) && statSync(target).mtimeMs >= newest) {
     if (!quiet) say(`native oneDNN kernels: up to date (${path.relative(process.cwd(), target)})`);
     return;
@@ -59,11 +60,12 @@ function main() {
   mkdirSync(outDir, { recursive: true });
   const partial = `${target}.partial`;
   const args = ['-O3', '-march=native', '-fno-math-errno', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-DNODE_GYP_MODULE_NAME=cv_onednn',
-    `-I${napi}`, `-I${path.dirname(path.dirname(dnnl))}`, source, '-ldnnl', '-o', partial];
+    `-I${napi}`, `-I${path.dirname(path.dirname(dnnl))}`, ...sources, '-ldnnl', '-o', partial];
   const t0 = Date.now();
   const r = spawnSync(cxx, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(partial, { force: true });
+    rmSync(target, { force: true }); // an addon from older sources must not load against newer JS
     const first = (r.stderr || r.error?.message || '').split('\n').find((l) => /error/.test(l)) ?? r.stderr?.split('\n')[0];
     say(`native oneDNN kernels not built: compiler failed (${first?.trim()}). The engine runs pure wasm.`);
     return;
