@@ -26,6 +26,15 @@ describe('classification models', () => {
     b.dispose();
   });
 
+  it("the reference CNN's BatchNorm moves its statistics 10 % per step (PyTorch's default), not tfjs's 1 %", () => {
+    const model = createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+    const bn = model.getLayer('bn');
+    tf.tidy(() => bn.apply(tf.fill([2, 7, 7, 64], 2), { training: true }) as tf.Tensor);
+    const movingMean = bn.getWeights()[2].dataSync();
+    expect(movingMean[0]).toBeCloseTo(0.2, 5); // 0 + (2 − 0)·(1 − 0.9)
+    model.dispose();
+  });
+
   it('an unknown model lists the available ones', () => {
     expect(() => createClassifier('resnet-99', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 })).toThrow(/available: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s/);
   });

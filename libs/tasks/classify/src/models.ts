@@ -54,7 +54,8 @@ function referenceCnn(spec: ClassifierSpec): tf.LayersModel {
   x = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }).apply(x) as tf.SymbolicTensor; // [B, 14, 14, 32]
   x = conv(64, 'conv2').apply(x) as tf.SymbolicTensor; // [B, 14, 14, 64]
   x = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }).apply(x) as tf.SymbolicTensor; // [B, 7, 7, 64]
-  x = tf.layers.batchNormalization({ name: 'bn' }).apply(x) as tf.SymbolicTensor;
+  // Momentum 0.9 = PyTorch's BatchNorm default (0.1): tfjs's 0.99 leaves short runs validating on unsettled statistics.
+  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'bn' }).apply(x) as tf.SymbolicTensor;
   x = featureRegularizers(x, spec);
   x = new SeededDropout({ rate: dropout, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor; // [B, 3136]
