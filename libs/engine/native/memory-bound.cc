@@ -177,6 +177,17 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
+// y = x·mul + add per channel over rows of c channels (batch norm's normalisation, either mode).
+void affineRows(const float *x, float *y, int64_t rows, int64_t c, const float *mul, const float *add) {
+#pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    float *yr = y + r * c;
+#pragma omp simd
+    for (int64_t j = 0; j < c; j++) yr[j] = xr[j] * mul[j] + add[j];
+  }
+}
+
 // y = (x - mean) / sqrt(var + eps) * scale + offset over the last axis of c channels.
 // p: n c | off: x mean var offset(-1) scale(-1) y; alpha = eps.
 napi_value BatchNorm(napi_env env, napi_callback_info info) {
@@ -194,14 +205,7 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
     mul[j] = (scale ? scale[j] : 1.f) * inv;
     add[j] = (offset ? offset[j] : 0.f) - mean[j] * mul[j];
   }
-  const int64_t rows = n / c;
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * c;
-    float *yr = y + r * c;
-#pragma omp simd
-    for (int64_t j = 0; j < c; j++) yr[j] = xr[j] * mul[j] + add[j];
-  }
+  affineRows(x, y, n / c, c, mul.data(), add.data());
   return boolean(env, true);
 }
 
@@ -335,13 +339,7 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
     mul[j] = static_cast<float>(gamma[j] / std::sqrt(vr + a.alpha));
     add[j] = static_cast<float>(beta[j] - m * mul[j]);
   }
-#pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * c;
-    float *yr = y + r * c;
-#pragma omp simd
-    for (int64_t j = 0; j < c; j++) yr[j] = xr[j] * mul[j] + add[j];
-  }
+  affineRows(x, y, rows, c, mul.data(), add.data());
   return boolean(env, true);
 }
 

@@ -43,7 +43,7 @@ export class SeededDropout extends tf.layers.Layer {
 }
 
 // tfjs does not export its BatchNormalization class; take the constructor from an instance.
-const BatchNormalizationBase = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as new (
+export const BatchNormalizationBase = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as new (
   args: Record<string, unknown>,
 ) => tf.layers.Layer;
 

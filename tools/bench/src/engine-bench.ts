@@ -15,9 +15,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableCores, initBackend, loadOneDnnAddon, parseArgs, type BackendInfo } from '@cv/engine';
-import { crossEntropy } from '@cv/tasks-classify';
 import { spawnSync } from 'node:child_process';
 import { BENCH_NETS, type BenchNet } from './architectures';
+import { benchSteps } from './bench-steps';
 import { z } from 'zod';
 
 const Schema = z.object({
@@ -68,42 +68,25 @@ let peakRss = 0;
 const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
 function benchModel(net: BenchNet, steps: number, cfg: z.infer<typeof Schema>, backend: BackendInfo) {
-  const model = net.build();
   const batch = net.batch;
-  const optimizer: tf.Optimizer = tf.train.adam(1e-3);
-  const x = tf.randomUniform([batch, ...net.inputShape], 0, 1, 'float32', 1);
-  const outShape = (model.outputs[0].shape.slice(1) as number[]);
-  const y = net.loss === 'ce'
-    ? tf.oneHot(tf.randomUniform([batch], 0, outShape[0], 'int32', 2), outShape[0])
-    : tf.randomUniform([batch, ...outShape], 0, 1, 'float32', 2);
-  const lossOf = (out: tf.Tensor) => (net.loss === 'ce' ? crossEntropy(y, out) : (tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar));
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const bench = benchSteps(net);
   const step = () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => lossOf(model.apply(x, { training: true }) as tf.Tensor), vars);
-      optimizer.applyGradients(grads);
-      return value;
-    });
-    loss.dataSync();
-    loss.dispose();
+    bench.train();
     sampleRss();
   };
   for (let i = 0; i < cfg.warmup; i++) step();
   let t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
   const msPerStep = (performance.now() - t0) / steps;
-  const infer = () => syncAndDispose(tf.tidy(() => model.predict(x) as tf.Tensor));
-  for (let i = 0; i < cfg.warmup; i++) infer();
+  for (let i = 0; i < cfg.warmup; i++) bench.infer();
   const inferSteps = steps * 3;
   t0 = performance.now();
   for (let i = 0; i < inferSteps; i++) {
-    infer();
+    bench.infer();
     sampleRss();
   }
   const msPerInfer = (performance.now() - t0) / inferSteps;
-  tf.dispose([x, y]);
-  optimizer.dispose();
-  model.dispose();
+  bench.dispose();
   return {
     name: net.name, backend: backend.name, kernels: backend.kernels, threads: backend.threads,
     trainImgPerSec: (1000 * batch) / msPerStep,

@@ -7,9 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseArgs } from '@cv/engine';
-import { crossEntropy } from '@cv/tasks-classify';
 import { z } from 'zod';
 import { BENCH_NETS } from './architectures';
+import { benchSteps } from './bench-steps';
 
 const Schema = z.object({
   net: z.string().default('reference-cnn').describe('bench network (reference-cnn, unet-stage, yolo-stage)'),
@@ -46,30 +46,8 @@ async function main(): Promise<void> {
   if (!net) throw new Error(`--net '${config.net}' is not a bench network; use one of: ${BENCH_NETS.map((n) => n.name).join(', ')}`);
   const backend = await initBackend();
   const times = instrument(backend.name);
-  const model = net.build();
-  const optimizer: tf.Optimizer = tf.train.adam(1e-3);
-  const x = tf.randomUniform([net.batch, ...net.inputShape], 0, 1, 'float32', 1);
-  const outShape = model.outputs[0].shape.slice(1) as number[];
-  const y = net.loss === 'ce'
-    ? tf.oneHot(tf.randomUniform([net.batch], 0, outShape[0], 'int32', 2), outShape[0])
-    : tf.randomUniform([net.batch, ...outShape], 0, 1, 'float32', 2);
-  const lossOf = (out: tf.Tensor) => (net.loss === 'ce' ? crossEntropy(y, out) : (tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar));
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const train = () => {
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => lossOf(model.apply(x, { training: true }) as tf.Tensor), vars);
-      optimizer.applyGradients(grads);
-      return value;
-    });
-    loss.dataSync();
-    loss.dispose();
-  };
-  const infer = () => {
-    const out = tf.tidy(() => model.predict(x) as tf.Tensor);
-    out.dataSync();
-    out.dispose();
-  };
-  const step = config.mode === 'train' ? train : infer;
+  const bench = benchSteps(net);
+  const step = config.mode === 'train' ? bench.train : bench.infer;
   for (let i = 0; i < 3; i++) step();
   times.clear();
   const t0 = performance.now();
@@ -82,9 +60,7 @@ async function main(): Promise<void> {
   for (const [name, v] of rows.slice(0, config.top)) {
     console.log(`${name.padEnd(30)} ${(v.ms / config.steps).toFixed(2).padStart(7)} ms  ${(v.calls / config.steps).toFixed(0)} calls`);
   }
-  tf.dispose([x, y]);
-  optimizer.dispose();
-  model.dispose();
+  bench.dispose();
 }
 
 main().catch((e) => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from './addon';
 import { offsetOf, runNative, size, type WasmBackend } from './heap';
+import { BatchNormalizationBase } from '../../layers';
 
 /**
  * Training-mode BatchNormalization, the swish activation and the Adam update as fused native kernels on
@@ -25,7 +26,7 @@ interface BatchNormLayer {
 }
 type SwishApply = (this: unknown, x: tf.Tensor, alpha?: number) => tf.Tensor;
 
-const bnProto = Object.getPrototypeOf(tf.layers.batchNormalization({})) as { call: LayerCall };
+const bnProto = BatchNormalizationBase.prototype as unknown as { call: LayerCall };
 const swishProto = Object.getPrototypeOf((tf.layers.activation({ activation: 'swish' }) as unknown as { activation: object }).activation) as { apply: SwishApply };
 /** The private members of tfjs's AdamOptimizer that its update reads (tfjs-core 4.22). */
 interface AdamInternals {
