@@ -3,64 +3,10 @@
  *
  *   npx nx run backbones:pretrain -- --name resnet-s [--dataset fashion-mnist] [--epochs 2]
  *
- * The run goes to runs/backbones/<name>; the exported weights (tfjs LayersModel) and a model card go to
- * models/backbones/<name>/, where `pretrained: true` finds them.
+ * The run goes to runs/backbones/<name>; the exported weights and a model card go to models/backbones/<name>/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { listBackbones } from '@cv/backbones';
-import { ConfigError, parseArgs } from '@cv/engine';
-import { z } from 'zod';
-import { runCli } from './cli';
-import { exportModel } from './export-model';
-import { runTraining } from './train-run';
+import { runCli } from '@cv/engine';
+import { registerRegularizationLayers } from '@cv/regularization';
+import { PretrainSchema, runPretrain } from '@cv/tasks-classify';
 
-const PretrainSchema = z.object({
-  name: z.string().optional().describe(`backbone to pretrain: ${listBackbones().join(', ')}`),
-  dataset: z.string().default('fashion-mnist').describe('dataset (fashion-mnist, mnist, glyphs = procedural pen strokes, or an image folder)'),
-  epochs: z.number().int().positive().default(2).describe('epochs'),
-  trainLimit: z.number().int().min(0).default(0).describe('first N training images, class-balanced (0 = all)'),
-  classes: z.string().default('').describe('pretrain on these class indices only, e.g. 0,1,2,3,4'),
-  batchSize: z.number().int().positive().default(64).describe('images per step'),
-  lr: z.number().positive().default(2e-3).describe('peak learning rate (cosine schedule)'),
-  seed: z.number().int().min(0).default(0).describe('seed'),
-  rotate: z.number().min(0).default(0).describe('augment: max rotation in degrees'),
-  scale: z.number().min(0).max(0.9).default(0).describe('augment: max relative scale change'),
-  translate: z.number().min(0).max(0.5).default(0).describe('augment: max translation, fraction of size'),
-  workers: z.number().int().min(0).default(1).describe('data-parallel replicas (0 = one per core)'),
-  out: z.string().optional().describe('where to ship the weights (default models/backbones/<name>)'),
-});
-
-async function main(argv: string[]): Promise<void> {
-  const { config } = parseArgs(PretrainSchema, argv);
-  if (!config.name) throw new ConfigError(`backbones:pretrain needs --name (one of ${listBackbones().join(', ')})`);
-  if (!listBackbones().includes(config.name)) throw new ConfigError(`unknown backbone '${config.name}'; available: ${listBackbones().join(', ')}`);
-  const out = config.out ?? path.join('models', 'backbones', config.name);
-  const runDir = path.join('runs', 'backbones', config.name);
-  const started = new Date();
-  const outcome = await runTraining([
-    '--model', config.name, '--dataset', config.dataset, '--epochs', String(config.epochs), '--train-limit', String(config.trainLimit),
-    '--batch-size', String(config.batchSize), '--lr', String(config.lr), '--seed', String(config.seed), '--dropout', '0', '--out', runDir,
-    ...(config.classes ? ['--classes', config.classes] : []),
-    '--rotate', String(config.rotate), '--scale', String(config.scale), '--translate', String(config.translate), '--workers', String(config.workers),
-  ]);
-  if (!outcome) return; // a replica worker (never with the single-replica default)
-  await exportModel(path.join(runDir, 'model'), out, (outcome.model.inputs[0].shape.slice(1) as number[]));
-  const r = outcome.report;
-  const augment = (['rotate', 'scale', 'translate'] as const).filter((k) => config[k] > 0);
-  const augmentFlags = augment.map((k) => ` --${k} ${config[k]}`).join('');
-  fs.writeFileSync(path.join(out, 'MODEL_CARD.md'), `# ${config.name} — pretrained backbone
-
-- **What:** the \`${config.name}\` backbone (libs/backbones) with a classification head (\`head_*\` layers), trained from
-  scratch by this suite; \`pretrained: true\` / \`--pretrained\` loads the backbone layers by name and skips a head of
-  another class count.
-- **Data:** ${outcome.datasetName} (${outcome.split}); a seeded 10 % of the training split held out for validation, then ${config.trainLimit ? `the first ${config.trainLimit} of the rest, class-balanced` : 'all the rest'} for training.
-- **Training:** ${config.epochs} epochs, batch ${config.batchSize}, Adam ${config.lr} with cosine decay, seed ${config.seed}${augment.length ? `, augmentation: ${augment.map((k) => `${k} ${config[k]}`).join(', ')}` : ''}, ${outcome.trainSeconds.toFixed(0)} s on the wasm backend (${config.workers} replica(s)).
-- **Test accuracy (${outcome.datasetName}, ${r.testImages} images):** ${(100 * r.accuracy).toFixed(2)} %.
-- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}${augmentFlags}${config.workers !== 1 ? ` --workers ${config.workers}` : ''}${config.out ? ` --out ${config.out}` : ''}\`
-- **Date:** ${started.toISOString().slice(0, 10)}.
-`);
-  console.log(`shipped ${config.name} weights to ${out} (test accuracy ${(100 * r.accuracy).toFixed(2)} %)`);
-}
-
-runCli(main, { schema: PretrainSchema, usage: 'usage: nx run backbones:pretrain -- --name resnet-s [--dataset fashion-mnist] [--epochs 2]' });
+runCli(runPretrain, { schema: PretrainSchema, usage: 'usage: nx run backbones:pretrain -- --name resnet-s [--dataset fashion-mnist] [--epochs 2]' }, registerRegularizationLayers);

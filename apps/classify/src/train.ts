@@ -1,7 +1,5 @@
-import { ClassifyTrainSchema } from '@cv/tasks-classify';
-import { runCli } from './cli';
-import { runTraining } from './train-run';
+import { trainCommand } from '@cv/engine';
+import { registerRegularizationLayers } from '@cv/regularization';
+import { classifyTask } from '@cv/tasks-classify';
 
-runCli(async (argv) => {
-  await runTraining(argv);
-}, { schema: ClassifyTrainSchema, usage: 'usage: nx run classify:train -- [--config file.json] [--key=value ...]' });
+trainCommand(classifyTask, 'usage: nx run classify:train -- [--config file.json] [--key=value ...]', registerRegularizationLayers);

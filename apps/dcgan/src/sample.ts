@@ -1,7 +1,7 @@
-import { DcganSampleSchema } from '@cv/tasks-gan';
-import { runCli } from './cli';
-import { runSampling } from './sample-run';
+import { runCli } from '@cv/engine';
+import { registerRegularizationLayers } from '@cv/regularization';
+import { DcganSampleSchema, runSampling } from '@cv/tasks-gan';
 
 runCli(async (argv) => {
   await runSampling(argv);
-}, { schema: DcganSampleSchema, usage: 'usage: nx run dcgan:sample -- --model <runDir|generatorDir> --n 64 --out grid.png [--class 7] [--interpolate] [--eval-classifier models/classify/mnist --json]' });
+}, { schema: DcganSampleSchema, usage: 'usage: nx run dcgan:sample -- --model <runDir|generatorDir> --n 64 --out grid.png [--class 7] [--interpolate] [--eval-classifier models/classify/mnist --json]' }, registerRegularizationLayers);

@@ -1,7 +1,6 @@
-import { DcganTrainSchema } from '@cv/tasks-gan';
-import { runCli } from './cli';
-import { runDcganTraining } from './train-run';
+import { trainCommand } from '@cv/engine';
+import { registerRegularizationLayers } from '@cv/regularization';
+import { dcganTask } from '@cv/tasks-gan';
 
-runCli(async (argv) => {
-  await runDcganTraining(argv);
-}, { schema: DcganTrainSchema, usage: 'usage: nx run dcgan:train -- [--dataset mnist] [--epochs N] [--out runs/dcgan/exp] [--resume <runDir>] [--key=value ...]' });
+// Classifier layers are registered so any classify model can judge samples.
+trainCommand(dcganTask, 'usage: nx run dcgan:train -- [--dataset mnist] [--epochs N] [--out runs/dcgan/exp] [--resume <runDir>] [--key=value ...]', registerRegularizationLayers);

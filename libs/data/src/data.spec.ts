@@ -15,7 +15,7 @@ function tinySet(): ClassificationSet {
   const n = 30;
   const images = new Uint8Array(n * 16);
   for (let i = 0; i < n; i++) images.fill(i, i * 16, (i + 1) * 16);
-  return { images, labels: Uint8Array.from({ length: n }, (_, i) => i % 3), shape: [4, 4, 1], classNames: ['a', 'b', 'c'] };
+  return { images, labels: Int32Array.from({ length: n }, (_, i) => i % 3), shape: [4, 4, 1], classNames: ['a', 'b', 'c'] };
 }
 
 async function collect(loader: DataLoader, seed: number) {
@@ -139,6 +139,23 @@ describe('image folder and image io', () => {
     expect(ds.train.images[0]).toBeCloseTo(20, -1);
     const rgb = await loadImageFolder(path.join(root, 'ds'), { size: 6, channels: 3 });
     expect(rgb.test.images.length).toBe(2 * 6 * 6 * 3);
+  });
+
+  it('keeps class indices above 255 (300 classes: labels are int32, not bytes)', async () => {
+    const many = path.join(root, 'many');
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer();
+    for (let c = 0; c < 300; c++) {
+      fs.mkdirSync(path.join(many, 'train', `c${String(c).padStart(3, '0')}`), { recursive: true });
+      fs.mkdirSync(path.join(many, 'test', `c${String(c).padStart(3, '0')}`), { recursive: true });
+      fs.writeFileSync(path.join(many, 'train', `c${String(c).padStart(3, '0')}`, '0.png'), png);
+      fs.writeFileSync(path.join(many, 'test', `c${String(c).padStart(3, '0')}`, '0.png'), png);
+    }
+    const ds = await loadImageFolder(many, { size: 2, channels: 1 });
+    expect(ds.train.classNames.length).toBe(300);
+    expect(Math.max(...ds.train.labels)).toBe(299);
+    expect(Array.from(ds.test.labels.subarray(255, 260))).toEqual([255, 256, 257, 258, 259]);
+    const batch = (await new DataLoader(ds.train, { batchSize: 300 }).batches(0)[Symbol.asyncIterator]().next()).value!;
+    expect(batch.y[299]).toBe(299);
   });
 
   it('names the folder or file and the fix for bad input', async () => {

@@ -136,7 +136,7 @@ export function makeGlyphs(options: GlyphOptions = GLYPH_DEFAULTS): Classificati
   const build = (perClass: number, split: string): ClassificationSet => {
     const n = perClass * classes;
     const images = new Uint8Array(n * SIZE * SIZE);
-    const labels = new Uint8Array(n);
+    const labels = new Int32Array(n);
     const rngs = protos.map((_, c) => new Rng(deriveSeed(seed, 'glyph-instances', split, c)));
     for (let i = 0; i < n; i++) {
       const c = i % classes;

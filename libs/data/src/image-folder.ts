@@ -39,7 +39,7 @@ async function decodeAll(files: { file: string; label: number }[], classNames: s
   const shape: [number, number, number] = [opts.size, opts.size, opts.channels];
   const size = shape[0] * shape[1] * shape[2];
   const images = new Uint8Array(files.length * size);
-  const labels = Uint8Array.from(files, (f) => f.label);
+  const labels = Int32Array.from(files, (f) => f.label);
   let next = 0;
   const worker = async () => {
     while (next < files.length) {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import sharp from 'sharp';
+import { type DecodedImage, fitImageBytes } from '@cv/engine/core';
 
 /** An image that cannot be used; the message names the file and the fix. */
 export class ImageError extends Error {
@@ -7,27 +8,39 @@ export class ImageError extends Error {
 }
 
 /**
- * Decodes an image file (PNG, JPEG, WebP, GIF, TIFF, AVIF...) with sharp and resizes it to
- * `size` × `size` (`fit: fill`), as 1 (luminance) or 3 (RGB) channels. Returns HWC uint8 pixels.
+ * Decodes an image file (PNG, JPEG, WebP, GIF, TIFF, AVIF...) with sharp at its own size: EXIF
+ * orientation applied, alpha dropped, grey or sRGB bytes (HWC). Resizing is the engine's `fitImage`, the
+ * same for training data, `predict`, the server and the browser.
+ *
+ * @example
+ * const image = await decodeImage('photo.jpg'); // { data, width, height, channels: 3 }
+ */
+export async function decodeImage(file: string): Promise<DecodedImage> {
+  if (!fs.existsSync(file)) throw new ImageError(`image '${file}' does not exist; check the path`);
+  const stat = fs.statSync(file);
+  if (!stat.isFile()) throw new ImageError(`'${file}' is not a file; pass image files`);
+  if (stat.size === 0) throw new ImageError(`image '${file}' is 0 bytes; replace or remove it`);
+  try {
+    const image = sharp(file, { failOn: 'error' }).rotate().removeAlpha();
+    const meta = await image.metadata();
+    const grey = meta.channels !== undefined && meta.channels <= 2 && meta.space !== 'srgb';
+    const { data, info } = await (grey ? image.grayscale() : image.toColourspace('srgb')).raw().toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels as 1 | 3 };
+  } catch (e) {
+    throw new ImageError(`'${file}' is not a readable image (${(e as Error).message.split('\n')[0]}); replace or remove it`);
+  }
+}
+
+/**
+ * Decodes an image file and fits it to `size` × `size` (stretched; bilinear, as every model input) with
+ * 1 (BT.601 luma) or 3 (RGB) channels. Returns HWC uint8 pixels.
  *
  * @example
  * const pixels = await readImage('datasets/shapes/train/circle/0.png', { size: 28, channels: 1 });
  */
 export async function readImage(file: string, { size, channels }: { size: [number, number] | number; channels: 1 | 3 }): Promise<Uint8Array> {
   const [h, w] = Array.isArray(size) ? size : [size, size];
-  if (!fs.existsSync(file)) throw new ImageError(`image '${file}' does not exist; check the path`);
-  const stat = fs.statSync(file);
-  if (!stat.isFile()) throw new ImageError(`'${file}' is not a file; pass image files`);
-  if (stat.size === 0) throw new ImageError(`image '${file}' is 0 bytes; replace or remove it`);
-  try {
-    let pipeline = sharp(file, { failOn: 'error' }).rotate().resize(w, h, { fit: 'fill' }).removeAlpha();
-    pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
-    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== channels) throw new Error(`decoded ${info.channels} channels`);
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  } catch (e) {
-    throw new ImageError(`'${file}' is not a readable image (${(e as Error).message.split('\n')[0]}); replace or remove it`);
-  }
+  return fitImageBytes(await decodeImage(file), { shape: [h, w, channels] }, `'${file}'`);
 }
 
 /** Writes HWC uint8 pixels as a PNG. */

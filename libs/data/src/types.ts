@@ -2,8 +2,8 @@
 export interface ClassificationSet {
   /** N·H·W·C bytes, image after image. */
   images: Uint8Array;
-  /** Class index of each image. */
-  labels: Uint8Array;
+  /** Class index of each image (int32: image folders may have any number of classes). */
+  labels: Int32Array;
   /** [H, W, C] of every image. */
   shape: [number, number, number];
   classNames: string[];
@@ -27,7 +27,7 @@ export const imageSize = (set: ClassificationSet): number => set.shape[0] * set.
 export function subset(set: ClassificationSet, indices: ArrayLike<number>): ClassificationSet {
   const size = imageSize(set);
   const images = new Uint8Array(indices.length * size);
-  const labels = new Uint8Array(indices.length);
+  const labels = new Int32Array(indices.length);
   const sources = set.sources ? [] as string[] : undefined;
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i];
@@ -74,6 +74,6 @@ export function selectClasses(set: ClassificationSet, classes: number[]): Classi
     if (newLabel.has(l)) picked.push(i);
   });
   const sub = subset(set, picked);
-  sub.labels = Uint8Array.from(sub.labels, (l) => newLabel.get(l)!);
+  sub.labels = Int32Array.from(sub.labels, (l) => newLabel.get(l)!);
   return { ...sub, classNames: classes.map((c) => set.classNames[c]) };
 }

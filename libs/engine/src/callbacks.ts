@@ -1,4 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { replaceDirAtomic } from './fsutil';
+import { loadModel, saveModel } from './model-io';
 import type { Trainer } from './trainer';
 
 /** Numbers logged by a step or an epoch (loss, accuracy, val_loss, lr...). */
@@ -11,6 +15,12 @@ export type Logs = Record<string, number>;
 export abstract class Callback {
   /** Key of this callback's state in checkpoints (unique per run). */
   abstract readonly name: string;
+  /**
+   * Does this callback change training (schedules, early stopping, NaN guard, EMA)? Then it runs on every
+   * data-parallel replica, which must take the same decisions; the others only print or write files and
+   * run on replica 0 alone.
+   */
+  readonly allReplicas: boolean = false;
   /** Set by the Trainer before `onTrainBegin`. */
   trainer!: Trainer;
   onTrainBegin?(): Promise<void> | void;
@@ -19,6 +29,8 @@ export abstract class Callback {
   onTrainBatchEnd?(step: number, logs: Logs): Promise<void> | void;
   onEpochEnd?(epoch: number, logs: Logs): Promise<void> | void;
   onTrainEnd?(logs: Logs): Promise<void> | void;
+  /** The run's planned epochs changed (a `--time` budget re-plans after the first epoch). */
+  onPlanChange?(epochs: number): void;
   getState?(): unknown;
   setState?(state: unknown): void;
 }
@@ -38,13 +50,16 @@ export function improves(value: number, best: number, mode: 'min' | 'max', minDe
 
 /**
  * Stops training when `monitor` has not improved for `patience` epochs; optionally restores the
- * weights of the best epoch at the end (kept in memory as copies).
+ * weights of the best epoch at the end. Those weights are kept in memory and, on replica 0, written to
+ * `checkpoints/early-stopping-best`, so a run resumed after its best epoch restores the same weights as
+ * an uninterrupted one. Epochs without the monitored value (validation every N epochs) are skipped.
  *
  * @example
  * new EarlyStopping({ monitor: 'val_loss', patience: 3, restoreBestWeights: true })
  */
 export class EarlyStopping extends Callback {
   readonly name = 'EarlyStopping';
+  override readonly allReplicas = true;
   private best: number;
   private wait = 0;
   private bestEpoch = -1;
@@ -61,32 +76,55 @@ export class EarlyStopping extends Callback {
     return this.args.monitor ?? 'val_loss';
   }
 
-  onEpochEnd(epoch: number, logs: Logs): void {
+  /** Where the best weights are kept on disk (replica 0). */
+  get bestDir(): string {
+    return path.join(this.trainer.checkpointDir, 'early-stopping-best');
+  }
+
+  async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const value = logs[this.monitor];
-    if (value === undefined) throw new Error(`EarlyStopping monitors '${this.monitor}', which is not logged; logged: ${Object.keys(logs).join(', ')}`);
+    if (value === undefined) {
+      if (!this.trainer.validatedThisEpoch) return; // no validation this epoch
+      throw new Error(`EarlyStopping monitors '${this.monitor}', which is not logged; logged: ${Object.keys(logs).join(', ')}`);
+    }
     if (improves(value, this.best, this.mode, this.args.minDelta ?? 0)) {
       this.best = value;
       this.bestEpoch = epoch;
       this.wait = 0;
-      if (this.args.restoreBestWeights) this.keepBestWeights();
+      if (this.args.restoreBestWeights) await this.keepBestWeights();
     } else if (++this.wait >= (this.args.patience ?? 0)) {
       this.trainer.stop(`early stopping: ${this.monitor} did not improve for ${this.wait} epochs (best ${this.best.toFixed(4)} at epoch ${this.bestEpoch + 1})`);
     }
   }
 
-  onTrainEnd(): void {
-    if (this.args.restoreBestWeights && this.bestWeights) {
-      for (const [name, model] of Object.entries(this.trainer.models)) model.setWeights(this.bestWeights[name]);
-      this.trainer.log(`restored the weights of epoch ${this.bestEpoch + 1} (${this.monitor}=${this.best.toFixed(4)})`);
+  async onTrainEnd(): Promise<void> {
+    if (this.args.restoreBestWeights && this.bestEpoch >= 0) {
+      if (this.bestWeights) {
+        for (const [name, model] of Object.entries(this.trainer.models)) model.setWeights(this.bestWeights[name]);
+      } else if (this.trainer.isMain && fs.existsSync(this.bestDir)) {
+        // Resumed after the best epoch: the copies in memory went with the interrupted process.
+        for (const [name, model] of Object.entries(this.trainer.models)) {
+          const saved = await loadModel(path.join(this.bestDir, name));
+          model.setWeights(saved.getWeights());
+          saved.dispose();
+        }
+      } else if (this.trainer.isMain) {
+        throw new Error(`EarlyStopping: the weights of epoch ${this.bestEpoch + 1} are neither in memory nor in '${this.bestDir}'`);
+      }
+      if (this.bestWeights || this.trainer.isMain) this.trainer.log(`restored the weights of epoch ${this.bestEpoch + 1} (${this.monitor}=${this.best.toFixed(4)})`);
     }
     this.disposeBest();
   }
 
-  private keepBestWeights(): void {
+  private async keepBestWeights(): Promise<void> {
     this.disposeBest();
     this.bestWeights = Object.fromEntries(
       Object.entries(this.trainer.models).map(([name, m]) => [name, m.getWeights().map((w) => tf.keep(w.clone()))]),
     );
+    if (!this.trainer.isMain) return;
+    await replaceDirAtomic(this.bestDir, async (tmp) => {
+      for (const [name, model] of Object.entries(this.trainer.models)) await saveModel(model, path.join(tmp, name));
+    });
   }
 
   private disposeBest(): void {
@@ -106,6 +144,7 @@ export class EarlyStopping extends Callback {
 /** Stops training at the first step whose loss is NaN or infinite; the last good checkpoint stays. */
 export class TerminateOnNaN extends Callback {
   readonly name = 'TerminateOnNaN';
+  override readonly allReplicas = true;
   onTrainBatchEnd(step: number, logs: Logs): void {
     const bad = Object.entries(logs).find(([k, v]) => k.includes('loss') && !Number.isFinite(v));
     if (bad) {

@@ -20,6 +20,8 @@ export interface TrainState {
   history: Record<string, number>[];
   /** Training wall-clock seconds so far, over all resumes. */
   seconds: number;
+  /** Epochs planned by a time budget (absent without one). */
+  plannedEpochs?: number;
 }
 
 interface OptimizerFile {

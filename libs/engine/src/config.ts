@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseArgs as nodeParseArgs } from 'node:util';
 import { z } from 'zod';
 
 /** A config error a user can fix: one line naming the key and what it expects. */
@@ -15,32 +16,88 @@ export interface ParsedArgs<T> {
 }
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-const camel = (flag: string) => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** The base type of a schema field, looking through default/optional/nullable wrappers. */
-function baseType(field: z.ZodType): string {
-  let def = (field as unknown as { def: { type: string; innerType?: z.ZodType } }).def;
-  while (def.innerType && ['default', 'optional', 'nullable', 'prefault', 'readonly'].includes(def.type)) {
-    def = (def.innerType as unknown as { def: typeof def }).def;
-  }
-  return def.type;
+/** A JSON-Schema view of one field (zod's public `toJSONSchema`): what a command-line string must become. */
+type FieldKind = 'number' | 'boolean' | 'array' | 'boolean-or-string' | 'string';
+
+interface JsonField {
+  type?: string | string[];
+  anyOf?: JsonField[];
+}
+
+function fieldKind(field: JsonField | undefined): FieldKind {
+  const types = new Set<string>();
+  const collect = (f: JsonField) => {
+    if (Array.isArray(f.type)) f.type.forEach((t) => types.add(t));
+    else if (f.type) types.add(f.type);
+    f.anyOf?.forEach(collect);
+  };
+  if (field) collect(field);
+  if (types.has('boolean') && types.has('string')) return 'boolean-or-string';
+  if (types.has('boolean')) return 'boolean';
+  if (types.has('number') || types.has('integer')) return 'number';
+  if (types.has('array')) return 'array';
+  return 'string';
+}
+
+/** Each key of a schema and how its command-line string is read. */
+function fieldKinds(schema: z.ZodObject): Record<string, FieldKind> {
+  const json = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as { properties?: Record<string, JsonField> };
+  return Object.fromEntries(Object.keys(schema.shape).map((key) => [key, fieldKind(json.properties?.[key])]));
 }
 
 /** Turns a command-line string into the type the schema field expects (zod then checks the value). */
-function coerce(key: string, raw: string, type: string): unknown {
-  if (type === 'number') {
+function coerce(flag: string, raw: string, kind: FieldKind): unknown {
+  if (kind === 'number') {
     const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`config key '${key}': expected a number, got '${raw}'`);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`config key '${flag}': expected a number, got '${raw}'`);
     return n;
   }
-  if (type === 'boolean') {
-    if (['true', '1', 'yes'].includes(raw)) return true;
-    if (['false', '0', 'no'].includes(raw)) return false;
-    throw new ConfigError(`config key '${key}': expected true or false, got '${raw}'`);
-  }
-  if (type === 'array') return raw.split(',').map((s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s));
-  if (type === 'union') return raw === 'true' ? true : raw === 'false' ? false : raw; // boolean-or-path keys
+  if (kind === 'array') return raw.split(',').map((s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s));
+  if (kind === 'boolean-or-string') return raw === 'true' ? true : raw === 'false' ? false : raw; // e.g. --pretrained or --pretrained=dir
   return raw;
+}
+
+const TRUE = ['true', '1', 'yes'];
+const FALSE = ['false', '0', 'no'];
+
+/**
+ * Rewrites the spellings this suite accepts beyond node:util's grammar: `--flag true|false` and
+ * `--flag=false` for booleans (→ `--flag` / `--no-flag`), and a bare `--pretrained` for boolean-or-path
+ * keys (→ `--pretrained=true`). Everything else is node:util's `parseArgs`.
+ */
+function normaliseArgv(argv: string[], kinds: Record<string, FieldKind>, byFlag: Map<string, string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') continue;
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
+    const key = m ? byFlag.get(m[1]) : undefined;
+    if (!m || !key) {
+      out.push(arg);
+      continue;
+    }
+    const [, flag, inline] = m;
+    const kind = kinds[key];
+    const next = argv[i + 1];
+    if (kind === 'boolean') {
+      const value = inline ?? (next !== undefined && [...TRUE, ...FALSE].includes(next) ? argv[++i] : 'true');
+      if (![...TRUE, ...FALSE].includes(value)) throw new ConfigError(`config key '${flag}': expected true or false, got '${value}'`);
+      out.push(TRUE.includes(value) ? `--${flag}` : `--no-${flag}`);
+    } else if (kind === 'boolean-or-string' && inline === undefined && (next === undefined || (next.startsWith('--') && next.length > 2))) {
+      out.push(`--${flag}=true`);
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** node:util's parse errors, as one line naming the key and the fix. */
+function parseError(e: Error & { code?: string }): ConfigError {
+  const flag = /'(--?[^' ]+)/.exec(e.message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new ConfigError(`unknown config key '${flag?.replace(/^-+/, '')}'; run with --help to list the keys`);
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new ConfigError(`config key '${flag?.replace(/^-+/, '')}' needs a value: ${flag}=VALUE`);
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new ConfigError(`unexpected argument '${/'([^']*)'/.exec(e.message)?.[1]}'; options look like --key=value`);
+  return new ConfigError(e.message);
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -84,8 +141,9 @@ export function configHelp(schema: z.ZodObject, usage: string): string {
 
 /**
  * Parses `--config file.json` plus `--key=value` / `--key value` / `--flag` / `--no-flag` into the
- * schema's type. Kebab-case flags map to camelCase keys. Unknown keys and wrong types are errors naming
- * the key. The result is deep-frozen.
+ * schema's type: node:util's `parseArgs` tokenises, zod's JSON Schema of the config says which keys are
+ * numbers or booleans, zod validates. Kebab-case flags map to camelCase keys (the camelCase spelling is
+ * accepted too). Unknown keys and wrong types are errors naming the key. The result is deep-frozen.
  *
  * @example
  * const Schema = z.object({ epochs: z.number().int().positive().default(10).describe('training epochs') }).strict();
@@ -96,47 +154,35 @@ export function parseArgs<S extends z.ZodObject>(
   argv: string[],
   options: { allowPositionals?: boolean } = {},
 ): ParsedArgs<z.infer<S>> {
-  const shape = schema.shape as Record<string, z.ZodType>;
+  const kinds = fieldKinds(schema);
+  const byFlag = new Map<string, string>();
+  const spec: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' } };
+  for (const [key, kind] of Object.entries(kinds)) {
+    for (const flag of new Set([kebab(key), key])) {
+      byFlag.set(flag, key);
+      spec[flag] = { type: kind === 'boolean' ? 'boolean' : 'string' };
+    }
+  }
+  let parsed: ReturnType<typeof nodeParseArgs>;
+  try {
+    parsed = nodeParseArgs({ args: normaliseArgv(argv, kinds, byFlag), options: spec, strict: true, allowPositionals: !!options.allowPositionals, allowNegative: true, tokens: true });
+  } catch (e) {
+    throw parseError(e as Error & { code?: string });
+  }
   const fromCli: Record<string, unknown> = {};
-  const positionals: string[] = [];
   let configFile: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') continue;
-    if (!arg.startsWith('--')) {
-      if (!options.allowPositionals) throw new ConfigError(`unexpected argument '${arg}'; options look like --key=value`);
-      positionals.push(arg);
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option') continue;
+    if (token.name === 'config') {
+      configFile = token.value;
       continue;
     }
-    const eq = arg.indexOf('=');
-    let flag = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    if (flag === 'config') {
-      configFile = value ?? argv[++i];
-      if (!configFile) throw new ConfigError(`--config needs a file path`);
-      continue;
-    }
-    let key = camel(flag);
-    if (!(key in shape) && flag.startsWith('no-') && camel(flag.slice(3)) in shape && value === undefined) {
-      key = camel(flag.slice(3));
-      flag = flag.slice(3);
-      value = 'false';
-    }
-    if (!(key in shape)) throw new ConfigError(`unknown config key '${flag}'; run with --help to list the keys`);
-    const type = baseType(shape[key]);
-    if (value === undefined) {
-      const next = argv[i + 1];
-      const flagOnly = next === undefined || (next.startsWith('--') && next.length > 2);
-      if (type === 'boolean' && (next === undefined || !['true', 'false', '1', '0', 'yes', 'no'].includes(next))) value = 'true';
-      else if (type === 'union' && flagOnly) value = 'true'; // e.g. --pretrained alone, or --pretrained=dir
-      else if (next === undefined || (next.startsWith('--') && next.length > 2)) {
-        throw new ConfigError(`config key '${flag}' needs a value: --${flag}=VALUE`);
-      } else value = argv[++i];
-    }
-    fromCli[key] = coerce(flag, value, type);
+    const key = byFlag.get(token.name);
+    if (!key) throw new ConfigError(`unknown config key '${token.name}'; run with --help to list the keys`);
+    fromCli[key] = kinds[key] === 'boolean' ? !token.rawName.startsWith('--no-') : coerce(token.name, token.value ?? '', kinds[key]);
   }
   const fromFile = configFile ? readConfigFile(path.resolve(configFile)) : {};
   const result = schema.strict().safeParse({ ...fromFile, ...fromCli });
   if (!result.success) throw new ConfigError(formatIssue(result.error.issues[0]));
-  return { config: deepFreeze(result.data) as Readonly<z.infer<S>>, positionals };
+  return { config: deepFreeze(result.data) as Readonly<z.infer<S>>, positionals: parsed.positionals };
 }

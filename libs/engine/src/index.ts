@@ -1,6 +1,5 @@
 export * from './backend';
-export * from './rng';
-export * from './layers';
+export * from './core';
 export * from './config';
 export * from './fsutil';
 export * from './model-io';
@@ -15,3 +14,7 @@ export * from './run-dir';
 export * from './parallel';
 export { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon, type OneDnnAddon } from './kernels/native/addon';
 export { ONEDNN_KERNEL_NAMES, registerOneDnnKernels, unregisterOneDnnKernels } from './kernels/native/onednn-kernels';
+export * from './job-config';
+export * from './job';
+export { cloneModel, EmaCallback, ModelEma } from './ema';
+export * from './export';

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './fsutil';
 import { registerEngineLayers } from './layers';
+import { setLocalModelResolver } from './predictor';
 
 /** File names of a saved model: tfjs LayersModel format, loadable by `tf.loadLayersModel` in a browser. */
 export const MODEL_JSON = 'model.json';
@@ -99,3 +100,6 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
     throw new ModelFormatError(`could not load the model in '${dir}': ${(e as Error).message}`);
   }
 }
+
+// In Node, `loadPredictor('runs/classify/exp/model')` reads a folder.
+setLocalModelResolver((source) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? null : tf.io.fromMemory(readModelArtifacts(source))));

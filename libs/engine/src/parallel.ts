@@ -25,13 +25,18 @@ export interface Replicas {
 }
 
 interface ReplicaData {
-  cvReplica: { rank: number; worldSize: number; control: SharedArrayBuffer; data: SharedArrayBuffer; bytes: SharedArrayBuffer; capacity: number };
+  cvReplica: {
+    rank: number; worldSize: number; control: SharedArrayBuffer; data: SharedArrayBuffer; bytes: SharedArrayBuffer; capacity: number;
+    /** What the main thread decided before starting the replicas (e.g. the run folder), JSON. */
+    job: Record<string, unknown>;
+  };
 }
 
 const GEN = 0;
 const ARRIVED = 1;
 const ABORT = 2;
 const BYTES = 3;
+const ATTACHED = 4;
 const BROADCAST_BYTES = 1 << 20;
 
 class SharedReplicas implements Replicas {
@@ -130,6 +135,11 @@ export function replicaRank(): number {
   return !isMainThread && (workerData as ReplicaData | null)?.cvReplica ? (workerData as ReplicaData).cvReplica.rank : 0;
 }
 
+/** In a replica worker: what the main thread passed to `startReplicas` as `job` (null on the main thread). */
+export function replicaJob(): Record<string, unknown> | null {
+  return !isMainThread && (workerData as ReplicaData | null)?.cvReplica ? (workerData as ReplicaData).cvReplica.job : null;
+}
+
 /** Number of replicas for a `workers` setting: 0 = one per core (at most 4), else as given. */
 export function resolveWorkers(workers: number): number {
   return workers > 0 ? workers : Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
@@ -144,12 +154,18 @@ export function resolveWorkers(workers: number): number {
  * @example
  * const replicas = await startReplicas(2, generator.countParams() + 64);
  * if (!replicas.isMain) { ... quiet, no files ... }
+ *
+ * The main thread returns once every replica has attached; a replica that fails before (an import error,
+ * bad data, out of memory) makes it reject with that replica's error instead of waiting forever.
+ * `options.job` reaches the workers as `replicaJob()`; `options.entry` replaces the entry script.
  */
-export async function startReplicas(worldSize: number, capacity: number): Promise<Replicas> {
+export async function startReplicas(worldSize: number, capacity: number, options: { job?: Record<string, unknown>; entry?: string } = {}): Promise<Replicas> {
   const mine = !isMainThread ? (workerData as ReplicaData | null)?.cvReplica : undefined;
   if (mine) {
     if (mine.capacity < capacity) throw new Error(`replica ${mine.rank}: capacity ${mine.capacity} < ${capacity}`);
     active = new SharedReplicas(mine.rank, mine.worldSize, mine, mine.capacity);
+    const ctrl = new Int32Array(mine.control);
+    Atomics.add(ctrl, ATTACHED, 1);
     const replica = active;
     process.on('uncaughtException', (e) => {
       replica.abort();
@@ -161,24 +177,42 @@ export async function startReplicas(worldSize: number, capacity: number): Promis
   const control = new SharedArrayBuffer(16 * 4);
   const data = new SharedArrayBuffer((worldSize + 1) * capacity * 4);
   const bytes = new SharedArrayBuffer(BROADCAST_BYTES);
-  const entry = pathToFileURL(process.argv[1]).href;
+  const entry = pathToFileURL(options.entry ?? process.argv[1]).href;
   // A TypeScript entry (run by tsx) needs tsx's loader registered in the worker too.
   const load = entry.endsWith('.ts')
     ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`
     : `import(${JSON.stringify(entry)});`;
   const workers: Worker[] = [];
   for (let rank = 1; rank < worldSize; rank++) {
-    const cvReplica = { rank, worldSize, control, data, bytes, capacity };
+    const cvReplica = { rank, worldSize, control, data, bytes, capacity, job: options.job ?? {} };
     const worker = new Worker(load, { eval: true, argv: process.argv.slice(2), workerData: { cvReplica } satisfies ReplicaData, stdout: true });
     worker.stdout.resume(); // replicas' stdout is discarded; errors still reach stderr
     workers.push(worker);
   }
-  active = new SharedReplicas(0, worldSize, { control, data, bytes }, capacity, workers);
-  for (const w of workers) {
-    w.on('error', () => active?.abort());
-    w.on('exit', (code) => code !== 0 && active?.abort());
+  const started = new SharedReplicas(0, worldSize, { control, data, bytes }, capacity, workers);
+  active = started;
+  let failure: Error | null = null;
+  workers.forEach((w, i) => {
+    w.on('error', (e) => {
+      failure ??= new Error(`replica ${i + 1} failed: ${e.message}`);
+      started.abort();
+    });
+    w.on('exit', (code) => {
+      failure ??= new Error(`replica ${i + 1} exited with code ${code} before joining the job`);
+      if (code !== 0) started.abort();
+    });
+  });
+  // Wait (without blocking the event loop, so the workers' error and exit events arrive) until all attach.
+  const ctrl = new Int32Array(control);
+  while (Atomics.load(ctrl, ATTACHED) < worldSize - 1) {
+    if (failure) {
+      started.terminate();
+      active = null;
+      throw failure;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  return active;
+  return started;
 }
 
 /** Aborts and stops the running job's replicas (called when the job fails). */

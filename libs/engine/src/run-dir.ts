@@ -18,6 +18,13 @@ export function readRunArgs(runDir: string, writer = 'classify:train'): Record<s
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
+/** The per-epoch history of a run (`metrics.jsonl`), or [] if there is none. */
+export function readHistory(runDir: string): Record<string, number>[] {
+  const file = path.join(runDir, 'metrics.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
 /** A fresh run may reuse a previous run's folder (it is cleared), never an unrelated non-empty folder. */
 export function prepareRunDir(runDir: string): void {
   if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
@@ -52,7 +59,7 @@ export function resolveRun<S extends z.ZodObject>(
   const given = givenKeys(argv);
   const changed = given.filter((k) => k !== 'resume' && !mayChange.includes(k));
   if (changed.length) {
-    throw new ConfigError(`--resume continues a run with its saved config; only ${mayChange.map((k) => `--${k}`).join(' and ')} may change (got --${changed[0]})`);
+    throw new ConfigError(`--resume continues a run with its saved config; only ${mayChange.map((k) => `--${k}`).join(', ')} may change (got --${changed[0]})`);
   }
   const { backend: _b, kernels: _k, ...saved } = readRunArgs(resume, writer); // what ran it, not settings
   const changes = Object.fromEntries(mayChange.filter((k) => given.includes(k)).map((k) => [k, (config as Record<string, unknown>)[k]]));

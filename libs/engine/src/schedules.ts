@@ -8,6 +8,7 @@ import { Callback, improves, type Logs, type MonitorMode, resolveMode } from './
  */
 export class StepDecay extends Callback {
   readonly name = 'StepDecay';
+  override readonly allReplicas = true;
   constructor(readonly args: { baseLr: number; stepSize: number; gamma?: number }) {
     super();
   }
@@ -34,8 +35,13 @@ export function cosineWithWarmup(step: number, args: { baseLr: number; totalStep
  */
 export class CosineDecay extends Callback {
   readonly name = 'CosineDecay';
+  override readonly allReplicas = true;
   constructor(readonly args: { baseLr: number; totalSteps: number; warmupSteps?: number; minLr?: number }) {
     super();
+  }
+  /** A re-planned run (time budget) decays over its new length. */
+  onPlanChange(epochs: number): void {
+    this.args.totalSteps = epochs * this.trainer.stepsPerEpoch;
   }
   onTrainBatchBegin(step: number): void {
     this.trainer.setLearningRate(cosineWithWarmup(step, this.args));
@@ -50,6 +56,7 @@ export class CosineDecay extends Callback {
  */
 export class ReduceLROnPlateau extends Callback {
   readonly name = 'ReduceLROnPlateau';
+  override readonly allReplicas = true;
   private best: number;
   private wait = 0;
   private cooldownLeft = 0;
@@ -64,7 +71,10 @@ export class ReduceLROnPlateau extends Callback {
   onEpochEnd(_epoch: number, logs: Logs): void {
     const monitor = this.args.monitor ?? 'val_loss';
     const value = logs[monitor];
-    if (value === undefined) throw new Error(`ReduceLROnPlateau monitors '${monitor}', which is not logged`);
+    if (value === undefined) {
+      if (!this.trainer.validatedThisEpoch) return; // no validation this epoch
+      throw new Error(`ReduceLROnPlateau monitors '${monitor}', which is not logged`);
+    }
     if (this.cooldownLeft > 0) this.cooldownLeft--;
     if (improves(value, this.best, this.mode, this.args.minDelta ?? 0)) {
       this.best = value;

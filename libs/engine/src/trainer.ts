@@ -14,6 +14,8 @@ export interface StepContext {
   globalStep: number;
   /** Index of the batch within the epoch. */
   batchIndex: number;
+  /** Batches in this epoch (gradient accumulation flushes at its end). */
+  stepsPerEpoch?: number;
   /** This replica and the number of replicas (data parallelism; 0 and 1 without it). */
   rank: number;
   worldSize: number;
@@ -36,7 +38,7 @@ export interface TrainTask<B> {
   trainStep(batch: B, ctx: StepContext): Logs | Promise<Logs>;
   /** Images in a batch (for img/s). */
   batchSize(batch: B): number;
-  /** Validation logs after each epoch, keys prefixed `val_`. */
+  /** Validation logs after an epoch, keys prefixed `val_` (the Trainer's `validate` option takes precedence). */
   validate?(epoch: number): Promise<Logs>;
   /** Releases a batch's tensors after its step. */
   disposeBatch?(batch: B): void;
@@ -63,6 +65,16 @@ export interface TrainerOptions {
    * replicas only callbacks without side effects (schedules, early stopping, NaN guard).
    */
   replicas?: Replicas;
+  /** Validate after every N-th epoch (and after the last one); default 1. */
+  valInterval?: number;
+  /** Validation after an epoch (e.g. a task's Validator on the EMA weights); default: the task's `validate`. */
+  validate?: (epoch: number) => Promise<Logs>;
+  /**
+   * Wall-clock budget of the training in seconds (over resumes). After the first epoch the Trainer re-plans
+   * the run to the epochs that fit (callbacks hear `onPlanChange`, e.g. a cosine schedule re-spans), and it
+   * ends after the epoch past which the next one would not fit.
+   */
+  timeBudget?: number;
 }
 
 /** Replica `rank`'s contiguous block of `n` batch rows: [start, start + size). */
@@ -72,8 +84,8 @@ export function shardRange(n: number, rank: number, worldSize: number): { start:
 }
 
 /** A single-replica step context (for calling a task's step directly, e.g. in tests). */
-export function stepContext(globalStep: number, epoch = 0, batchIndex = globalStep): StepContext {
-  return { epoch, globalStep, batchIndex, rank: 0, worldSize: 1, reduceGradients: (g) => g };
+export function stepContext(globalStep: number, epoch = 0, batchIndex = globalStep, stepsPerEpoch?: number): StepContext {
+  return { epoch, globalStep, batchIndex, stepsPerEpoch, rank: 0, worldSize: 1, reduceGradients: (g) => g };
 }
 
 /** Mean of named gradients over replicas: one flat all-reduce, tensors rebuilt with their shapes. */
@@ -112,8 +124,13 @@ export interface FitResult {
 export class Trainer<B = unknown> {
   readonly models: Record<string, tf.LayersModel>;
   readonly optimizers: Record<string, tf.Optimizer>;
-  readonly epochs: number;
+  /** Planned epochs: the option, or what fits a time budget once the first epoch is timed. */
+  epochs: number;
   readonly stepsPerEpoch: number;
+  /** Index of the current batch within its epoch. */
+  batchIndex = 0;
+  /** Did the epoch that just ended validate? (With `valInterval` > 1 most epochs do not.) */
+  validatedThisEpoch = false;
   history: Logs[] = [];
   /** Epoch the current fit started from (0, or the checkpoint's epoch on resume). */
   startEpoch = 0;
@@ -140,6 +157,11 @@ export class Trainer<B = unknown> {
 
   get checkpointDir(): string {
     return path.join(this.options.runDir, 'checkpoints');
+  }
+
+  /** Replica 0 (the only one that writes files); true without replicas. */
+  get isMain(): boolean {
+    return this.options.replicas?.isMain ?? true;
   }
 
   log(line: string): void {
@@ -174,7 +196,10 @@ export class Trainer<B = unknown> {
     const learningRates = Object.fromEntries(
       Object.entries(this.optimizers).map(([k, o]) => [k, (o as unknown as { learningRate: number }).learningRate]),
     );
-    return { epoch: this.epochsDone, globalStep: this.globalStep, rngState: this.rng.getState(), learningRates, callbacks, history: this.history, seconds: this.elapsedSeconds() };
+    return {
+      epoch: this.epochsDone, globalStep: this.globalStep, rngState: this.rng.getState(), learningRates, callbacks, history: this.history,
+      seconds: this.elapsedSeconds(), ...(this.planned ? { plannedEpochs: this.epochs } : {}),
+    };
   }
 
   /** Training seconds over the whole run, including before a resume. */
@@ -197,13 +222,41 @@ export class Trainer<B = unknown> {
       if (this.optimizers[k]) (this.optimizers[k] as unknown as { learningRate: number }).learningRate = lr;
     }
     for (const cb of this.callbacks) if (cb.setState && state.callbacks[cb.name] !== undefined) cb.setState(state.callbacks[cb.name]);
+    if (state.plannedEpochs !== undefined && this.options.timeBudget) this.plan(state.plannedEpochs);
     this.log(`resumed from ${dir}: ${state.epoch} epochs done, step ${state.globalStep}`);
   }
 
+  /** Each seeded layer gets its own seed per step: two dropout layers never draw nested masks. */
   private setStepSeeds(): void {
-    const seed = deriveSeed(this.options.seed, 'step', this.globalStep);
-    for (const model of Object.values(this.models)) {
-      for (const layer of model.layers) if (isStepSeeded(layer)) layer.setStepSeed(seed);
+    for (const [modelName, model] of Object.entries(this.models)) {
+      // By position, not name: tfjs numbers unnamed layers per process, a resumed model may name them differently.
+      model.layers.forEach((layer, i) => {
+        if (isStepSeeded(layer)) layer.setStepSeed(deriveSeed(this.options.seed, 'step', this.globalStep, modelName, i));
+      });
+    }
+  }
+
+  private planned = false;
+
+  /** Sets the planned epochs and tells the callbacks. */
+  private plan(epochs: number): void {
+    this.epochs = epochs;
+    this.planned = true;
+    for (const cb of this.callbacks) cb.onPlanChange?.(epochs);
+  }
+
+  /** Time budget: after the first timed epoch, plan the epochs that fit; stop when the next would not. */
+  private checkBudget(epochsThisFit: number): void {
+    const budget = this.options.timeBudget;
+    if (!budget) return;
+    const perEpoch = (this.elapsedSeconds() - this.priorSeconds) / epochsThisFit;
+    if (!this.planned) {
+      const fit = Math.max(this.epochsDone, Math.floor(budget / perEpoch));
+      this.plan(fit);
+      this.log(`time budget ${(budget / 60).toFixed(1)} min: ${perEpoch.toFixed(1)} s per epoch, planned ${fit} epochs`);
+    }
+    if (this.epochsDone < this.epochs && this.elapsedSeconds() + perEpoch > budget) {
+      this.stop(`time budget of ${(budget / 60).toFixed(1)} min spent after ${this.epochsDone} epochs`);
     }
   }
 
@@ -226,11 +279,13 @@ export class Trainer<B = unknown> {
     const worldSize = replicas?.worldSize ?? 1;
     if (worldSize > 1 && !this.task.shard) throw new Error('this task cannot run on several replicas (it has no shard method); use one worker');
     const reduceGradients = worldSize > 1 ? (g: tf.NamedTensorMap) => reduceOverReplicas(replicas!, g) : (g: tf.NamedTensorMap) => g;
+    const stepsPerEpoch = this.stepsPerEpoch;
     for await (const full of this.task.batches(epoch, deriveSeed(this.options.seed, 'epoch', epoch))) {
+      this.batchIndex = batchIndex;
       for (const cb of this.callbacks) await cb.onTrainBatchBegin?.(this.globalStep);
       this.setStepSeeds();
       const batch = worldSize > 1 ? this.task.shard!(full, rank, worldSize) : full;
-      const logs = this.shareLogs(await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex, rank, worldSize, reduceGradients }));
+      const logs = this.shareLogs(await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex, stepsPerEpoch, rank, worldSize, reduceGradients }));
       this.lastBatchSize = this.task.batchSize(full);
       if (batch !== full) this.task.disposeBatch?.(batch);
       this.task.disposeBatch?.(full);
@@ -249,9 +304,9 @@ export class Trainer<B = unknown> {
 
   /** Runs the remaining epochs. */
   async fit(): Promise<FitResult> {
-    fs.mkdirSync(this.options.runDir, { recursive: true });
-    if (this.options.resume) await this.restore();
+    if (this.isMain) fs.mkdirSync(this.options.runDir, { recursive: true }); // replicas never touch the run folder
     for (const cb of this.callbacks) cb.trainer = this as Trainer<unknown>;
+    if (this.options.resume) await this.restore();
     for (const cb of this.callbacks) await cb.onTrainBegin?.();
     this.fitStarted = performance.now();
     for (let epoch = this.epochsDone; epoch < this.epochs && !this.stopReason; epoch++) {
@@ -260,11 +315,15 @@ export class Trainer<B = unknown> {
       if (this.failed) break;
       const replicas = this.options.replicas;
       const isMain = replicas?.isMain ?? true;
-      let valLogs: Logs = isMain && this.task.validate ? await this.task.validate(epoch) : {};
+      const interval = this.options.valInterval ?? 1;
+      const validate = this.options.validate ?? (this.task.validate ? (e: number) => this.task.validate!(e) : undefined);
+      this.validatedThisEpoch = !!validate && ((epoch + 1) % interval === 0 || epoch + 1 >= this.epochs);
+      let valLogs: Logs = isMain && this.validatedThisEpoch ? await validate!(epoch) : {};
       if (replicas && replicas.worldSize > 1) valLogs = replicas.broadcast(valLogs); // replica 0 validates for all
       const logs: Logs = { ...trainLogs, ...valLogs, lr: this.getLearningRate() };
       this.epochsDone = epoch + 1;
       this.history.push({ epoch: epoch + 1, ...logs, time: this.elapsedSeconds() }); // time: seconds since the run began
+      this.checkBudget(epoch + 1 - this.startEpoch);
       for (const cb of this.callbacks) await cb.onEpochEnd?.(epoch, logs);
     }
     const last = this.history[this.history.length - 1] ?? {};

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '@cv/engine';
+import type { Rng } from '@cv/engine/core';
 
 /**
  * Label smoothing (Szegedy et al. 2016): y·(1−ε) + ε/K.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerPlainEquivalent, SeededDropout } from '@cv/engine';
+import { registerPlainEquivalent, SeededDropout } from '@cv/engine/core';
 
 type Inputs = tf.Tensor | tf.Tensor[];
 const one = (inputs: Inputs) => (Array.isArray(inputs) ? inputs[0] : inputs);

@@ -39,19 +39,24 @@ describe('classification models', () => {
     expect(() => createClassifier('resnet-99', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 })).toThrow(/available: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s/);
   });
 
-  it('the predictor returns sorted top-k and leaks no tensors', () => {
+  it('the predictor takes images of any size and channel count, returns sorted top-k and leaks no tensors', () => {
     const model = createClassifier('simple-cnn', { inputShape: [8, 8, 1], numClasses: 3, seed: 0 });
     model.setUserDefinedMetadata({ task: 'classify', classNames: ['a', 'b', 'c'], inputShape: [8, 8, 1] });
     const predictor = new ClassificationPredictor(model);
-    const img = Uint8Array.from({ length: 64 }, (_, i) => i * 4);
-    predictor.predict([img]); // warm-up
-    const before = tf.memory().numTensors;
-    const [p] = predictor.predict([img], 2);
-    expect(tf.memory().numTensors).toBe(before);
+    const grey = { data: Uint8Array.from({ length: 64 }, (_, i) => i * 4), width: 8, height: 8, channels: 1 as const };
+    const rgba = { data: Uint8Array.from({ length: 20 * 12 * 4 }, (_, i) => (i * 7) % 256), width: 20, height: 12, channels: 4 as const };
+    predictor.predict([grey]); // warm-up
+    const before = tf.memory();
+    const [p, q] = predictor.predict([grey, rgba], 2);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
     expect(p.topK.length).toBe(2);
     expect(p.topK[0].probability).toBeGreaterThanOrEqual(p.topK[1].probability);
     expect(p.label).toBe(p.topK[0].label);
-    expect(() => predictor.predict([new Uint8Array(10)])).toThrow(/expects 8×8×1/);
+    expect(q.topK.length).toBe(2);
+    // A grey image at the model's size is used as is: the same answer alone or in a batch.
+    expect(predictor.predict([grey])[0].probability).toBeCloseTo(p.probability, 6);
+    expect(() => predictor.predict([{ data: new Uint8Array(10), width: 8, height: 8, channels: 1 }])).toThrow(/image 0: 10 bytes for 8×8×1/);
     model.dispose();
   });
 });

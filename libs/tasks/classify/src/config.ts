@@ -1,19 +1,13 @@
+import { jobSchema } from '@cv/engine';
 import { z } from 'zod';
 import { listClassifiers } from './models';
 
-/** Every setting of a classification training run, with its default and meaning. */
-export const ClassifyTrainSchema = z.object({
+/** Every setting of a classification training run, with its default and meaning: the shared job keys and these. */
+export const ClassifyTrainSchema = jobSchema({ epochs: 3, batchSize: 64, lr: 2e-3, workers: 1, root: 'runs/classify' }).extend({
   dataset: z.string().default('fashion-mnist').describe('fashion-mnist, mnist, glyphs (procedural pen strokes, 100 classes), or an image folder (<root>/<class>/*.png)'),
   model: z.string().default('reference-cnn').refine((m) => listClassifiers().includes(m), { message: `must be one of: ${listClassifiers().join(', ')}` })
     .describe(`architecture: ${listClassifiers().join(', ')}`),
-  epochs: z.number().int().positive().default(3).describe('epochs to train (with --resume: the new total)'),
-  batchSize: z.number().int().positive().default(64).describe('images per step'),
-  lr: z.number().positive().default(2e-3).describe('peak learning rate'),
   optimizer: z.enum(['adam', 'sgd']).default('adam').describe('adam, or sgd with Nesterov momentum 0.9'),
-  schedule: z.enum(['none', 'step', 'cosine', 'plateau']).default('cosine').describe('learning-rate schedule'),
-  warmupEpochs: z.number().min(0).default(0.2).describe('linear warm-up (cosine schedule), in epochs'),
-  stepSize: z.number().int().positive().default(3).describe('epochs between ×0.1 decays (step schedule)'),
-  patience: z.number().int().min(0).default(0).describe('early stopping patience on val_loss in epochs (0 = off)'),
   trainLimit: z.number().int().min(0).default(0).describe('use the first N training images, class-balanced (0 = all)'),
   classes: z.string().default('').describe('keep only these class indices, e.g. 5,6,7,8,9 (relabelled 0..k-1 in that order; empty = all)'),
   valFraction: z.number().min(0).max(0.5).default(0.1).describe('fraction of the training split held out for validation'),
@@ -24,7 +18,6 @@ export const ClassifyTrainSchema = z.object({
   labelSmoothing: z.number().min(0).max(0.5).default(0).describe('regularize: label smoothing ε'),
   mixup: z.number().min(0).default(0).describe('regularize: mixup α (0 = off)'),
   cutmix: z.number().min(0).default(0).describe('regularize: CutMix α (0 = off; with mixup too, each step picks one)'),
-  weightDecay: z.number().min(0).default(0).describe('regularize: decoupled weight decay (AdamW-style) coefficient'),
   l2: z.number().min(0).default(0).describe('regularize: L2 penalty coefficient added to the loss'),
   imageSize: z.number().int().positive().default(28).describe('image-folder datasets: images are resized to this square size'),
   channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder datasets: 1 = gray, 3 = RGB'),
@@ -40,11 +33,6 @@ export const ClassifyTrainSchema = z.object({
   freezeEpochs: z.number().int().min(0).default(0).describe('epochs of the frozen phase (0 with --freeze: half the epochs)'),
   finetuneLr: z.number().min(0).default(0).describe('backbone learning rate after the frozen phase (0 = same as --lr); the head keeps --lr'),
   bn: z.enum(['before-act', 'after-act', 'none']).default('before-act').describe('backbone models: BatchNorm before or after the activation, or none'),
-  workers: z.number().int().min(0).default(1).describe('data-parallel replicas, (0 = one per core, at most 4); the cores are divided among them; batch statistics are per replica'),
-  threads: z.number().int().min(0).default(0).describe('compute threads per replica for the oneDNN kernels (0 = cores / replicas; env CV_THREADS)'),
-  seed: z.number().int().min(0).default(0).describe('seed of init, shuffling, augmentation and dropout'),
-  out: z.string().optional().describe('run directory (default runs/classify/exp, exp2, ...)'),
-  resume: z.string().optional().describe('continue the run in this directory from its last checkpoint'),
 });
 
 export type ClassifyTrainConfig = z.infer<typeof ClassifyTrainSchema>;

@@ -2,3 +2,8 @@ export * from './models';
 export * from './config';
 export * from './task';
 export * from './predictor';
+export * from './data';
+export * from './validator';
+export * from './train';
+export * from './commands';
+export * from './pretrain';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type DecodedImage, type ImagePredictor, prepareInput } from '@cv/engine/core';
 
 /** What a saved classifier carries in model.json's `userDefinedMetadata`. */
 export interface ClassifierMetadata {
@@ -8,6 +9,7 @@ export interface ClassifierMetadata {
   inputShape: [number, number, number];
   dataset?: string;
   model?: string;
+  [key: string]: unknown;
 }
 
 export interface Prediction {
@@ -25,41 +27,41 @@ export function classifierMetadata(model: tf.LayersModel, where = 'model'): Clas
   if (!meta?.classNames || !meta.inputShape) {
     throw new Error(`${where} has no classifier metadata (classNames, inputShape); use a model written by classify:train or classify:export`);
   }
-  return meta as ClassifierMetadata;
+  return { ...meta, task: 'classify' } as ClassifierMetadata;
 }
 
 /**
- * Runs a trained classifier on decoded images (HWC uint8, already at the model's input size). Pure
- * tfjs: the same code runs in Node and in the browser.
+ * Runs a trained classifier on decoded images of any size (the engine's `prepareInput`: channels
+ * converted, bilinear resize to the model's input, 0..1). Pure tfjs: the same code runs in Node and in
+ * the browser.
  *
  * @example
  * const predictor = new ClassificationPredictor(model);
- * const [p] = predictor.predict([pixels]); // { label: 'Sneaker', probability: 0.97, topK: [...] }
+ * const [p] = predictor.predict([{ data, width, height, channels: 3 }]); // { label: 'Sneaker', probability: 0.97, topK: [...] }
  */
-export class ClassificationPredictor {
+export class ClassificationPredictor implements ImagePredictor<Prediction> {
+  readonly task = 'classify';
   readonly metadata: ClassifierMetadata;
 
-  constructor(readonly model: tf.LayersModel) {
+  constructor(readonly model: tf.LayersModel, readonly topK = 5) {
     this.metadata = classifierMetadata(model);
   }
 
-  predict(images: Uint8Array[], topK = 5): Prediction[] {
-    const [h, w, c] = this.metadata.inputShape;
-    const size = h * w * c;
-    const x = new Float32Array(images.length * size);
-    images.forEach((img, i) => {
-      if (img.length !== size) throw new Error(`image ${i} has ${img.length} values; the model expects ${h}×${w}×${c}`);
-      for (let j = 0; j < size; j++) x[i * size + j] = img[j] / 255;
-    });
+  predict(images: DecodedImage[], topK = this.topK): Prediction[] {
+    const { x } = prepareInput(images, { shape: this.metadata.inputShape, fit: 'resize' });
     // tidy returns the tensor, not its data: tidy would walk a returned typed array element by element.
-    const out = tf.tidy(() => this.model.predict(tf.tensor4d(x, [images.length, h, w, c])) as tf.Tensor);
+    const out = tf.tidy(() => this.model.predict(x) as tf.Tensor);
     const probs = out.dataSync() as Float32Array;
-    out.dispose();
+    tf.dispose([out, x]);
     const k = this.metadata.classNames.length;
     return images.map((_, i) => {
       const row = Array.from(probs.subarray(i * k, (i + 1) * k), (p, index) => ({ index, label: this.metadata.classNames[index], probability: p }));
       row.sort((a, b) => b.probability - a.probability || a.index - b.index);
       return { ...row[0], topK: row.slice(0, Math.min(topK, k)) };
     });
+  }
+
+  dispose(): void {
+    this.model.dispose();
   }
 }

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed, type Logs, Rng, shardRange, type StepContext, type TrainTask } from '@cv/engine';
-import { cutmix, decoupledWeightDecay, l2Penalty, mixup, smoothLabels } from '@cv/regularization';
+import { deriveSeed, type Logs, OptimizationStep, type ParamGroup, Rng, shardRange, type StepContext, type TrainTask } from '@cv/engine';
+import { cutmix, l2Penalty, mixup, smoothLabels } from '@cv/regularization';
 import type { Batch, DataLoader } from '@cv/data';
+
+export type { ParamGroup };
 
 const EPS = 1e-7;
 
@@ -33,35 +35,6 @@ export function predictProbs(model: tf.LayersModel, x: Float32Array, shape: [num
   return out;
 }
 
-/** Loss and accuracy of a model over a loader (no augmentation, no dropout). */
-export async function evaluateLoader(model: tf.LayersModel, loader: DataLoader): Promise<Logs> {
-  let loss = 0;
-  let hits = 0;
-  let n = 0;
-  for await (const b of loader.batches(0)) {
-    const [l, h] = tf.tidy(() => {
-      const { x, y } = toTensors(b);
-      const probs = model.predict(x) as tf.Tensor;
-      const k = probs.shape[1] as number;
-      const ce = tf.mul(crossEntropy(tf.oneHot(y, k), probs), b.y.length);
-      const correct = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32'));
-      return [ce.dataSync()[0], correct.dataSync()[0]];
-    });
-    loss += l;
-    hits += h;
-    n += b.y.length;
-  }
-  return { val_loss: loss / n, val_accuracy: hits / n };
-}
-
-/** A set of weights trained by one optimizer (e.g. the head, or a backbone at a lower learning rate). */
-export interface ParamGroup {
-  /** Key of the optimizer in `ClassificationTask.optimizers`. */
-  optimizer: string;
-  /** Does this group own the weight with this name? */
-  owns: (weightName: string) => boolean;
-}
-
 export interface ClassificationTaskOptions {
   /** All optimizers of the run (checkpointed by name). Default: one Adam under 'optimizer'. */
   optimizers?: Record<string, tf.Optimizer>;
@@ -74,6 +47,9 @@ export interface ClassificationTaskOptions {
   regularization?: StepRegularization;
   /** Seed of the per-step mixing draws. */
   seed?: number;
+  /** Gradient clipping by global norm and accumulation over micro-batches (the engine's optimisation step). */
+  clipNorm?: number;
+  accumulate?: number;
 }
 
 export interface StepRegularization {
@@ -91,8 +67,8 @@ export interface StepRegularization {
  * Supervised classification as a Trainer task: cross-entropy on softmax outputs, one optimizer.
  *
  * @example
- * const task = new ClassificationTask(model, tf.train.adam(1e-3), trainLoader, valLoader);
- * await new Trainer(task, { epochs: 5, runDir, seed: 0 }).fit();
+ * const task = new ClassificationTask(model, tf.train.adam(1e-3), trainLoader);
+ * await new Trainer(task, { epochs: 5, runDir, seed: 0, validate: ... }).fit();
  */
 export class ClassificationTask implements TrainTask<TensorBatch> {
   readonly models: Record<string, tf.LayersModel>;
@@ -101,20 +77,23 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
   private readonly groupsForEpoch: (epoch: number) => ParamGroup[];
   private readonly reg: StepRegularization;
   private readonly seed: number;
+  private readonly step: OptimizationStep;
 
   constructor(
     readonly model: tf.LayersModel,
     optimizer: tf.Optimizer,
     readonly train: DataLoader,
-    readonly val?: DataLoader,
     options: ClassificationTaskOptions = {},
   ) {
     this.models = { model };
     this.optimizers = options.optimizers ?? { optimizer };
-    this.groupsForEpoch = options.groupsForEpoch ?? (() => [{ optimizer: 'optimizer', owns: () => true }]);
+    this.groupsForEpoch = options.groupsForEpoch ?? (() => [{ optimizer: Object.keys(this.optimizers)[0], owns: () => true }]);
     this.groups = this.groupsForEpoch(0);
     this.reg = options.regularization ?? {};
     this.seed = options.seed ?? 0;
+    this.step = new OptimizationStep({
+      optimizers: this.optimizers, groups: () => this.groups, clipNorm: options.clipNorm, accumulate: options.accumulate, weightDecay: this.reg.weightDecay,
+    });
   }
 
   /** mixup / CutMix of the batch for this step (deterministic in the run seed and step), else as is. */
@@ -152,41 +131,20 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
 
   trainStep({ x, y }: TensorBatch, ctx: StepContext): Logs {
     const numClasses = this.model.outputs[0].shape[1] as number;
-    const weights = this.model.trainableWeights;
-    const vars = weights.map((w) => w.read() as tf.Variable);
+    const vars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     let correct: tf.Tensor | null = null;
     const loss = tf.tidy(() => {
       const mixed = this.mix(x, tf.oneHot(y, numClasses) as tf.Tensor2D, ctx.globalStep);
       const target = smoothLabels(mixed.y, this.reg.labelSmoothing ?? 0);
-      const { value, grads: own } = tf.variableGrads(() => {
+      return this.step.run(() => {
         const probs = this.model.apply(mixed.x, { training: true }) as tf.Tensor; // [B, K]
         correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32')));
         const ce = crossEntropy(target, probs);
         return this.reg.l2 ? (tf.add(ce, l2Penalty(vars, this.reg.l2)) as tf.Scalar) : ce;
-      }, vars);
-      const grads = ctx.reduceGradients(own); // mean over data-parallel replicas (identity with one)
-      // Each group's optimizer updates the weights it owns (always the same set for a given optimizer).
-      for (const group of this.groups) {
-        const mine: tf.NamedTensorMap = {};
-        weights.forEach((w, i) => {
-          if (group.owns(w.name)) mine[vars[i].name] = grads[vars[i].name];
-        });
-        if (!Object.keys(mine).length) continue;
-        const optimizer = this.optimizers[group.optimizer];
-        optimizer.applyGradients(mine);
-        if (this.reg.weightDecay) {
-          const lr = (optimizer as unknown as { learningRate: number }).learningRate;
-          decoupledWeightDecay(vars.filter((_v, i) => group.owns(weights[i].name)), lr, this.reg.weightDecay);
-        }
-      }
-      return value;
+      }, vars, ctx);
     });
     const logs = { loss: loss.dataSync()[0], accuracy: correct!.dataSync()[0] / x.shape[0] };
     tf.dispose([loss, correct!]);
     return logs;
-  }
-
-  async validate(): Promise<Logs> {
-    return this.val ? evaluateLoader(this.model, this.val) : {};
   }
 }

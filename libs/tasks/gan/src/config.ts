@@ -1,27 +1,19 @@
+import { jobSchema } from '@cv/engine';
 import { z } from 'zod';
 
-/** Every setting of a DCGAN training run, with its default and meaning. */
-export const DcganTrainSchema = z.object({
+/** Every setting of a DCGAN training run, with its default and meaning: the shared job keys and these. */
+export const DcganTrainSchema = jobSchema({ epochs: 30, batchSize: 64, lr: 2e-4, schedule: 'none', workers: 0, root: 'runs/dcgan' }).extend({
   dataset: z.string().default('mnist').describe('mnist, fashion-mnist, or an image folder (<root>/<class>/*.png)'),
-  epochs: z.number().int().positive().default(30).describe('epochs to train (with --resume: the new total)'),
-  batchSize: z.number().int().positive().default(64).describe('real images per step'),
-  lr: z.number().positive().default(2e-4).describe('Adam learning rate of both nets'),
   beta1: z.number().min(0).max(0.999).default(0.5).describe('Adam β1 of both nets'),
   latentDim: z.number().int().positive().default(100).describe('size of the latent vector z'),
   width: z.number().int().positive().default(32).describe("channels of the generator's last hidden map and the discriminator's first (doubling per scale)"),
   conditional: z.boolean().default(false).describe('class-conditional GAN (the label goes into both nets; sample with --class)'),
   realLabel: z.number().min(0.5).max(1).default(1).describe('discriminator target for real images (0.9 = one-sided label smoothing)'),
-  ema: z.number().min(0).max(0.99999).default(0).describe('decay of an exponential moving average of the generator weights that samples and is saved (0 = off; e.g. 0.999)'),
   trainLimit: z.number().int().min(0).default(0).describe('use the first N training images, class-balanced (0 = all)'),
   imageSize: z.number().int().positive().default(28).describe('image-folder datasets: images are resized to this square size (a multiple of 4)'),
   channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder datasets: 1 = gray, 3 = RGB'),
   evalClassifier: z.string().default('auto').describe("classifier for per-epoch FID / confidence / class entropy: a classify model folder, 'auto' (models/classify/<dataset> when it exists) or 'none'"),
   evalSamples: z.number().int().min(0).default(1000).describe('generated samples scored after each epoch (0 = no per-epoch metrics)'),
-  workers: z.number().int().min(0).default(0).describe('data-parallel replicas, (0 = one per core, at most 4); the cores are divided among them; batch statistics are per replica'),
-  threads: z.number().int().min(0).default(0).describe('compute threads per replica for the oneDNN kernels (0 = cores / replicas; env CV_THREADS)'),
-  seed: z.number().int().min(0).default(0).describe('seed of init, shuffling, latent draws and the fixed sample grid'),
-  out: z.string().optional().describe('run directory (default runs/dcgan/exp, exp2, ...)'),
-  resume: z.string().optional().describe('continue the run in this directory from its last checkpoint'),
 });
 
 export type DcganTrainConfig = z.infer<typeof DcganTrainSchema>;
@@ -43,6 +35,7 @@ export type DcganSampleConfig = z.infer<typeof DcganSampleSchema>;
 
 /** What a saved generator carries in model.json's `userDefinedMetadata`. */
 export interface GeneratorMetadata {
+  [key: string]: unknown;
   task: 'dcgan';
   latentDim: number;
   imageShape: [number, number, number];

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClassificationSet } from '@cv/data';
+import { unitRange } from '@cv/engine';
 import { frechetDistance, gaussianStats, type GaussianStats, meanMaxConfidence, normalizedClassEntropy } from '@cv/metrics';
 
 /** Scores of a set of generated images, judged by a classifier (see `GeneratorEvaluator`). */
@@ -15,7 +16,7 @@ export interface GeneratorScores {
 }
 
 /** Real images (uint8) as floats in 0..1. */
-const toUnit = (set: ClassificationSet) => Float32Array.from(set.images, (v) => v / 255);
+const toUnit = (set: ClassificationSet) => unitRange(set.images);
 
 /**
  * Judges generated images with a trained classifier of the same dataset: its features are the input of
@@ -91,29 +92,4 @@ export class GeneratorEvaluator {
       fidFloor: this.floor!,
     };
   }
-}
-
-/**
- * Lays out images (floats in 0..1, HWC) as a grid with `pad` dark pixels between cells; returns uint8
- * pixels for `writePng`.
- */
-export function imageGrid(images: Float32Array, [h, w, c]: [number, number, number], cols: number, pad = 2): { pixels: Uint8Array; shape: [number, number, number] } {
-  const n = images.length / (h * w * c);
-  const rows = Math.ceil(n / cols);
-  const gh = rows * h + (rows + 1) * pad;
-  const gw = cols * w + (cols + 1) * pad;
-  const pixels = new Uint8Array(gh * gw * c).fill(48);
-  for (let i = 0; i < n; i++) {
-    const top = pad + Math.floor(i / cols) * (h + pad);
-    const left = pad + (i % cols) * (w + pad);
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        for (let k = 0; k < c; k++) {
-          const v = images[((i * h + y) * w + x) * c + k];
-          pixels[((top + y) * gw + left + x) * c + k] = Math.round(Math.min(1, Math.max(0, v)) * 255);
-        }
-      }
-    }
-  }
-  return { pixels, shape: [gh, gw, c] };
 }

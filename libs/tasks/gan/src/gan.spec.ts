@@ -58,7 +58,7 @@ describe('GanTask', () => {
   const set = (k: number): ClassificationSet => {
     const n = 16;
     const images = Uint8Array.from({ length: n * 784 }, (_, i) => (i * 37) % 256);
-    return { images, labels: Uint8Array.from({ length: n }, (_, i) => i % k), shape: [28, 28, 1], classNames: Array.from({ length: k }, (_, i) => String(i)) };
+    return { images, labels: Int32Array.from({ length: n }, (_, i) => i % k), shape: [28, 28, 1], classNames: Array.from({ length: k }, (_, i) => String(i)) };
   };
 
   it.each([0, 4])('one step (classes %i) changes both nets and leaks no tensor', async (k) => {
@@ -91,30 +91,6 @@ describe('GanTask', () => {
     expect(changed(d0 as Float32Array[], d)).toBe(true);
     g.dispose();
     d.dispose();
-  });
-
-  it('the EMA generator moves by (1 − decay) of the way to the trained weights each step; BN statistics are copied', async () => {
-    const s = spec([28, 28, 1]);
-    const g = createGenerator(s);
-    const d = createDiscriminator(s);
-    const emaModel = createGenerator({ ...s, seed: 99 });
-    const loader = new DataLoader(set(4), { batchSize: 8, shuffle: true, dropLast: true });
-    const task = new GanTask(g, d, tf.train.adam(2e-4, 0.5), tf.train.adam(2e-4, 0.5), loader, { latentDim: 16, seed: 3, ema: { model: emaModel, decay: 0.75 } });
-    expect(task.sampler).toBe(emaModel);
-    expect(Object.keys(task.models)).toEqual(['generator', 'discriminator', 'generator_ema']);
-    const before = g.getWeights().map((w) => w.dataSync().slice() as Float32Array);
-    const emaBefore = emaModel.getWeights().map((w) => w.dataSync().slice() as Float32Array);
-    expect(emaBefore[0]).toEqual(before[0]); // starts as a copy
-    const batch = (await task.batches(0, 1)[Symbol.asyncIterator]().next()).value;
-    task.trainStep(batch, stepContext(0));
-    task.disposeBatch(batch);
-    const after = g.getWeights().map((w) => w.dataSync());
-    const emaAfter = emaModel.getWeights().map((w) => w.dataSync());
-    const kernel = g.weights.findIndex((w) => w.name.includes('up1') && w.trainable);
-    const moving = g.weights.findIndex((w) => w.name.includes('moving_mean'));
-    for (let j = 0; j < 20; j++) expect(emaAfter[kernel][j]).toBeCloseTo(0.75 * before[kernel][j] + 0.25 * after[kernel][j], 6);
-    expect(Array.from(emaAfter[moving])).toEqual(Array.from(after[moving]));
-    [g, d, emaModel].forEach((m) => m.dispose());
   });
 
   it('latent vectors depend only on the seed and are standard normal', () => {

@@ -1,7 +1,6 @@
 import { balancedHead, type ClassificationDataset, type ClassificationSet, loadClassificationDataset, selectClasses, subset } from '@cv/data';
-import { ConfigError } from '@cv/engine';
-import { deriveSeed, Rng } from '@cv/engine';
-import type { ClassifyTrainConfig } from '@cv/tasks-classify';
+import { ConfigError, deriveSeed, Rng } from '@cv/engine';
+import type { ClassifyTrainConfig } from './config';
 
 export interface PreparedData {
   dataset: ClassificationDataset;
@@ -9,10 +8,6 @@ export interface PreparedData {
   val: ClassificationSet | null;
 }
 
-/**
- * The run's data: the dataset's fixed train/test split; `valFraction` of the training split held out
- * for validation (a seeded stratified draw, never test images); then `trainLimit` applied to what is left.
- */
 /** The dataset, restricted to `classes` ("5,6,7") when given. */
 export async function loadDatasetFor(cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'classes'>): Promise<ClassificationDataset> {
   const dataset = await loadClassificationDataset(cfg.dataset, { size: cfg.imageSize, channels: cfg.channels });
@@ -33,6 +28,10 @@ export async function loadDatasetFor(cfg: Pick<ClassifyTrainConfig, 'dataset' | 
   }
 }
 
+/**
+ * The run's data: the dataset's fixed train/test split; `valFraction` of the training split held out
+ * for validation (a seeded stratified draw, never test images); then `trainLimit` applied to what is left.
+ */
 export async function prepareData(cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'valFraction' | 'trainLimit' | 'seed' | 'classes'>): Promise<PreparedData> {
   const dataset = await loadDatasetFor(cfg);
   const full = dataset.train;

@@ -1,0 +1,79 @@
+import * as tf from '@tensorflow/tfjs';
+import { registerEngineLayers } from './layers';
+import type { DecodedImage } from './preprocess';
+
+/** What every saved model carries in model.json's `userDefinedMetadata`: at least the task that made it. */
+export interface ModelMetadata {
+  task: string;
+  [key: string]: unknown;
+}
+
+/** A trained model ready to answer, for one task (see each task's `predict` entry). */
+export interface Predictor {
+  readonly task: string;
+  readonly model: tf.LayersModel;
+  readonly metadata: ModelMetadata;
+  dispose(): void;
+}
+
+/** A Predictor that answers for images: decoded pixel buffers of any size. */
+export interface ImagePredictor<O> extends Predictor {
+  predict(images: DecodedImage[]): O[];
+}
+
+/** Where a model is: a URL (browser or server: `tf.loadLayersModel`), a tfjs IO handler, or, in Node, a folder. */
+export type ModelSource = string | tf.io.IOHandler;
+
+type Factory = (model: tf.LayersModel) => Predictor;
+const factories = new Map<string, { factory: Factory; setup?: () => void }>();
+let localResolver: ((source: string) => tf.io.IOHandler | null) | null = null;
+
+/**
+ * Registers a task's Predictor under the `task` its models' metadata names (each task's predict entry
+ * does it on import); `setup` registers the custom layers its models use.
+ */
+export function registerPredictor(task: string, factory: Factory, setup?: () => void): void {
+  factories.set(task, { factory, setup });
+}
+
+/** Tasks with a registered Predictor. */
+export function predictorTasks(): string[] {
+  return [...factories.keys()].sort();
+}
+
+/** Node: how a string that names a local folder becomes an IO handler (set by the engine's Node entry). */
+export function setLocalModelResolver(resolve: (source: string) => tf.io.IOHandler | null): void {
+  localResolver = resolve;
+}
+
+/** Loads a LayersModel from a URL, an IO handler or (Node) a folder, with every registered task's layers. */
+export async function loadModelFrom(source: ModelSource): Promise<tf.LayersModel> {
+  registerEngineLayers();
+  for (const { setup } of factories.values()) setup?.();
+  const handler = typeof source === 'string' ? localResolver?.(source) ?? source : source;
+  return tf.loadLayersModel(handler as string | tf.io.IOHandler);
+}
+
+/** The Predictor of a loaded model, chosen by its metadata's `task`. */
+export function predictorFor(model: tf.LayersModel, where = 'model'): Predictor {
+  const meta = model.getUserDefinedMetadata() as Partial<ModelMetadata> | undefined;
+  if (!meta?.task) throw new Error(`${where} has no task in its metadata; use a model written by one of the suite's train or export commands`);
+  const entry = factories.get(meta.task);
+  if (!entry) {
+    throw new Error(`no Predictor for task '${meta.task}' (${where}); import its predict entry (e.g. '@cv/tasks-${meta.task}/predict'); registered: ${predictorTasks().join(', ') || 'none'}`);
+  }
+  return entry.factory(model);
+}
+
+/**
+ * Loads a model and returns its task's Predictor (`classify` → ClassificationPredictor, `dcgan` →
+ * GanPredictor, ...).
+ *
+ * @example
+ * import '@cv/tasks-classify/predict';
+ * const predictor = await loadPredictor('models/classify/fashion-mnist'); // or a URL, or tf.io.fromMemory(...)
+ */
+export async function loadPredictor(source: ModelSource): Promise<Predictor> {
+  const model = await loadModelFrom(source);
+  return predictorFor(model, typeof source === 'string' ? `'${source}'` : 'model');
+}
