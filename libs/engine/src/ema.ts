@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Callback, type Logs } from './callbacks';
+import { registerEngineLayers } from './layers';
 import { endsAccumulation } from './optim';
 
 /**
@@ -20,12 +21,18 @@ export class ModelEma {
 
   constructor(readonly source: tf.LayersModel, readonly model: tf.LayersModel, options: { decay: number; tau?: number }) {
     if (!(options.decay > 0 && options.decay < 1)) throw new Error(`EMA decay must be in (0, 1), got ${options.decay}`);
-    if (source.weights.length !== model.weights.length) throw new Error('EMA model does not have the same weights as its source');
     this.decay = options.decay;
     this.tau = options.tau ?? 2000;
-    model.setWeights(source.getWeights()); // starts as a copy (a resume overwrites it)
-    model.trainable = false;
+    this.pairs = source.layers.flatMap((layer, i) => layer.weights.map((w, j) => [w, model.layers[i].weights[j]] as const));
+    if (this.pairs.some(([a, b]) => !b || a.shape.join() !== b.shape.join())) throw new Error('EMA model does not have the same architecture as its source');
+    tf.tidy(() => this.pairs.forEach(([w, e]) => (e.read() as tf.Variable).assign(w.read()))); // starts as a copy (a resume overwrites it)
   }
+
+  /**
+   * Source and average weights paired layer by layer: a layer's own weight order does not change when it
+   * is frozen, while the model-wide order (trainable first) does.
+   */
+  private readonly pairs: (readonly [tf.LayerVariable, tf.LayerVariable])[];
 
   /** The decay of the next update. */
   currentDecay(): number {
@@ -36,12 +43,12 @@ export class ModelEma {
     const d = this.currentDecay();
     this.updates++;
     tf.tidy(() => {
-      this.source.weights.forEach((w, i) => {
-        const target = this.model.weights[i].read() as tf.Variable;
+      for (const [w, e] of this.pairs) {
+        const target = e.read() as tf.Variable;
         const value = w.read();
         if (value.dtype !== 'float32') target.assign(value);
         else target.assign(tf.add(tf.mul(target, d), tf.mul(value, 1 - d)));
-      });
+      }
     });
   }
 }
@@ -51,6 +58,7 @@ export class ModelEma {
  * layers registered with tfjs copy too.
  */
 export async function cloneModel(model: tf.LayersModel): Promise<tf.LayersModel> {
+  registerEngineLayers();
   let artifacts: tf.io.ModelArtifacts | null = null;
   await model.save(tf.io.withSaveHandler(async (a) => {
     artifacts = a;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '@cv/engine';
+import { Rng } from '@cv/engine/core';
 
 /** The shape of a DCGAN pair: image size, latent size, widths, and the optional class condition. */
 export interface DcganSpec {
