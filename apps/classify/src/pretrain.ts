@@ -9,4 +9,8 @@ import { runCli } from '@cv/engine';
 import { registerRegularizationLayers } from '@cv/regularization';
 import { PretrainSchema, runPretrain } from '@cv/tasks-classify';
 
-runCli(runPretrain, { schema: PretrainSchema, usage: 'usage: nx run backbones:pretrain -- --name resnet-s [--dataset fashion-mnist] [--epochs 2]' }, registerRegularizationLayers);
+runCli(
+  runPretrain,
+  { schema: PretrainSchema, usage: 'usage: nx run backbones:pretrain -- --name resnet-s [--dataset fashion-mnist] [--epochs 2]' },
+  registerRegularizationLayers,
+);

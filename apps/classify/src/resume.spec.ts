@@ -56,6 +56,10 @@ it('train killed with SIGKILL mid-run and resumed ends with the same weights as 
   let maxDiff = 0;
   for (let i = 0; i < wa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(wa[i] - wb[i]));
   expect(maxDiff).toBeLessThan(1e-5);
-  const history = fs.readFileSync(path.join(killed, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch);
+  const history = fs
+    .readFileSync(path.join(killed, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).epoch);
   expect(history).toEqual([1, 2, 3]);
 });

@@ -39,7 +39,11 @@ describe('classify app: train → val → predict → export on a small MNIST su
     expect(report).toMatchObject({ backend: 'wasm', epochs: 2 });
     expect(report.accuracy).toBeGreaterThan(0.5); // chance is 0.1
     expect(report.trainSeconds).toBeGreaterThan(0);
-    const history = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const history = fs
+      .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(history[1].loss).toBeLessThan(history[0].loss);
     expect(history[1].accuracy).toBeGreaterThan(history[0].accuracy);
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'args.json'), 'utf8'))).toMatchObject({ dataset: 'mnist', trainLimit: 1200 });
@@ -66,7 +70,10 @@ describe('classify app: train → val → predict → export on a small MNIST su
   it('predict prints image, label and probability per line; --json prints an array', () => {
     const r = run('predict.ts', ['--model', path.join(runDir, 'model'), ...images.map((i) => i.file)]);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     expect(lines.map((l) => l[0])).toEqual(images.map((i) => i.file));
     lines.forEach((l) => expect(Number(l[2])).toBeGreaterThan(0));
     const correct = lines.filter((l, i) => l[1] === images[i].label).length;
@@ -88,9 +95,33 @@ describe('classify app: train → val → predict → export on a small MNIST su
 
   it('trains a registry backbone from pretrained weights with a frozen phase and a slower backbone', () => {
     const donor = path.join(work, 'donor');
-    expect(run('train.ts', ['--dataset', 'mnist', '--model', 'mobilenetv2-s', '--epochs', '1', '--train-limit', '128', '--val-fraction', '0', '--out', donor]).code).toBe(0);
-    const r = run('train.ts', ['--dataset', 'mnist', '--model', 'mobilenetv2-s', '--epochs', '2', '--train-limit', '128', '--val-fraction', '0',
-      '--pretrained', path.join(donor, 'model'), '--freeze', 'stage2', '--freeze-epochs', '1', '--finetune-lr', '1e-4', '--mixup', '0.2', '--out', path.join(work, 'ft')]);
+    expect(
+      run('train.ts', ['--dataset', 'mnist', '--model', 'mobilenetv2-s', '--epochs', '1', '--train-limit', '128', '--val-fraction', '0', '--out', donor]).code,
+    ).toBe(0);
+    const r = run('train.ts', [
+      '--dataset',
+      'mnist',
+      '--model',
+      'mobilenetv2-s',
+      '--epochs',
+      '2',
+      '--train-limit',
+      '128',
+      '--val-fraction',
+      '0',
+      '--pretrained',
+      path.join(donor, 'model'),
+      '--freeze',
+      'stage2',
+      '--freeze-epochs',
+      '1',
+      '--finetune-lr',
+      '1e-4',
+      '--mixup',
+      '0.2',
+      '--out',
+      path.join(work, 'ft'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/pretrained: \d+ layers loaded from .*donor/);
     expect(r.stdout).toContain('stage2 frozen for 1 epoch(s)');
@@ -107,17 +138,27 @@ describe('classify app: train → val → predict → export on a small MNIST su
     ['predict.ts', ['--model', os.tmpdir(), 'x.png'], /is not a tfjs model \(no model.json\)/],
     ['predict.ts', ['--model', '__RUN__/model', '/no/such.png'], /does not exist/],
     ['val.ts', ['--run', os.tmpdir()], /is not a run directory/],
-    ['train.ts', ['--dataset', 'mnist', '--model', 'resnet-99'], /config key 'model': must be one of: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s/],
+    [
+      'train.ts',
+      ['--dataset', 'mnist', '--model', 'resnet-99'],
+      /config key 'model': must be one of: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s/,
+    ],
     ['train.ts', ['--dataset', 'mnist', '--model', 'resnet-s', '--freeze', 'stage9'], /'stage9' is not a stage of this backbone; stages: stem, stage1/],
     ['train.ts', ['--dataset', 'mnist', '--model', 'reference-cnn', '--pretrained'], /need a backbone model/],
     ['train.ts', ['--dataset', 'mnist', '--model', 'resnet-s', '--pretrained', '__RUN__/model'], /do not match 'resnet-s': 0 of \d+ backbone layers loaded/],
   ])('%s %j fails with one clear line', (script, args, message) => {
     const before = fs.existsSync(path.join(root, 'runs', 'classify')) ? fs.readdirSync(path.join(root, 'runs', 'classify')) : [];
-    const r = run(script as string, (args as string[]).map((a) => a.replace('__RUN__', runDir)));
+    const r = run(
+      script as string,
+      (args as string[]).map((a) => a.replace('__RUN__', runDir)),
+    );
     const after = fs.existsSync(path.join(root, 'runs', 'classify')) ? fs.readdirSync(path.join(root, 'runs', 'classify')) : [];
     expect(after).toEqual(before); // nothing half-written
     expect(r.code).toBe(1);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('[engine]')); // predict logs its backend to stderr
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('[engine]')); // predict logs its backend to stderr
     expect(lines, r.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(/^error: /);
     expect(r.stderr).toMatch(message as RegExp);

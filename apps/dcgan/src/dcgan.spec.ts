@@ -31,13 +31,27 @@ describe('dcgan app', () => {
     const r = run('train.ts', ['--train-limit', '256', '--epochs', '2', '--eval-samples', '100', '--width', '8', '--workers', '1', '--out', runDir]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/FID floor \(real test vs real train, classifier features\): \d+\.\d\d/);
-    for (const f of ['samples/epoch_001.png', 'samples/epoch_002.png', 'checkpoints/last/state.json', 'checkpoints/last/optimizer-generator.json',
-      'checkpoints/last/optimizer-discriminator.json', 'generator/model.json', 'metrics.csv', 'plots/metrics.png', 'report.json']) {
+    for (const f of [
+      'samples/epoch_001.png',
+      'samples/epoch_002.png',
+      'checkpoints/last/state.json',
+      'checkpoints/last/optimizer-generator.json',
+      'checkpoints/last/optimizer-discriminator.json',
+      'generator/model.json',
+      'metrics.csv',
+      'plots/metrics.png',
+      'report.json',
+    ]) {
       expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
     }
-    const history = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const history = fs
+      .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(history.map((h) => h.epoch)).toEqual([1, 2]);
-    for (const key of ['d_loss', 'g_loss', 'd_real', 'd_fake', 'fid', 'confidence', 'class_entropy', 'time']) expect(Number.isFinite(history[1][key]), key).toBe(true);
+    for (const key of ['d_loss', 'g_loss', 'd_real', 'd_fake', 'fid', 'confidence', 'class_entropy', 'time'])
+      expect(Number.isFinite(history[1][key]), key).toBe(true);
     const meta = JSON.parse(fs.readFileSync(path.join(runDir, 'generator/model.json'), 'utf8')).userDefinedMetadata;
     expect(meta).toMatchObject({ task: 'dcgan', latentDim: 100, imageShape: [28, 28, 1], classNames: [], dataset: 'mnist' });
   });
@@ -71,7 +85,10 @@ describe('dcgan app', () => {
     [['--model', '<run>', '--n', '4', '--class', '7', '--out', 'x.png'], /--class needs a class-conditional generator/],
     [['--model', '<run>', '--n', '4'], /nothing to do/],
   ])('bad input %j: one clear line, exit 1', (args, message) => {
-    const r = run('sample.ts', args.map((a) => (a === '<run>' ? runDir : a)));
+    const r = run(
+      'sample.ts',
+      args.map((a) => (a === '<run>' ? runDir : a)),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
@@ -86,7 +103,22 @@ describe('dcgan app', () => {
   });
 
   it('two data-parallel replicas, SIGKILL mid-run then --resume: same generator weights and same fixed-latent grids as an uninterrupted run', async () => {
-    const args = (out: string) => ['--train-limit', '320', '--epochs', '3', '--width', '8', '--eval-classifier', 'none', '--seed', '5', '--workers', '2', '--out', out];
+    const args = (out: string) => [
+      '--train-limit',
+      '320',
+      '--epochs',
+      '3',
+      '--width',
+      '8',
+      '--eval-classifier',
+      'none',
+      '--seed',
+      '5',
+      '--workers',
+      '2',
+      '--out',
+      out,
+    ];
     const full = path.join(work, 'full');
     const killed = path.join(work, 'killed');
     const a = spawnSync(tsx, [path.join(root, 'apps/dcgan/src/train.ts'), ...args(full)], { cwd: root, encoding: 'utf8', env: env() });

@@ -3,4 +3,8 @@ import { registerRegularizationLayers } from '@cv/regularization';
 import { dcganTask } from '@cv/tasks-gan';
 
 // Classifier layers are registered so any classify model can judge samples.
-trainCommand(dcganTask, 'usage: nx run dcgan:train -- [--dataset mnist] [--epochs N] [--out runs/dcgan/exp] [--resume <runDir>] [--key=value ...]', registerRegularizationLayers);
+trainCommand(
+  dcganTask,
+  'usage: nx run dcgan:train -- [--dataset mnist] [--epochs N] [--out runs/dcgan/exp] [--resume <runDir>] [--key=value ...]',
+  registerRegularizationLayers,
+);

@@ -13,32 +13,43 @@ describe('backbone registry', () => {
     await initBackend({ log: false });
   });
 
-  it.each(listBackbones().flatMap((name) => [[name, [32, 32, 3]], [name, [28, 28, 1]]] as [string, [number, number, number]][]))(
-    '%s on %j: every feature map has its declared channels and reduction, no NaN, no leak',
-    (name, inputShape) => {
-      const { model, featureInfo, stages } = createBackbone(name, { inputShape, featuresOnly: true, seed: 1 });
-      expect(featureInfo).toEqual(stages);
-      const before = tf.memory().numTensors;
-      const outs = tf.tidy(() => {
-        const o = model.predict(tf.randomUniform([2, ...inputShape], 0, 1, 'float32', 3));
-        return (Array.isArray(o) ? o : [o]).map((t) => ({ shape: t.shape, finite: tf.all(tf.isFinite(t)).dataSync()[0] === 1 }));
-      });
-      expect(tf.memory().numTensors).toBe(before);
-      expect(outs).toHaveLength(featureInfo.length);
-      outs.forEach((o, i) => {
-        const info = featureInfo[i];
-        expect(o.shape, info.name).toEqual([2, Math.ceil(inputShape[0] / info.reduction), Math.ceil(inputShape[1] / info.reduction), info.channels]);
-        expect(o.finite, info.name).toBe(true);
-      });
-      model.dispose();
-    },
-  );
+  it.each(
+    listBackbones().flatMap(
+      (name) =>
+        [
+          [name, [32, 32, 3]],
+          [name, [28, 28, 1]],
+        ] as [string, [number, number, number]][],
+    ),
+  )('%s on %j: every feature map has its declared channels and reduction, no NaN, no leak', (name, inputShape) => {
+    const { model, featureInfo, stages } = createBackbone(name, { inputShape, featuresOnly: true, seed: 1 });
+    expect(featureInfo).toEqual(stages);
+    const before = tf.memory().numTensors;
+    const outs = tf.tidy(() => {
+      const o = model.predict(tf.randomUniform([2, ...inputShape], 0, 1, 'float32', 3));
+      return (Array.isArray(o) ? o : [o]).map((t) => ({ shape: t.shape, finite: tf.all(tf.isFinite(t)).dataSync()[0] === 1 }));
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(outs).toHaveLength(featureInfo.length);
+    outs.forEach((o, i) => {
+      const info = featureInfo[i];
+      expect(o.shape, info.name).toEqual([2, Math.ceil(inputShape[0] / info.reduction), Math.ceil(inputShape[1] / info.reduction), info.channels]);
+      expect(o.finite, info.name).toBe(true);
+    });
+    model.dispose();
+  });
 
   it('outIndices selects maps; bad names and indices are clear errors', () => {
     const { featureInfo, model } = createBackbone('resnet-s', { inputShape: [64, 64, 3], featuresOnly: true, outIndices: [2, 3, 4] });
-    expect(featureInfo.map((f) => [f.name, f.channels, f.reduction])).toEqual([['stage2', 32, 4], ['stage3', 64, 8], ['stage4', 128, 16]]);
+    expect(featureInfo.map((f) => [f.name, f.channels, f.reduction])).toEqual([
+      ['stage2', 32, 4],
+      ['stage3', 64, 8],
+      ['stage4', 128, 16],
+    ]);
     model.dispose();
-    expect(() => createBackbone('resnet-99', { inputShape: [28, 28, 1] })).toThrow(/unknown backbone 'resnet-99'; available: simple-cnn, vgg-s, resnet-s, mobilenetv2-s/);
+    expect(() => createBackbone('resnet-99', { inputShape: [28, 28, 1] })).toThrow(
+      /unknown backbone 'resnet-99'; available: simple-cnn, vgg-s, resnet-s, mobilenetv2-s/,
+    );
     expect(() => createBackbone('vgg-s', { inputShape: [28, 28, 1], outIndices: [7] })).toThrow(/outIndices 7 is out of range/);
     expect(() => createBackbone('vgg-s', { inputShape: [28, 28, 2] })).toThrow(/1 or 3 channels/);
   });

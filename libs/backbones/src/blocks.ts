@@ -25,8 +25,13 @@ export function normAct(x: ST, act: Activation, name: string, ctx: BuildContext)
 /** conv k×k (stride s, same padding, no bias when followed by BN) → BN → activation. */
 export function convUnit(x: ST, filters: number, kernelSize: number, strides: number, act: Activation, name: string, ctx: BuildContext): ST {
   const conv = tf.layers.conv2d({
-    filters, kernelSize, strides, padding: 'same', useBias: ctx.bn === 'none',
-    kernelInitializer: tf.initializers.heNormal({ seed: ctx.seed() }), name: `${name}_conv`,
+    filters,
+    kernelSize,
+    strides,
+    padding: 'same',
+    useBias: ctx.bn === 'none',
+    kernelInitializer: tf.initializers.heNormal({ seed: ctx.seed() }),
+    name: `${name}_conv`,
   });
   return normAct(apply(conv, x), act, name, ctx);
 }
@@ -34,8 +39,12 @@ export function convUnit(x: ST, filters: number, kernelSize: number, strides: nu
 /** depthwise k×k (stride s) → BN → activation. */
 export function depthwiseUnit(x: ST, kernelSize: number, strides: number, act: Activation, name: string, ctx: BuildContext): ST {
   const dw = tf.layers.depthwiseConv2d({
-    kernelSize, strides, padding: 'same', useBias: ctx.bn === 'none',
-    depthwiseInitializer: tf.initializers.heNormal({ seed: ctx.seed() }), name: `${name}_dw`,
+    kernelSize,
+    strides,
+    padding: 'same',
+    useBias: ctx.bn === 'none',
+    depthwiseInitializer: tf.initializers.heNormal({ seed: ctx.seed() }),
+    name: `${name}_dw`,
   });
   return normAct(apply(dw, x), act, name, ctx);
 }

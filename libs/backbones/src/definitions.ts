@@ -9,7 +9,14 @@ const channelsOf = (x: ST) => x.shape[x.shape.length - 1] as number;
 const simpleCnn: BackboneDefinition = {
   description: 'one conv 3×3 ×32 + ReLU (the seed SimpleCNN body); 1 stage, reduction 1',
   build(input, ctx) {
-    const conv = tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.seed() }), name: 'stage1_conv' });
+    const conv = tf.layers.conv2d({
+      filters: 32,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.seed() }),
+      name: 'stage1_conv',
+    });
     const out = conv.apply(input) as ST;
     return { input, stages: [{ name: 'stage1', channels: 32, reduction: 1, output: out }] };
   },
@@ -63,7 +70,12 @@ const mobilenetV2S: BackboneDefinition = {
   build(input, ctx: BuildContext) {
     let x = convUnit(input, 16, 3, 2, 'relu6', 'stem', ctx);
     const stages: BackboneGraph['stages'] = [{ name: 'stem', channels: 16, reduction: 2, output: x }];
-    const config: [number, number, number, number][] = [[1, 16, 1, 1], [4, 24, 2, 2], [4, 32, 2, 2], [4, 64, 2, 2]];
+    const config: [number, number, number, number][] = [
+      [1, 16, 1, 1],
+      [4, 24, 2, 2],
+      [4, 32, 2, 2],
+      [4, 64, 2, 2],
+    ];
     let reduction = 2;
     config.forEach(([t, c, n, s], i) => {
       const name = `stage${i + 1}`;

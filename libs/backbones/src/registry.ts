@@ -62,7 +62,8 @@ export function createBackbone(name: string, options: CreateBackboneOptions): Ba
   let indices = options.outIndices ?? (options.featuresOnly ? stages.map((_, i) => i) : [stages.length - 1]);
   indices = indices.map((i) => (i < 0 ? stages.length + i : i));
   const bad = indices.find((i) => !(i >= 0 && i < stages.length));
-  if (bad !== undefined) throw new Error(`backbone '${name}' has stages 0..${stages.length - 1} (${stages.map((s) => s.name).join(', ')}); outIndices ${bad} is out of range`);
+  if (bad !== undefined)
+    throw new Error(`backbone '${name}' has stages 0..${stages.length - 1} (${stages.map((s) => s.name).join(', ')}); outIndices ${bad} is out of range`);
   const outputs = indices.map((i) => graph.stages[i].output);
   const model = tf.model({ inputs: input, outputs: outputs.length === 1 ? outputs[0] : outputs, name });
   return { model, featureInfo: indices.map((i) => stages[i]), stages };

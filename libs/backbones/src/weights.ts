@@ -34,7 +34,9 @@ export class WeightsMismatchError extends Error {
 export async function loadPretrained(target: tf.LayersModel, backboneName: string, source: true | string): Promise<LoadReport> {
   const dir = source === true ? pretrainedDir(backboneName) : source;
   if (source === true && !fs.existsSync(path.join(dir, 'model.json'))) {
-    throw new Error(`no pretrained weights shipped for '${backboneName}' (expected ${dir}); train them with: npx nx run backbones:pretrain -- --name ${backboneName}`);
+    throw new Error(
+      `no pretrained weights shipped for '${backboneName}' (expected ${dir}); train them with: npx nx run backbones:pretrain -- --name ${backboneName}`,
+    );
   }
   const donor = await loadModel(dir);
   const byName = new Map(donor.layers.map((l) => [l.name, l]));

@@ -7,7 +7,10 @@
 export class Arena<A extends Float64Array | Uint8Array> {
   private buf: A;
   private used = 0;
-  constructor(private readonly make: (n: number) => A, private readonly chunk = 1 << 20) {
+  constructor(
+    private readonly make: (n: number) => A,
+    private readonly chunk = 1 << 20,
+  ) {
     this.buf = make(chunk);
   }
   take(n: number): A {
@@ -23,5 +26,4 @@ export class Arena<A extends Float64Array | Uint8Array> {
 }
 
 /** Indices 0..n−1 sorted by key, ties kept in index order (Array.prototype.sort is stable, like numpy's mergesort). */
-export const argsortStable = (n: number, key: (i: number) => number) =>
-  Array.from({ length: n }, (_, i) => i).sort((a, b) => key(a) - key(b)); // Array.prototype.sort is stable
+export const argsortStable = (n: number, key: (i: number) => number) => Array.from({ length: n }, (_, i) => i).sort((a, b) => key(a) - key(b)); // Array.prototype.sort is stable

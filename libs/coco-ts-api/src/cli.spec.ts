@@ -30,8 +30,22 @@ describe('coco-ts-api:eval command', () => {
   });
 
   it('applies --img-ids, --cat-ids, --max-dets and --use-cats', () => {
-    const r = run(['--gt', path.join(fixtures, 'bbox_basic.gt.json'), '--dt', path.join(fixtures, 'bbox_basic.dt.json'), '--iou', 'bbox',
-      '--img-ids', '9,5', '--cat-ids', '3', '--max-dets', '1,5,100', '--use-cats', '1']);
+    const r = run([
+      '--gt',
+      path.join(fixtures, 'bbox_basic.gt.json'),
+      '--dt',
+      path.join(fixtures, 'bbox_basic.dt.json'),
+      '--iou',
+      'bbox',
+      '--img-ids',
+      '9,5',
+      '--cat-ids',
+      '3',
+      '--max-dets',
+      '1,5,100',
+      '--use-cats',
+      '1',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('maxDets=  5 ]');
     expect(r.stdout.match(/^car\s+3/m)).not.toBeNull();
@@ -41,7 +55,10 @@ describe('coco-ts-api:eval command', () => {
     [[], /--gt and --dt are required/],
     [['--gt', 'x.json', '--dt', 'y.json', '--iou', 'keypoints'], /--iou must be one of bbox, segm/],
     [['--gt', '/no/gt.json', '--dt', 'y.json'], /ground-truth file '\/no\/gt.json' does not exist/],
-    [['--gt', path.join(fixtures, 'bbox_basic.gt.json'), '--dt', path.join(fixtures, 'bbox_crowd.dt.json')], /results refer to image ids not in the ground truth/],
+    [
+      ['--gt', path.join(fixtures, 'bbox_basic.gt.json'), '--dt', path.join(fixtures, 'bbox_crowd.dt.json')],
+      /results refer to image ids not in the ground truth/,
+    ],
     [['--gt', 'a', '--dt', 'b', '--bogus', '1'], /Unknown option '--bogus'/],
   ])('%j fails with one clear line', (args, message) => {
     const r = run(args as string[]);

@@ -16,7 +16,11 @@ class UsageError extends Error {}
 
 function idList(flag: string, value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
-  const ids = value.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const ids = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (!ids.length || ids.some((n) => !Number.isInteger(n))) throw new UsageError(`--${flag} takes comma-separated integers, got '${value}'`);
   return ids;
 }
@@ -30,13 +34,20 @@ function main(argv: string[]): void {
       args: argv,
       strict: true,
       options: {
-        gt: { type: 'string' }, dt: { type: 'string' }, iou: { type: 'string' },
-        'img-ids': { type: 'string' }, 'cat-ids': { type: 'string' }, 'max-dets': { type: 'string' },
-        'use-cats': { type: 'string' }, json: { type: 'string' },
+        gt: { type: 'string' },
+        dt: { type: 'string' },
+        iou: { type: 'string' },
+        'img-ids': { type: 'string' },
+        'cat-ids': { type: 'string' },
+        'max-dets': { type: 'string' },
+        'use-cats': { type: 'string' },
+        json: { type: 'string' },
       },
     }));
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--json out.json]`);
+    throw new UsageError(
+      `${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--json out.json]`,
+    );
   }
   if (!values.gt || !values.dt) throw new UsageError('--gt and --dt are required (COCO ground truth and a results list)');
   const iouType = values.iou ?? 'bbox';

@@ -85,7 +85,11 @@ export class COCO {
 
   private createIndex(): void {
     const { annotations, images, categories } = this.dataset;
-    for (const [name, list] of [['images', images], ['annotations', annotations], ['categories', categories]] as const) {
+    for (const [name, list] of [
+      ['images', images],
+      ['annotations', annotations],
+      ['categories', categories],
+    ] as const) {
       if (list !== undefined && !Array.isArray(list)) throw new CocoError(`dataset field '${name}' must be a list`);
     }
     for (const ann of annotations ?? []) {
@@ -110,7 +114,12 @@ export class COCO {
    * Annotation ids matching all given filters (pycocotools semantics: `areaRng` is exclusive at both ends
    * here, unlike the evaluator's area ranges).
    */
-  getAnnIds({ imgIds, catIds, areaRng, iscrowd }: { imgIds?: number | number[]; catIds?: number | number[]; areaRng?: [number, number]; iscrowd?: boolean | number | null } = {}): number[] {
+  getAnnIds({
+    imgIds,
+    catIds,
+    areaRng,
+    iscrowd,
+  }: { imgIds?: number | number[]; catIds?: number | number[]; areaRng?: [number, number]; iscrowd?: boolean | number | null } = {}): number[] {
     const imgs = toSet(imgIds);
     const cats = toSet(catIds);
     let anns: CocoAnnotation[];

@@ -10,8 +10,21 @@ import { accumulateEvalImgs } from './accumulate';
 import { Arena, argsortStable } from './arrays';
 import { IOU_TYPES, type IouType, Params } from './params';
 
-interface GtRec { id: number; area: number; iscrowd: number; ignore: boolean; bbox?: Bbox; runs?: Runs }
-interface DtRec { id: number; area: number; score: number; bbox?: Bbox; runs?: Runs }
+interface GtRec {
+  id: number;
+  area: number;
+  iscrowd: number;
+  ignore: boolean;
+  bbox?: Bbox;
+  runs?: Runs;
+}
+interface DtRec {
+  id: number;
+  area: number;
+  score: number;
+  bbox?: Bbox;
+  runs?: Runs;
+}
 
 /** The detections and ground truths of one (image, category) pair, with their IoUs. */
 interface Cell {
@@ -68,7 +81,6 @@ export interface CategoryAP {
   ar: number;
 }
 
-
 function requireNumber(ann: CocoAnnotation, field: string, kind: string): number {
   const v = ann[field];
   if (typeof v !== 'number' && typeof v !== 'boolean') throw new CocoError(`${kind} annotation ${ann.id}: missing or non-numeric '${field}'`);
@@ -96,7 +108,11 @@ export class COCOeval {
   private floats = new Arena((n) => new Float64Array(n));
   private bytes = new Arena((n) => new Uint8Array(n));
 
-  constructor(readonly cocoGt: COCO, readonly cocoDt: COCO, iouType: IouType | string = 'segm') {
+  constructor(
+    readonly cocoGt: COCO,
+    readonly cocoDt: COCO,
+    iouType: IouType | string = 'segm',
+  ) {
     if (!IOU_TYPES.includes(iouType as IouType)) throw new CocoError(`unknown iouType '${iouType}'; use one of: ${IOU_TYPES.join(', ')}`);
     this.params = new Params(iouType as IouType);
     this.params.imgIds = [...cocoGt.getImgIds()].sort((a, b) => a - b);
@@ -169,7 +185,11 @@ export class COCOeval {
         if (d.length > 1) d = argsortStable(d.length, (i) => -d[i].score).map((i) => d[i]);
         if (d.length > maxDet) d = d.slice(0, maxDet);
         this.cells[ii * catIds.length + ci] = {
-          gts: g, dts: d, ious: this.computeIoU(g, d), dtIds: d.map((x) => x.id), dtScores: d.map((x) => x.score),
+          gts: g,
+          dts: d,
+          ious: this.computeIoU(g, d),
+          dtIds: d.map((x) => x.id),
+          dtScores: d.map((x) => x.score),
           crowd: Uint8Array.from(g, (x) => (x.iscrowd ? 1 : 0)),
         };
       }
@@ -179,8 +199,17 @@ export class COCOeval {
   private computeIoU(gt: GtRec[], dt: DtRec[]): Float64Array[] | null {
     if (gt.length === 0 || dt.length === 0) return null;
     const iscrowd = gt.map((g) => g.iscrowd);
-    if (this.params.iouType === 'bbox') return bboxIou(dt.map((d) => d.bbox!), gt.map((g) => g.bbox!), iscrowd);
-    return runsIou(dt.map((d) => d.runs!), gt.map((g) => g.runs!), iscrowd);
+    if (this.params.iouType === 'bbox')
+      return bboxIou(
+        dt.map((d) => d.bbox!),
+        gt.map((g) => g.bbox!),
+        iscrowd,
+      );
+    return runsIou(
+      dt.map((d) => d.runs!),
+      gt.map((g) => g.runs!),
+      iscrowd,
+    );
   }
 
   /** Per image and category: match detections to ground truth at every IoU threshold and area range. */
@@ -261,9 +290,17 @@ export class COCOeval {
       for (let t = 0; t < T; t++) if (dtm[t * D + dind] === 0) dtIg[t * D + dind] = 1;
     }
     return {
-      image_id: imgId, category_id: catId, aRng, maxDet,
-      dtIds: dt === cell.dts ? cell.dtIds : dt.map((d) => d.id), gtIds: gt.map((g) => g.id),
-      dtMatches: dtm, gtMatches: gtm, dtScores: dt === cell.dts ? cell.dtScores : dt.map((d) => d.score), gtIgnore: gtIg, dtIgnore: dtIg,
+      image_id: imgId,
+      category_id: catId,
+      aRng,
+      maxDet,
+      dtIds: dt === cell.dts ? cell.dtIds : dt.map((d) => d.id),
+      gtIds: gt.map((g) => g.id),
+      dtMatches: dtm,
+      gtMatches: gtm,
+      dtScores: dt === cell.dts ? cell.dtScores : dt.map((d) => d.score),
+      gtIgnore: gtIg,
+      dtIgnore: dtIg,
     };
   }
 
@@ -305,10 +342,18 @@ export class COCOeval {
     if (p.maxDets.length < 3) throw new CocoError(`summarize() needs 3 maxDets (got [${p.maxDets}]), as in pycocotools`);
     const md = p.maxDets;
     const rows: [boolean, number | null, string, number][] = [
-      [true, null, 'all', 100], [true, 0.5, 'all', md[2]], [true, 0.75, 'all', md[2]],
-      [true, null, 'small', md[2]], [true, null, 'medium', md[2]], [true, null, 'large', md[2]],
-      [false, null, 'all', md[0]], [false, null, 'all', md[1]], [false, null, 'all', md[2]],
-      [false, null, 'small', md[2]], [false, null, 'medium', md[2]], [false, null, 'large', md[2]],
+      [true, null, 'all', 100],
+      [true, 0.5, 'all', md[2]],
+      [true, 0.75, 'all', md[2]],
+      [true, null, 'small', md[2]],
+      [true, null, 'medium', md[2]],
+      [true, null, 'large', md[2]],
+      [false, null, 'all', md[0]],
+      [false, null, 'all', md[1]],
+      [false, null, 'all', md[2]],
+      [false, null, 'small', md[2]],
+      [false, null, 'medium', md[2]],
+      [false, null, 'large', md[2]],
     ];
     this.stats = rows.map(([ap, thr, area, m]) => this.summarizeOne(ap, thr, area, m));
     return rows.map(([ap, thr, area, m], i) => {

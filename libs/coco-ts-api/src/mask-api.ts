@@ -4,8 +4,25 @@
  * column-major as in COCO files.
  */
 import {
-  type Bbox, bboxIou, bboxRuns, checkRuns, decodeRuns, encodeRuns, fromRLE, type Mask, MaskError, mergeRuns,
-  type Polygon, polygonRuns, type RLE, type Runs, runsArea, runsIou, runsToBbox, toRLE, type UncompressedRLE,
+  type Bbox,
+  bboxIou,
+  bboxRuns,
+  checkRuns,
+  decodeRuns,
+  encodeRuns,
+  fromRLE,
+  type Mask,
+  MaskError,
+  mergeRuns,
+  type Polygon,
+  polygonRuns,
+  type RLE,
+  type Runs,
+  runsArea,
+  runsIou,
+  runsToBbox,
+  toRLE,
+  type UncompressedRLE,
 } from './mask';
 
 export type { Bbox, Mask, Polygon, RLE, UncompressedRLE } from './mask';

@@ -91,8 +91,18 @@ describe('mask API: hand-made cases and bad input', () => {
     expect(iou([[0, 0, 10, 10]], [[0, 0, 20, 20]], [1])).toEqual([[1]]);
     expect(iou([[0, 0, 10, 10]], [[0, 0, 20, 20]], [0])).toEqual([[0.25]]);
     expect(iou([], [[0, 0, 1, 1]], [0])).toEqual([]);
-    const a = encode(maskFromRows([[1, 1], [0, 0]]));
-    const b = encode(maskFromRows([[1, 1, 0], [0, 0, 0]]));
+    const a = encode(
+      maskFromRows([
+        [1, 1],
+        [0, 0],
+      ]),
+    );
+    const b = encode(
+      maskFromRows([
+        [1, 1, 0],
+        [0, 0, 0],
+      ]),
+    );
     expect(iou([a], [b], [0])).toEqual([[-1]]); // sizes differ
   });
 

@@ -19,7 +19,8 @@ function readJson(file: string, what: string): unknown {
  */
 export function loadCocoFile(file: string): COCO {
   const data = readJson(file, 'ground-truth');
-  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new CocoError(`ground-truth file '${file}' must hold a COCO object {images, annotations, categories}`);
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    throw new CocoError(`ground-truth file '${file}' must hold a COCO object {images, annotations, categories}`);
   return new COCO(data as CocoDataset);
 }
 

@@ -14,7 +14,12 @@ export class Params {
   iouThrs: number[] = linspace(0.5, 0.95, Math.round((0.95 - 0.5) / 0.05) + 1);
   recThrs: number[] = linspace(0, 1, Math.round(1 / 0.01) + 1);
   maxDets: number[] = [1, 10, 100];
-  areaRng: [number, number][] = [[0 ** 2, 1e5 ** 2], [0 ** 2, 32 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]];
+  areaRng: [number, number][] = [
+    [0 ** 2, 1e5 ** 2],
+    [0 ** 2, 32 ** 2],
+    [32 ** 2, 96 ** 2],
+    [96 ** 2, 1e5 ** 2],
+  ];
   areaRngLbl: string[] = ['all', 'small', 'medium', 'large'];
   useCats: 0 | 1 = 1;
 

@@ -13,8 +13,12 @@ function gtSet(anns: { img?: number; bbox: Box; area?: number; iscrowd?: number;
     images: Array.from({ length: n }, (_, i) => ({ id: i + 1, width: 200, height: 200 })),
     categories: cats.map((id) => ({ id, name: `c${id}` })),
     annotations: anns.map((a, i) => ({
-      id: i + 1, image_id: a.img ?? 1, category_id: a.cat ?? 1, bbox: a.bbox,
-      area: a.area ?? a.bbox[2] * a.bbox[3], iscrowd: a.iscrowd ?? 0,
+      id: i + 1,
+      image_id: a.img ?? 1,
+      category_id: a.cat ?? 1,
+      bbox: a.bbox,
+      area: a.area ?? a.bbox[2] * a.bbox[3],
+      iscrowd: a.iscrowd ?? 0,
     })),
   });
 }
@@ -94,7 +98,14 @@ describe('COCOeval quirks (hand-computed)', () => {
   });
 
   it('−1 for categories without gt; 0 for a category with gt but no detections', () => {
-    const gt = gtSet([{ bbox: [0, 0, 10, 10], cat: 1 }, { bbox: [0, 0, 10, 10], cat: 2 }], 1, [1, 2, 3]);
+    const gt = gtSet(
+      [
+        { bbox: [0, 0, 10, 10], cat: 1 },
+        { bbox: [0, 0, 10, 10], cat: 2 },
+      ],
+      1,
+      [1, 2, 3],
+    );
     const E = evaluate(gt, [det([0, 0, 10, 10], 0.9, 1, 1), det([0, 0, 10, 10], 0.9, 1, 3)]);
     const ap = E.perCategory().map((c) => c.ap);
     expect(ap[0]).toBeCloseTo(1, 12);
@@ -103,7 +114,14 @@ describe('COCOeval quirks (hand-computed)', () => {
   });
 
   it('user-set imgIds, catIds, maxDets and useCats=0', () => {
-    const gt = gtSet([{ bbox: [0, 0, 10, 10], img: 1, cat: 1 }, { bbox: [0, 0, 10, 10], img: 2, cat: 2 }], 2, [1, 2]);
+    const gt = gtSet(
+      [
+        { bbox: [0, 0, 10, 10], img: 1, cat: 1 },
+        { bbox: [0, 0, 10, 10], img: 2, cat: 2 },
+      ],
+      2,
+      [1, 2],
+    );
     const dets = [det([0, 0, 10, 10], 0.9, 1, 2), det([0, 0, 10, 10], 0.8, 2, 2)];
     // cat 1: gt but no detections → 0; cat 2: a FP (0.9, image 1) then a TP (0.8) → precision .5 at recall 1.
     expect(evaluate(gt, dets).stats[1]).toBeCloseTo(0.25, 12);
@@ -138,8 +156,16 @@ describe('bad input gives a clear error naming the annotation or field', () => {
     [{ id: 7, image_id: 1, category_id: 1, area: 4, iscrowd: 0 }, 'bbox', /annotation 7: missing 'bbox'/],
     [{ id: 8, image_id: 1, category_id: 1, bbox: [0, 0, 2, 2], iscrowd: 0 }, 'bbox', /annotation 8: missing or non-numeric 'area'/],
     [{ id: 9, image_id: 1, category_id: 1, bbox: [0, 0, 2, 2], area: 4 }, 'bbox', /annotation 9: missing or non-numeric 'iscrowd'/],
-    [{ id: 10, image_id: 1, category_id: 1, area: 4, iscrowd: 0, segmentation: { foo: 1 } }, 'segm', /annotation 10: 'segmentation' is neither a polygon list nor an RLE/],
-    [{ id: 11, image_id: 1, category_id: 1, area: 4, iscrowd: 1, segmentation: { size: [10, 10], counts: [5, 5] } }, 'segm', /annotation 11: .*counts sum to 10, but size 10×10 needs 100/],
+    [
+      { id: 10, image_id: 1, category_id: 1, area: 4, iscrowd: 0, segmentation: { foo: 1 } },
+      'segm',
+      /annotation 10: 'segmentation' is neither a polygon list nor an RLE/,
+    ],
+    [
+      { id: 11, image_id: 1, category_id: 1, area: 4, iscrowd: 1, segmentation: { size: [10, 10], counts: [5, 5] } },
+      'segm',
+      /annotation 11: .*counts sum to 10, but size 10×10 needs 100/,
+    ],
     [{ id: 12, image_id: 1, category_id: 1, area: 4, iscrowd: 0, segmentation: [[1, 1, 2, 2]] }, 'segm', /annotation 12: polygon 0 has 4 coordinates/],
   ])('%j (%s)', (ann, iouType, message) => {
     const gt = new COCO({ ...base(), annotations: [ann as never] });
@@ -158,7 +184,15 @@ describe('bad input gives a clear error naming the annotation or field', () => {
 });
 
 describe('COCO index', () => {
-  const gt = gtSet([{ bbox: [0, 0, 10, 10], img: 1, cat: 1 }, { bbox: [0, 0, 40, 40], img: 2, cat: 2, iscrowd: 1 }, { bbox: [5, 5, 5, 5], img: 2, cat: 1 }], 3, [1, 2]);
+  const gt = gtSet(
+    [
+      { bbox: [0, 0, 10, 10], img: 1, cat: 1 },
+      { bbox: [0, 0, 40, 40], img: 2, cat: 2, iscrowd: 1 },
+      { bbox: [5, 5, 5, 5], img: 2, cat: 1 },
+    ],
+    3,
+    [1, 2],
+  );
   it('answers id queries like pycocotools', () => {
     expect(gt.getAnnIds({ imgIds: [2] })).toEqual([2, 3]);
     expect(gt.getAnnIds({ catIds: [1] })).toEqual([1, 3]);
@@ -179,7 +213,11 @@ describe('COCO index', () => {
   });
 
   it('annToMask rasterises polygons', () => {
-    const coco = new COCO({ images: [{ id: 1, width: 4, height: 4 }], categories: [{ id: 1, name: 'a' }], annotations: [{ id: 1, image_id: 1, category_id: 1, segmentation: [[0, 0, 2, 0, 2, 2, 0, 2]], area: 4, iscrowd: 0, bbox: [0, 0, 2, 2] }] });
+    const coco = new COCO({
+      images: [{ id: 1, width: 4, height: 4 }],
+      categories: [{ id: 1, name: 'a' }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, segmentation: [[0, 0, 2, 0, 2, 2, 0, 2]], area: 4, iscrowd: 0, bbox: [0, 0, 2, 2] }],
+    });
     const m = coco.annToMask(coco.loadAnns(1)[0]);
     expect(m.data.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });

@@ -11,7 +11,10 @@ import { COCOeval, evalRow } from './eval';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 const read = (f: string) => JSON.parse(fs.readFileSync(path.join(fixtures, f), 'utf8'));
-const cases = fs.readdirSync(fixtures).filter((f) => f.endsWith('.expected.json') && f !== 'mask_api.expected.json').map((f) => f.replace('.expected.json', ''));
+const cases = fs
+  .readdirSync(fixtures)
+  .filter((f) => f.endsWith('.expected.json') && f !== 'mask_api.expected.json')
+  .map((f) => f.replace('.expected.json', ''));
 
 const TOL = 1e-9;
 const rows = (flat: Float64Array | Uint8Array, n: number) => Array.from({ length: 10 }, (_, t) => Array.from(evalRow(flat, t, n)));
@@ -62,21 +65,36 @@ describe.each(cases)('pycocotools reference case %s', (name) => {
 
   it('recall[T,K,A,M] and precision[:, :, :, all, last maxDets] in full', () => {
     const { recall, precision } = E.eval!;
-    for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) for (let a = 0; a < A; a++) for (let m = 0; m < M; m++) {
-      expect(close(recall[((t * K + k) * A + a) * M + m], expected.recall[t][k][a][m]), `recall ${t},${k},${a},${m}`).toBe(true);
-    }
-    for (let t = 0; t < T; t++) for (let r = 0; r < R; r++) for (let k = 0; k < K; k++) {
-      const got = precision[(((t * R + r) * K + k) * A + 0) * M + (M - 1)];
-      expect(close(got, expected.precision_all_lastmaxdet[t][r][k]), `precision ${t},${r},${k}`).toBe(true);
-    }
+    for (let t = 0; t < T; t++)
+      for (let k = 0; k < K; k++)
+        for (let a = 0; a < A; a++)
+          for (let m = 0; m < M; m++) {
+            expect(close(recall[((t * K + k) * A + a) * M + m], expected.recall[t][k][a][m]), `recall ${t},${k},${a},${m}`).toBe(true);
+          }
+    for (let t = 0; t < T; t++)
+      for (let r = 0; r < R; r++)
+        for (let k = 0; k < K; k++) {
+          const got = precision[(((t * R + r) * K + k) * A + 0) * M + (M - 1)];
+          expect(close(got, expected.precision_all_lastmaxdet[t][r][k]), `precision ${t},${r},${k}`).toBe(true);
+        }
   });
 
   it.runIf(Array.isArray(expected.eval_imgs))('per-image matches, ignores and scores (evalImgs)', () => {
-    const got = E.evalImgs.filter((e) => e !== null).map((e) => ({
-      image_id: e!.image_id, category_id: e!.category_id, areaRngIndex: E.params.areaRng.findIndex((r) => r === e!.aRng), maxDet: e!.maxDet,
-      dtIds: e!.dtIds, gtIds: e!.gtIds, dtScores: e!.dtScores, gtIgnore: Array.from(e!.gtIgnore),
-      dtMatches: rows(e!.dtMatches, e!.dtIds.length), gtMatches: rows(e!.gtMatches, e!.gtIds.length), dtIgnore: rows(e!.dtIgnore, e!.dtIds.length),
-    }));
+    const got = E.evalImgs
+      .filter((e) => e !== null)
+      .map((e) => ({
+        image_id: e!.image_id,
+        category_id: e!.category_id,
+        areaRngIndex: E.params.areaRng.findIndex((r) => r === e!.aRng),
+        maxDet: e!.maxDet,
+        dtIds: e!.dtIds,
+        gtIds: e!.gtIds,
+        dtScores: e!.dtScores,
+        gtIgnore: Array.from(e!.gtIgnore),
+        dtMatches: rows(e!.dtMatches, e!.dtIds.length),
+        gtMatches: rows(e!.gtMatches, e!.gtIds.length),
+        dtIgnore: rows(e!.dtIgnore, e!.dtIds.length),
+      }));
     expect(got).toEqual(expected.eval_imgs);
   });
 });

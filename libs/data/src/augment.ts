@@ -69,8 +69,7 @@ function affine(img: Float32Array, [h, w, c]: number[], angle: number, s: number
       const fy = sy - y0;
       for (let k = 0; k < c; k++) {
         const at = (yy: number, xx: number) => (yy >= 0 && yy < h && xx >= 0 && xx < w ? src[(yy * w + xx) * c + k] : 0);
-        img[(y * w + x) * c + k] =
-          (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+        img[(y * w + x) * c + k] = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
       }
     }
   }

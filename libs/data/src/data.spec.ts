@@ -120,12 +120,16 @@ describe('image folder and image io', () => {
   let root: string;
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'folder-'));
-    for (const [cls, value] of [['dark', 20], ['light', 230]] as const) {
+    for (const [cls, value] of [
+      ['dark', 20],
+      ['light', 230],
+    ] as const) {
       fs.mkdirSync(path.join(root, 'ds', cls), { recursive: true });
       for (let i = 0; i < 5; i++) {
         const size = 10 + i * 7; // any size: resized on load
         await sharp({ create: { width: size, height: size + 3, channels: 3, background: { r: value, g: value, b: value } } })
-          .png().toFile(path.join(root, 'ds', cls, `${i}.png`));
+          .png()
+          .toFile(path.join(root, 'ds', cls, `${i}.png`));
       }
     }
   });
@@ -143,7 +147,9 @@ describe('image folder and image io', () => {
 
   it('keeps class indices above 255 (300 classes: labels are int32, not bytes)', async () => {
     const many = path.join(root, 'many');
-    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: { r: 9, g: 9, b: 9 } } })
+      .png()
+      .toBuffer();
     for (let c = 0; c < 300; c++) {
       fs.mkdirSync(path.join(many, 'train', `c${String(c).padStart(3, '0')}`), { recursive: true });
       fs.mkdirSync(path.join(many, 'test', `c${String(c).padStart(3, '0')}`), { recursive: true });

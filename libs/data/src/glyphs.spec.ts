@@ -6,13 +6,25 @@ const image = (set: { images: Uint8Array }, i: number) => set.images.subarray(i 
 
 /** Centre of mass (x, y) and larger bounding-box side of one image's ink. */
 function geometry(img: Uint8Array): { cx: number; cy: number; side: number } {
-  let m = 0, cx = 0, cy = 0, x0 = 28, x1 = -1, y0 = 28, y1 = -1;
-  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
-    const v = img[y * 28 + x];
-    if (!v) continue;
-    m += v; cx += v * (x + 0.5); cy += v * (y + 0.5);
-    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
-  }
+  let m = 0,
+    cx = 0,
+    cy = 0,
+    x0 = 28,
+    x1 = -1,
+    y0 = 28,
+    y1 = -1;
+  for (let y = 0; y < 28; y++)
+    for (let x = 0; x < 28; x++) {
+      const v = img[y * 28 + x];
+      if (!v) continue;
+      m += v;
+      cx += v * (x + 0.5);
+      cy += v * (y + 0.5);
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
   return { cx: cx / m, cy: cy / m, side: Math.max(x1 - x0, y1 - y0) + 1 };
 }
 
@@ -47,7 +59,11 @@ describe('procedural glyphs', () => {
     expect(dist(image(ds.train, 0), image(ds.train, 6))).toBeGreaterThan(0); // class 0, two draws
     // Class means (blurred prototypes): each test image is nearer its own class mean than the average other.
     const mean = Array.from({ length: 6 }, () => new Float64Array(784));
-    ds.train.labels.forEach((c, i) => image(ds.train, i).forEach((v, k) => { mean[c][k] += v / 20; }));
+    ds.train.labels.forEach((c, i) =>
+      image(ds.train, i).forEach((v, k) => {
+        mean[c][k] += v / 20;
+      }),
+    );
     let nearer = 0;
     for (let i = 0; i < ds.test.labels.length; i++) {
       const img = image(ds.test, i);

@@ -72,18 +72,27 @@ function drawInstance(proto: Prototype, rng: Rng, out: Uint8Array): void {
     return Array.from({ length: SAMPLES_PER_STROKE + 1 }, (_, i) => bezier(ctrl, i / SAMPLES_PER_STROKE));
   });
   // Scale so the larger side spans BOX pixels; centre of mass (by stroke length) at the image centre.
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  for (const line of lines) for (const [x, y] of line) {
-    minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);
-  }
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -Infinity,
+    maxY = -Infinity;
+  for (const line of lines)
+    for (const [x, y] of line) {
+      minX = Math.min(minX, x);
+      maxX = Math.max(maxX, x);
+      minY = Math.min(minY, y);
+      maxY = Math.max(maxY, y);
+    }
   const scale = BOX / Math.max(maxX - minX, maxY - minY, 1e-6);
-  let mass = 0, cx = 0, cy = 0;
+  let mass = 0,
+    cx = 0,
+    cy = 0;
   for (const line of lines) {
     for (let i = 1; i < line.length; i++) {
       const len = Math.hypot(line[i][0] - line[i - 1][0], line[i][1] - line[i - 1][1]);
       mass += len;
-      cx += len * (line[i][0] + line[i - 1][0]) / 2;
-      cy += len * (line[i][1] + line[i - 1][1]) / 2;
+      cx += (len * (line[i][0] + line[i - 1][0])) / 2;
+      cy += (len * (line[i][1] + line[i - 1][1])) / 2;
     }
   }
   cx /= mass || 1;

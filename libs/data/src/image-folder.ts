@@ -19,12 +19,19 @@ function listClassFolder(root: string): { classNames: string[]; files: { file: s
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
     throw new ImageError(`dataset folder '${root}' does not exist; pass a folder with one sub-folder per class`);
   }
-  const classNames = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const classNames = fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   if (classNames.length === 0) throw new ImageError(`dataset folder '${root}' has no class sub-folders; put images in ${root}/<class>/`);
   const files: { file: string; label: number }[] = [];
   classNames.forEach((name, label) => {
     const dir = path.join(root, name);
-    const entries = fs.readdirSync(dir).filter((f) => !f.startsWith('.')).sort();
+    const entries = fs
+      .readdirSync(dir)
+      .filter((f) => !f.startsWith('.'))
+      .sort();
     for (const f of entries) {
       const file = path.join(dir, f);
       if (!IMAGE_EXT.test(f)) throw new ImageError(`'${file}' is not an image file (expected .png/.jpg/.webp/...); move it out of the dataset`);

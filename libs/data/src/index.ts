@@ -6,3 +6,4 @@ export * from './image-folder';
 export * from './augment';
 export * from './loader';
 export * from './resolve';
+export * from './samples';

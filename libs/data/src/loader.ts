@@ -46,7 +46,10 @@ export async function* prefetch<T>(source: AsyncIterable<T>, depth: number): Asy
  * for await (const batch of loader.batches(seed)) { ... }
  */
 export class DataLoader {
-  constructor(readonly set: ClassificationSet, readonly options: LoaderOptions) {
+  constructor(
+    readonly set: ClassificationSet,
+    readonly options: LoaderOptions,
+  ) {
     if (!(options.batchSize >= 1)) throw new Error(`batch size must be ≥ 1, got ${options.batchSize}`);
   }
 

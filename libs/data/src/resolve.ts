@@ -11,7 +11,10 @@ import type { ClassificationDataset } from './types';
  * @example
  * const ds = await loadClassificationDataset('mnist');
  */
-export async function loadClassificationDataset(name: string, folder: { size: number; channels: 1 | 3 } = { size: 28, channels: 1 }): Promise<ClassificationDataset> {
+export async function loadClassificationDataset(
+  name: string,
+  folder: { size: number; channels: 1 | 3 } = { size: 28, channels: 1 },
+): Promise<ClassificationDataset> {
   if (name === 'fashion-mnist') return loadFashionMnist();
   if (name === 'mnist') return loadMnist();
   if (name === 'glyphs') return loadGlyphs();

@@ -28,7 +28,7 @@ export function subset(set: ClassificationSet, indices: ArrayLike<number>): Clas
   const size = imageSize(set);
   const images = new Uint8Array(indices.length * size);
   const labels = new Int32Array(indices.length);
-  const sources = set.sources ? [] as string[] : undefined;
+  const sources = set.sources ? ([] as string[]) : undefined;
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i];
     images.set(set.images.subarray(j * size, (j + 1) * size), i * size);

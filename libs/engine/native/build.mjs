@@ -59,8 +59,22 @@ function main() {
   }
   mkdirSync(outDir, { recursive: true });
   const partial = `${target}.partial`;
-  const args = ['-O3', '-march=native', '-fno-math-errno', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-DNODE_GYP_MODULE_NAME=cv_onednn',
-    `-I${napi}`, `-I${path.dirname(path.dirname(dnnl))}`, ...sources, '-ldnnl', '-o', partial];
+  const args = [
+    '-O3',
+    '-march=native',
+    '-fno-math-errno',
+    '-std=c++17',
+    '-shared',
+    '-fPIC',
+    '-fopenmp',
+    '-DNODE_GYP_MODULE_NAME=cv_onednn',
+    `-I${napi}`,
+    `-I${path.dirname(path.dirname(dnnl))}`,
+    ...sources,
+    '-ldnnl',
+    '-o',
+    partial,
+  ];
   const t0 = Date.now();
   const r = spawnSync(cxx, args, { encoding: 'utf8' });
   if (r.status !== 0) {

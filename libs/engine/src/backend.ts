@@ -147,8 +147,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   await tf.ready();
   const replicas = options.replicas && options.replicas > 1 ? ` replicas=${options.replicas}` : '';
   const note = info.kernelsNote ? `; ${info.kernelsNote}` : '';
-  const line = `[engine] backend=${info.name} kernels=${info.kernels} threads=${info.threads}${replicas} ` +
-    `(${info.source}, tfjs ${tf.version.tfjs}${note})`;
+  const line = `[engine] backend=${info.name} kernels=${info.kernels} threads=${info.threads}${replicas} ` + `(${info.source}, tfjs ${tf.version.tfjs}${note})`;
   if (typeof options.log === 'function') options.log(line);
   else if (options.log !== false) console.log(line);
   return info;

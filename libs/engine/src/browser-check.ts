@@ -14,17 +14,23 @@ export async function bundleForBrowser(source: string, resolveDir: string): Prom
   const nodeImports: string[] = [];
   const out = await build({
     stdin: { contents: source, resolveDir, loader: 'ts' },
-    bundle: true, platform: 'browser', format: 'iife', write: false, logLevel: 'silent',
-    plugins: [{
-      name: 'no-node',
-      setup(b) {
-        b.onResolve({ filter: /.*/ }, (args) => {
-          // The suite's own files; inside packages, esbuild itself refuses built-ins a package's `browser` field does not map away.
-          if (NODE_ONLY.test(args.path) && !args.importer.includes('/node_modules/')) nodeImports.push(`${args.path} (imported by ${args.importer})`);
-          return undefined;
-        });
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    write: false,
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'no-node',
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, (args) => {
+            // The suite's own files; inside packages, esbuild itself refuses built-ins a package's `browser` field does not map away.
+            if (NODE_ONLY.test(args.path) && !args.importer.includes('/node_modules/')) nodeImports.push(`${args.path} (imported by ${args.importer})`);
+            return undefined;
+          });
+        },
       },
-    }],
+    ],
   }).catch((e: Error) => {
     throw new Error(`browser bundle failed: ${nodeImports.length ? `Node-only imports: ${nodeImports.join('; ')}` : e.message}`);
   });
@@ -38,11 +44,24 @@ export async function bundleForBrowser(source: string, resolveDir: string): Prom
  */
 export async function runInBareContext(code: string, globals: Record<string, unknown> = {}): Promise<vm.Context> {
   const context = vm.createContext({
-    console, setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask, TextEncoder, TextDecoder, URL, performance, structuredClone,
+    console,
+    setTimeout,
+    clearTimeout,
+    setInterval,
+    clearInterval,
+    queueMicrotask,
+    TextEncoder,
+    TextDecoder,
+    URL,
+    performance,
+    structuredClone,
     ...globals,
   });
   // A page's shape, enough for tfjs to pick its browser platform (no DOM is used by the code under test).
-  vm.runInContext('globalThis.window = globalThis; globalThis.self = globalThis; globalThis.document = {}; globalThis.navigator = { userAgent: "bare-context" };', context);
+  vm.runInContext(
+    'globalThis.window = globalThis; globalThis.self = globalThis; globalThis.document = {}; globalThis.navigator = { userAgent: "bare-context" };',
+    context,
+  );
   vm.runInContext(code, context);
   const done = context.__done as Promise<unknown> | undefined;
   if (done) await done;

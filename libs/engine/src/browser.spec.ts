@@ -12,7 +12,8 @@ import { bundleForBrowser, runInBareContext } from './browser-check';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 it('the engine core entry bundles for the browser and runs without Node APIs', async () => {
-  const code = await bundleForBrowser(`
+  const code = await bundleForBrowser(
+    `
     import * as tf from '@tensorflow/tfjs';
     import { prepareInput, loadPredictor, registerPredictor, letterbox, unletterboxBoxes } from './core';
     globalThis.__done = (async () => {
@@ -30,7 +31,9 @@ it('the engine core entry bundles for the browser and runs without Node APIs', a
       registerPredictor('toy', (m) => ({ task: 'toy', model: m, metadata: m.getUserDefinedMetadata(), dispose: () => m.dispose() }));
       const p = await loadPredictor(tf.io.fromMemory(artifacts));
       globalThis.task = p.task;
-    })();`, here);
+    })();`,
+    here,
+  );
   const ctx = await runInBareContext(code);
   expect(ctx.shape).toEqual([1, 4, 4, 1]);
   expect(ctx.range).toEqual([0, 1]);

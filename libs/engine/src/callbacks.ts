@@ -93,7 +93,9 @@ export class EarlyStopping extends Callback {
       this.wait = 0;
       if (this.args.restoreBestWeights) await this.keepBestWeights();
     } else if (++this.wait >= (this.args.patience ?? 0)) {
-      this.trainer.stop(`early stopping: ${this.monitor} did not improve for ${this.wait} epochs (best ${this.best.toFixed(4)} at epoch ${this.bestEpoch + 1})`);
+      this.trainer.stop(
+        `early stopping: ${this.monitor} did not improve for ${this.wait} epochs (best ${this.best.toFixed(4)} at epoch ${this.bestEpoch + 1})`,
+      );
     }
   }
 
@@ -111,16 +113,15 @@ export class EarlyStopping extends Callback {
       } else if (this.trainer.isMain) {
         throw new Error(`EarlyStopping: the weights of epoch ${this.bestEpoch + 1} are neither in memory nor in '${this.bestDir}'`);
       }
-      if (this.bestWeights || this.trainer.isMain) this.trainer.log(`restored the weights of epoch ${this.bestEpoch + 1} (${this.monitor}=${this.best.toFixed(4)})`);
+      if (this.bestWeights || this.trainer.isMain)
+        this.trainer.log(`restored the weights of epoch ${this.bestEpoch + 1} (${this.monitor}=${this.best.toFixed(4)})`);
     }
     this.disposeBest();
   }
 
   private async keepBestWeights(): Promise<void> {
     this.disposeBest();
-    this.bestWeights = Object.fromEntries(
-      Object.entries(this.trainer.models).map(([name, m]) => [name, m.getWeights().map((w) => tf.keep(w.clone()))]),
-    );
+    this.bestWeights = Object.fromEntries(Object.entries(this.trainer.models).map(([name, m]) => [name, m.getWeights().map((w) => tf.keep(w.clone()))]));
     if (!this.trainer.isMain) return;
     await replaceDirAtomic(this.bestDir, async (tmp) => {
       for (const [name, model] of Object.entries(this.trainer.models)) await saveModel(model, path.join(tmp, name));

@@ -111,11 +111,7 @@ export function readCheckpointState(dir: string): TrainState | null {
 }
 
 /** Copies a checkpoint's weights into the given models (by layer order) and restores optimizer slots. */
-export async function loadCheckpoint(
-  dir: string,
-  models: Record<string, tf.LayersModel>,
-  optimizers: Record<string, tf.Optimizer>,
-): Promise<TrainState> {
+export async function loadCheckpoint(dir: string, models: Record<string, tf.LayersModel>, optimizers: Record<string, tf.Optimizer>): Promise<TrainState> {
   const found = resolveDir(dir);
   const state = readCheckpointState(dir);
   if (!found || !state) throw new Error(`no checkpoint in '${dir}'`);

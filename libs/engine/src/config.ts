@@ -96,7 +96,8 @@ function parseError(e: Error & { code?: string }): ConfigError {
   const flag = /'(--?[^' ]+)/.exec(e.message)?.[1];
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new ConfigError(`unknown config key '${flag?.replace(/^-+/, '')}'; run with --help to list the keys`);
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new ConfigError(`config key '${flag?.replace(/^-+/, '')}' needs a value: ${flag}=VALUE`);
-  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new ConfigError(`unexpected argument '${/'([^']*)'/.exec(e.message)?.[1]}'; options look like --key=value`);
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+    return new ConfigError(`unexpected argument '${/'([^']*)'/.exec(e.message)?.[1]}'; options look like --key=value`);
   return new ConfigError(e.message);
 }
 
@@ -149,11 +150,7 @@ export function configHelp(schema: z.ZodObject, usage: string): string {
  * const Schema = z.object({ epochs: z.number().int().positive().default(10).describe('training epochs') }).strict();
  * const { config } = parseArgs(Schema, ['--epochs=3']); // { epochs: 3 }
  */
-export function parseArgs<S extends z.ZodObject>(
-  schema: S,
-  argv: string[],
-  options: { allowPositionals?: boolean } = {},
-): ParsedArgs<z.infer<S>> {
+export function parseArgs<S extends z.ZodObject>(schema: S, argv: string[], options: { allowPositionals?: boolean } = {}): ParsedArgs<z.infer<S>> {
   const kinds = fieldKinds(schema);
   const byFlag = new Map<string, string>();
   const spec: Record<string, { type: 'string' | 'boolean' }> = { config: { type: 'string' } };
@@ -165,7 +162,14 @@ export function parseArgs<S extends z.ZodObject>(
   }
   let parsed: ReturnType<typeof nodeParseArgs>;
   try {
-    parsed = nodeParseArgs({ args: normaliseArgv(argv, kinds, byFlag), options: spec, strict: true, allowPositionals: !!options.allowPositionals, allowNegative: true, tokens: true });
+    parsed = nodeParseArgs({
+      args: normaliseArgv(argv, kinds, byFlag),
+      options: spec,
+      strict: true,
+      allowPositionals: !!options.allowPositionals,
+      allowNegative: true,
+      tokens: true,
+    });
   } catch (e) {
     throw parseError(e as Error & { code?: string });
   }

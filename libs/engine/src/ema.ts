@@ -19,7 +19,11 @@ export class ModelEma {
   readonly decay: number;
   readonly tau: number;
 
-  constructor(readonly source: tf.LayersModel, readonly model: tf.LayersModel, options: { decay: number; tau?: number }) {
+  constructor(
+    readonly source: tf.LayersModel,
+    readonly model: tf.LayersModel,
+    options: { decay: number; tau?: number },
+  ) {
     if (!(options.decay > 0 && options.decay < 1)) throw new Error(`EMA decay must be in (0, 1), got ${options.decay}`);
     this.decay = options.decay;
     this.tau = options.tau ?? 2000;
@@ -60,10 +64,12 @@ export class ModelEma {
 export async function cloneModel(model: tf.LayersModel): Promise<tf.LayersModel> {
   registerEngineLayers();
   let artifacts: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return tf.loadLayersModel(tf.io.fromMemory(artifacts!));
 }
 
@@ -75,7 +81,11 @@ export class EmaCallback extends Callback {
   readonly name: string;
   override readonly allReplicas = true;
 
-  constructor(readonly ema: ModelEma, readonly accumulate = 1, name = 'ModelEma') {
+  constructor(
+    readonly ema: ModelEma,
+    readonly accumulate = 1,
+    name = 'ModelEma',
+  ) {
     super();
     this.name = name;
   }

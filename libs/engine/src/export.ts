@@ -62,5 +62,7 @@ export async function runExport(argv: string[], command: string): Promise<void> 
   await initBackend();
   const diff = await exportModel(config.model, config.out);
   const meta = readModelArtifacts(config.out).userDefinedMetadata as { task?: string } | undefined;
-  console.log(`exported ${config.model} → ${config.out} (tfjs LayersModel${meta?.task ? `, task ${meta.task}` : ''}; max |Δ| vs original ${diff.toExponential(1)})`);
+  console.log(
+    `exported ${config.model} → ${config.out} (tfjs LayersModel${meta?.task ? `, task ${meta.task}` : ''}; max |Δ| vs original ${diff.toExponential(1)})`,
+  );
 }

@@ -74,7 +74,10 @@ describe('OptimizationStep', () => {
     const { w, b, loss } = setup();
     const step = new OptimizationStep({
       optimizers: { fast: tf.train.sgd(0.1), slow: tf.train.sgd(0.01) },
-      groups: () => [{ optimizer: 'fast', owns: (n) => n.endsWith('kernel') }, { optimizer: 'slow', owns: (n) => n.endsWith('bias') }],
+      groups: () => [
+        { optimizer: 'fast', owns: (n) => n.endsWith('kernel') },
+        { optimizer: 'slow', owns: (n) => n.endsWith('bias') },
+      ],
       weightDecay: 0.5,
     });
     tf.dispose(step.run(loss([1, 1]), [w, b], stepContext(0)));
@@ -150,7 +153,11 @@ describe('Trainer options of the job', () => {
   it('--val-interval validates every N-th epoch and the last; early stopping skips the others', async () => {
     const validated: number[] = [];
     const result = await new Trainer(new TinyTask(), {
-      epochs: 5, runDir: tmpDir(), seed: 1, valInterval: 2, log: () => {},
+      epochs: 5,
+      runDir: tmpDir(),
+      seed: 1,
+      valInterval: 2,
+      log: () => {},
       validate: async (epoch) => (validated.push(epoch + 1), { val_loss: 1 }),
       callbacks: [new EarlyStopping({ monitor: 'val_loss', patience: 3 })],
     }).fit();
@@ -168,7 +175,14 @@ describe('Trainer options of the job', () => {
     }
     const cosine = new CosineDecay({ baseLr: 0.01, totalSteps: 1000 * 4 });
     const lines: string[] = [];
-    const result = await new Trainer(new Slow(), { epochs: 1000, runDir: tmpDir(), seed: 1, timeBudget: 2, callbacks: [cosine], log: (l) => lines.push(l) }).fit();
+    const result = await new Trainer(new Slow(), {
+      epochs: 1000,
+      runDir: tmpDir(),
+      seed: 1,
+      timeBudget: 2,
+      callbacks: [cosine],
+      log: (l) => lines.push(l),
+    }).fit();
     expect(lines.join('\n')).toMatch(/time budget 0\.0 min: .* s per epoch, planned \d+ epochs/);
     const planned = Number(/planned (\d+) epochs/.exec(lines.join('\n'))![1]);
     expect(planned).toBeGreaterThanOrEqual(3);
@@ -229,7 +243,7 @@ describe('Trainer options of the job', () => {
 describe('jobs with data-parallel replicas', () => {
   const env = { ...process.env, CV_BACKEND: 'wasm' };
 
-  it('without --out, replica workers use the main thread\'s run folder and create no other (no empty exp2)', () => {
+  it("without --out, replica workers use the main thread's run folder and create no other (no empty exp2)", () => {
     const cwd = tmpDir();
     const r = spawnSync(tsx, [path.join(here, 'fixtures', 'tiny-job.ts'), '--workers', '2', '--epochs', '2'], { cwd, encoding: 'utf8', env });
     expect(r.status, r.stderr).toBe(0);

@@ -21,18 +21,39 @@ export function jobSchema(d: JobDefaults) {
     epochs: z.number().int().positive().default(d.epochs).describe('epochs to train (with --resume: the new total)'),
     batchSize: z.number().int().positive().default(d.batchSize).describe('images per step'),
     lr: z.number().positive().default(d.lr).describe('peak learning rate'),
-    schedule: z.enum(['none', 'step', 'cosine', 'plateau']).default(d.schedule ?? 'cosine').describe('learning-rate schedule'),
-    warmupEpochs: z.number().min(0).default(d.schedule === 'none' ? 0 : 0.2).describe('linear warm-up (cosine schedule), in epochs'),
+    schedule: z
+      .enum(['none', 'step', 'cosine', 'plateau'])
+      .default(d.schedule ?? 'cosine')
+      .describe('learning-rate schedule'),
+    warmupEpochs: z
+      .number()
+      .min(0)
+      .default(d.schedule === 'none' ? 0 : 0.2)
+      .describe('linear warm-up (cosine schedule), in epochs'),
     stepSize: z.number().int().positive().default(3).describe('epochs between ×0.1 decays (step schedule)'),
-    patience: z.number().int().min(0).default(0).describe('early stopping patience in epochs, on the task\'s validation loss (0 = off)'),
+    patience: z.number().int().min(0).default(0).describe("early stopping patience in epochs, on the task's validation loss (0 = off)"),
     weightDecay: z.number().min(0).default(0).describe('decoupled weight decay (AdamW-style) coefficient'),
     clipNorm: z.number().min(0).default(0).describe('clip gradients to this global L2 norm (0 = off)'),
     accumulate: z.number().int().positive().default(1).describe('accumulate gradients over this many batches per update'),
-    ema: z.number().min(0).max(0.99999).default(0).describe('decay of an exponential moving average of the weights, used to validate and saved (0 = off; e.g. 0.999)'),
+    ema: z
+      .number()
+      .min(0)
+      .max(0.99999)
+      .default(0)
+      .describe('decay of an exponential moving average of the weights, used to validate and saved (0 = off; e.g. 0.999)'),
     emaWarmup: z.number().min(0).default(2000).describe('EMA warm-up: decay·(1 − exp(−updates / this)) (0 = none)'),
     valInterval: z.number().int().positive().default(1).describe('validate every N epochs (and after the last)'),
-    time: z.number().min(0).default(0).describe('wall-clock budget in minutes: plan the epochs that fit after the first one, then stop cleanly (0 = off; overrides --epochs)'),
-    workers: z.number().int().min(0).default(d.workers ?? 1).describe('data-parallel replicas (0 = one per core, at most 4); the cores are divided among them; batch statistics are per replica'),
+    time: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('wall-clock budget in minutes: plan the epochs that fit after the first one, then stop cleanly (0 = off; overrides --epochs)'),
+    workers: z
+      .number()
+      .int()
+      .min(0)
+      .default(d.workers ?? 1)
+      .describe('data-parallel replicas (0 = one per core, at most 4); the cores are divided among them; batch statistics are per replica'),
     threads: z.number().int().min(0).default(0).describe('compute threads per replica for the oneDNN kernels (0 = cores / replicas; env CV_THREADS)'),
     seed: z.number().int().min(0).default(0).describe('seed of init, shuffling, augmentation and dropout'),
     out: z.string().optional().describe(`run directory (default ${d.root}/exp, exp2, ...)`),

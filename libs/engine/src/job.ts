@@ -73,7 +73,14 @@ export interface TaskDefinition<S extends z.ZodObject, D, B, R> {
 /** Schedules from the shared keys. */
 function scheduleCallbacks(cfg: JobConfig, stepsPerEpoch: number, monitor: string): Callback[] {
   if (cfg.schedule === 'cosine') {
-    return [new CosineDecay({ baseLr: cfg.lr, totalSteps: cfg.epochs * stepsPerEpoch, warmupSteps: Math.round(cfg.warmupEpochs * stepsPerEpoch), minLr: cfg.lr * 0.01 })];
+    return [
+      new CosineDecay({
+        baseLr: cfg.lr,
+        totalSteps: cfg.epochs * stepsPerEpoch,
+        warmupSteps: Math.round(cfg.warmupEpochs * stepsPerEpoch),
+        minLr: cfg.lr * 0.01,
+      }),
+    ];
   }
   if (cfg.schedule === 'step') return [new StepDecay({ baseLr: cfg.lr, stepSize: cfg.stepSize, gamma: 0.1 })];
   if (cfg.schedule === 'plateau') return [new ReduceLROnPlateau({ monitor, factor: 0.5, patience: 2, minLr: cfg.lr * 1e-3 })];
@@ -124,8 +131,15 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(def: TaskDefin
   ].filter((c) => main || c.allReplicas);
   const validator = built.validator;
   const trainer = new Trainer(task, {
-    epochs: cfg.epochs, runDir, seed: cfg.seed, callbacks, resume: resolved.resume, lrScales: built.lrScales, replicas,
-    valInterval: cfg.valInterval, timeBudget: cfg.time > 0 ? cfg.time * 60 : undefined,
+    epochs: cfg.epochs,
+    runDir,
+    seed: cfg.seed,
+    callbacks,
+    resume: resolved.resume,
+    lrScales: built.lrScales,
+    replicas,
+    valInterval: cfg.valInterval,
+    timeBudget: cfg.time > 0 ? cfg.time * 60 : undefined,
     validate: validator ? async (epoch) => validator.validate(evalModels(), epoch) : undefined,
   });
   const fit = await trainer.fit();
@@ -158,7 +172,11 @@ async function makeEmas(task: TrainTask<unknown>, names: string[], cfg: JobConfi
  * trainCommand(classifyTask, 'usage: nx run classify:train -- [--config file.json] [--key=value ...]');
  */
 export function trainCommand<S extends z.ZodObject, D, B, R>(def: TaskDefinition<S, D, B, R>, usage: string, setup?: () => void): void {
-  runCli(async (argv) => {
-    await runTrainJob(def, argv);
-  }, { schema: def.schema, usage }, setup);
+  runCli(
+    async (argv) => {
+      await runTrainJob(def, argv);
+    },
+    { schema: def.schema, usage },
+    setup,
+  );
 }

@@ -38,7 +38,9 @@ export class ProgressBar extends Callback {
   onTrainBatchEnd(): void {
     this.seen += this.trainer.lastBatchSize;
     const seconds = (performance.now() - this.started) / 1000;
-    const metrics = Object.entries(this.trainer.runningLogs).map(([k, v]) => `${k}=${fmt(v)}`).join(' ');
+    const metrics = Object.entries(this.trainer.runningLogs)
+      .map(([k, v]) => `${k}=${fmt(v)}`)
+      .join(' ');
     this.bar?.increment(1, { metrics, rate: seconds > 0 ? Math.round(this.seen / seconds) : '-' });
   }
 
@@ -46,7 +48,9 @@ export class ProgressBar extends Callback {
     this.bar?.stop();
     this.bar = null;
     const seconds = (performance.now() - this.started) / 1000;
-    const line = Object.entries(logs).map(([k, v]) => `${k}=${fmt(v)}`).join(' ');
+    const line = Object.entries(logs)
+      .map(([k, v]) => `${k}=${fmt(v)}`)
+      .join(' ');
     this.trainer.log(`epoch ${epoch + 1}/${this.trainer.epochs} ${line} (${seconds.toFixed(1)} s)`);
   }
 

@@ -15,7 +15,11 @@ describe('data-parallel replicas (worker threads + shared memory)', () => {
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(out.worldSize).toBe(2);
     // ranks 0 and 1 contribute [rank + step, 10·rank, 1]
-    expect(out.seen).toEqual([[0.5, 5, 1], [1.5, 5, 1], [2.5, 5, 1]]);
+    expect(out.seen).toEqual([
+      [0.5, 5, 1],
+      [1.5, 5, 1],
+      [2.5, 5, 1],
+    ]);
     expect(out.shared).toEqual({ from: 0, note: 'main only' });
   });
 

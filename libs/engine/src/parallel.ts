@@ -26,7 +26,12 @@ export interface Replicas {
 
 interface ReplicaData {
   cvReplica: {
-    rank: number; worldSize: number; control: SharedArrayBuffer; data: SharedArrayBuffer; bytes: SharedArrayBuffer; capacity: number;
+    rank: number;
+    worldSize: number;
+    control: SharedArrayBuffer;
+    data: SharedArrayBuffer;
+    bytes: SharedArrayBuffer;
+    capacity: number;
     /** What the main thread decided before starting the replicas (e.g. the run folder), JSON. */
     job: Record<string, unknown>;
   };

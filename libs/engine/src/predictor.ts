@@ -50,7 +50,7 @@ export function setLocalModelResolver(resolve: (source: string) => tf.io.IOHandl
 export async function loadModelFrom(source: ModelSource): Promise<tf.LayersModel> {
   registerEngineLayers();
   for (const { setup } of factories.values()) setup?.();
-  const handler = typeof source === 'string' ? localResolver?.(source) ?? source : source;
+  const handler = typeof source === 'string' ? (localResolver?.(source) ?? source) : source;
   return tf.loadLayersModel(handler as string | tf.io.IOHandler);
 }
 
@@ -60,7 +60,9 @@ export function predictorFor(model: tf.LayersModel, where = 'model'): Predictor 
   if (!meta?.task) throw new Error(`${where} has no task in its metadata; use a model written by one of the suite's train or export commands`);
   const entry = factories.get(meta.task);
   if (!entry) {
-    throw new Error(`no Predictor for task '${meta.task}' (${where}); import its predict entry (e.g. '@cv/tasks-${meta.task}/predict'); registered: ${predictorTasks().join(', ') || 'none'}`);
+    throw new Error(
+      `no Predictor for task '${meta.task}' (${where}); import its predict entry (e.g. '@cv/tasks-${meta.task}/predict'); registered: ${predictorTasks().join(', ') || 'none'}`,
+    );
   }
   return entry.factory(model);
 }

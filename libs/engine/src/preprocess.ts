@@ -50,9 +50,11 @@ export function toUnitRange(x: tf.Tensor): tf.Tensor {
 
 function checkImage(img: DecodedImage, where: string): void {
   const { width, height, channels, data } = img;
-  if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height))) throw new Error(`${where}: width and height must be positive integers, got ${width}×${height}`);
+  if (!(width > 0 && height > 0 && Number.isInteger(width) && Number.isInteger(height)))
+    throw new Error(`${where}: width and height must be positive integers, got ${width}×${height}`);
   if (![1, 2, 3, 4].includes(channels)) throw new Error(`${where}: channels must be 1, 2, 3 or 4, got ${channels}`);
-  if (data.length !== width * height * channels) throw new Error(`${where}: ${data.length} bytes for ${width}×${height}×${channels} (= ${width * height * channels})`);
+  if (data.length !== width * height * channels)
+    throw new Error(`${where}: ${data.length} bytes for ${width}×${height}×${channels} (= ${width * height * channels})`);
 }
 
 /**
@@ -87,7 +89,18 @@ export function letterbox(x: tf.Tensor3D, [h, w]: [number, number]): { pixels: t
   const nw = Math.max(1, Math.round(iw * scale));
   const padY = Math.floor((h - nh) / 2);
   const padX = Math.floor((w - nw) / 2);
-  const pixels = tf.tidy(() => tf.pad(resizePixels(x, [nh, nw]), [[padY, h - nh - padY], [padX, w - nw - padX], [0, 0]], LETTERBOX_PAD) as tf.Tensor3D);
+  const pixels = tf.tidy(
+    () =>
+      tf.pad(
+        resizePixels(x, [nh, nw]),
+        [
+          [padY, h - nh - padY],
+          [padX, w - nw - padX],
+          [0, 0],
+        ],
+        LETTERBOX_PAD,
+      ) as tf.Tensor3D,
+  );
   return { pixels, transform: { scale, padX, padY, width: iw, height: ih } };
 }
 

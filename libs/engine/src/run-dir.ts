@@ -22,7 +22,11 @@ export function readRunArgs(runDir: string, writer = 'classify:train'): Record<s
 export function readHistory(runDir: string): Record<string, number>[] {
   const file = path.join(runDir, 'metrics.jsonl');
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** A fresh run may reuse a previous run's folder (it is cleared), never an unrelated non-empty folder. */
@@ -38,7 +42,14 @@ export function prepareRunDir(runDir: string): void {
 
 /** The camel-case config keys of the `--flags` on a command line. */
 function givenKeys(argv: string[]): string[] {
-  return argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0].replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+  return argv
+    .filter((a) => a.startsWith('--'))
+    .map((a) =>
+      a
+        .slice(2)
+        .split('=')[0]
+        .replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+    );
 }
 
 /**

@@ -62,7 +62,9 @@ export class ReduceLROnPlateau extends Callback {
   private cooldownLeft = 0;
   private readonly mode: 'min' | 'max';
 
-  constructor(readonly args: { monitor?: string; factor?: number; patience?: number; minLr?: number; cooldown?: number; minDelta?: number; mode?: MonitorMode } = {}) {
+  constructor(
+    readonly args: { monitor?: string; factor?: number; patience?: number; minLr?: number; cooldown?: number; minDelta?: number; mode?: MonitorMode } = {},
+  ) {
     super();
     this.mode = resolveMode(args.monitor ?? 'val_loss', args.mode ?? 'auto');
     this.best = this.mode === 'min' ? Infinity : -Infinity;

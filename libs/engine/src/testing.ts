@@ -5,7 +5,10 @@ import { SeededDropout } from './layers';
 import { Rng } from './rng';
 import type { StepContext, TrainTask } from './trainer';
 
-export interface XY { x: tf.Tensor4D; y: tf.Tensor2D }
+export interface XY {
+  x: tf.Tensor4D;
+  y: tf.Tensor2D;
+}
 
 /** A tiny conv net with BN and dropout: every stateful piece a resume must restore. */
 export function tinyModel(seed: number): tf.LayersModel {
@@ -78,4 +81,3 @@ export class TinyTask implements TrainTask<XY> {
     return { val_loss: [1, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0][epoch] ?? 2 };
   }
 }
-

@@ -49,7 +49,11 @@ describe('Trainer', () => {
     const b = weightsOf(resumed.models.model).flat();
     expect(b.length).toBe(a.length);
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-5);
-    const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs
+      .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3, 4]);
     expect(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0]).toBe('epoch,loss,val_loss,lr,time');
   });
@@ -89,7 +93,10 @@ describe('Trainer', () => {
       }
     })();
     const result = await new Trainer(task, {
-      epochs: 10, runDir: tmpDir(), seed: 1, callbacks: [spy, new EarlyStopping({ monitor: 'val_loss', patience: 2, restoreBestWeights: true })],
+      epochs: 10,
+      runDir: tmpDir(),
+      seed: 1,
+      callbacks: [spy, new EarlyStopping({ monitor: 'val_loss', patience: 2, restoreBestWeights: true })],
       log: () => {},
     }).fit();
     expect(result.epochsDone).toBe(4); // epochs 3 and 4 did not improve
@@ -107,7 +114,10 @@ describe('Trainer', () => {
       }
     })();
     const result = await new Trainer(task, {
-      epochs: 3, runDir: dir, seed: 1, log: () => {},
+      epochs: 3,
+      runDir: dir,
+      seed: 1,
+      log: () => {},
       callbacks: [poison, new TerminateOnNaN(), new ModelCheckpoint({ dir: path.join(dir, 'checkpoints') })],
     }).fit();
     expect(result.failed).toBe(true);
@@ -117,7 +127,12 @@ describe('Trainer', () => {
 
   it('ModelCheckpoint writes last every epoch and best on improvement, leaving no temp folders', async () => {
     const dir = tmpDir();
-    await new Trainer(new TinyTask(), { epochs: 4, runDir: dir, seed: 1, callbacks: [new ModelCheckpoint({ dir: path.join(dir, 'checkpoints'), monitor: 'val_loss' })] }).fit();
+    await new Trainer(new TinyTask(), {
+      epochs: 4,
+      runDir: dir,
+      seed: 1,
+      callbacks: [new ModelCheckpoint({ dir: path.join(dir, 'checkpoints'), monitor: 'val_loss' })],
+    }).fit();
     expect(readCheckpointState(path.join(dir, 'checkpoints', 'last'))!.epoch).toBe(4);
     expect(readCheckpointState(path.join(dir, 'checkpoints', 'best'))!.epoch).toBe(2);
     expect(fs.readdirSync(path.join(dir, 'checkpoints')).sort()).toEqual(['best', 'last']);
@@ -134,7 +149,12 @@ describe('Trainer', () => {
         lrs.push(this.trainer.getLearningRate());
       }
     })();
-    await new Trainer(new TinyTask(), { epochs: 5, runDir: tmpDir(), seed: 1, callbacks: [new StepDecay({ baseLr: 0.1, stepSize: 2, gamma: 0.5 }), recorder] }).fit();
+    await new Trainer(new TinyTask(), {
+      epochs: 5,
+      runDir: tmpDir(),
+      seed: 1,
+      callbacks: [new StepDecay({ baseLr: 0.1, stepSize: 2, gamma: 0.5 }), recorder],
+    }).fit();
     expect(lrs).toEqual([0.1, 0.1, 0.05, 0.05, 0.025]);
 
     expect(cosineWithWarmup(0, { baseLr: 1, totalSteps: 10, warmupSteps: 2 })).toBeCloseTo(0.5);
@@ -147,7 +167,10 @@ describe('Trainer', () => {
 
     lrs.length = 0;
     await new Trainer(new TinyTask(), {
-      epochs: 6, runDir: tmpDir(), seed: 1, log: () => {},
+      epochs: 6,
+      runDir: tmpDir(),
+      seed: 1,
+      log: () => {},
       callbacks: [new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.5, patience: 2 }), recorder],
     }).fit();
     // val_loss: 1, .5, .6, .7 (2nd non-improvement: halve), .8, .9 (halve again)

@@ -146,7 +146,10 @@ export class Trainer<B = unknown> {
   private readonly rng: Rng;
   private readonly callbacks: Callback[];
 
-  constructor(private readonly task: TrainTask<B>, private readonly options: TrainerOptions) {
+  constructor(
+    private readonly task: TrainTask<B>,
+    private readonly options: TrainerOptions,
+  ) {
     this.models = task.models;
     this.optimizers = task.optimizers;
     this.epochs = options.epochs;
@@ -193,12 +196,16 @@ export class Trainer<B = unknown> {
   /** The state a checkpoint stores after the epoch that just ended. */
   snapshotState(): TrainState {
     const callbacks = Object.fromEntries(this.callbacks.filter((c) => c.getState).map((c) => [c.name, c.getState!()]));
-    const learningRates = Object.fromEntries(
-      Object.entries(this.optimizers).map(([k, o]) => [k, (o as unknown as { learningRate: number }).learningRate]),
-    );
+    const learningRates = Object.fromEntries(Object.entries(this.optimizers).map(([k, o]) => [k, (o as unknown as { learningRate: number }).learningRate]));
     return {
-      epoch: this.epochsDone, globalStep: this.globalStep, rngState: this.rng.getState(), learningRates, callbacks, history: this.history,
-      seconds: this.elapsedSeconds(), ...(this.planned ? { plannedEpochs: this.epochs } : {}),
+      epoch: this.epochsDone,
+      globalStep: this.globalStep,
+      rngState: this.rng.getState(),
+      learningRates,
+      callbacks,
+      history: this.history,
+      seconds: this.elapsedSeconds(),
+      ...(this.planned ? { plannedEpochs: this.epochs } : {}),
     };
   }
 
@@ -285,7 +292,9 @@ export class Trainer<B = unknown> {
       for (const cb of this.callbacks) await cb.onTrainBatchBegin?.(this.globalStep);
       this.setStepSeeds();
       const batch = worldSize > 1 ? this.task.shard!(full, rank, worldSize) : full;
-      const logs = this.shareLogs(await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex, stepsPerEpoch, rank, worldSize, reduceGradients }));
+      const logs = this.shareLogs(
+        await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex, stepsPerEpoch, rank, worldSize, reduceGradients }),
+      );
       this.lastBatchSize = this.task.batchSize(full);
       if (batch !== full) this.task.disposeBatch?.(batch);
       this.task.disposeBatch?.(full);

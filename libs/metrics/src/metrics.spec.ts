@@ -65,7 +65,13 @@ describe('reports and plots', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).accuracy).toBe(0.6);
     expect(fs.readFileSync(path.join(dir, 'report.md'), 'utf8')).toContain('| a | 66.67 | 50.00 | 57.14 | 4 |');
     const cmPlot = await plotConfusionMatrix(cm, ['a', 'b', 'c'], path.join(dir, 'plots', 'cm'));
-    const curves = await plotTrainingCurves([{ epoch: 1, loss: 1, val_loss: 1.2 }, { epoch: 2, loss: 0.5, val_loss: 0.8 }], path.join(dir, 'plots', 'curves'));
+    const curves = await plotTrainingCurves(
+      [
+        { epoch: 1, loss: 1, val_loss: 1.2 },
+        { epoch: 2, loss: 0.5, val_loss: 0.8 },
+      ],
+      path.join(dir, 'plots', 'curves'),
+    );
     for (const f of [cmPlot.png, curves.png]) expect(fs.readFileSync(f).subarray(1, 4).toString()).toBe('PNG');
     expect(fs.readFileSync(cmPlot.svg, 'utf8')).toContain('<svg');
     expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);

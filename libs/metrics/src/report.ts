@@ -10,7 +10,10 @@ export function classificationMarkdown(title: string, report: ClassificationRepo
   for (const [k, v] of Object.entries(extra)) lines.push(`- ${k}: ${typeof v === 'number' ? +v.toFixed(6) : v}`);
   lines.push('', '| class | precision | recall | F1 | support |', '|---|---:|---:|---:|---:|');
   for (const c of report.perClass) lines.push(`| ${c.className} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${c.support} |`);
-  for (const [name, a] of [['macro avg', report.macro], ['weighted avg', report.weighted]] as const) {
+  for (const [name, a] of [
+    ['macro avg', report.macro],
+    ['weighted avg', report.weighted],
+  ] as const) {
     lines.push(`| *${name}* | ${pct(a.precision)} | ${pct(a.recall)} | ${pct(a.f1)} | ${a.support} |`);
   }
   return lines.join('\n') + '\n';

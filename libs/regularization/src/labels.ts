@@ -84,7 +84,12 @@ export function cutmix(x: tf.Tensor4D, y: tf.Tensor2D, alpha: number, rng: Rng):
   const lambda = 1 - ((y1 - y0) * (x1 - x0)) / (h * w);
   const perm = partners(x.shape[0], rng);
   return tf.tidy(() => {
-    const box = tf.pad(tf.ones([1, y1 - y0, x1 - x0, 1]), [[0, 0], [y0, h - y1], [x0, w - x1], [0, 0]]); // 1 inside the box
+    const box = tf.pad(tf.ones([1, y1 - y0, x1 - x0, 1]), [
+      [0, 0],
+      [y0, h - y1],
+      [x0, w - x1],
+      [0, 0],
+    ]); // 1 inside the box
     return {
       x: tf.add(tf.mul(x, tf.sub(1, box)), tf.mul(tf.gather(x, perm), box)) as tf.Tensor4D,
       y: tf.add(tf.mul(y, lambda), tf.mul(tf.gather(y, perm), 1 - lambda)) as tf.Tensor2D,

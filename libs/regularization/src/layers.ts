@@ -58,7 +58,12 @@ export class DropBlock2D extends tf.layers.Layer {
       const seeds = tf.cast(tf.less(tf.randomUniform([b, h, w, c], 0, 1, 'float32', this.stepSeed), gamma), 'float32');
       // Only centres where a whole block fits start a block.
       const lo = Math.floor(k / 2);
-      const valid = tf.pad(tf.ones([1, h - k + 1, w - k + 1, 1]), [[0, 0], [lo, k - 1 - lo], [lo, k - 1 - lo], [0, 0]]);
+      const valid = tf.pad(tf.ones([1, h - k + 1, w - k + 1, 1]), [
+        [0, 0],
+        [lo, k - 1 - lo],
+        [lo, k - 1 - lo],
+        [0, 0],
+      ]);
       const starts = tf.mul(seeds, valid) as tf.Tensor4D;
       const dropped = tf.maxPool(starts, k, 1, 'same'); // grow each seed into a k×k block
       const keep = tf.sub(1, dropped);

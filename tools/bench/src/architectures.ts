@@ -52,7 +52,14 @@ function yoloStage(): tf.LayersModel {
 }
 
 export const BENCH_NETS: BenchNet[] = [
-  { name: 'reference-cnn', inputShape: [28, 28, 1], batch: 64, loss: 'ce', steps: 30, build: () => createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 }) },
+  {
+    name: 'reference-cnn',
+    inputShape: [28, 28, 1],
+    batch: 64,
+    loss: 'ce',
+    steps: 30,
+    build: () => createClassifier('reference-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 }),
+  },
   { name: 'unet-stage', inputShape: [128, 128, 3], batch: 8, loss: 'mse', steps: 6, build: unetStage },
   { name: 'yolo-stage', inputShape: [160, 160, 3], batch: 8, loss: 'mse', steps: 30, build: yoloStage },
 ];

@@ -21,9 +21,10 @@ export function benchSteps(net: BenchNet): BenchSteps {
   const optimizer: tf.Optimizer = tf.train.adam(1e-3);
   const x = tf.randomUniform([net.batch, ...net.inputShape], 0, 1, 'float32', 1);
   const outShape = model.outputs[0].shape.slice(1) as number[];
-  const y = net.loss === 'ce'
-    ? tf.oneHot(tf.randomUniform([net.batch], 0, outShape[0], 'int32', 2), outShape[0])
-    : tf.randomUniform([net.batch, ...outShape], 0, 1, 'float32', 2);
+  const y =
+    net.loss === 'ce'
+      ? tf.oneHot(tf.randomUniform([net.batch], 0, outShape[0], 'int32', 2), outShape[0])
+      : tf.randomUniform([net.batch, ...outShape], 0, 1, 'float32', 2);
   const lossOf = (out: tf.Tensor) => (net.loss === 'ce' ? crossEntropy(y, out) : (tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   return {

@@ -26,7 +26,7 @@ export function generate(images: number, seed = 0): { gt: CocoDataset; dt: CocoR
   const r = rng(seed);
   const cats = Array.from({ length: 80 }, (_, i) => ({ id: i + 1, name: `class${i + 1}` }));
   const imgs = [];
-  const anns: NonNullable<CocoDataset["annotations"]> = [];
+  const anns: NonNullable<CocoDataset['annotations']> = [];
   const dets: CocoResult[] = [];
   const round = (v: number) => Math.round(v * 100) / 100;
   for (let i = 1; i <= images; i++) {
@@ -47,11 +47,21 @@ export function generate(images: number, seed = 0): { gt: CocoDataset; dt: CocoR
       if (r() < 0.6) {
         const { cat, box } = boxes[Math.floor(r() * boxes.length)];
         const j = () => 1 + (r() - 0.5) * 0.3;
-        dets.push({ image_id: i, category_id: cat, bbox: [round(box[0] * j()), round(box[1] * j()), round(box[2] * j()), round(box[3] * j())], score: round(r()) });
+        dets.push({
+          image_id: i,
+          category_id: cat,
+          bbox: [round(box[0] * j()), round(box[1] * j()), round(box[2] * j()), round(box[3] * j())],
+          score: round(r()),
+        });
       } else {
         const w = 8 + r() * 300;
         const h = 8 + r() * 250;
-        dets.push({ image_id: i, category_id: 1 + Math.floor(r() * 80), bbox: [round(r() * (W - w)), round(r() * (H - h)), round(w), round(h)], score: round(r() * 0.7) });
+        dets.push({
+          image_id: i,
+          category_id: 1 + Math.floor(r() * 80),
+          bbox: [round(r() * (W - w)), round(r() * (H - h)), round(w), round(h)],
+          score: round(r() * 0.7),
+        });
       }
     }
   }
@@ -62,7 +72,12 @@ function main(): void {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
     strict: true,
-    options: { images: { type: 'string', default: '5000' }, seed: { type: 'string', default: '0' }, json: { type: 'boolean', default: false }, 'write-dir': { type: 'string' } },
+    options: {
+      images: { type: 'string', default: '5000' },
+      seed: { type: 'string', default: '0' },
+      json: { type: 'boolean', default: false },
+      'write-dir': { type: 'string' },
+    },
   });
   const images = Number(values.images);
   const { gt, dt } = generate(images, Number(values.seed));
@@ -87,11 +102,21 @@ function main(): void {
   clearInterval(timer);
   const stats = E.summarize(values.json ? () => {} : console.log);
   const row = {
-    images, gts: gt.annotations!.length, detections: dt.length, categories: 80,
-    evaluateSeconds: evaluate, accumulateSeconds: accumulate, totalSeconds: evaluate + accumulate, peakRssMb: peak / 2 ** 20, ap: stats[0],
+    images,
+    gts: gt.annotations!.length,
+    detections: dt.length,
+    categories: 80,
+    evaluateSeconds: evaluate,
+    accumulateSeconds: accumulate,
+    totalSeconds: evaluate + accumulate,
+    peakRssMb: peak / 2 ** 20,
+    ap: stats[0],
   };
   if (values.json) console.log(JSON.stringify(row));
-  else console.log(`\n${images} images, ${row.gts} gts, ${row.detections} detections: evaluate ${evaluate.toFixed(2)} s + accumulate ${accumulate.toFixed(2)} s = ${row.totalSeconds.toFixed(2)} s, peak RSS ${row.peakRssMb.toFixed(0)} MB`);
+  else
+    console.log(
+      `\n${images} images, ${row.gts} gts, ${row.detections} detections: evaluate ${evaluate.toFixed(2)} s + accumulate ${accumulate.toFixed(2)} s = ${row.totalSeconds.toFixed(2)} s, peak RSS ${row.peakRssMb.toFixed(0)} MB`,
+    );
 }
 
 main();

@@ -33,12 +33,25 @@ const Schema = z.object({
 
 /** One benchmark row: a network on one kernel set at one thread count, beside PyTorch at that count. */
 interface Row {
-  name: string; backend: string; kernels: string; threads: number; trainImgPerSec: number; inferImgPerSec: number; msPerStep: number;
-  peakRssMb: number; torchTrainImgPerSec: number | null; torchInferImgPerSec: number | null; trainRatio: number | null; inferRatio: number | null;
+  name: string;
+  backend: string;
+  kernels: string;
+  threads: number;
+  trainImgPerSec: number;
+  inferImgPerSec: number;
+  msPerStep: number;
+  peakRssMb: number;
+  torchTrainImgPerSec: number | null;
+  torchInferImgPerSec: number | null;
+  trainRatio: number | null;
+  inferRatio: number | null;
 }
 
 /** A kernel set at a thread count. */
-interface KernelConfig { kernels: 'wasm' | 'onednn'; threads: number }
+interface KernelConfig {
+  kernels: 'wasm' | 'onednn';
+  threads: number;
+}
 
 /** A Python that imports torch: CV_TORCH_PYTHON, else python3 on PATH, else Debian's /usr/bin/python3. */
 function torchPython(): string | null {
@@ -50,7 +63,9 @@ let python = 'python3';
 
 /** One run of torch_bench.py: its JSON line (img/s of a network row, or GFLOP/s per kernel for 'roofline'). */
 function torchRow<T = { trainImgPerSec: number; inferImgPerSec: number }>(name: string, threads: number, steps: number, cfg: z.infer<typeof Schema>): T {
-  const r = spawnSync(python, ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(steps), '--warmup', String(cfg.warmup)], { encoding: 'utf8' });
+  const r = spawnSync(python, ['tools/bench/torch_bench.py', name, '--threads', String(threads), '--steps', String(steps), '--warmup', String(cfg.warmup)], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`PyTorch bench of ${name} failed: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -88,7 +103,10 @@ function benchModel(net: BenchNet, steps: number, cfg: z.infer<typeof Schema>, b
   const msPerInfer = (performance.now() - t0) / inferSteps;
   bench.dispose();
   return {
-    name: net.name, backend: backend.name, kernels: backend.kernels, threads: backend.threads,
+    name: net.name,
+    backend: backend.name,
+    kernels: backend.kernels,
+    threads: backend.threads,
     trainImgPerSec: (1000 * batch) / msPerStep,
     inferImgPerSec: (1000 * batch) / msPerInfer,
     msPerStep,
@@ -136,7 +154,8 @@ function kernelConfigs(cfg: z.infer<typeof Schema>, cores: number): KernelConfig
   const threads = cfg.threads ? cfg.threads.split(',').map((t) => Number(t.trim())) : [...new Set([1, cores])];
   if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--threads '${cfg.threads}' must be positive integers, e.g. 1,2`);
   const onednn = 'addon' in loadOneDnnAddon();
-  if (cfg.kernels === 'onednn' && !onednn) throw new Error('--kernels onednn: the oneDNN addon is not built (apt-get install -y g++ libdnnl-dev && node libs/engine/native/build.mjs)');
+  if (cfg.kernels === 'onednn' && !onednn)
+    throw new Error('--kernels onednn: the oneDNN addon is not built (apt-get install -y g++ libdnnl-dev && node libs/engine/native/build.mjs)');
   const out: KernelConfig[] = [];
   if (cfg.kernels !== 'onednn') out.push({ kernels: 'wasm', threads: 1 }); // wasm computes on one thread in Node
   if (onednn && cfg.kernels !== 'wasm') out.push(...threads.map((t) => ({ kernels: 'onednn' as const, threads: t })));
@@ -151,16 +170,23 @@ async function useKernels(k: KernelConfig, cfg: z.infer<typeof Schema>): Promise
 function printRow(row: Row, batch: number, torch: boolean): void {
   const t = (v: number | null) => (v === null ? '-' : v.toFixed(0));
   const q = (v: number | null) => (v === null ? '-' : v.toFixed(2));
-  console.log(`${row.name} [${row.kernels}, ${row.threads} thread(s)]: train ${row.trainImgPerSec.toFixed(0)} img/s (${row.msPerStep.toFixed(1)} ms/step, ` +
-    `batch ${batch}), infer ${row.inferImgPerSec.toFixed(0)} img/s, peak RSS ${row.peakRssMb.toFixed(0)} MB`);
+  console.log(
+    `${row.name} [${row.kernels}, ${row.threads} thread(s)]: train ${row.trainImgPerSec.toFixed(0)} img/s (${row.msPerStep.toFixed(1)} ms/step, ` +
+      `batch ${batch}), infer ${row.inferImgPerSec.toFixed(0)} img/s, peak RSS ${row.peakRssMb.toFixed(0)} MB`,
+  );
   if (torch) {
-    console.log(`  PyTorch ${row.threads} thread(s): train ${t(row.torchTrainImgPerSec)}, infer ${t(row.torchInferImgPerSec)} → ` +
-      `ratio train ${q(row.trainRatio)}, infer ${q(row.inferRatio)}`);
+    console.log(
+      `  PyTorch ${row.threads} thread(s): train ${t(row.torchTrainImgPerSec)}, infer ${t(row.torchInferImgPerSec)} → ` +
+        `ratio train ${q(row.trainRatio)}, infer ${q(row.inferRatio)}`,
+    );
   }
 }
 
 async function main(): Promise<void> {
-  const { config } = parseArgs(Schema, process.argv.slice(2).filter((a) => a !== '--'));
+  const { config } = parseArgs(
+    Schema,
+    process.argv.slice(2).filter((a) => a !== '--'),
+  );
   const found = config.torch ? torchPython() : null;
   const torch = found !== null;
   if (found) python = found;
@@ -173,9 +199,20 @@ async function main(): Promise<void> {
       const ours = rooflineKernels();
       const theirs = torch ? torchRow<Record<string, number>>('roofline', k.threads, 1, config) : null;
       for (const [name, value] of Object.entries(ours)) {
-        const row = { name, backend: backend.name, kernels: backend.kernels, threads: backend.threads, gflops: value, torchGflops: theirs?.[name] ?? null, ratio: ratio(value, theirs?.[name]) };
+        const row = {
+          name,
+          backend: backend.name,
+          kernels: backend.kernels,
+          threads: backend.threads,
+          gflops: value,
+          torchGflops: theirs?.[name] ?? null,
+          ratio: ratio(value, theirs?.[name]),
+        };
         if (config.json) console.log(JSON.stringify(row));
-        else console.log(`${name}: ${value.toFixed(1)} GFLOP/s [${row.kernels}, ${row.threads} thread(s)]${theirs ? `; PyTorch ${row.torchGflops!.toFixed(1)} → ratio ${row.ratio!.toFixed(2)}` : ''}`);
+        else
+          console.log(
+            `${name}: ${value.toFixed(1)} GFLOP/s [${row.kernels}, ${row.threads} thread(s)]${theirs ? `; PyTorch ${row.torchGflops!.toFixed(1)} → ratio ${row.ratio!.toFixed(2)}` : ''}`,
+          );
       }
     }
     return;
@@ -191,8 +228,10 @@ async function main(): Promise<void> {
       const same = torch ? torchRow(net.name, backend.threads, steps, config) : null; // alternating: ours, then torch
       const row: Row = {
         ...ours,
-        torchTrainImgPerSec: same?.trainImgPerSec ?? null, torchInferImgPerSec: same?.inferImgPerSec ?? null,
-        trainRatio: ratio(ours.trainImgPerSec, same?.trainImgPerSec), inferRatio: ratio(ours.inferImgPerSec, same?.inferImgPerSec),
+        torchTrainImgPerSec: same?.trainImgPerSec ?? null,
+        torchInferImgPerSec: same?.inferImgPerSec ?? null,
+        trainRatio: ratio(ours.trainImgPerSec, same?.trainImgPerSec),
+        inferRatio: ratio(ours.inferImgPerSec, same?.inferImgPerSec),
       };
       if (config.json) console.log(JSON.stringify(row));
       else printRow(row, net.batch, torch);

@@ -41,7 +41,10 @@ function instrument(backend: string): Map<string, { ms: number; calls: number }>
 }
 
 async function main(): Promise<void> {
-  const { config } = parseArgs(Schema, process.argv.slice(2).filter((a) => a !== '--'));
+  const { config } = parseArgs(
+    Schema,
+    process.argv.slice(2).filter((a) => a !== '--'),
+  );
   const net = BENCH_NETS.find((n) => n.name === config.net);
   if (!net) throw new Error(`--net '${config.net}' is not a bench network; use one of: ${BENCH_NETS.map((n) => n.name).join(', ')}`);
   const backend = await initBackend();
@@ -56,7 +59,9 @@ async function main(): Promise<void> {
   const rows = [...times.entries()].sort((a, b) => b[1].ms - a[1].ms);
   const inKernels = rows.reduce((s, [, v]) => s + v.ms, 0) / config.steps;
   const calls = rows.reduce((s, [, v]) => s + v.calls, 0) / config.steps;
-  console.log(`${net.name} ${config.mode}: ${total.toFixed(2)} ms/step; kernels ${inKernels.toFixed(2)} ms; other ${(total - inKernels).toFixed(2)} ms; ${calls} kernel calls/step`);
+  console.log(
+    `${net.name} ${config.mode}: ${total.toFixed(2)} ms/step; kernels ${inKernels.toFixed(2)} ms; other ${(total - inKernels).toFixed(2)} ms; ${calls} kernel calls/step`,
+  );
   for (const [name, v] of rows.slice(0, config.top)) {
     console.log(`${name.padEnd(30)} ${(v.ms / config.steps).toFixed(2).padStart(7)} ms  ${(v.calls / config.steps).toFixed(0)} calls`);
   }

@@ -24,27 +24,37 @@ async function main(): Promise<void> {
   const started = new Date();
   const root = path.join('runs', 'experiments', 'regularization');
   const reuse = process.argv.includes('--reuse');
-  const results = VARIANTS.map(([name, extra]) => trainRun(name.replace(/[^a-z0-9]+/gi, '-'), [...BASE, ...extra], root, reuse)).map((r, i) => ({ ...r, name: VARIANTS[i][0] }));
+  const results = VARIANTS.map(([name, extra]) => trainRun(name.replace(/[^a-z0-9]+/gi, '-'), [...BASE, ...extra], root, reuse)).map((r, i) => ({
+    ...r,
+    name: VARIANTS[i][0],
+  }));
   const best = results.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
   const tightest = results.reduce((a, b) => (b.trainAccuracy - b.accuracy < a.trainAccuracy - a.accuracy ? b : a));
-  const rows = results.map((r) => `| ${r.name} | ${pct(r.trainAccuracy)} | ${pct(r.accuracy)} | ${pct(r.trainAccuracy - r.accuracy)} | ${r.trainSeconds.toFixed(0)} | \`${r.args.slice(BASE.length).join(' ')}\` |`);
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${pct(r.trainAccuracy)} | ${pct(r.accuracy)} | ${pct(r.trainAccuracy - r.accuracy)} | ${r.trainSeconds.toFixed(0)} | \`${r.args.slice(BASE.length).join(' ')}\` |`,
+  );
   const plotValues = results.flatMap((r) => [
     { variant: r.name, split: 'train', accuracy: r.trainAccuracy },
     { variant: r.name, split: 'test', accuracy: r.accuracy },
   ]);
   fs.mkdirSync('docs/results/regularization', { recursive: true });
-  await renderVegaLite({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    data: { values: plotValues },
-    width: 360, height: 240,
-    mark: { type: 'bar', clip: true },
-    encoding: {
-      y: { field: 'variant', type: 'nominal', sort: null, title: null, axis: { labelLimit: 260 } },
-      yOffset: { field: 'split' },
-      x: { field: 'accuracy', type: 'quantitative', scale: { domain: [0.85, 1], zero: false }, title: 'accuracy' },
-      color: { field: 'split', type: 'nominal' },
+  await renderVegaLite(
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      data: { values: plotValues },
+      width: 360,
+      height: 240,
+      mark: { type: 'bar', clip: true },
+      encoding: {
+        y: { field: 'variant', type: 'nominal', sort: null, title: null, axis: { labelLimit: 260 } },
+        yOffset: { field: 'split' },
+        x: { field: 'accuracy', type: 'quantitative', scale: { domain: [0.85, 1], zero: false }, title: 'accuracy' },
+        color: { field: 'split', type: 'nominal' },
+      },
     },
-  }, 'docs/results/regularization/accuracy');
+    'docs/results/regularization/accuracy',
+  );
   const md = `# Regularization ablation (Fashion-MNIST)
 
 Same budget for every run: reference CNN, the first 10,000 training images (class-balanced), 5 epochs,

@@ -38,7 +38,17 @@ function readRun(name: string, args: string[], runDir: string): RunResult {
   const csv = fs.readFileSync(path.join(runDir, 'metrics.csv'), 'utf8').trim().split('\n');
   const col = csv[0].split(',').indexOf('val_accuracy');
   const finalValAccuracy = col >= 0 && csv.length > 1 ? Number(csv[csv.length - 1].split(',')[col]) : NaN;
-  return { name, args, runDir, accuracy: report.accuracy, trainAccuracy: report.trainAccuracy, trainSeconds: report.trainSeconds, epochs: report.epochs, finalValAccuracy, date: String(report.date ?? '') };
+  return {
+    name,
+    args,
+    runDir,
+    accuracy: report.accuracy,
+    trainAccuracy: report.trainAccuracy,
+    trainSeconds: report.trainSeconds,
+    epochs: report.epochs,
+    finalValAccuracy,
+    date: String(report.date ?? ''),
+  };
 }
 
 /**

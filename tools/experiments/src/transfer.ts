@@ -25,17 +25,21 @@ const option = (name: string): string | undefined => {
 };
 /** A picture of the glyph pretraining set: 16 classes (rows) × 12 draws, upscaled ×2. */
 async function glyphGrid(file: string): Promise<void> {
-  const rows = 16, cols = 12, scale = 2;
+  const rows = 16,
+    cols = 12,
+    scale = 2;
   const { train } = makeGlyphs({ ...GLYPH_DEFAULTS, trainPerClass: cols, testPerClass: 1 });
   const k = train.classNames.length;
   const w = cols * 28 * scale;
   const out = new Uint8Array(rows * 28 * scale * w);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
-    const img = train.images.subarray((c * k + r) * 784, (c * k + r + 1) * 784); // class r, draw c
-    for (let y = 0; y < 28 * scale; y++) for (let x = 0; x < 28 * scale; x++) {
-      out[(r * 28 * scale + y) * w + c * 28 * scale + x] = img[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      const img = train.images.subarray((c * k + r) * 784, (c * k + r + 1) * 784); // class r, draw c
+      for (let y = 0; y < 28 * scale; y++)
+        for (let x = 0; x < 28 * scale; x++) {
+          out[(r * 28 * scale + y) * w + c * 28 * scale + x] = img[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
+        }
     }
-  }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   await writePng(file, out, [rows * 28 * scale, w, 1]);
 }
@@ -66,18 +70,29 @@ async function main(): Promise<void> {
     ...weights.map((dir) => ({ arm: path.basename(dir), label: `from \`${path.basename(dir)}\``, flags: ['--pretrained', dir] })),
   ];
   if (new Set(arms.map((a) => a.arm)).size !== arms.length) throw new Error('--weights folders must have different names (each names an arm)');
-  const jobs = EPOCHS.flatMap((epochs) => LRS.flatMap((lr) => seeds.flatMap((seed) => arms.map(({ arm, flags }) => ({
-    key: { epochs, lr, seed, arm },
-    name: path.join(arm, `e${epochs}-lr${lr}-s${seed}`),
-    args: [...COMMON, '--epochs', String(epochs), '--lr', String(lr), '--seed', String(seed), ...flags],
-  })))));
+  const jobs = EPOCHS.flatMap((epochs) =>
+    LRS.flatMap((lr) =>
+      seeds.flatMap((seed) =>
+        arms.map(({ arm, flags }) => ({
+          key: { epochs, lr, seed, arm },
+          name: path.join(arm, `e${epochs}-lr${lr}-s${seed}`),
+          args: [...COMMON, '--epochs', String(epochs), '--lr', String(lr), '--seed', String(seed), ...flags],
+        })),
+      ),
+    ),
+  );
   const results = await trainRuns(jobs, root, reuse);
   // The date of the runs (the last one to finish), not of this rendering.
-  const runDate = results.map((r) => r.date).sort().pop()!.slice(0, 10);
-  const pick = (epochs: number, lr: number, arm: string): RunResult[] => results.filter((_, i) => {
-    const k = jobs[i].key;
-    return k.epochs === epochs && k.lr === lr && k.arm === arm;
-  });
+  const runDate = results
+    .map((r) => r.date)
+    .sort()
+    .pop()!
+    .slice(0, 10);
+  const pick = (epochs: number, lr: number, arm: string): RunResult[] =>
+    results.filter((_, i) => {
+      const k = jobs[i].key;
+      return k.epochs === epochs && k.lr === lr && k.arm === arm;
+    });
   const testOf = (runs: RunResult[]) => 100 * mean(runs.map((r) => r.accuracy));
   const valOf = (runs: RunResult[]) => 100 * mean(runs.map((r) => r.finalValAccuracy));
 
@@ -101,7 +116,8 @@ async function main(): Promise<void> {
     const cells = tuned.slice(1).map((t) => `${t.lr} → ${t.test.toFixed(2)} (**${signed(t.test - tuned[0].test)}**)`);
     tunedRows.push(`| ${epochs} | ${tuned[0].lr} → ${tuned[0].test.toFixed(2)} | ${cells.join(' | ')} |`);
   }
-  const head = (first: string[], last: string[]) => `| ${[...first, 'scratch', ...pre.map((a) => `${a.label} (gain)`), ...last].join(' | ')} |\n|${[...first, 'x', ...pre, ...last].map(() => ' ---: ').join('|')}|`;
+  const head = (first: string[], last: string[]) =>
+    `| ${[...first, 'scratch', ...pre.map((a) => `${a.label} (gain)`), ...last].join(' | ')} |\n|${[...first, 'x', ...pre, ...last].map(() => ' ---: ').join('|')}|`;
   const flags = [
     ...(weights.join(',') === DEFAULT_WEIGHTS ? [] : ['--weights', weights.join(',')]),
     ...(seeds.join(',') === '0' ? [] : ['--seeds', seeds.join(',')]),
@@ -123,12 +139,16 @@ grid; a pretrained arm loads every backbone layer and starts a fresh 10-class he
 Command: \`${command}\`; each run is
 \`npx nx run classify:train -- ${COMMON.join(' ')} --epochs E --lr LR --seed S [--pretrained DIR]\`.
 
-${glyphsShown ? `The glyph pretraining set (\`--dataset glyphs\`, libs/data/src/glyphs.ts): random stroke prototypes — one class per
+${
+  glyphsShown
+    ? `The glyph pretraining set (\`--dataset glyphs\`, libs/data/src/glyphs.ts): random stroke prototypes — one class per
 row, twelve draws each — not letters or digits:
 
 ![glyphs](transfer/glyphs.png)
 
-` : ''}## Every grid point (test accuracy %, gain over scratch in points)
+`
+    : ''
+}## Every grid point (test accuracy %, gain over scratch in points)
 
 ${head(['epochs', 'lr'], ['final val acc % (same order)'])}
 ${gridRows.join('\n')}
@@ -141,7 +161,12 @@ ${tunedRows.join('\n')}
   if (glyphsShown) await glyphGrid('docs/results/transfer/glyphs.png');
   const out = 'docs/results/transfer.md';
   // Hand-written sections below the generated tables ("## Other …") survive a re-render.
-  const kept = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split(/\n(?=## Other\b)/).slice(1) : [];
+  const kept = fs.existsSync(out)
+    ? fs
+        .readFileSync(out, 'utf8')
+        .split(/\n(?=## Other\b)/)
+        .slice(1)
+    : [];
   fs.writeFileSync(out, [md, ...kept].join('\n'));
   console.log(md);
   console.log(`written: ${out}`);

@@ -13,11 +13,7 @@ interface RefCountingBackend {
  * are disposed; the result's buffer is handed to the engine with one extra reference, as tfjs's own
  * Identity/Reshape kernels do.
  */
-export function compositeKernel(
-  kernelName: string,
-  backendName: string,
-  fn: (inputs: TensorMap, attrs: Attrs) => tf.Tensor,
-): tf.KernelConfig {
+export function compositeKernel(kernelName: string, backendName: string, fn: (inputs: TensorMap, attrs: Attrs) => tf.Tensor): tf.KernelConfig {
   return {
     kernelName,
     backendName,

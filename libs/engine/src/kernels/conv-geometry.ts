@@ -24,7 +24,13 @@ export function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: num
   let y = x;
   if (ct || cb || cl || cr) y = tf.slice(y, [0, ct, cl, 0], [n, h - ct - cb, w - cl - cr, c]);
   const [pt, pb, pl, pr] = [top, bottom, left, right].map((v) => Math.max(0, v));
-  if (pt || pb || pl || pr) y = tf.pad(y, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
+  if (pt || pb || pl || pr)
+    y = tf.pad(y, [
+      [0, 0],
+      [pt, pb],
+      [pl, pr],
+      [0, 0],
+    ]);
   return y;
 }
 
@@ -35,7 +41,14 @@ export function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: num
 export function zeroInsert(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return x;
   const [n, h, w, c] = x.shape;
-  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
   return tf.reshape(spread, [n, h * sh, w * sw, c]);
 }
 
@@ -75,7 +88,12 @@ export function phaseColumns(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): 
   const wq = ow + Math.floor((kw - 1) / sw);
   const { top, left } = info.padInfo;
   const fitted = padOrCrop(x, top, sh * hq - h - top, left, sw * wq - w - left); // [n, sh·hq, sw·wq, C]
-  const xPadded = tf.pad(fitted, [[0, 1], [0, 0], [0, 0], [0, 0]]);
+  const xPadded = tf.pad(fitted, [
+    [0, 1],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ]);
   const total = (n + 1) * hq * wq;
   let phases: tf.Tensor2D;
   if (sh === 1 && sw === 1) phases = tf.reshape(tf.transpose(xPadded, [3, 0, 1, 2]), [c, total]);

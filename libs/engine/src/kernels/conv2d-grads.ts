@@ -54,12 +54,13 @@ export function conv2DBackpropInput(inputs: Record<string, tf.Tensor>, attrs: At
   const filter = inputs.filter as tf.Tensor4D; // [kh, kw, Cin, Cout]
   const inShape = nchw ? shapeToNHWC(attrs.inputShape) : (attrs.inputShape as Shape4);
   const info = convGeometry(inShape, filter.shape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false);
-  const dx = info.strideHeight > 1 && info.strideHeight === info.strideWidth
-    ? subPixelBackpropInput(dy, filter, info, inShape)
-    : transposedAsForward(dy, info, inShape, (spread) => {
-      const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, Cout, Cin]
-      return tf.conv2d(spread, flipped, 1, 'valid');
-    });
+  const dx =
+    info.strideHeight > 1 && info.strideHeight === info.strideWidth
+      ? subPixelBackpropInput(dy, filter, info, inShape)
+      : transposedAsForward(dy, info, inShape, (spread) => {
+          const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, Cout, Cin]
+          return tf.conv2d(spread, flipped, 1, 'valid');
+        });
   return nchw ? toNCHW(dx) : dx;
 }
 

@@ -20,9 +20,7 @@ export function depthwiseBackpropFilter(inputs: Record<string, tf.Tensor>, attrs
   const m = x.shape[0] * info.outHeight * info.outWidth;
   const { top, bottom, left, right } = info.padInfo;
   const dyCols = tf.reshape(dy, [m, c, mult]);
-  const perTap = tapSlices(padOrCrop(x, top, bottom, left, right), info).map((t) =>
-    tf.sum(tf.mul(tf.reshape(t, [m, c, 1]), dyCols), 0),
-  ); // T × [C, mult]
+  const perTap = tapSlices(padOrCrop(x, top, bottom, left, right), info).map((t) => tf.sum(tf.mul(tf.reshape(t, [m, c, 1]), dyCols), 0)); // T × [C, mult]
   return tf.reshape(tf.stack(perTap), filterShape);
 }
 

@@ -3,7 +3,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, relativeError, run, values } from './oracle';
 import { initBackend } from '../backend';
 
-interface Case { stride: number; pad: 'same' | 'valid'; k: number; cin: number; cout: number; n: number; hw: number }
+interface Case {
+  stride: number;
+  pad: 'same' | 'valid';
+  k: number;
+  cin: number;
+  cout: number;
+  n: number;
+  hw: number;
+}
 
 /** The grid: strides 1/2 × same/valid × kernel 1/3/5, cycling channels 1..64 and batch 1..8 through it. */
 function grid(): Case[] {
@@ -11,12 +19,14 @@ function grid(): Case[] {
   const batches = [1, 2, 5, 8];
   const cases: Case[] = [];
   let i = 0;
-  for (const stride of [1, 2]) for (const pad of ['same', 'valid'] as const) for (const k of [1, 3, 5]) {
-    const cin = channels[i % channels.length];
-    const cout = channels[(i + 3) % channels.length];
-    cases.push({ stride, pad, k, cin, cout, n: batches[i % batches.length], hw: 7 + (i % 5) });
-    i++;
-  }
+  for (const stride of [1, 2])
+    for (const pad of ['same', 'valid'] as const)
+      for (const k of [1, 3, 5]) {
+        const cin = channels[i % channels.length];
+        const cout = channels[(i + 3) % channels.length];
+        cases.push({ stride, pad, k, cin, cout, n: batches[i % batches.length], hw: 7 + (i % 5) });
+        i++;
+      }
   return cases;
 }
 
@@ -38,7 +48,10 @@ describe('wasm training kernels match the cpu backend', () => {
       dy: { shape: [c.n, oh, ow, c.cout], data: values(c.n * oh * ow * c.cout, 2) },
     };
     await compare('Conv2DBackpropFilter', inputs, {
-      strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.cin, c.cout],
+      strides: [c.stride, c.stride],
+      pad: c.pad,
+      dataFormat: 'NHWC',
+      filterShape: [c.k, c.k, c.cin, c.cout],
     });
   });
 
@@ -50,7 +63,10 @@ describe('wasm training kernels match the cpu backend', () => {
       filter: { shape: [c.k, c.k, c.cin, c.cout], data: values(c.k * c.k * c.cin * c.cout, 4) },
     };
     await compare('Conv2DBackpropInput', inputs, {
-      strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, h, w, c.cin],
+      strides: [c.stride, c.stride],
+      pad: c.pad,
+      dataFormat: 'NHWC',
+      inputShape: [c.n, h, w, c.cin],
     });
   });
 
@@ -65,14 +81,17 @@ describe('wasm training kernels match the cpu backend', () => {
     { stride: [1, 2], pad: 'same', k: 3, cin: 4, cout: 4, n: 2, h: 7, w: 8 },
   ] as const)('Conv2DBackpropInput strides $stride $pad k$k ($cin→$cout)', async (c) => {
     const [oh, ow] = [outSize(c.h, c.k, c.stride[0], c.pad), outSize(c.w, c.k, c.stride[1], c.pad)];
-    await compare('Conv2DBackpropInput', {
-      dy: { shape: [c.n, oh, ow, c.cout], data: values(c.n * oh * ow * c.cout, 16) },
-      filter: { shape: [c.k, c.k, c.cin, c.cout], data: values(c.k * c.k * c.cin * c.cout, 17) },
-    }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.cin] });
+    await compare(
+      'Conv2DBackpropInput',
+      {
+        dy: { shape: [c.n, oh, ow, c.cout], data: values(c.n * oh * ow * c.cout, 16) },
+        filter: { shape: [c.k, c.k, c.cin, c.cout], data: values(c.k * c.k * c.cin * c.cout, 17) },
+      },
+      { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.cin] },
+    );
   });
 
-  const depthwiseCases = grid().flatMap((c, i) => [{ ...c, mult: 1 + (i % 3), dilation: 1 }])
-  ;
+  const depthwiseCases = grid().flatMap((c, i) => [{ ...c, mult: 1 + (i % 3), dilation: 1 }]);
 
   it.each(depthwiseCases)('DepthwiseConv2dNativeBackpropFilter s$stride $pad k$k c$cin ×$mult d$dilation', async (c) => {
     const [h, w] = [c.hw, c.hw + 1];
@@ -82,7 +101,10 @@ describe('wasm training kernels match the cpu backend', () => {
       dy: { shape: [c.n, oh, ow, c.cin * c.mult], data: values(c.n * oh * ow * c.cin * c.mult, 6) },
     };
     await compare('DepthwiseConv2dNativeBackpropFilter', inputs, {
-      strides: [c.stride, c.stride], pad: c.pad, dilations: [c.dilation, c.dilation], filterShape: [c.k, c.k, c.cin, c.mult],
+      strides: [c.stride, c.stride],
+      pad: c.pad,
+      dilations: [c.dilation, c.dilation],
+      filterShape: [c.k, c.k, c.cin, c.mult],
     });
   });
 
@@ -94,7 +116,10 @@ describe('wasm training kernels match the cpu backend', () => {
       filter: { shape: [c.k, c.k, c.cin, c.mult], data: values(c.k * c.k * c.cin * c.mult, 8) },
     };
     await compare('DepthwiseConv2dNativeBackpropInput', inputs, {
-      strides: [c.stride, c.stride], pad: c.pad, dilations: [c.dilation, c.dilation], inputShape: [c.n, h, w, c.cin],
+      strides: [c.stride, c.stride],
+      pad: c.pad,
+      dilations: [c.dilation, c.dilation],
+      inputShape: [c.n, h, w, c.cin],
     });
   });
 
@@ -108,21 +133,33 @@ describe('wasm training kernels match the cpu backend', () => {
     const dy = { shape: [n, oh, ow, c * mult], data: values(n * oh * ow * c * mult, 17) };
     const filter = values(k * k * c * mult, 18);
     const expanded = new Float32Array(ke * ke * c * mult);
-    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) for (let j = 0; j < c * mult; j++) {
-      expanded[((2 * a) * ke + 2 * b) * c * mult + j] = filter[(a * k + b) * c * mult + j];
-    }
+    for (let a = 0; a < k; a++)
+      for (let b = 0; b < k; b++)
+        for (let j = 0; j < c * mult; j++) {
+          expanded[(2 * a * ke + 2 * b) * c * mult + j] = filter[(a * k + b) * c * mult + j];
+        }
     const base = { strides: [1, 1], pad };
     const refFilter = await run('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...base, dilations: [1, 1], filterShape: [ke, ke, c, mult] });
     const gotFilter = await run('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...base, dilations: [2, 2], filterShape: [k, k, c, mult] });
     const picked = new Float32Array(k * k * c * mult);
-    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) for (let j = 0; j < c * mult; j++) {
-      picked[(a * k + b) * c * mult + j] = refFilter.data[((2 * a) * ke + 2 * b) * c * mult + j];
-    }
+    for (let a = 0; a < k; a++)
+      for (let b = 0; b < k; b++)
+        for (let j = 0; j < c * mult; j++) {
+          picked[(a * k + b) * c * mult + j] = refFilter.data[(2 * a * ke + 2 * b) * c * mult + j];
+        }
     expect(relativeError(gotFilter.data, picked)).toBeLessThanOrEqual(1e-5);
-    const refInput = await run('cpu', 'DepthwiseConv2dNativeBackpropInput',
-      { dy, filter: { shape: [ke, ke, c, mult], data: expanded } }, { ...base, dilations: [1, 1], inputShape: [n, h, w, c] });
-    const gotInput = await run('wasm', 'DepthwiseConv2dNativeBackpropInput',
-      { dy, filter: { shape: [k, k, c, mult], data: filter } }, { ...base, dilations: [2, 2], inputShape: [n, h, w, c] });
+    const refInput = await run(
+      'cpu',
+      'DepthwiseConv2dNativeBackpropInput',
+      { dy, filter: { shape: [ke, ke, c, mult], data: expanded } },
+      { ...base, dilations: [1, 1], inputShape: [n, h, w, c] },
+    );
+    const gotInput = await run(
+      'wasm',
+      'DepthwiseConv2dNativeBackpropInput',
+      { dy, filter: { shape: [k, k, c, mult], data: filter } },
+      { ...base, dilations: [2, 2], inputShape: [n, h, w, c] },
+    );
     expect(relativeError(gotInput.data, refInput.data)).toBeLessThanOrEqual(1e-5);
   });
 
@@ -160,12 +197,19 @@ describe('wasm training kernels match the cpu backend', () => {
       dy: { shape: poolOut.shape, data: values(poolOut.data.length, 22) },
     };
     const ref = await run('cpu', 'MaxPoolGrad', inputs, attrs);
-    expect(Array.from(ref.data).filter((_, i) => i % c === 1).every((v) => v === 0)).toBe(true); // the all -∞ channel
+    expect(
+      Array.from(ref.data)
+        .filter((_, i) => i % c === 1)
+        .every((v) => v === 0),
+    ).toBe(true); // the all -∞ channel
     await compare('MaxPoolGrad', inputs, attrs);
   });
 
   it.each([
-    [false, false], [true, false], [false, true], [true, true],
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
   ])('BatchMatMul transposeA=%s transposeB=%s (rank 3)', async (ta, tb) => {
     const [b, m, k, n] = [3, 5, 7, 4];
     const a = { shape: ta ? [b, k, m] : [b, m, k], data: values(b * m * k, 21) };
@@ -186,22 +230,55 @@ describe('wasm training kernels match the cpu backend', () => {
   });
 
   it.each([
-    [[1, 1, 1, 5], [4, 3, 2, 1]],
-    [[2, 1, 3], [1, 4, 1]],
-    [[2, 3], [2, 2]], // not a broadcast: wasm's own kernel
+    [
+      [1, 1, 1, 5],
+      [4, 3, 2, 1],
+    ],
+    [
+      [2, 1, 3],
+      [1, 4, 1],
+    ],
+    [
+      [2, 3],
+      [2, 2],
+    ], // not a broadcast: wasm's own kernel
   ])('Tile of %j by %j', async (shape, reps) => {
     const n = (shape as number[]).reduce((a, b) => a * b, 1);
     await compare('Tile', { x: { shape: shape as number[], data: values(n, 25) } }, { reps });
   });
 
   it.each([
-    [[5, 6, 7, 8], [1, 2, 0, 3], [3, 2, 7, 4]],
-    [[4, 9], [1, 0], [2, 9]], // contiguous
-    [[3, 4, 5, 6, 7], [1, 0, 2, 1, 3], [2, 4, 1, 3, 2]], // rank 5
+    [
+      [5, 6, 7, 8],
+      [1, 2, 0, 3],
+      [3, 2, 7, 4],
+    ],
+    [
+      [4, 9],
+      [1, 0],
+      [2, 9],
+    ], // contiguous
+    [
+      [3, 4, 5, 6, 7],
+      [1, 0, 2, 1, 3],
+      [2, 4, 1, 3, 2],
+    ], // rank 5
     [[10], [3], [5]],
-    [[4, 30, 30, 1], [0, 1, 1, 0], [4, 28, 28, 1]], // trailing axes taken whole: rows of 28
-    [[3, 5, 6, 4], [1, 2, 0, 0], [2, 3, 6, 4]], // rows span two axes (contiguous per outer index)
-    [[6, 7], [2, 0], [3, 7]],
+    [
+      [4, 30, 30, 1],
+      [0, 1, 1, 0],
+      [4, 28, 28, 1],
+    ], // trailing axes taken whole: rows of 28
+    [
+      [3, 5, 6, 4],
+      [1, 2, 0, 0],
+      [2, 3, 6, 4],
+    ], // rows span two axes (contiguous per outer index)
+    [
+      [6, 7],
+      [2, 0],
+      [3, 7],
+    ],
   ])('Slice of %j from %j size %j', async (shape, begin, size) => {
     const n = (shape as number[]).reduce((a, b) => a * b, 1);
     await compare('Slice', { x: { shape: shape as number[], data: values(n, 24) } }, { begin, size });
@@ -213,9 +290,7 @@ describe('wasm training kernels match the cpu backend', () => {
     const w1 = tf.variable(tf.tensor4d(values(3 * 3 * 3 * 4, 10), [3, 3, 3, 4]));
     const w2 = tf.variable(tf.tensor4d(values(3 * 3 * 4 * 2, 11), [3, 3, 4, 2]));
     const before = tf.memory().numTensors;
-    const { value, grads } = tf.variableGrads(() =>
-      tf.sum(tf.square(tf.depthwiseConv2d(tf.conv2d(x, w1, 2, 'same'), w2, 1, 'same'))) as tf.Scalar,
-    );
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(tf.depthwiseConv2d(tf.conv2d(x, w1, 2, 'same'), w2, 1, 'same'))) as tf.Scalar);
     expect(Number.isFinite((await value.data())[0])).toBe(true);
     expect(grads[w1.name].shape).toEqual([3, 3, 3, 4]);
     tf.dispose([value, ...Object.values(grads)]);
@@ -227,11 +302,15 @@ describe('wasm training kernels match the cpu backend', () => {
     const [n, c, h, w, co, k] = [2, 3, 6, 7, 4, 3];
     const [oh, ow] = [outSize(h, k, s, 'same'), outSize(w, k, s, 'same')];
     const attrs = { strides: [s, s], pad: 'same', dataFormat: 'NCHW' };
-    await compare('Conv2DBackpropFilter',
+    await compare(
+      'Conv2DBackpropFilter',
       { x: { shape: [n, c, h, w], data: values(n * c * h * w, 12) }, dy: { shape: [n, co, oh, ow], data: values(n * co * oh * ow, 13) } },
-      { ...attrs, filterShape: [k, k, c, co] });
-    await compare('Conv2DBackpropInput',
+      { ...attrs, filterShape: [k, k, c, co] },
+    );
+    await compare(
+      'Conv2DBackpropInput',
       { dy: { shape: [n, co, oh, ow], data: values(n * co * oh * ow, 14) }, filter: { shape: [k, k, c, co], data: values(k * k * c * co, 15) } },
-      { ...attrs, inputShape: [n, c, h, w] });
+      { ...attrs, inputShape: [n, c, h, w] },
+    );
   });
 });

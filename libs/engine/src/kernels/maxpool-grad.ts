@@ -54,7 +54,12 @@ export function tilingMaxPoolGrad(inputs: Record<string, tf.Tensor>, attrs: Attr
   const back = tf.reshape(tf.transpose(grads, [0, 2, 1, 3]), [kw, n * oh * kh, ow, c]);
   const dx = tf.reshape(tf.transpose(back, [1, 2, 0, 3]), [n, oh * kh, ow * kw, c]) as tf.Tensor4D;
   if (oh * kh === h && ow * kw === w) return dx;
-  return tf.pad(dx, [[0, 0], [0, h - oh * kh], [0, w - ow * kw], [0, 0]]);
+  return tf.pad(dx, [
+    [0, 0],
+    [0, h - oh * kh],
+    [0, w - ow * kw],
+    [0, 0],
+  ]);
 }
 
 /**

@@ -33,11 +33,7 @@ function replace(config: tf.KernelConfig): void {
  * Replaces a built-in wasm kernel by a composed one where `applies(x, attrs)` holds (x = the kernel's
  * input 'x'), keeping the built-in for the other cases.
  */
-function withFastPath(
-  kernelName: string,
-  fn: Parameters<typeof compositeKernel>[2],
-  applies: (x: tf.TensorInfo, attrs: Record<string, any>) => boolean,
-): void {
+function withFastPath(kernelName: string, fn: Parameters<typeof compositeKernel>[2], applies: (x: tf.TensorInfo, attrs: Record<string, any>) => boolean): void {
   const builtin = tf.getKernel(kernelName, 'wasm');
   if (!builtin) return;
   const fast = compositeKernel(kernelName, 'wasm', fn);

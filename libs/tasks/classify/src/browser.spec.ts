@@ -21,7 +21,9 @@ beforeAll(async () => {
 
 it('the classify predict entry bundles for the browser and predicts there as in Node', async () => {
   const input = tf.input({ shape: [8, 8, 1] });
-  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+  let x = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })
+    .apply(input) as tf.SymbolicTensor;
   x = new SpatialDropout2D({ rate: 0.2 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
@@ -31,7 +33,8 @@ it('the classify predict entry bundles for the browser and predicts there as in 
   await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
   const weights = Array.from(new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts!.weightData!)));
   const image = { data: Array.from({ length: 12 * 20 * 4 }, (_, i) => (i * 37) % 256), width: 20, height: 12, channels: 4 as const };
-  const code = await bundleForBrowser(`
+  const code = await bundleForBrowser(
+    `
     import * as tf from '@tensorflow/tfjs';
     import { loadPredictor } from '@cv/engine/core';
     import './predict';
@@ -41,7 +44,9 @@ it('the classify predict entry bundles for the browser and predicts there as in 
       const img = { ...globalThis.image, data: Uint8Array.from(globalThis.image.data) };
       globalThis.task = predictor.task;
       globalThis.prediction = JSON.parse(JSON.stringify(predictor.predict([img], 3)[0]));
-    })();`, here);
+    })();`,
+    here,
+  );
   const ctx = await runInBareContext(code, { artifacts: JSON.stringify({ ...artifacts!, weightData: undefined }), weights, image });
   expect(ctx.task).toBe('classify');
   const browser = ctx.prediction as ReturnType<ClassificationPredictor['predict']>[number];

@@ -36,7 +36,9 @@ describe('classification models', () => {
   });
 
   it('an unknown model lists the available ones', () => {
-    expect(() => createClassifier('resnet-99', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 })).toThrow(/available: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s/);
+    expect(() => createClassifier('resnet-99', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 })).toThrow(
+      /available: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s/,
+    );
   });
 
   it('the predictor takes images of any size and channel count, returns sorted top-k and leaks no tensors', () => {
@@ -66,10 +68,17 @@ describe('ClassificationTask.shard (data-parallel replicas)', () => {
     const { ClassificationTask } = await import('./task');
     const model = createClassifier('simple-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
     const task = new ClassificationTask(model, tf.train.adam(1e-3), null as never);
-    const x = tf.tensor4d(Float32Array.from({ length: 7 * 784 }, (_, i) => Math.floor(i / 784)), [7, 28, 28, 1]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: 7 * 784 }, (_, i) => Math.floor(i / 784)),
+      [7, 28, 28, 1],
+    );
     const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6], 'int32');
     const parts = [0, 1, 2].map((r) => task.shard({ x, y }, r, 3));
-    expect(parts.map((p) => Array.from(p.y.dataSync()))).toEqual([[0, 1], [2, 3], [4, 5, 6]]);
+    expect(parts.map((p) => Array.from(p.y.dataSync()))).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5, 6],
+    ]);
     expect(parts[2].x.dataSync()[784]).toBe(5); // second row of the last block is image 5
     parts.forEach((p) => task.disposeBatch(p));
     tf.dispose([x, y]);

@@ -22,7 +22,11 @@ export async function runClassifyVal(argv: string[]): Promise<void> {
   const predictor = await loadPredictor(config.model ?? path.join(config.run, 'model'));
   const dataset = await loadDatasetFor(args);
   const report = await writeClassificationReport(predictor.model, dataset.test, config.run, {
-    backend: backend.name, epochs: readHistory(config.run).length, dataset: dataset.name, model: args.model, split: dataset.splitDescription,
+    backend: backend.name,
+    epochs: readHistory(config.run).length,
+    dataset: dataset.name,
+    model: args.model,
+    split: dataset.splitDescription,
   });
   console.log(`test accuracy: ${(100 * report.accuracy).toFixed(2)} % (top-5 ${(100 * report.top5Accuracy).toFixed(2)} %) on ${report.testImages} images`);
   console.log(`wrote ${path.join(config.run, 'report.json')}, report.md, plots/training_curves.png, plots/confusion_matrix.png`);
@@ -41,12 +45,19 @@ export async function runClassifyPredict(argv: string[]): Promise<void> {
   if (positionals.length === 0) throw new ConfigError('classify:predict needs at least one image path after the options');
   await initBackend({ log: (line) => console.error(line) });
   const predictor = await loadPredictor(config.model);
-  if (!(predictor instanceof ClassificationPredictor)) throw new ConfigError(`'${config.model}' is a ${predictor.task} model, not a classifier; use ${predictor.task}:predict`);
+  if (!(predictor instanceof ClassificationPredictor))
+    throw new ConfigError(`'${config.model}' is a ${predictor.task} model, not a classifier; use ${predictor.task}:predict`);
   const images = [];
   for (const file of positionals) images.push(await decodeImage(file));
   const predictions = predictor.predict(images, config.topK);
   if (config.json) {
-    console.log(JSON.stringify(positionals.map((image, i) => ({ image, ...predictions[i] })), null, 2));
+    console.log(
+      JSON.stringify(
+        positionals.map((image, i) => ({ image, ...predictions[i] })),
+        null,
+        2,
+      ),
+    );
   } else {
     positionals.forEach((image, i) => console.log(`${image}\t${predictions[i].label}\t${predictions[i].probability.toFixed(4)}`));
   }

@@ -4,8 +4,14 @@ import { listClassifiers } from './models';
 
 /** Every setting of a classification training run, with its default and meaning: the shared job keys and these. */
 export const ClassifyTrainSchema = jobSchema({ epochs: 3, batchSize: 64, lr: 2e-3, workers: 1, root: 'runs/classify' }).extend({
-  dataset: z.string().default('fashion-mnist').describe('fashion-mnist, mnist, glyphs (procedural pen strokes, 100 classes), or an image folder (<root>/<class>/*.png)'),
-  model: z.string().default('reference-cnn').refine((m) => listClassifiers().includes(m), { message: `must be one of: ${listClassifiers().join(', ')}` })
+  dataset: z
+    .string()
+    .default('fashion-mnist')
+    .describe('fashion-mnist, mnist, glyphs (procedural pen strokes, 100 classes), or an image folder (<root>/<class>/*.png)'),
+  model: z
+    .string()
+    .default('reference-cnn')
+    .refine((m) => listClassifiers().includes(m), { message: `must be one of: ${listClassifiers().join(', ')}` })
     .describe(`architecture: ${listClassifiers().join(', ')}`),
   optimizer: z.enum(['adam', 'sgd']).default('adam').describe('adam, or sgd with Nesterov momentum 0.9'),
   trainLimit: z.number().int().min(0).default(0).describe('use the first N training images, class-balanced (0 = all)'),
@@ -20,7 +26,10 @@ export const ClassifyTrainSchema = jobSchema({ epochs: 3, batchSize: 64, lr: 2e-
   cutmix: z.number().min(0).default(0).describe('regularize: CutMix α (0 = off; with mixup too, each step picks one)'),
   l2: z.number().min(0).default(0).describe('regularize: L2 penalty coefficient added to the loss'),
   imageSize: z.number().int().positive().default(28).describe('image-folder datasets: images are resized to this square size'),
-  channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder datasets: 1 = gray, 3 = RGB'),
+  channels: z
+    .union([z.literal(1), z.literal(3)])
+    .default(1)
+    .describe('image-folder datasets: 1 = gray, 3 = RGB'),
   cropPadding: z.number().int().min(0).default(0).describe('augment: random crop after this much zero padding'),
   flip: z.number().min(0).max(1).default(0).describe('augment: horizontal flip probability'),
   rotate: z.number().min(0).default(0).describe('augment: max rotation in degrees'),
@@ -28,8 +37,11 @@ export const ClassifyTrainSchema = jobSchema({ epochs: 3, batchSize: 64, lr: 2e-
   translate: z.number().min(0).max(0.5).default(0).describe('augment: max translation, fraction of size'),
   brightness: z.number().min(0).max(1).default(0).describe('augment: max brightness shift'),
   contrast: z.number().min(0).max(1).default(0).describe('augment: max relative contrast change'),
-  pretrained: z.union([z.boolean(), z.string()]).default(false).describe('backbone models: load the shipped pretrained weights (true) or a tfjs LayersModel folder (path)'),
-  freeze: z.string().default('none').describe("backbone models: freeze stem..this stage (e.g. stage2) for the first --freeze-epochs, then unfreeze all"),
+  pretrained: z
+    .union([z.boolean(), z.string()])
+    .default(false)
+    .describe('backbone models: load the shipped pretrained weights (true) or a tfjs LayersModel folder (path)'),
+  freeze: z.string().default('none').describe('backbone models: freeze stem..this stage (e.g. stage2) for the first --freeze-epochs, then unfreeze all'),
   freezeEpochs: z.number().int().min(0).default(0).describe('epochs of the frozen phase (0 with --freeze: half the epochs)'),
   finetuneLr: z.number().min(0).default(0).describe('backbone learning rate after the frozen phase (0 = same as --lr); the head keeps --lr'),
   bn: z.enum(['before-act', 'after-act', 'none']).default('before-act').describe('backbone models: BatchNorm before or after the activation, or none'),

@@ -32,7 +32,9 @@ export async function loadDatasetFor(cfg: Pick<ClassifyTrainConfig, 'dataset' | 
  * The run's data: the dataset's fixed train/test split; `valFraction` of the training split held out
  * for validation (a seeded stratified draw, never test images); then `trainLimit` applied to what is left.
  */
-export async function prepareData(cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'valFraction' | 'trainLimit' | 'seed' | 'classes'>): Promise<PreparedData> {
+export async function prepareData(
+  cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'valFraction' | 'trainLimit' | 'seed' | 'classes'>,
+): Promise<PreparedData> {
   const dataset = await loadDatasetFor(cfg);
   const full = dataset.train;
   let trainIdx: number[] = [];

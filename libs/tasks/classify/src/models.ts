@@ -35,11 +35,9 @@ const glorot = (rng: Rng) => tf.initializers.glorotUniform({ seed: rng.seed() })
 function simpleCnn({ inputShape, numClasses, seed }: ClassifierSpec): tf.LayersModel {
   const rng = new Rng(seed);
   const input = tf.input({ shape: inputShape }); // [B, H, W, C]
-  let x = tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(rng), name: 'conv1' })
-    .apply(input) as tf.SymbolicTensor; // [B, H-2, W-2, 32]
+  let x = tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(rng), name: 'conv1' }).apply(input) as tf.SymbolicTensor; // [B, H-2, W-2, 32]
   x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: glorot(rng), name: 'head' })
-    .apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: glorot(rng), name: 'head' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: 'simple-cnn' });
 }
 
@@ -59,10 +57,8 @@ function referenceCnn(spec: ClassifierSpec): tf.LayersModel {
   x = featureRegularizers(x, spec);
   x = new SeededDropout({ rate: dropout, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor; // [B, 3136]
-  x = tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: glorot(rng), name: 'fc1' })
-    .apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: glorot(rng), name: 'head' })
-    .apply(x) as tf.SymbolicTensor; // [B, classes]
+  x = tf.layers.dense({ units: 128, activation: 'relu', kernelInitializer: glorot(rng), name: 'fc1' }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: glorot(rng), name: 'head' }).apply(x) as tf.SymbolicTensor; // [B, classes]
   return tf.model({ inputs: input, outputs: out, name: 'reference-cnn' });
 }
 
@@ -75,7 +71,10 @@ const MODELS: Record<string, Builder> = {
  * A registry backbone with a classification head: global average pool → dropout → dense softmax.
  * Head layers are named `head_*` (pretrained loading skips a head of another class count).
  */
-export function backboneClassifier(name: string, spec: ClassifierSpec & { bn?: 'before-act' | 'after-act' | 'none' }): { model: tf.LayersModel; stages: FeatureInfo[] } {
+export function backboneClassifier(
+  name: string,
+  spec: ClassifierSpec & { bn?: 'before-act' | 'after-act' | 'none' },
+): { model: tf.LayersModel; stages: FeatureInfo[] } {
   const { model: body, stages } = createBackbone(name, { inputShape: spec.inputShape, seed: spec.seed, bn: spec.bn });
   const rng = new Rng(spec.seed ^ 0x5eed);
   let x = featureRegularizers(body.outputs[0], spec);

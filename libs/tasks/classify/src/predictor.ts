@@ -43,7 +43,10 @@ export class ClassificationPredictor implements ImagePredictor<Prediction> {
   readonly task = 'classify';
   readonly metadata: ClassifierMetadata;
 
-  constructor(readonly model: tf.LayersModel, readonly topK = 5) {
+  constructor(
+    readonly model: tf.LayersModel,
+    readonly topK = 5,
+  ) {
     this.metadata = classifierMetadata(model);
   }
 

@@ -14,7 +14,10 @@ import { z } from 'zod';
 import { classifyTask } from './train';
 
 export const PretrainSchema = z.object({
-  name: z.string().optional().describe(`backbone to pretrain: ${listBackbones().join(', ')}`),
+  name: z
+    .string()
+    .optional()
+    .describe(`backbone to pretrain: ${listBackbones().join(', ')}`),
   dataset: z.string().default('fashion-mnist').describe('dataset (fashion-mnist, mnist, glyphs = procedural pen strokes, or an image folder)'),
   epochs: z.number().int().positive().default(2).describe('epochs'),
   trainLimit: z.number().int().min(0).default(0).describe('first N training images, class-balanced (0 = all)'),
@@ -38,17 +41,42 @@ export async function runPretrain(argv: string[]): Promise<void> {
   const runDir = path.join('runs', 'backbones', config.name);
   const started = new Date();
   const outcome = await runTrainJob(classifyTask, [
-    '--model', config.name, '--dataset', config.dataset, '--epochs', String(config.epochs), '--train-limit', String(config.trainLimit),
-    '--batch-size', String(config.batchSize), '--lr', String(config.lr), '--seed', String(config.seed), '--dropout', '0', '--out', runDir,
+    '--model',
+    config.name,
+    '--dataset',
+    config.dataset,
+    '--epochs',
+    String(config.epochs),
+    '--train-limit',
+    String(config.trainLimit),
+    '--batch-size',
+    String(config.batchSize),
+    '--lr',
+    String(config.lr),
+    '--seed',
+    String(config.seed),
+    '--dropout',
+    '0',
+    '--out',
+    runDir,
     ...(config.classes ? ['--classes', config.classes] : []),
-    '--rotate', String(config.rotate), '--scale', String(config.scale), '--translate', String(config.translate), '--workers', String(config.workers),
+    '--rotate',
+    String(config.rotate),
+    '--scale',
+    String(config.scale),
+    '--translate',
+    String(config.translate),
+    '--workers',
+    String(config.workers),
   ]);
   if (!outcome) return; // a replica worker (never with the single-replica default)
   await exportModel(path.join(runDir, 'model'), out);
   const r = outcome.report;
   const augment = (['rotate', 'scale', 'translate'] as const).filter((k) => config[k] > 0);
   const augmentFlags = augment.map((k) => ` --${k} ${config[k]}`).join('');
-  fs.writeFileSync(path.join(out, 'MODEL_CARD.md'), `# ${config.name} — pretrained backbone
+  fs.writeFileSync(
+    path.join(out, 'MODEL_CARD.md'),
+    `# ${config.name} — pretrained backbone
 
 - **What:** the \`${config.name}\` backbone (libs/backbones) with a classification head (\`head_*\` layers), trained from
   scratch by this suite; \`pretrained: true\` / \`--pretrained\` loads the backbone layers by name and skips a head of
@@ -58,6 +86,7 @@ export async function runPretrain(argv: string[]): Promise<void> {
 - **Test accuracy (${outcome.datasetName}, ${r.testImages} images):** ${(100 * r.accuracy).toFixed(2)} %.
 - **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}${augmentFlags}${config.workers !== 1 ? ` --workers ${config.workers}` : ''}${config.out ? ` --out ${config.out}` : ''}\`
 - **Date:** ${started.toISOString().slice(0, 10)}.
-`);
+`,
+  );
   console.log(`shipped ${config.name} weights to ${out} (test accuracy ${(100 * r.accuracy).toFixed(2)} %)`);
 }

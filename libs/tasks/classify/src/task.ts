@@ -92,7 +92,11 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
     this.reg = options.regularization ?? {};
     this.seed = options.seed ?? 0;
     this.step = new OptimizationStep({
-      optimizers: this.optimizers, groups: () => this.groups, clipNorm: options.clipNorm, accumulate: options.accumulate, weightDecay: this.reg.weightDecay,
+      optimizers: this.optimizers,
+      groups: () => this.groups,
+      clipNorm: options.clipNorm,
+      accumulate: options.accumulate,
+      weightDecay: this.reg.weightDecay,
     });
   }
 
@@ -136,12 +140,16 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
     const loss = tf.tidy(() => {
       const mixed = this.mix(x, tf.oneHot(y, numClasses) as tf.Tensor2D, ctx.globalStep);
       const target = smoothLabels(mixed.y, this.reg.labelSmoothing ?? 0);
-      return this.step.run(() => {
-        const probs = this.model.apply(mixed.x, { training: true }) as tf.Tensor; // [B, K]
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32')));
-        const ce = crossEntropy(target, probs);
-        return this.reg.l2 ? (tf.add(ce, l2Penalty(vars, this.reg.l2)) as tf.Scalar) : ce;
-      }, vars, ctx);
+      return this.step.run(
+        () => {
+          const probs = this.model.apply(mixed.x, { training: true }) as tf.Tensor; // [B, K]
+          correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), y), 'float32')));
+          const ce = crossEntropy(target, probs);
+          return this.reg.l2 ? (tf.add(ce, l2Penalty(vars, this.reg.l2)) as tf.Scalar) : ce;
+        },
+        vars,
+        ctx,
+      );
     });
     const logs = { loss: loss.dataSync()[0], accuracy: correct!.dataSync()[0] / x.shape[0] };
     tf.dispose([loss, correct!]);

@@ -19,13 +19,22 @@ function makeOptimizer(cfg: ClassifyTrainConfig): tf.Optimizer {
 /** The model, and for registry backbones their stages (for freezing and per-group learning rates). */
 async function buildModel(cfg: ClassifyTrainConfig, inputShape: [number, number, number], numClasses: number, resume: boolean, log: boolean) {
   const spec = {
-    inputShape, numClasses, seed: deriveSeed(cfg.seed, 'init'), dropout: cfg.dropout,
-    spatialDropout: cfg.spatialDropout, dropBlock: cfg.dropBlock, dropBlockSize: cfg.dropBlockSize,
+    inputShape,
+    numClasses,
+    seed: deriveSeed(cfg.seed, 'init'),
+    dropout: cfg.dropout,
+    spatialDropout: cfg.spatialDropout,
+    dropBlock: cfg.dropBlock,
+    dropBlockSize: cfg.dropBlockSize,
   };
   const isBackbone = !NATIVE_MODELS.has(cfg.model) && listBackbones().includes(cfg.model);
   if (!isBackbone) {
     if (cfg.pretrained || cfg.freeze !== 'none' || cfg.finetuneLr > 0) {
-      throw new ConfigError(`--pretrained, --freeze and --finetune-lr need a backbone model (${listBackbones().filter((b) => !NATIVE_MODELS.has(b)).join(', ')}), not '${cfg.model}'`);
+      throw new ConfigError(
+        `--pretrained, --freeze and --finetune-lr need a backbone model (${listBackbones()
+          .filter((b) => !NATIVE_MODELS.has(b))
+          .join(', ')}), not '${cfg.model}'`,
+      );
     }
     return { model: createClassifier(cfg.model, spec), stages: null as FeatureInfo[] | null };
   }
@@ -58,7 +67,12 @@ function planGroups(cfg: ClassifyTrainConfig, model: tf.LayersModel, stages: Fea
       return [{ optimizer: 'phase1', owns: () => true }];
     }
     if (stages) freezeUpTo(model, stages, 'none');
-    return split ? [{ optimizer: 'head', owns: isHead }, { optimizer: 'backbone', owns: (n) => !isHead(n) }] : [{ optimizer: 'optimizer', owns: () => true }];
+    return split
+      ? [
+          { optimizer: 'head', owns: isHead },
+          { optimizer: 'backbone', owns: (n) => !isHead(n) },
+        ]
+      : [{ optimizer: 'optimizer', owns: () => true }];
   };
   return { optimizers, lrScales, groupsForEpoch, freezeEpochs };
 }
@@ -87,12 +101,29 @@ export const classifyTask: TaskDefinition<typeof ClassifyTrainSchema, PreparedDa
     `data: ${dataset.name} train=${train.labels.length} val=${val?.labels.length ?? 0} test=${dataset.test.labels.length} (${dataset.splitDescription})`,
   async build({ train, val }, { cfg, resume, main }) {
     const { model, stages } = await buildModel(cfg, train.shape, train.classNames.length, resume, main);
-    const augment = { cropPadding: cfg.cropPadding, flip: cfg.flip, rotate: cfg.rotate, scale: cfg.scale, translate: cfg.translate, brightness: cfg.brightness, contrast: cfg.contrast };
+    const augment = {
+      cropPadding: cfg.cropPadding,
+      flip: cfg.flip,
+      rotate: cfg.rotate,
+      scale: cfg.scale,
+      translate: cfg.translate,
+      brightness: cfg.brightness,
+      contrast: cfg.contrast,
+    };
     const plan = planGroups(cfg, model, stages);
-    const task = new ClassificationTask(model, plan.optimizers.optimizer ?? Object.values(plan.optimizers)[0], new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, augment }), {
-      optimizers: plan.optimizers, groupsForEpoch: plan.groupsForEpoch, seed: cfg.seed, clipNorm: cfg.clipNorm, accumulate: cfg.accumulate,
-      regularization: { labelSmoothing: cfg.labelSmoothing, mixup: cfg.mixup, cutmix: cfg.cutmix, l2: cfg.l2, weightDecay: cfg.weightDecay },
-    });
+    const task = new ClassificationTask(
+      model,
+      plan.optimizers.optimizer ?? Object.values(plan.optimizers)[0],
+      new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, augment }),
+      {
+        optimizers: plan.optimizers,
+        groupsForEpoch: plan.groupsForEpoch,
+        seed: cfg.seed,
+        clipNorm: cfg.clipNorm,
+        accumulate: cfg.accumulate,
+        regularization: { labelSmoothing: cfg.labelSmoothing, mixup: cfg.mixup, cutmix: cfg.cutmix, l2: cfg.l2, weightDecay: cfg.weightDecay },
+      },
+    );
     const phases = plan.freezeEpochs ? `, ${cfg.freeze} frozen for ${plan.freezeEpochs} epoch(s)` : '';
     return {
       task,
@@ -110,9 +141,16 @@ export const classifyTask: TaskDefinition<typeof ClassifyTrainSchema, PreparedDa
     await saveModel(model, path.join(runDir, 'model'), metadata as unknown as Record<string, unknown>);
     const report = await writeClassificationReport(model, dataset.test, runDir, {
       trainAccuracy: evaluateClassifier(model, train, 10000).accuracy,
-      backend: backend.name, epochs: fit.epochsDone, trainSeconds: fit.trainSeconds, dataset: dataset.name, model: cfg.model, split: dataset.splitDescription,
+      backend: backend.name,
+      epochs: fit.epochsDone,
+      trainSeconds: fit.trainSeconds,
+      dataset: dataset.name,
+      model: cfg.model,
+      split: dataset.splitDescription,
     });
-    console.log(`test accuracy: ${(100 * report.accuracy).toFixed(2)} % on ${report.testImages} images; train accuracy ${(100 * (report.trainAccuracy ?? 0)).toFixed(2)} % (train ${fit.trainSeconds.toFixed(0)} s)`);
+    console.log(
+      `test accuracy: ${(100 * report.accuracy).toFixed(2)} % on ${report.testImages} images; train accuracy ${(100 * (report.trainAccuracy ?? 0)).toFixed(2)} % (train ${fit.trainSeconds.toFixed(0)} s)`,
+    );
     console.log(`report: ${path.join(runDir, 'report.md')}  model: ${path.join(runDir, 'model')}`);
     return { cfg, runDir, model, report, trainSeconds: fit.trainSeconds, datasetName: dataset.name, split: dataset.splitDescription };
   },

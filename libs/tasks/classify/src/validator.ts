@@ -3,7 +3,15 @@ import path from 'node:path';
 import type { ClassificationSet } from '@cv/data';
 import { type EpochValidator, type Logs, readHistory, unitRange } from '@cv/engine';
 import {
-  accuracy, argmaxRows, classificationMarkdown, classificationReport, confusionMatrix, plotConfusionMatrix, plotTrainingCurves, topKAccuracy, writeReport,
+  accuracy,
+  argmaxRows,
+  classificationMarkdown,
+  classificationReport,
+  confusionMatrix,
+  plotConfusionMatrix,
+  plotTrainingCurves,
+  topKAccuracy,
+  writeReport,
 } from '@cv/metrics';
 import { predictProbs } from './task';
 
@@ -46,7 +54,10 @@ export function evaluateClassifier(model: tf.LayersModel, set: ClassificationSet
 
 /** Per-epoch validation of the job: `val_loss` and `val_accuracy` of `model` (the EMA one when on) on a held-out set. */
 export class ClassificationValidator implements EpochValidator {
-  constructor(readonly set: ClassificationSet, readonly modelName = 'model') {}
+  constructor(
+    readonly set: ClassificationSet,
+    readonly modelName = 'model',
+  ) {}
 
   validate(models: Record<string, tf.LayersModel>): Logs {
     const r = evaluateClassifier(models[this.modelName], this.set);
@@ -91,14 +102,15 @@ export async function writeClassificationReport(model: tf.LayersModel, test: Cla
     evalSeconds: r.seconds,
     date: new Date().toISOString(),
   };
-  const md = classificationMarkdown(`Classification report — ${info.model} on ${info.dataset}`, report, {
-    'top-5 accuracy': `${(100 * r.top5Accuracy).toFixed(2)} %`,
-    'test images': r.images,
-    split: info.split,
-    backend: info.backend,
-    epochs: info.epochs,
-    'train seconds': info.trainSeconds?.toFixed(1) ?? 'n/a',
-  }) + '\n![training curves](plots/training_curves.png)\n\n![confusion matrix](plots/confusion_matrix.png)\n';
+  const md =
+    classificationMarkdown(`Classification report — ${info.model} on ${info.dataset}`, report, {
+      'top-5 accuracy': `${(100 * r.top5Accuracy).toFixed(2)} %`,
+      'test images': r.images,
+      split: info.split,
+      backend: info.backend,
+      epochs: info.epochs,
+      'train seconds': info.trainSeconds?.toFixed(1) ?? 'n/a',
+    }) + '\n![training curves](plots/training_curves.png)\n\n![confusion matrix](plots/confusion_matrix.png)\n';
   writeReport(runDir, json, md);
   const history = readHistory(runDir);
   if (history.length) await plotTrainingCurves(history, path.join(runDir, 'plots', 'training_curves'));

@@ -20,11 +20,20 @@ beforeAll(async () => {
 
 it('the GAN predict entry bundles for the browser and samples there as in Node', async () => {
   const generator = createGenerator({ imageShape: [8, 8, 1], latentDim: 6, width: 4, numClasses: 3, seed: 1 });
-  generator.setUserDefinedMetadata({ task: 'dcgan', latentDim: 6, imageShape: [8, 8, 1], classNames: ['a', 'b', 'c'], datasetClassNames: ['a', 'b', 'c'], dataset: 'toy', epochs: 1 });
+  generator.setUserDefinedMetadata({
+    task: 'dcgan',
+    latentDim: 6,
+    imageShape: [8, 8, 1],
+    classNames: ['a', 'b', 'c'],
+    datasetClassNames: ['a', 'b', 'c'],
+    dataset: 'toy',
+    epochs: 1,
+  });
   let artifacts: tf.io.ModelArtifacts | null = null;
   await generator.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
   const weights = Array.from(new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts!.weightData!)));
-  const code = await bundleForBrowser(`
+  const code = await bundleForBrowser(
+    `
     import * as tf from '@tensorflow/tfjs';
     import { loadPredictor } from '@cv/engine/core';
     import './predict';
@@ -38,7 +47,9 @@ it('the GAN predict entry bundles for the browser and samples there as in Node',
       globalThis.labels = Array.from(s.labels);
       globalThis.frames = gan.sample({ n: 3, seed: 2, interpolate: true }).images.length;
       try { gan.sample({ n: 1, classIndex: 7 }); } catch (e) { globalThis.classError = e.message; }
-    })();`, here);
+    })();`,
+    here,
+  );
   const ctx = await runInBareContext(code, { artifacts: JSON.stringify({ ...artifacts!, weightData: undefined }), weights });
   expect(ctx.task).toBe('dcgan');
   expect(ctx.labels).toEqual([1, 1, 1, 1]);

@@ -10,7 +10,9 @@ import { imageGrid } from './sampling';
 /** The generator folder of `--model`: the folder itself, or a run's `generator/`. */
 export function generatorDir(model: string): string {
   for (const dir of [model, path.join(model, 'generator')]) if (fs.existsSync(path.join(dir, 'model.json'))) return dir;
-  throw new ConfigError(`--model '${model}' has no generator (no model.json in it or in its generator/ folder); pass a dcgan:train run folder or models/dcgan/<name>`);
+  throw new ConfigError(
+    `--model '${model}' has no generator (no model.json in it or in its generator/ folder); pass a dcgan:train run folder or models/dcgan/<name>`,
+  );
 }
 
 export interface SampleOutcome {
@@ -36,11 +38,14 @@ export async function runSampling(argv: string[]): Promise<SampleOutcome> {
   } catch (e) {
     throw new ConfigError(`'${dir}' is not a DCGAN generator (${(e as Error).message})`);
   }
-  if (!(predictor instanceof GanPredictor)) throw new ConfigError(`'${dir}' is not a DCGAN generator (no dcgan metadata in model.json); pass a folder written by dcgan:train`);
+  if (!(predictor instanceof GanPredictor))
+    throw new ConfigError(`'${dir}' is not a DCGAN generator (no dcgan metadata in model.json); pass a folder written by dcgan:train`);
   const meta = predictor.metadata;
   const k = meta.classNames.length;
-  if (cfg.class !== undefined && !k) throw new ConfigError(`--class needs a class-conditional generator; '${dir}' is unconditional (train one with --conditional)`);
-  if (cfg.class !== undefined && cfg.class >= k) throw new ConfigError(`--class ${cfg.class} does not exist; classes 0..${k - 1}: ${meta.classNames.join(', ')}`);
+  if (cfg.class !== undefined && !k)
+    throw new ConfigError(`--class needs a class-conditional generator; '${dir}' is unconditional (train one with --conditional)`);
+  if (cfg.class !== undefined && cfg.class >= k)
+    throw new ConfigError(`--class ${cfg.class} does not exist; classes 0..${k - 1}: ${meta.classNames.join(', ')}`);
   const { images } = predictor.sample({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class, interpolate: cfg.interpolate });
   const outcome: SampleOutcome = { images };
   if (cfg.out) {
@@ -58,7 +63,9 @@ export async function runSampling(argv: string[]): Promise<SampleOutcome> {
     outcome.scores = scores;
     if (cfg.json) console.log(JSON.stringify(scores));
     else {
-      log(`judged by ${cfg.evalClassifier} on ${cfg.n} samples: mean confidence ${scores.meanConfidence.toFixed(4)}, class entropy ${scores.classEntropy.toFixed(4)}, FID ${scores.fid.toFixed(2)} (real-vs-real floor ${scores.fidFloor.toFixed(2)})`);
+      log(
+        `judged by ${cfg.evalClassifier} on ${cfg.n} samples: mean confidence ${scores.meanConfidence.toFixed(4)}, class entropy ${scores.classEntropy.toFixed(4)}, FID ${scores.fid.toFixed(2)} (real-vs-real floor ${scores.fidFloor.toFixed(2)})`,
+      );
     }
   }
   return outcome;

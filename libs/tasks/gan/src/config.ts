@@ -11,8 +11,16 @@ export const DcganTrainSchema = jobSchema({ epochs: 30, batchSize: 64, lr: 2e-4,
   realLabel: z.number().min(0.5).max(1).default(1).describe('discriminator target for real images (0.9 = one-sided label smoothing)'),
   trainLimit: z.number().int().min(0).default(0).describe('use the first N training images, class-balanced (0 = all)'),
   imageSize: z.number().int().positive().default(28).describe('image-folder datasets: images are resized to this square size (a multiple of 4)'),
-  channels: z.union([z.literal(1), z.literal(3)]).default(1).describe('image-folder datasets: 1 = gray, 3 = RGB'),
-  evalClassifier: z.string().default('auto').describe("classifier for per-epoch FID / confidence / class entropy: a classify model folder, 'auto' (models/classify/<dataset> when it exists) or 'none'"),
+  channels: z
+    .union([z.literal(1), z.literal(3)])
+    .default(1)
+    .describe('image-folder datasets: 1 = gray, 3 = RGB'),
+  evalClassifier: z
+    .string()
+    .default('auto')
+    .describe(
+      "classifier for per-epoch FID / confidence / class entropy: a classify model folder, 'auto' (models/classify/<dataset> when it exists) or 'none'",
+    ),
   evalSamples: z.number().int().min(0).default(1000).describe('generated samples scored after each epoch (0 = no per-epoch metrics)'),
 });
 

@@ -34,7 +34,11 @@ export class GeneratorEvaluator {
   private realStats: GaussianStats | null = null;
   private floor: number | null = null;
 
-  constructor(readonly classifier: tf.LayersModel, readonly realTrain: ClassificationSet, readonly realTest: ClassificationSet) {
+  constructor(
+    readonly classifier: tf.LayersModel,
+    readonly realTrain: ClassificationSet,
+    readonly realTest: ClassificationSet,
+  ) {
     const last = classifier.layers[classifier.layers.length - 1];
     const features = last.input as tf.SymbolicTensor;
     if (Array.isArray(features) || features.shape.length !== 2) {
@@ -45,7 +49,9 @@ export class GeneratorEvaluator {
     this.inputShape = classifier.inputs[0].shape.slice(1) as [number, number, number];
     const same = (s: number[]) => s.every((v, i) => v === this.inputShape[i]);
     if (!same(realTrain.shape)) {
-      throw new Error(`the classifier takes ${this.inputShape.join('×')} images but the data is ${realTrain.shape.join('×')}; use a classifier trained on this dataset`);
+      throw new Error(
+        `the classifier takes ${this.inputShape.join('×')} images but the data is ${realTrain.shape.join('×')}; use a classifier trained on this dataset`,
+      );
     }
   }
 

@@ -35,7 +35,11 @@ describe('DCGAN models', () => {
   it('transposed convolutions double the size per stage; discriminator halves it', () => {
     const g = createGenerator(spec([32, 32, 3]));
     const ups = g.layers.filter((l) => l.getClassName() === 'Conv2DTranspose').map((l) => (l.outputShape as number[]).slice(1, 3));
-    expect(ups).toEqual([[8, 8], [16, 16], [32, 32]]);
+    expect(ups).toEqual([
+      [8, 8],
+      [16, 16],
+      [32, 32],
+    ]);
     expect(upsamplings(28)).toBe(2);
     expect(upsamplings(64)).toBe(4);
     expect(() => upsamplings(30)).toThrow(/multiple of 4/);

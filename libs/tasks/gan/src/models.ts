@@ -32,8 +32,7 @@ export function upsamplings(size: number): number {
 /** N(0, 0.02) weights and N(1, 0.02) BatchNorm scales, as in the DCGAN paper's reference code. */
 const normal = (rng: Rng, mean = 0) => tf.initializers.randomNormal({ mean, stddev: 0.02, seed: rng.seed() });
 
-const batchNorm = (rng: Rng, name: string) =>
-  tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, gammaInitializer: normal(rng, 1), name });
+const batchNorm = (rng: Rng, name: string) => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, gammaInitializer: normal(rng, 1), name });
 
 /**
  * The DCGAN generator: z (and, if conditional, the one-hot label, concatenated) → dense projection to a
@@ -61,9 +60,17 @@ export function createGenerator(spec: DcganSpec): tf.LayersModel {
   for (let i = 1; i <= n; i++) {
     const last = i === n;
     channels = last ? c : channels / 2;
-    x = tf.layers.conv2dTranspose({
-      filters: channels, kernelSize: 4, strides: 2, padding: 'same', useBias: last, kernelInitializer: normal(rng), name: `up${i}`,
-    }).apply(x) as tf.SymbolicTensor; // [B, h0·2^i, w0·2^i, channels]
+    x = tf.layers
+      .conv2dTranspose({
+        filters: channels,
+        kernelSize: 4,
+        strides: 2,
+        padding: 'same',
+        useBias: last,
+        kernelInitializer: normal(rng),
+        name: `up${i}`,
+      })
+      .apply(x) as tf.SymbolicTensor; // [B, h0·2^i, w0·2^i, channels]
     if (last) x = tf.layers.activation({ activation: 'tanh', name: 'tanh' }).apply(x) as tf.SymbolicTensor;
     else {
       x = batchNorm(rng, `up${i}_bn`).apply(x) as tf.SymbolicTensor;
@@ -92,9 +99,17 @@ export function createDiscriminator(spec: DcganSpec): tf.LayersModel {
   }
   let channels = spec.width;
   for (let i = 1; i <= n; i++) {
-    x = tf.layers.conv2d({
-      filters: channels, kernelSize: 4, strides: 2, padding: 'same', useBias: i === 1, kernelInitializer: normal(rng), name: `down${i}`,
-    }).apply(x) as tf.SymbolicTensor; // [B, H/2^i, W/2^i, channels]
+    x = tf.layers
+      .conv2d({
+        filters: channels,
+        kernelSize: 4,
+        strides: 2,
+        padding: 'same',
+        useBias: i === 1,
+        kernelInitializer: normal(rng),
+        name: `down${i}`,
+      })
+      .apply(x) as tf.SymbolicTensor; // [B, H/2^i, W/2^i, channels]
     if (i > 1) x = batchNorm(rng, `down${i}_bn`).apply(x) as tf.SymbolicTensor;
     x = tf.layers.leakyReLU({ alpha: 0.2, name: `down${i}_lrelu` }).apply(x) as tf.SymbolicTensor;
     channels *= 2;

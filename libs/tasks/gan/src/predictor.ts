@@ -53,7 +53,8 @@ export class GanPredictor implements Predictor {
     const d = this.metadata.latentDim;
     const k = this.metadata.classNames.length;
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`n must be a positive integer (got ${n})`);
-    if (classIndex !== undefined && !k) throw new Error('a class needs a class-conditional generator; this one is unconditional (train one with --conditional)');
+    if (classIndex !== undefined && !k)
+      throw new Error('a class needs a class-conditional generator; this one is unconditional (train one with --conditional)');
     if (classIndex !== undefined && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < k)) {
       throw new Error(`class ${classIndex} does not exist; classes 0..${k - 1}: ${this.metadata.classNames.join(', ')}`);
     }

@@ -66,7 +66,12 @@ export function slerp(a: Float32Array, b: Float32Array, t: number): Float32Array
  * Lays out images (floats in 0..1, HWC) as a grid with `pad` dark pixels between cells; returns uint8
  * pixels for `writePng`.
  */
-export function imageGrid(images: Float32Array, [h, w, c]: [number, number, number], cols: number, pad = 2): { pixels: Uint8Array; shape: [number, number, number] } {
+export function imageGrid(
+  images: Float32Array,
+  [h, w, c]: [number, number, number],
+  cols: number,
+  pad = 2,
+): { pixels: Uint8Array; shape: [number, number, number] } {
   const n = images.length / (h * w * c);
   const rows = Math.ceil(n / cols);
   const gh = rows * h + (rows + 1) * pad;

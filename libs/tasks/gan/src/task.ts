@@ -102,19 +102,27 @@ export class GanTask implements TrainTask<GanBatch> {
     let meanFake!: tf.Tensor;
     const dLoss = tf.tidy(() => {
       const fake = this.generator.apply(generatorInputs(this.generator, z, y), { training: true }) as tf.Tensor;
-      return this.dStep.run(() => {
-        const real = this.discriminate(x, y);
-        const faked = this.discriminate(fake, y);
-        // Intermediates of the gradient scope are released with it: keep the two diagnostics.
-        meanReal = tf.keep(tf.mean(tf.sigmoid(real)));
-        meanFake = tf.keep(tf.mean(tf.sigmoid(faked)));
-        return tf.add(bceReal(real, realLabel), bceFake(faked)) as tf.Scalar;
-      }, this.dVars, ctx);
+      return this.dStep.run(
+        () => {
+          const real = this.discriminate(x, y);
+          const faked = this.discriminate(fake, y);
+          // Intermediates of the gradient scope are released with it: keep the two diagnostics.
+          meanReal = tf.keep(tf.mean(tf.sigmoid(real)));
+          meanFake = tf.keep(tf.mean(tf.sigmoid(faked)));
+          return tf.add(bceReal(real, realLabel), bceFake(faked)) as tf.Scalar;
+        },
+        this.dVars,
+        ctx,
+      );
     });
-    const gLoss = this.gStep.run(() => {
-      const fake = this.generator.apply(generatorInputs(this.generator, z, y), { training: true }) as tf.Tensor;
-      return bceReal(this.discriminate(fake, y), 1) as tf.Scalar;
-    }, this.gVars, ctx);
+    const gLoss = this.gStep.run(
+      () => {
+        const fake = this.generator.apply(generatorInputs(this.generator, z, y), { training: true }) as tf.Tensor;
+        return bceReal(this.discriminate(fake, y), 1) as tf.Scalar;
+      },
+      this.gVars,
+      ctx,
+    );
     const logs = { d_loss: dLoss.dataSync()[0], g_loss: gLoss.dataSync()[0], d_real: meanReal.dataSync()[0], d_fake: meanFake.dataSync()[0] };
     tf.dispose([z, dLoss, gLoss, meanReal, meanFake]);
     return logs;

@@ -15,7 +15,9 @@ function judgeDir(cfg: DcganTrainConfig): string | null {
   if (cfg.evalClassifier === 'none' || cfg.evalSamples === 0) return null;
   if (cfg.evalClassifier !== 'auto') {
     if (!fs.existsSync(path.join(cfg.evalClassifier, 'model.json'))) {
-      throw new ConfigError(`config key 'evalClassifier': '${cfg.evalClassifier}' has no model.json; pass a folder written by classify:train / classify:export, or 'none'`);
+      throw new ConfigError(
+        `config key 'evalClassifier': '${cfg.evalClassifier}' has no model.json; pass a folder written by classify:train / classify:export, or 'none'`,
+      );
     }
     return cfg.evalClassifier;
   }
@@ -49,7 +51,11 @@ export function fixedGrid(seed: number, latentDim: number, numClasses: number): 
 
 /** Per-epoch scores of the generator (the EMA one when on): fresh samples each epoch, judged by a classifier. */
 export class GanValidator implements EpochValidator {
-  constructor(readonly judge: GeneratorEvaluator, readonly cfg: DcganTrainConfig, readonly numClasses: number) {}
+  constructor(
+    readonly judge: GeneratorEvaluator,
+    readonly cfg: DcganTrainConfig,
+    readonly numClasses: number,
+  ) {}
 
   validate(models: Record<string, tf.LayersModel>, epoch: number): Logs {
     const { cfg, numClasses } = this;
@@ -92,10 +98,12 @@ export const dcganTask: TaskDefinition<typeof DcganTrainSchema, GanData, GanBatc
     } catch (e) {
       throw new ConfigError(`config key 'imageSize': ${(e as Error).message}`);
     }
-    if (train.labels.length < cfg.batchSize) throw new ConfigError(`config key 'batchSize': ${cfg.batchSize} is more than the ${train.labels.length} training images`);
+    if (train.labels.length < cfg.batchSize)
+      throw new ConfigError(`config key 'batchSize': ${cfg.batchSize} is more than the ${train.labels.length} training images`);
     return { dataset, train, judgeFolder: main ? judgeDir(cfg) : null };
   },
-  describeData: ({ dataset, train, judgeFolder }) => `data: ${dataset.name} train=${train.labels.length} (${train.shape.join('×')}); judge: ${judgeFolder ?? 'none'}`,
+  describeData: ({ dataset, train, judgeFolder }) =>
+    `data: ${dataset.name} train=${train.labels.length} (${train.shape.join('×')}); judge: ${judgeFolder ?? 'none'}`,
   async build({ dataset, train, judgeFolder }, { cfg, main, runDir }) {
     const judge = judgeFolder ? new GeneratorEvaluator(await loadModel(judgeFolder), train, dataset.test) : null;
     if (judge && main) console.log(`FID floor (real test vs real train, classifier features): ${judge.fidFloor.toFixed(2)}`);
@@ -105,7 +113,12 @@ export const dcganTask: TaskDefinition<typeof DcganTrainSchema, GanData, GanBatc
     const discriminator = createDiscriminator(spec);
     const adam = () => tf.train.adam(cfg.lr, cfg.beta1);
     const loader = new DataLoader(train, { batchSize: cfg.batchSize, shuffle: true, dropLast: true });
-    const task = new GanTask(generator, discriminator, adam(), adam(), loader, { latentDim: cfg.latentDim, realLabel: cfg.realLabel, seed: cfg.seed, clipNorm: cfg.clipNorm });
+    const task = new GanTask(generator, discriminator, adam(), adam(), loader, {
+      latentDim: cfg.latentDim,
+      realLabel: cfg.realLabel,
+      seed: cfg.seed,
+      clipNorm: cfg.clipNorm,
+    });
     return {
       task,
       summary: `generator ${generator.countParams().toLocaleString('en')} parameters, discriminator ${discriminator.countParams().toLocaleString('en')}`,
@@ -118,16 +131,33 @@ export const dcganTask: TaskDefinition<typeof DcganTrainSchema, GanData, GanBatc
   async finish({ cfg, runDir, data: { dataset, train }, built, fit, models, backend }) {
     const numClasses = cfg.conditional ? train.classNames.length : 0;
     const metadata: GeneratorMetadata = {
-      task: 'dcgan', latentDim: cfg.latentDim, imageShape: train.shape, classNames: numClasses ? train.classNames : [], datasetClassNames: train.classNames,
-      dataset: cfg.dataset, epochs: fit.epochsDone, ...(cfg.ema ? { ema: cfg.ema } : {}),
+      task: 'dcgan',
+      latentDim: cfg.latentDim,
+      imageShape: train.shape,
+      classNames: numClasses ? train.classNames : [],
+      datasetClassNames: train.classNames,
+      dataset: cfg.dataset,
+      epochs: fit.epochsDone,
+      ...(cfg.ema ? { ema: cfg.ema } : {}),
     };
     await saveModel(models.generator, path.join(runDir, 'generator'), metadata); // the EMA generator when --ema is on
     await plotTrainingCurves(fit.history, path.join(runDir, 'plots', 'metrics'));
     const last = fit.history[fit.history.length - 1] ?? {};
     const fidFloor = built.validator ? (built.validator as GanValidator).judge.fidFloor : null;
-    const report = { dataset: dataset.name, backend: backend.name, epochs: fit.epochsDone, trainSeconds: fit.trainSeconds, fidFloor, final: last, history: fit.history };
+    const report = {
+      dataset: dataset.name,
+      backend: backend.name,
+      epochs: fit.epochsDone,
+      trainSeconds: fit.trainSeconds,
+      fidFloor,
+      final: last,
+      history: fit.history,
+    };
     writeFileAtomic(path.join(runDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
-    const scores = fidFloor !== null ? ` FID ${last.fid?.toFixed(2)} (floor ${fidFloor.toFixed(2)}), confidence ${last.confidence?.toFixed(3)}, class entropy ${last.class_entropy?.toFixed(3)};` : '';
+    const scores =
+      fidFloor !== null
+        ? ` FID ${last.fid?.toFixed(2)} (floor ${fidFloor.toFixed(2)}), confidence ${last.confidence?.toFixed(3)}, class entropy ${last.class_entropy?.toFixed(3)};`
+        : '';
     console.log(`done: ${fit.epochsDone} epochs in ${fit.trainSeconds.toFixed(0)} s;${scores} generator: ${path.join(runDir, 'generator')}`);
     return { runDir, history: fit.history, fidFloor, trainSeconds: fit.trainSeconds };
   },

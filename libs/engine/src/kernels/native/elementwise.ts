@@ -46,7 +46,8 @@ function binary(addon: OneDnnAddon, op: number): NativeImpl {
     const mb = broadcastMode(bt.shape, out);
     if (!ma || !mb) return null;
     const outs = runNative(b, [out], (heap, [y]) =>
-      addon.binary(heap, Int32Array.from([op, n, ...ma, ...mb, offsetOf(b, a), offsetOf(b, bt), offsetOf(b, y)])));
+      addon.binary(heap, Int32Array.from([op, n, ...ma, ...mb, offsetOf(b, a), offsetOf(b, bt), offsetOf(b, y)])),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -56,7 +57,8 @@ function unary(addon: OneDnnAddon, op: number): NativeImpl {
     const x = inputs.x as tf.TensorInfo;
     if (!allFloat(x) || size(x.shape) < NATIVE_MIN) return null;
     const outs = runNative(b, [x.shape], (heap, [y]) =>
-      addon.unary(heap, Int32Array.from([op, size(x.shape), offsetOf(b, x), offsetOf(b, y)]), Number(attrs.alpha ?? 0)));
+      addon.unary(heap, Int32Array.from([op, size(x.shape), offsetOf(b, x), offsetOf(b, y)]), Number(attrs.alpha ?? 0)),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -78,8 +80,21 @@ function batchNorm(addon: OneDnnAddon): NativeImpl {
     const c = x.shape[x.shape.length - 1];
     if ([mean, variance, offset, scale].some((t) => t && size(t.shape) !== c)) return null;
     const outs = runNative(b, [x.shape], (heap, [y]) =>
-      addon.batchNorm(heap, Int32Array.from([size(x.shape), c, offsetOf(b, x), offsetOf(b, mean), offsetOf(b, variance),
-        offset ? offsetOf(b, offset) : -1, scale ? offsetOf(b, scale) : -1, offsetOf(b, y)]), Number(attrs.varianceEpsilon ?? 1e-3)));
+      addon.batchNorm(
+        heap,
+        Int32Array.from([
+          size(x.shape),
+          c,
+          offsetOf(b, x),
+          offsetOf(b, mean),
+          offsetOf(b, variance),
+          offset ? offsetOf(b, offset) : -1,
+          scale ? offsetOf(b, scale) : -1,
+          offsetOf(b, y),
+        ]),
+        Number(attrs.varianceEpsilon ?? 1e-3),
+      ),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -92,7 +107,8 @@ function resizeNearestGrad(addon: OneDnnAddon): NativeImpl {
     const [fy, fx] = [dy.shape[1] / h, dy.shape[2] / w];
     if (!Number.isInteger(fy) || !Number.isInteger(fx) || dy.shape[0] !== n || dy.shape[3] !== c) return null;
     const outs = runNative(b, [images.shape], (heap, [dx]) =>
-      addon.resizeNearestGrad(heap, Int32Array.from([n, h, w, c, fy, fx, offsetOf(b, dy), offsetOf(b, dx)])));
+      addon.resizeNearestGrad(heap, Int32Array.from([n, h, w, c, fy, fx, offsetOf(b, dy), offsetOf(b, dx)])),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -103,12 +119,16 @@ function concat(addon: OneDnnAddon): NativeImpl {
     if (parts.length < 2 || !allFloat(...parts)) return null;
     const rank = parts[0].shape.length;
     const axis = tf.util.parseAxisParam(attrs.axis, parts[0].shape)[0];
-    const out = tf.backend_util.computeOutShape(parts.map((p) => p.shape), axis);
+    const out = tf.backend_util.computeOutShape(
+      parts.map((p) => p.shape),
+      axis,
+    );
     if (size(out) < NATIVE_MIN || parts.some((p) => p.shape.length !== rank)) return null;
     const outer = size(out.slice(0, axis));
     const inner = parts.map((p) => size(p.shape.slice(axis)));
     const outs = runNative(b, [out], (heap, [y]) =>
-      addon.concat(heap, Int32Array.from([outer, parts.length, ...inner, ...parts.map((p) => offsetOf(b, p)), offsetOf(b, y)])));
+      addon.concat(heap, Int32Array.from([outer, parts.length, ...inner, ...parts.map((p) => offsetOf(b, p)), offsetOf(b, y)])),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -123,7 +143,8 @@ function splitV(addon: OneDnnAddon): (args: KernelArgs, b: WasmBackend) => tf.Te
     const outer = size(x.shape.slice(0, axis));
     const inner = shapes.map((s) => size(s.slice(axis)));
     return runNative(b, shapes, (heap, outs) =>
-      addon.split(heap, Int32Array.from([outer, outs.length, ...inner, ...outs.map((o) => offsetOf(b, o)), offsetOf(b, x)])));
+      addon.split(heap, Int32Array.from([outer, outs.length, ...inner, ...outs.map((o) => offsetOf(b, o)), offsetOf(b, x)])),
+    );
   };
 }
 

@@ -20,18 +20,28 @@ const KERNELS = ['CvBatchNormTrain', 'CvBatchNormTrainGrad', 'CvSwish', 'CvSwish
 
 type LayerCall = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 interface BatchNormLayer {
-  axis: number; epsilon: number; momentum: number;
-  gamma: tf.LayerVariable | null; beta: tf.LayerVariable | null;
-  movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable;
+  axis: number;
+  epsilon: number;
+  momentum: number;
+  gamma: tf.LayerVariable | null;
+  beta: tf.LayerVariable | null;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
 }
 type SwishApply = (this: unknown, x: tf.Tensor, alpha?: number) => tf.Tensor;
 
 const bnProto = BatchNormalizationBase.prototype as unknown as { call: LayerCall };
-const swishProto = Object.getPrototypeOf((tf.layers.activation({ activation: 'swish' }) as unknown as { activation: object }).activation) as { apply: SwishApply };
+const swishProto = Object.getPrototypeOf((tf.layers.activation({ activation: 'swish' }) as unknown as { activation: object }).activation) as {
+  apply: SwishApply;
+};
 /** The private members of tfjs's AdamOptimizer that its update reads (tfjs-core 4.22). */
 interface AdamInternals {
-  learningRate: number; beta1: number; beta2: number; epsilon: number;
-  accBeta1: tf.Variable; accBeta2: tf.Variable;
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
   accumulatedFirstMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
   accumulatedSecondMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
   incrementIterations(): void;
@@ -47,42 +57,85 @@ function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
   const wb = (backend: unknown) => backend as WasmBackend;
   return [
     {
-      kernelName: 'CvBatchNormTrain', backendName: 'wasm',
+      kernelName: 'CvBatchNormTrain',
+      backendName: 'wasm',
       kernelFunc: ({ inputs, attrs, backend }) => {
         const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
         const b = wb(backend);
         const c = x.shape[x.shape.length - 1];
-        return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) => addon.batchNormTrain(heap, Int32Array.from([
-          size(x.shape) / c, c, offsetOf(b, x), offsetOf(b, gamma), offsetOf(b, beta), offsetOf(b, y), offsetOf(b, mean), offsetOf(b, variance),
-        ]), Number(attrs!.epsilon)))!;
+        return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) =>
+          addon.batchNormTrain(
+            heap,
+            Int32Array.from([
+              size(x.shape) / c,
+              c,
+              offsetOf(b, x),
+              offsetOf(b, gamma),
+              offsetOf(b, beta),
+              offsetOf(b, y),
+              offsetOf(b, mean),
+              offsetOf(b, variance),
+            ]),
+            Number(attrs!.epsilon),
+          ),
+        )!;
       },
     },
     {
-      kernelName: 'CvBatchNormTrainGrad', backendName: 'wasm',
+      kernelName: 'CvBatchNormTrainGrad',
+      backendName: 'wasm',
       kernelFunc: ({ inputs, attrs, backend }) => {
         const { dy, x, mean, variance, gamma } = inputs as Record<string, tf.TensorInfo>;
         const b = wb(backend);
         const c = x.shape[x.shape.length - 1];
-        return runNative(b, [x.shape, [c], [c]], (heap, [dx, dgamma, dbeta]) => addon.batchNormTrainGrad(heap, Int32Array.from([
-          size(x.shape) / c, c, offsetOf(b, dy), offsetOf(b, x), offsetOf(b, mean), offsetOf(b, variance), offsetOf(b, gamma),
-          offsetOf(b, dx), offsetOf(b, dgamma), offsetOf(b, dbeta),
-        ]), Number(attrs!.epsilon)))!;
+        return runNative(b, [x.shape, [c], [c]], (heap, [dx, dgamma, dbeta]) =>
+          addon.batchNormTrainGrad(
+            heap,
+            Int32Array.from([
+              size(x.shape) / c,
+              c,
+              offsetOf(b, dy),
+              offsetOf(b, x),
+              offsetOf(b, mean),
+              offsetOf(b, variance),
+              offsetOf(b, gamma),
+              offsetOf(b, dx),
+              offsetOf(b, dgamma),
+              offsetOf(b, dbeta),
+            ]),
+            Number(attrs!.epsilon),
+          ),
+        )!;
       },
     },
     {
-      kernelName: 'CvAdam', backendName: 'wasm',
+      kernelName: 'CvAdam',
+      backendName: 'wasm',
       kernelFunc: ({ inputs, attrs, backend }) => {
         const { value, gradient, m, v } = inputs as Record<string, tf.TensorInfo>;
         const b = wb(backend);
         const f = new Float32Array(['lr', 'beta1', 'beta2', 'epsilon', 'c1', 'c2'].map((k) => Number(attrs![k])));
-        return runNative(b, [value.shape, value.shape, value.shape], (heap, [value2, m2, v2]) => addon.adam(heap, Int32Array.from([
-          size(value.shape), offsetOf(b, value), offsetOf(b, gradient), offsetOf(b, m), offsetOf(b, v),
-          offsetOf(b, value2), offsetOf(b, m2), offsetOf(b, v2), ...new Int32Array(f.buffer),
-        ])))!;
+        return runNative(b, [value.shape, value.shape, value.shape], (heap, [value2, m2, v2]) =>
+          addon.adam(
+            heap,
+            Int32Array.from([
+              size(value.shape),
+              offsetOf(b, value),
+              offsetOf(b, gradient),
+              offsetOf(b, m),
+              offsetOf(b, v),
+              offsetOf(b, value2),
+              offsetOf(b, m2),
+              offsetOf(b, v2),
+              ...new Int32Array(f.buffer),
+            ]),
+          ),
+        )!;
       },
     },
     {
-      kernelName: 'CvSwish', backendName: 'wasm',
+      kernelName: 'CvSwish',
+      backendName: 'wasm',
       kernelFunc: ({ inputs, backend }) => {
         const x = inputs.x as tf.TensorInfo;
         const b = wb(backend);
@@ -90,12 +143,14 @@ function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
       },
     },
     {
-      kernelName: 'CvSwishGrad', backendName: 'wasm',
+      kernelName: 'CvSwishGrad',
+      backendName: 'wasm',
       kernelFunc: ({ inputs, backend }) => {
         const { dy, x } = inputs as Record<string, tf.TensorInfo>;
         const b = wb(backend);
         return runNative(b, [x.shape], (heap, [dx]) =>
-          addon.swishGrad(heap, Int32Array.from([size(x.shape), offsetOf(b, dy), offsetOf(b, x), offsetOf(b, dx)])))![0];
+          addon.swishGrad(heap, Int32Array.from([size(x.shape), offsetOf(b, dy), offsetOf(b, x), offsetOf(b, dx)])),
+        )![0];
       },
     },
   ];
@@ -140,8 +195,12 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
   if (!kwargs.training || !onNative(x) || !lastAxis || !this.gamma || !this.beta || ndim < 2) return original.call.call(this, inputs, kwargs);
   return tf.tidy(() => {
     const [y, mean, variance] = batchNormTrain(x, this.gamma!.read(), this.beta!.read(), this.epsilon);
-    for (const [moving, value] of [[this.movingMean, mean], [this.movingVariance, variance]] as const) {
-      tf.tidy(() => { // as tfjs-layers: moving − (moving − value)·(1 − momentum)
+    for (const [moving, value] of [
+      [this.movingMean, mean],
+      [this.movingVariance, variance],
+    ] as const) {
+      tf.tidy(() => {
+        // as tfjs-layers: moving − (moving − value)·(1 − momentum)
         const orig = moving.read();
         moving.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
       });
@@ -172,15 +231,23 @@ const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, va
     const [c1, c2] = [tf.sub(1, self.accBeta1).dataSync()[0], tf.sub(1, self.accBeta2).dataSync()[0]];
     names.forEach((name, i) => {
       const value = vars[i];
-      for (const [slots, suffix] of [[self.accumulatedFirstMoment, 'm'], [self.accumulatedSecondMoment, 'v']] as const) {
+      for (const [slots, suffix] of [
+        [self.accumulatedFirstMoment, 'm'],
+        [self.accumulatedSecondMoment, 'v'],
+      ] as const) {
         slots[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
       }
       const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
       if (gradient == null) return;
       const m = self.accumulatedFirstMoment[i]!.variable;
       const v = self.accumulatedSecondMoment[i]!.variable;
-      const [value2, m2, v2] = tf.engine().runKernel('CvAdam', { value, gradient, m, v },
-        { lr: self.learningRate, beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, c1, c2 }) as tf.Tensor[];
+      const [value2, m2, v2] = tf
+        .engine()
+        .runKernel(
+          'CvAdam',
+          { value, gradient, m, v },
+          { lr: self.learningRate, beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, c1, c2 },
+        ) as tf.Tensor[];
       m.assign(m2);
       v.assign(v2);
       value.assign(value2);

@@ -14,10 +14,16 @@ export interface WasmBackend {
 /** Checks that the wasm backend still has the private members the native kernels read. */
 export function assertWasmInternals(backend: unknown): asserts backend is WasmBackend {
   const b = backend as Partial<WasmBackend>;
-  if (!(b?.wasm?.HEAPU8 instanceof Uint8Array) || typeof b.dataIdMap?.get !== 'function' || typeof b.makeOutput !== 'function' ||
-    typeof b.disposeData !== 'function') {
-    throw new Error(`tfjs-backend-wasm ${tf.version.tfjs} lacks the heap/dataIdMap/makeOutput members the oneDNN kernels use; ` +
-      'pin @tensorflow/* to 4.22.0 or run with CV_KERNELS=wasm');
+  if (
+    !(b?.wasm?.HEAPU8 instanceof Uint8Array) ||
+    typeof b.dataIdMap?.get !== 'function' ||
+    typeof b.makeOutput !== 'function' ||
+    typeof b.disposeData !== 'function'
+  ) {
+    throw new Error(
+      `tfjs-backend-wasm ${tf.version.tfjs} lacks the heap/dataIdMap/makeOutput members the oneDNN kernels use; ` +
+        'pin @tensorflow/* to 4.22.0 or run with CV_KERNELS=wasm',
+    );
   }
 }
 

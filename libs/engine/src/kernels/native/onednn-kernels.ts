@@ -19,17 +19,41 @@ interface ConvCall {
 function convParams({ info, groups, act }: ConvCall, offs: [number, number, number, number]): Int32Array {
   const p = info.padInfo;
   return Int32Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    p.top, p.left, p.bottom, p.right, groups, act, ...offs,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    p.top,
+    p.left,
+    p.bottom,
+    p.right,
+    groups,
+    act,
+    ...offs,
   ]);
 }
 
 /** Conv geometry in NHWC; null when the case is not one the addon takes (NCHW, odd padding values). */
 function convInfo(xShape: number[], filterShape: number[], attrs: Attrs, depthwise: boolean): tf.backend_util.Conv2DInfo | null {
   if (attrs.dataFormat === 'NCHW' || attrs.dataFormat === 'channelsFirst') return null;
-  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number],
-    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise);
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+  );
   const p = info.padInfo;
   if ([p.top, p.left, p.bottom, p.right].some((v) => v < 0) || info.outHeight <= 0 || info.outWidth <= 0) return null;
   return info;
@@ -53,7 +77,8 @@ function convForward(addon: OneDnnAddon, depthwise: boolean, fused: boolean) {
     if (!info || (bias && size(bias.shape) !== info.outChannels)) return null;
     const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: ACTIVATIONS[activation], alpha: Number(attrs.leakyreluAlpha ?? 0.2) };
     const outs = runNative(b, [[info.batchSize, info.outHeight, info.outWidth, info.outChannels]], (heap, [y]) =>
-      addon.convForward(heap, convParams(call, [offsetOf(b, x), offsetOf(b, filter), bias ? offsetOf(b, bias) : -1, offsetOf(b, y)]), call.alpha));
+      addon.convForward(heap, convParams(call, [offsetOf(b, x), offsetOf(b, filter), bias ? offsetOf(b, bias) : -1, offsetOf(b, y)]), call.alpha),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -67,7 +92,8 @@ function convBackwardData(addon: OneDnnAddon, depthwise: boolean) {
     if (!info || info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
     const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: 0, alpha: 0 };
     const outs = runNative(b, [inShape], (heap, [dx]) =>
-      addon.convBackwardData(heap, convParams(call, [offsetOf(b, dx), offsetOf(b, filter), -1, offsetOf(b, dy)])));
+      addon.convBackwardData(heap, convParams(call, [offsetOf(b, dx), offsetOf(b, filter), -1, offsetOf(b, dy)])),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -81,7 +107,8 @@ function convBackwardWeights(addon: OneDnnAddon, depthwise: boolean) {
     if (!info || info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
     const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: 0, alpha: 0 };
     const outs = runNative(b, [filterShape], (heap, [dw]) =>
-      addon.convBackwardWeights(heap, convParams(call, [offsetOf(b, x), offsetOf(b, dw), -1, offsetOf(b, dy)])));
+      addon.convBackwardWeights(heap, convParams(call, [offsetOf(b, x), offsetOf(b, dw), -1, offsetOf(b, dy)])),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -117,16 +144,26 @@ function matMul(addon: OneDnnAddon, fused: boolean) {
     const act = ACTIVATIONS[activation];
     const alpha = Number(attrs.leakyreluAlpha ?? 0.2);
     const outs = runNative(b, [[...outer, m, n]], (heap, [c]) =>
-      addon.matmul(heap, Int32Array.from([batchA, batchB, m, k, n, ta ? 1 : 0, tb ? 1 : 0, act,
-        offsetOf(b, a), offsetOf(b, bt), bias ? offsetOf(b, bias) : -1, offsetOf(b, c)]), alpha));
+      addon.matmul(
+        heap,
+        Int32Array.from([batchA, batchB, m, k, n, ta ? 1 : 0, tb ? 1 : 0, act, offsetOf(b, a), offsetOf(b, bt), bias ? offsetOf(b, bias) : -1, offsetOf(b, c)]),
+        alpha,
+      ),
+    );
     return outs?.[0] ?? null;
   };
 }
 
 function poolInfo(xShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo | null {
   if (attrs.dataFormat === 'NCHW') return null;
-  const info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1,
-    attrs.pad, attrs.dimRoundingMode);
+  const info = tf.backend_util.computePool2DInfo(
+    xShape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const p = info.padInfo;
   if ([p.top, p.left, p.bottom, p.right].some((v) => v < 0) || info.outHeight <= 0 || info.outWidth <= 0) return null;
   // oneDNN wants every window to touch the input; tfjs never builds one that does not, but a huge pad could.
@@ -136,8 +173,24 @@ function poolInfo(xShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo | 
 
 function poolParams(info: tf.backend_util.Conv2DInfo, avg: boolean, offs: number[]): Int32Array {
   const p = info.padInfo;
-  return Int32Array.from([info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, p.top, p.left, p.bottom, p.right, avg ? 1 : 0, ...offs]);
+  return Int32Array.from([
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    p.top,
+    p.left,
+    p.bottom,
+    p.right,
+    avg ? 1 : 0,
+    ...offs,
+  ]);
 }
 
 function poolForward(addon: OneDnnAddon, avg: boolean) {
@@ -147,7 +200,8 @@ function poolForward(addon: OneDnnAddon, avg: boolean) {
     const info = poolInfo(x.shape, attrs);
     if (!info) return null;
     const outs = runNative(b, [[info.batchSize, info.outHeight, info.outWidth, info.outChannels]], (heap, [y]) =>
-      addon.poolForward(heap, poolParams(info, avg, [offsetOf(b, x), offsetOf(b, y)])));
+      addon.poolForward(heap, poolParams(info, avg, [offsetOf(b, x), offsetOf(b, y)])),
+    );
     return outs?.[0] ?? null;
   };
 }
@@ -158,8 +212,7 @@ function poolBackward(addon: OneDnnAddon, avg: boolean) {
     if (!allFloat(dy, x) || x.shape.length !== 4) return null;
     const info = poolInfo(x.shape, attrs);
     if (!info || info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
-    const outs = runNative(b, [x.shape], (heap, [dx]) =>
-      addon.poolBackward(heap, poolParams(info, avg, [offsetOf(b, x), offsetOf(b, dy), offsetOf(b, dx)])));
+    const outs = runNative(b, [x.shape], (heap, [dx]) => addon.poolBackward(heap, poolParams(info, avg, [offsetOf(b, x), offsetOf(b, dy), offsetOf(b, dx)])));
     return outs?.[0] ?? null;
   };
 }
@@ -173,8 +226,9 @@ function reduce(addon: OneDnnAddon, mean: boolean) {
     const x = inputs.x as tf.TensorInfo;
     if (!allFloat(x)) return null;
     const rank = x.shape.length;
-    const axes = [...new Set((Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis]).map((a: number) => (a < 0 ? a + rank : a)))]
-      .sort((p, q) => p - q) as number[];
+    const axes = [...new Set((Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis]).map((a: number) => (a < 0 ? a + rank : a)))].sort(
+      (p, q) => p - q,
+    ) as number[];
     if (axes.length === 0 || axes.some((a, i) => a !== axes[0] + i || a >= rank)) return null;
     const first = axes[0];
     const last = axes[axes.length - 1];
@@ -183,7 +237,8 @@ function reduce(addon: OneDnnAddon, mean: boolean) {
     const inner = size(x.shape.slice(last + 1));
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
     const outs = runNative(b, [outShape], (heap, [y]) =>
-      addon.reduce(heap, Int32Array.from([outer, reduced, inner, mean ? 1 : 0, offsetOf(b, x), offsetOf(b, y)])));
+      addon.reduce(heap, Int32Array.from([outer, reduced, inner, mean ? 1 : 0, offsetOf(b, x), offsetOf(b, y)])),
+    );
     return outs?.[0] ?? null;
   };
 }

@@ -32,7 +32,16 @@ const addon = (() => {
   return 'addon' in loaded ? loaded.addon : null;
 })();
 
-interface ConvCase { s: number; pad: 'same' | 'valid'; k: number; d: number; cin: number; cout: number; n: number; hw: number }
+interface ConvCase {
+  s: number;
+  pad: 'same' | 'valid';
+  k: number;
+  d: number;
+  cin: number;
+  cout: number;
+  n: number;
+  hw: number;
+}
 
 /** Strides 1/2/3 × same/valid × kernels 1..5 (even ones too) × dilation 1/2, channels 1..64, batches 1..8. */
 function convGrid(): ConvCase[] {
@@ -40,11 +49,14 @@ function convGrid(): ConvCase[] {
   const batches = [1, 2, 5, 8];
   const cases: ConvCase[] = [];
   let i = 0;
-  for (const s of [1, 2, 3]) for (const pad of ['same', 'valid'] as const) for (const k of [1, 2, 3, 4, 5]) for (const d of [1, 2]) {
-    if (d > 1 && (s > 1 || k === 1)) continue; // tfjs allows dilation only with stride 1
-    cases.push({ s, pad, k, d, cin: channels[i % 6], cout: channels[(i + 2) % 6], n: batches[i % 4], hw: 9 + (i % 5) });
-    i++;
-  }
+  for (const s of [1, 2, 3])
+    for (const pad of ['same', 'valid'] as const)
+      for (const k of [1, 2, 3, 4, 5])
+        for (const d of [1, 2]) {
+          if (d > 1 && (s > 1 || k === 1)) continue; // tfjs allows dilation only with stride 1
+          cases.push({ s, pad, k, d, cin: channels[i % 6], cout: channels[(i + 2) % 6], n: batches[i % 4], hw: 9 + (i % 5) });
+          i++;
+        }
   return cases;
 }
 
@@ -67,7 +79,10 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     expect(info.threads).toBeGreaterThanOrEqual(1);
     const before = addon!.cacheSize();
     await compare('Conv2D', convInputs({ s: 1, pad: 'same', k: 3, d: 1, cin: 2, cout: 3, n: 1, hw: 5 }, 90), {
-      strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1],
+      strides: [1, 1],
+      pad: 'same',
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
     });
     expect(addon!.cacheSize()).toBeGreaterThan(before); // the call went through oneDNN, not the wasm fallback
   });
@@ -77,7 +92,12 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
   });
 
   it.each([
-    ['linear', true], ['relu', true], ['relu6', false], ['elu', true], ['sigmoid', true], ['leakyrelu', true],
+    ['linear', true],
+    ['relu', true],
+    ['relu6', false],
+    ['elu', true],
+    ['sigmoid', true],
+    ['leakyrelu', true],
   ] as const)('FusedConv2D activation %s (bias %s)', async (activation, withBias) => {
     const c: ConvCase = { s: 2, pad: 'same', k: 3, d: 1, cin: 5, cout: 7, n: 2, hw: 9 };
     const inputs = convInputs(c, 3);
@@ -85,7 +105,12 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     // relu6 needs values past 6 to be tested: scale the input.
     if (activation === 'relu6') inputs.x.data = inputs.x.data.map((v) => v * 8);
     await compare('FusedConv2D', inputs, {
-      strides: [2, 2], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], activation, leakyreluAlpha: 0.3,
+      strides: [2, 2],
+      pad: 'same',
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      activation,
+      leakyreluAlpha: 0.3,
     });
   });
 
@@ -110,24 +135,36 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
   });
 
   it.each([
-    [false, false, [3], [3]], [true, false, [3], [3]], [false, true, [3], [3]], [true, true, [2, 3], [2, 3]],
-    [false, false, [4], [1]], [false, true, [1], [4]], [false, false, [], []],
+    [false, false, [3], [3]],
+    [true, false, [3], [3]],
+    [false, true, [3], [3]],
+    [true, true, [2, 3], [2, 3]],
+    [false, false, [4], [1]],
+    [false, true, [1], [4]],
+    [false, false, [], []],
   ])('BatchMatMul tA=%s tB=%s batches %j × %j', async (ta, tb, outerA, outerB) => {
     const [m, k, n] = [5, 19, 6];
     const sa = [...(outerA as number[]), ...(ta ? [k, m] : [m, k])];
     const sb = [...(outerB as number[]), ...(tb ? [n, k] : [k, n])];
     const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
-    await compare('BatchMatMul', { a: { shape: sa, data: values(size(sa), 21) }, b: { shape: sb, data: values(size(sb), 22) } },
-      { transposeA: ta, transposeB: tb });
+    await compare(
+      'BatchMatMul',
+      { a: { shape: sa, data: values(size(sa), 21) }, b: { shape: sb, data: values(size(sb), 22) } },
+      { transposeA: ta, transposeB: tb },
+    );
   });
 
   it.each(['linear', 'relu', 'sigmoid', 'elu', 'leakyrelu'])('_FusedMatMul with bias and %s', async (activation) => {
     const [m, k, n] = [9, 33, 10];
-    await compare('_FusedMatMul', {
-      a: { shape: [1, m, k], data: values(m * k, 23) },
-      b: { shape: [1, k, n], data: values(k * n, 24) },
-      bias: { shape: [n], data: values(n, 25) },
-    }, { transposeA: false, transposeB: false, activation, leakyreluAlpha: 0.1 });
+    await compare(
+      '_FusedMatMul',
+      {
+        a: { shape: [1, m, k], data: values(m * k, 23) },
+        b: { shape: [1, k, n], data: values(k * n, 24) },
+        bias: { shape: [n], data: values(n, 25) },
+      },
+      { transposeA: false, transposeB: false, activation, leakyreluAlpha: 0.1 },
+    );
   });
 
   const poolCases = [
@@ -150,10 +187,21 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
   const big = [4, 13, 11, 24];
   const bigSize = 4 * 13 * 11 * 24;
   it.each([
-    ['same shape', big], ['scalar', []], ['bias [C]', [24]], ['bias [1,1,1,C]', [1, 1, 1, 24]],
-    ['trailing [W,C]', [11, 24]], ['per-row [N,1,1,1]', [4, 1, 1, 1]], ['per-pixel [N,H,W,1]', [4, 13, 11, 1]],
+    ['same shape', big],
+    ['scalar', []],
+    ['bias [C]', [24]],
+    ['bias [1,1,1,C]', [1, 1, 1, 24]],
+    ['trailing [W,C]', [11, 24]],
+    ['per-row [N,1,1,1]', [4, 1, 1, 1]],
+    ['per-pixel [N,H,W,1]', [4, 13, 11, 1]],
   ] as const)('binary ops with b %s', async (_, bShape) => {
-    const b = { shape: [...bShape], data: values(bShape.reduce((p, q) => p * q, 1), 52).map((v) => v + 2) }; // no division by ~0
+    const b = {
+      shape: [...bShape],
+      data: values(
+        bShape.reduce((p, q) => p * q, 1),
+        52,
+      ).map((v) => v + 2),
+    }; // no division by ~0
     for (const kernel of ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'SquaredDifference']) {
       await compare(kernel, { a: { shape: big, data: values(bigSize, 51) }, b }, {});
       await compare(kernel, { a: b, b: { shape: big, data: values(bigSize, 53) } }, {}); // broadcast operand first
@@ -167,14 +215,24 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
   });
 
   it.each([
-    [[0, 1, 2], false], [[0, 1, 2], true], [[1, 2], false], [[3], true], [[2, 3], false], [[0], false], [[-1], false],
+    [[0, 1, 2], false],
+    [[0, 1, 2], true],
+    [[1, 2], false],
+    [[3], true],
+    [[2, 3], false],
+    [[0], false],
+    [[-1], false],
   ])('Sum and Mean over axes %j (keepDims %s)', async (axis, keepDims) => {
     const x = { shape: big, data: values(bigSize, 55) };
     await compare('Sum', { x }, { axis, keepDims });
     await compare('Mean', { x }, { axis, keepDims });
   });
 
-  it.each([[true, true], [false, true], [true, false]])('FusedBatchNorm (scale %s, offset %s)', async (withScale, withOffset) => {
+  it.each([
+    [true, true],
+    [false, true],
+    [true, false],
+  ])('FusedBatchNorm (scale %s, offset %s)', async (withScale, withOffset) => {
     const c = 24;
     const inputs: Inputs = {
       x: { shape: big, data: values(bigSize, 56) },
@@ -186,7 +244,11 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     await compare('FusedBatchNorm', inputs, { varianceEpsilon: 1e-3 });
   });
 
-  it.each([[2, 2], [3, 2], [1, 4]])('ResizeNearestNeighborGrad, upsampling ×(%i, %i)', async (fy, fx) => {
+  it.each([
+    [2, 2],
+    [3, 2],
+    [1, 4],
+  ])('ResizeNearestNeighborGrad, upsampling ×(%i, %i)', async (fy, fx) => {
     const [n, h, w, c] = [1, 9, 8, 40]; // batch 1: tfjs's cpu kernel offsets dy by the images' batch stride
     const images = { shape: [n, h, w, c], data: values(n * h * w * c, 61) };
     const dy = { shape: [n, h * fy, w * fx, c], data: values(n * h * fy * w * fx * c, 62) };
@@ -194,8 +256,17 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
   });
 
   it.each([3, 1, 0])('Concat and SplitV along axis %i', async (axis) => {
-    const shapes = [[4, 13, 11, 24], [4, 13, 11, 24]].map((s, i) => s.map((d, j) => (j === axis ? d + 3 * i : d)));
-    const parts = shapes.map((s, i) => ({ shape: s, data: values(s.reduce((p, q) => p * q, 1), 63 + i) }));
+    const shapes = [
+      [4, 13, 11, 24],
+      [4, 13, 11, 24],
+    ].map((s, i) => s.map((d, j) => (j === axis ? d + 3 * i : d)));
+    const parts = shapes.map((s, i) => ({
+      shape: s,
+      data: values(
+        s.reduce((p, q) => p * q, 1),
+        63 + i,
+      ),
+    }));
     const ref = await runList('cpu', 'Concat', parts, { axis });
     const got = await runList('wasm', 'Concat', parts, { axis });
     expect(got.shapes).toEqual(ref.shapes);
@@ -214,9 +285,12 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     const dyData = values(n * h * f * w * f * c, 65);
     const got = await run('wasm', 'ResizeNearestNeighborGrad', { images, dy: { shape: [n, h * f, w * f, c], data: dyData } }, { alignCorners: false });
     const want = new Float32Array(n * h * w * c);
-    for (let b = 0; b < n; b++) for (let y = 0; y < h * f; y++) for (let x = 0; x < w * f; x++) for (let q = 0; q < c; q++) {
-      want[((b * h + Math.floor(y / f)) * w + Math.floor(x / f)) * c + q] += dyData[((b * h * f + y) * w * f + x) * c + q];
-    }
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < h * f; y++)
+        for (let x = 0; x < w * f; x++)
+          for (let q = 0; q < c; q++) {
+            want[((b * h + Math.floor(y / f)) * w + Math.floor(x / f)) * c + q] += dyData[((b * h * f + y) * w * f + x) * c + q];
+          }
     expect(relativeError(got.data, want)).toBeLessThanOrEqual(1e-6);
   });
 
@@ -247,7 +321,12 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
       results.push({
         y: (await y!.data()) as Float32Array,
         grads: await Promise.all([x, ...weights].map(async (v) => (await grads[v.name].data()) as Float32Array)),
-        moving: await Promise.all(model.getWeights().slice(2).map(async (t) => (await t.data()) as Float32Array)),
+        moving: await Promise.all(
+          model
+            .getWeights()
+            .slice(2)
+            .map(async (t) => (await t.data()) as Float32Array),
+        ),
       });
       tf.dispose([x, w, y!, ...Object.values(grads)]);
       model.dispose();
@@ -261,7 +340,10 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
   it('fused training-mode BatchNormalization outside a gradient tape updates the moving statistics and leaks nothing', async () => {
     await tf.setBackend('wasm');
     const layer = tf.layers.batchNormalization({ momentum: 0.5 });
-    const x = tf.tensor(values(2 * 5 * 5 * 8, 81).map((v) => v + 3), [2, 5, 5, 8]);
+    const x = tf.tensor(
+      values(2 * 5 * 5 * 8, 81).map((v) => v + 3),
+      [2, 5, 5, 8],
+    );
     for (let i = 0; i < 2; i++) tf.tidy(() => layer.apply(x, { training: true }) as tf.Tensor); // builds the weights, warms up
     const tensors = tf.memory().numTensors;
     const buffers = tf.memory().numDataBuffers;
@@ -312,11 +394,12 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     const opt = tf.train.adam(1e-3);
     const x = tf.randomUniform([4, 12, 12, 3], 0, 1, 'float32', 1);
     const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 4);
-    const step = () => tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
-      opt.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
-      return value;
-    });
+    const step = () =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
+        opt.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
+        return value;
+      });
     step().dispose(); // optimizer slots are created on the first step
     const tensors = tf.memory().numTensors;
     const buffers = tf.memory().numDataBuffers;
@@ -343,7 +426,9 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
 
 describe('kernel selection', () => {
   it('CV_KERNELS must name a kernel set', async () => {
-    await expect(initBackend({ backend: 'wasm', kernels: 'mkl', log: false })).rejects.toThrow(/CV_KERNELS='mkl' is not a kernel set; use one of: onednn, wasm/);
+    await expect(initBackend({ backend: 'wasm', kernels: 'mkl', log: false })).rejects.toThrow(
+      /CV_KERNELS='mkl' is not a kernel set; use one of: onednn, wasm/,
+    );
   });
 
   it('wasm kernels can be forced, and the banner says which kernels and threads run', async () => {
