@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { registerWasmTrainingKernels } from './kernels/register';
 import { loadOneDnnAddon } from './kernels/native/addon';
-import { assertWasmInternals } from './kernels/native/heap';
+import { assertWasmInternals, wasmVersionProblem } from './kernels/native/heap';
 import { registerOneDnnKernels, unregisterOneDnnKernels } from './kernels/native/onednn-kernels';
 
 /** Backends the engine can run on, in the order it tries them. */
@@ -101,6 +101,12 @@ async function tryWasm(options: InitBackendOptions): Promise<BackendInfo | null>
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
+  } catch {
+    return null;
+  }
+  const problem = wasmVersionProblem(wasm.version_wasm);
+  if (problem) throw new Error(problem); // the kernels would misread another release's heap: fail loudly, not slowly
+  try {
     registerWasmTrainingKernels();
     // setBackend returns false (and tfjs silently keeps another backend) when wasm fails to start.
     if (!(await tf.setBackend('wasm')) || tf.getBackend() !== 'wasm') return null;

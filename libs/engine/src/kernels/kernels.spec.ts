@@ -91,6 +91,28 @@ describe('wasm training kernels match the cpu backend', () => {
     );
   });
 
+  // The same geometries for the filter gradient: every DCGAN discriminator layer is 4×4 / 2.
+  it.each([
+    { stride: [2, 2], pad: 'same', k: 4, cin: 1, cout: 32, n: 3, h: 14, w: 14 },
+    { stride: [2, 2], pad: 'same', k: 4, cin: 16, cout: 8, n: 2, h: 9, w: 10 },
+    { stride: [2, 2], pad: 'valid', k: 4, cin: 3, cout: 5, n: 2, h: 11, w: 12 },
+    { stride: [2, 2], pad: 'valid', k: 2, cin: 8, cout: 4, n: 2, h: 8, w: 9 },
+    { stride: [3, 3], pad: 'same', k: 3, cin: 4, cout: 6, n: 2, h: 10, w: 11 },
+    { stride: [3, 3], pad: 'valid', k: 5, cin: 2, cout: 3, n: 1, h: 13, w: 12 },
+    { stride: [1, 2], pad: 'same', k: 3, cin: 4, cout: 4, n: 2, h: 7, w: 8 },
+    { stride: [2, 1], pad: 'valid', k: 4, cin: 3, cout: 2, n: 2, h: 9, w: 7 },
+  ] as const)('Conv2DBackpropFilter strides $stride $pad k$k ($cin→$cout)', async (c) => {
+    const [oh, ow] = [outSize(c.h, c.k, c.stride[0], c.pad), outSize(c.w, c.k, c.stride[1], c.pad)];
+    await compare(
+      'Conv2DBackpropFilter',
+      {
+        x: { shape: [c.n, c.h, c.w, c.cin], data: values(c.n * c.h * c.w * c.cin, 18) },
+        dy: { shape: [c.n, oh, ow, c.cout], data: values(c.n * oh * ow * c.cout, 19) },
+      },
+      { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.cin, c.cout] },
+    );
+  });
+
   const depthwiseCases = grid().flatMap((c, i) => [{ ...c, mult: 1 + (i % 3), dilation: 1 }]);
 
   it.each(depthwiseCases)('DepthwiseConv2dNativeBackpropFilter s$stride $pad k$k c$cin ×$mult d$dilation', async (c) => {
@@ -284,17 +306,60 @@ describe('wasm training kernels match the cpu backend', () => {
     await compare('Slice', { x: { shape: shape as number[], data: values(n, 24) } }, { begin, size });
   });
 
+  const ints = (n: number, seed: number) => Int32Array.from(values(n, seed), (v) => Math.round(v * 1000));
+
+  it.each([
+    [
+      [5, 6, 7, 8],
+      [1, 2, 0, 3],
+      [3, 2, 7, 4],
+    ],
+    [
+      [4, 9],
+      [1, 0],
+      [2, 9],
+    ],
+    [
+      [4, 30, 30, 1],
+      [0, 1, 1, 0],
+      [4, 28, 28, 1],
+    ],
+  ])('Slice of int32 %j from %j size %j (exact)', async (shape, begin, size) => {
+    const n = (shape as number[]).reduce((a, b) => a * b, 1);
+    await compare('Slice', { x: { shape: shape as number[], data: ints(n, 26) } }, { begin, size });
+  });
+
+  it.each([
+    [
+      [1, 1, 1, 5],
+      [4, 3, 2, 1],
+    ],
+    [
+      [2, 1, 3],
+      [1, 4, 1],
+    ],
+    [
+      [2, 3],
+      [2, 2],
+    ],
+  ])('Tile of int32 %j by %j (exact)', async (shape, reps) => {
+    const n = (shape as number[]).reduce((a, b) => a * b, 1);
+    await compare('Tile', { x: { shape: shape as number[], data: ints(n, 27) } }, { reps });
+  });
+
   it('trains a conv + depthwise net end to end through tf.grads without leaking tensors', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(values(2 * 8 * 8 * 3, 9), [2, 8, 8, 3]);
     const w1 = tf.variable(tf.tensor4d(values(3 * 3 * 3 * 4, 10), [3, 3, 3, 4]));
     const w2 = tf.variable(tf.tensor4d(values(3 * 3 * 4 * 2, 11), [3, 3, 4, 2]));
     const before = tf.memory().numTensors;
+    const beforeBuffers = tf.memory().numDataBuffers;
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(tf.depthwiseConv2d(tf.conv2d(x, w1, 2, 'same'), w2, 1, 'same'))) as tf.Scalar);
     expect(Number.isFinite((await value.data())[0])).toBe(true);
     expect(grads[w1.name].shape).toEqual([3, 3, 3, 4]);
     tf.dispose([value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numDataBuffers).toBe(beforeBuffers);
     tf.dispose([x, w1, w2]);
   });
 
@@ -312,5 +377,16 @@ describe('wasm training kernels match the cpu backend', () => {
       { dy: { shape: [n, co, oh, ow], data: values(n * co * oh * ow, 14) }, filter: { shape: [k, k, c, co], data: values(k * k * c * co, 15) } },
       { ...attrs, inputShape: [n, c, h, w] },
     );
+  });
+});
+
+describe('version guard on the private tfjs-backend-wasm members', () => {
+  it('accepts the tested release, refuses another with the fix, unless CV_WASM_UNTESTED=1', async () => {
+    const { TESTED_WASM_VERSION, wasmVersionProblem } = await import('./native/heap');
+    const { version_wasm } = await import('@tensorflow/tfjs-backend-wasm');
+    expect(version_wasm).toBe(TESTED_WASM_VERSION); // package.json pins the release the kernels read
+    expect(wasmVersionProblem(TESTED_WASM_VERSION, {})).toBeNull();
+    expect(wasmVersionProblem('4.23.0', {})).toMatch(/4\.23\.0 is installed.*private members of 4\.22\.0.*Pin @tensorflow\/\* to 4\.22\.0/);
+    expect(wasmVersionProblem('4.23.0', { CV_WASM_UNTESTED: '1' })).toBeNull();
   });
 });

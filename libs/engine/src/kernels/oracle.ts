@@ -14,14 +14,16 @@ export function values(n: number, seed: number): Float32Array {
   return out;
 }
 
-export type Inputs = Record<string, { shape: number[]; data: Float32Array }>;
+export type Inputs = Record<string, { shape: number[]; data: Float32Array | Int32Array; dtype?: 'float32' | 'int32' }>;
 
 /** Runs one kernel on a backend from plain arrays; returns its output values and shape. */
 export async function run(backend: string, kernel: string, inputs: Inputs, attrs: object) {
   await tf.setBackend(backend);
-  const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
+  const tensors = Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape, v.dtype ?? (v.data instanceof Int32Array ? 'int32' : 'float32'))]),
+  );
   const out = tf.engine().runKernel(kernel, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
-  const result = { shape: out.shape, data: (await out.data()) as Float32Array };
+  const result = { shape: out.shape, dtype: out.dtype, data: (await out.data()) as Float32Array };
   out.dispose();
   Object.values(tensors).forEach((t) => t.dispose());
   return result;
@@ -43,5 +45,8 @@ export async function compare(kernel: string, inputs: Inputs, attrs: object) {
   const ref = await run('cpu', kernel, inputs, attrs);
   const got = await run('wasm', kernel, inputs, attrs);
   expect(got.shape).toEqual(ref.shape);
-  expect(relativeError(got.data, ref.data)).toBeLessThanOrEqual(1e-5);
+  expect(got.dtype).toBe(ref.dtype);
+  if (ref.dtype === 'int32')
+    expect(Array.from(got.data)).toEqual(Array.from(ref.data)); // integers: exact
+  else expect(relativeError(got.data, ref.data)).toBeLessThanOrEqual(1e-5);
 }

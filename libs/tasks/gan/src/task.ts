@@ -23,9 +23,9 @@ export interface GanTaskOptions {
 }
 
 /** softplus(−l) = −log σ(l) and softplus(l) = −log(1 − σ(l)): binary cross-entropy on logits, stable. */
-const bceReal = (logits: tf.Tensor, target: number) =>
+export const bceReal = (logits: tf.Tensor, target: number) =>
   target === 1 ? tf.mean(tf.softplus(tf.neg(logits))) : tf.mean(tf.sub(tf.softplus(logits), tf.mul(logits, target)));
-const bceFake = (logits: tf.Tensor) => tf.mean(tf.softplus(logits));
+export const bceFake = (logits: tf.Tensor) => tf.mean(tf.softplus(logits));
 
 /**
  * DCGAN training as a Trainer task: two models, two optimizers, alternating updates per step —

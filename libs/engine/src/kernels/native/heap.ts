@@ -11,6 +11,21 @@ export interface WasmBackend {
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
+/** The tfjs-backend-wasm release whose private members (heap, dataIdMap, makeOutput) the engine's kernels were written and tested against. */
+export const TESTED_WASM_VERSION = '4.22.0';
+
+/**
+ * Why an installed tfjs-backend-wasm cannot be trusted with the engine's kernels (another release than
+ * the tested one), or null. `CV_WASM_UNTESTED=1` accepts any release (the members are still checked).
+ */
+export function wasmVersionProblem(version: string, env: Record<string, string | undefined> = process.env): string | null {
+  if (version === TESTED_WASM_VERSION || env.CV_WASM_UNTESTED === '1') return null;
+  return (
+    `@tensorflow/tfjs-backend-wasm ${version} is installed; the engine's kernels read private members of ${TESTED_WASM_VERSION} ` +
+    `(heap, dataIdMap, makeOutput). Pin @tensorflow/* to ${TESTED_WASM_VERSION} (npm ci), or set CV_WASM_UNTESTED=1 to try this release anyway`
+  );
+}
+
 /** Checks that the wasm backend still has the private members the native kernels read. */
 export function assertWasmInternals(backend: unknown): asserts backend is WasmBackend {
   const b = backend as Partial<WasmBackend>;
