@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, saveModel } from '@cv/engine';
+import { initBackend, readModelArtifacts, saveModel } from '@cv/engine';
 import { freezeUpTo } from './freeze';
 import { createBackbone, listBackbones } from './registry';
 import { loadPretrained, WeightsMismatchError } from './weights';
@@ -81,5 +82,24 @@ describe('backbone registry', () => {
     await expect(loadPretrained(other, 'resnet-s', dir)).rejects.toThrow(WeightsMismatchError);
     await expect(loadPretrained(other, 'resnet-s', dir)).rejects.toThrow(/do not match 'resnet-s': 0 of \d+ backbone layers loaded/);
     [a, b, rgb, other].forEach((m) => m.dispose());
+  });
+
+  it('loadPretrained also takes an in-memory tf.io handler and a URL, as a browser would', async () => {
+    const a = createBackbone('vgg-s', { inputShape: [16, 16, 1], seed: 1 }).model;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrained-'));
+    await saveModel(a, dir);
+    const fromMemory = createBackbone('vgg-s', { inputShape: [16, 16, 1], seed: 3 }).model;
+    const report = await loadPretrained(fromMemory, 'vgg-s', tf.io.fromMemory(readModelArtifacts(dir)));
+    expect(report.source).toBe('an in-memory model');
+    expect(Array.from(fromMemory.getWeights()[0].dataSync())).toEqual(Array.from(a.getWeights()[0].dataSync()));
+    // A URL goes to tfjs's HTTP loader (fetch); serve the folder from a local HTTP server.
+    const server = http.createServer((req, res) => res.end(fs.readFileSync(path.join(dir, path.basename(req.url ?? '')))));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const fromUrl = createBackbone('vgg-s', { inputShape: [16, 16, 1], seed: 4 }).model;
+    await loadPretrained(fromUrl, 'vgg-s', `http://127.0.0.1:${port}/model.json`);
+    server.close();
+    expect(Array.from(fromUrl.getWeights()[0].dataSync())).toEqual(Array.from(a.getWeights()[0].dataSync()));
+    [a, fromMemory, fromUrl].forEach((m) => m.dispose());
   });
 });

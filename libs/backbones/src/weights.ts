@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel } from '@cv/engine';
+import { loadModelFrom, type ModelSource } from '@cv/engine';
 
 /** Where the suite's own pretrained backbones live: `<repo>/models/backbones/<name>/`. */
 export function pretrainedDir(name: string): string {
@@ -23,22 +23,26 @@ export class WeightsMismatchError extends Error {
 }
 
 /**
- * Copies weights from a tfjs LayersModel folder into `target`, matching layers by name and weights by
- * shape; the classifier head (`head_*`) is never copied, and layers of another shape are skipped and reported. `source = true` means the suite's
- * shipped weights for `backboneName`. Throws when nothing of the backbone matched.
+ * Copies weights from a tfjs LayersModel into `target`, matching layers by name and weights by shape;
+ * the classifier head (`head_*`) is never copied, and layers of another shape are skipped and reported.
+ * `source`: `true` = the suite's shipped weights for `backboneName`; a folder (Node), a URL
+ * (`https://…/model.json`, as `tf.loadLayersModel` takes it), or an in-memory `tf.io` handler. Throws when
+ * nothing of the backbone matched.
  *
  * @example
  * const report = await loadPretrained(model, 'resnet-s', true);
+ * await loadPretrained(model, 'resnet-s', 'https://example.org/resnet-s/model.json');
  * console.log(`${report.loaded.length} layers loaded, ${report.skipped.length} skipped`);
  */
-export async function loadPretrained(target: tf.LayersModel, backboneName: string, source: true | string): Promise<LoadReport> {
-  const dir = source === true ? pretrainedDir(backboneName) : source;
-  if (source === true && !fs.existsSync(path.join(dir, 'model.json'))) {
+export async function loadPretrained(target: tf.LayersModel, backboneName: string, source: true | ModelSource): Promise<LoadReport> {
+  const where = source === true ? pretrainedDir(backboneName) : source;
+  if (source === true && !fs.existsSync(path.join(pretrainedDir(backboneName), 'model.json'))) {
     throw new Error(
-      `no pretrained weights shipped for '${backboneName}' (expected ${dir}); train them with: npx nx run backbones:pretrain -- --name ${backboneName}`,
+      `no pretrained weights shipped for '${backboneName}' (expected ${where}); train them with: npx nx run backbones:pretrain -- --name ${backboneName}`,
     );
   }
-  const donor = await loadModel(dir);
+  const dir = typeof where === 'string' ? where : 'an in-memory model';
+  const donor = await loadModelFrom(where);
   const byName = new Map(donor.layers.map((l) => [l.name, l]));
   const report: LoadReport = { loaded: [], skipped: [], source: dir };
   const mismatched: string[] = [];
