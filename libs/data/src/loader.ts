@@ -1,4 +1,4 @@
-import { deriveSeed, Rng } from '@cv/engine';
+import { deriveSeed, Rng, unitRange } from '@cv/engine';
 import { type AugmentConfig, augmentImage, isIdentityAugment } from './augment';
 import { type ClassificationSet, imageSize, numImages } from './types';
 
@@ -75,7 +75,7 @@ export class DataLoader {
     for (let i = 0; i < indices.length; i++) {
       const src = set.images.subarray(indices[i] * size, (indices[i] + 1) * size);
       const img = x.subarray(i * size, (i + 1) * size);
-      for (let j = 0; j < size; j++) img[j] = src[j] / 255;
+      img.set(unitRange(src));
       if (augment) augmentImage(img, set.shape, augment, rng!);
       y[i] = set.labels[indices[i]];
     }

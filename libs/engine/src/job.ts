@@ -115,7 +115,8 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(def: TaskDefin
     if (!resolved.resume) prepareRunDir(runDir);
     writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name, kernels: backend.kernels }, null, 2) + '\n');
     if (def.describeData) console.log(def.describeData(data, ctx));
-    console.log(`${built.summary}; ${cfg.epochs} epochs × ${task.stepsPerEpoch} steps, ${workers} replica(s), run: ${runDir}`);
+    const plan = cfg.time > 0 ? `a ${cfg.time}-min budget (epochs planned after the first)` : `${cfg.epochs} epochs`;
+    console.log(`${built.summary}; ${plan} × ${task.stepsPerEpoch} steps, ${workers} replica(s), run: ${runDir}`);
   }
   const evalModels = () => ({ ...task.models, ...Object.fromEntries(emas.map((e) => [e.name, e.ema.model])) });
   const stopMonitor = built.stopMonitor ?? built.best.monitor;

@@ -1,0 +1,3 @@
+/** The metrics' browser-safe entry (`@cv/metrics/core`): the computations, without the report writers and plots (fs, sharp). */
+export * from './classification';
+export * from './generative';
