@@ -7,3 +7,4 @@ export * from './augment';
 export * from './loader';
 export * from './resolve';
 export * from './samples';
+export * from './shapes';
