@@ -5,11 +5,12 @@ import type { BuildContext } from './types';
 type ST = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: ST | ST[]) => layer.apply(x) as ST;
 
-export type Activation = 'relu' | 'relu6' | 'linear';
+export type Activation = 'relu' | 'relu6' | 'silu' | 'linear';
 
 function activation(x: ST, act: Activation, name: string): ST {
   if (act === 'linear') return x;
   if (act === 'relu6') return apply(tf.layers.reLU({ maxValue: 6, name: `${name}_relu6` }), x);
+  if (act === 'silu') return apply(tf.layers.activation({ activation: 'swish', name: `${name}_silu` }), x);
   return apply(tf.layers.activation({ activation: 'relu', name: `${name}_relu` }), x);
 }
 
@@ -70,4 +71,19 @@ export function invertedResidual(x: ST, filters: number, strides: number, expand
 
 export function maxPool(x: ST, name: string): ST {
   return apply(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same', name }), x);
+}
+
+/**
+ * CSP bottleneck block (YOLOv5's C3): two 1×1 branches of half width; one runs `n` residual bottlenecks
+ * (1×1 → 3×3), then both are concatenated and fused by a 1×1 conv. SiLU throughout.
+ */
+export function cspBlock(x: ST, filters: number, n: number, shortcut: boolean, name: string, ctx: BuildContext): ST {
+  const half = Math.max(1, filters >> 1);
+  let a = convUnit(x, half, 1, 1, 'silu', `${name}_cv1`, ctx);
+  const b = convUnit(x, half, 1, 1, 'silu', `${name}_cv2`, ctx);
+  for (let i = 0; i < n; i++) {
+    const y = convUnit(convUnit(a, half, 1, 1, 'silu', `${name}_m${i}_a`, ctx), half, 3, 1, 'silu', `${name}_m${i}_b`, ctx);
+    a = shortcut ? apply(tf.layers.add({ name: `${name}_m${i}_add` }), [a, y]) : y;
+  }
+  return convUnit(apply(tf.layers.concatenate({ name: `${name}_cat` }), [a, b]), filters, 1, 1, 'silu', `${name}_cv3`, ctx);
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { basicBlock, convUnit, invertedResidual, maxPool } from './blocks';
+import { basicBlock, convUnit, cspBlock, invertedResidual, maxPool } from './blocks';
 import type { BackboneDefinition, BackboneGraph, BuildContext } from './types';
 
 type ST = tf.SymbolicTensor;
@@ -87,9 +87,35 @@ const mobilenetV2S: BackboneDefinition = {
   },
 };
 
+/**
+ * CSP-Darknet-style (YOLOv5/v8 backbones, scaled down): stem 3×3/2, then 4 stages of a 3×3/2 conv and a CSP
+ * block (depths 1/2/2/1), SiLU; reductions 2/4/8/16/32 — the strides 8/16/32 a detector's neck takes.
+ */
+function cspDarknet(widths: [number, number, number, number, number], description: string): BackboneDefinition {
+  return {
+    description,
+    build(input, ctx) {
+      let x = convUnit(input, widths[0], 3, 2, 'silu', 'stem', ctx);
+      const stages: BackboneGraph['stages'] = [{ name: 'stem', channels: widths[0], reduction: 2, output: x }];
+      [1, 2, 2, 1].forEach((depth, i) => {
+        const name = `stage${i + 1}`;
+        x = convUnit(x, widths[i + 1], 3, 2, 'silu', `${name}_down`, ctx);
+        x = cspBlock(x, widths[i + 1], depth, true, `${name}_csp`, ctx);
+        stages.push({ name, channels: widths[i + 1], reduction: 2 ** (i + 2), output: x });
+      });
+      return { input, stages };
+    },
+  };
+}
+
 export const DEFINITIONS: Record<string, BackboneDefinition> = {
   'simple-cnn': simpleCnn,
   'vgg-s': vggS,
   'resnet-s': resnetS,
   'mobilenetv2-s': mobilenetV2S,
+  'csp-s': cspDarknet(
+    [16, 32, 64, 128, 256],
+    'CSP-Darknet-style: stem 3×3/2 + 4 stages of conv/2 + CSP block (16/32/64/128/256 ch, SiLU); reductions 2/4/8/16/32',
+  ),
+  'csp-m': cspDarknet([24, 48, 96, 192, 384], 'CSP-Darknet-style, wider: 24/48/96/192/384 ch; reductions 2/4/8/16/32'),
 };

@@ -173,31 +173,51 @@ export class RandomAffine implements SampleTransform {
       k * (cos * (x - cx) - sin * (y - cy)) + cx + tx,
       k * (sin * (x - cx) + cos * (y - cy)) + cy + ty,
     ];
-    const inverse = (x: number, y: number): [number, number] => {
-      const u = (x - cx - tx) / k;
-      const v = (y - cy - ty) / k;
-      return [cos * u + sin * v + cx, -sin * u + cos * v + cy];
-    };
-    const image = new Uint8Array(s.image.length);
-    const mask = s.mask ? new Uint8Array(s.mask.length) : undefined;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const [sx, sy] = inverse(x + 0.5, y + 0.5);
-        const fx = sx - 0.5;
-        const fy = sy - 0.5;
-        const x0 = Math.floor(fx);
-        const y0 = Math.floor(fy);
-        const ax = fx - x0;
-        const ay = fy - y0;
-        for (let ch = 0; ch < c; ch++) {
-          const at = (yy: number, xx: number) => (yy >= 0 && yy < h && xx >= 0 && xx < w ? s.image[(yy * w + xx) * c + ch] : 114);
-          const v = (1 - ay) * ((1 - ax) * at(y0, x0) + ax * at(y0, x0 + 1)) + ay * ((1 - ax) * at(y0 + 1, x0) + ax * at(y0 + 1, x0 + 1));
-          image[(y * w + x) * c + ch] = Math.round(v);
-        }
-        if (mask) {
-          const nx = Math.floor(sx);
-          const ny = Math.floor(sy);
-          mask[y * w + x] = nx >= 0 && nx < w && ny >= 0 && ny < h ? s.mask![ny * w + nx] : IGNORE_INDEX;
+    const identity = angle === 0 && k === 1 && tx === 0 && ty === 0;
+    const image = identity ? s.image : new Uint8Array(s.image.length);
+    const mask = s.mask && !identity ? new Uint8Array(s.mask.length) : s.mask;
+    if (!identity) {
+      const src = s.image;
+      // Inverse map of pixel centres, row by row: source = M·(x + 0.5, y + 0.5) + o.
+      const m00 = cos / k,
+        m01 = sin / k,
+        m10 = -sin / k,
+        m11 = cos / k;
+      for (let y = 0; y < h; y++) {
+        const v = y + 0.5 - cy - ty;
+        for (let x = 0; x < w; x++) {
+          const u = x + 0.5 - cx - tx;
+          const sx = m00 * u + m01 * v + cx;
+          const sy = m10 * u + m11 * v + cy;
+          const fx = sx - 0.5;
+          const fy = sy - 0.5;
+          const x0 = Math.floor(fx);
+          const y0 = Math.floor(fy);
+          const ax = fx - x0;
+          const ay = fy - y0;
+          const o = (y * w + x) * c;
+          const in00 = x0 >= 0 && x0 < w && y0 >= 0 && y0 < h;
+          const in01 = x0 + 1 >= 0 && x0 + 1 < w && y0 >= 0 && y0 < h;
+          const in10 = x0 >= 0 && x0 < w && y0 + 1 >= 0 && y0 + 1 < h;
+          const in11 = x0 + 1 >= 0 && x0 + 1 < w && y0 + 1 >= 0 && y0 + 1 < h;
+          const p00 = (y0 * w + x0) * c;
+          const p10 = p00 + w * c;
+          const w00 = (1 - ax) * (1 - ay),
+            w01 = ax * (1 - ay),
+            w10 = (1 - ax) * ay,
+            w11 = ax * ay;
+          for (let ch = 0; ch < c; ch++) {
+            const v00 = in00 ? src[p00 + ch] : 114;
+            const v01 = in01 ? src[p00 + c + ch] : 114;
+            const v10 = in10 ? src[p10 + ch] : 114;
+            const v11 = in11 ? src[p10 + c + ch] : 114;
+            image[o + ch] = Math.round(w00 * v00 + w01 * v01 + w10 * v10 + w11 * v11);
+          }
+          if (mask) {
+            const nx = Math.floor(sx);
+            const ny = Math.floor(sy);
+            mask[y * w + x] = nx >= 0 && nx < w && ny >= 0 && ny < h ? s.mask![ny * w + nx] : IGNORE_INDEX;
+          }
         }
       }
     }
@@ -224,6 +244,28 @@ export class RandomAffine implements SampleTransform {
       boxClasses = Int32Array.from(keptClasses);
     }
     return { ...s, image, mask, boxes, boxClasses };
+  }
+}
+
+/**
+ * Colour jitter (pixels only; boxes and masks unchanged): brightness scaled by 1 ± `brightness`, saturation
+ * by 1 ± `saturation` (blend with the pixel's grey value), as a cheap stand-in for HSV jitter.
+ */
+export class ColorJitter implements SampleTransform {
+  constructor(readonly range: { brightness?: number; saturation?: number }) {}
+
+  apply(s: Sample, rng: Rng): Sample {
+    const { brightness = 0, saturation = 0 } = this.range;
+    if (!brightness && !saturation) return s;
+    const kb = 1 + brightness * rng.uniform(-1, 1);
+    const ks = 1 + saturation * rng.uniform(-1, 1);
+    const c = s.shape[2];
+    const image = new Uint8Array(s.image.length);
+    for (let i = 0; i < s.image.length; i += c) {
+      const grey = c === 3 ? 0.299 * s.image[i] + 0.587 * s.image[i + 1] + 0.114 * s.image[i + 2] : s.image[i];
+      for (let k = 0; k < c; k++) image[i + k] = Math.max(0, Math.min(255, Math.round((grey + (s.image[i + k] - grey) * ks) * kb)));
+    }
+    return { ...s, image };
   }
 }
 

@@ -1,0 +1,29 @@
+import { jobSchema } from '@cv/engine';
+import { z } from 'zod';
+import { DETECTORS } from './models';
+
+/** Every setting of a detection training run: the shared job keys and these. */
+export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3, workers: 1, root: 'runs/detect' }).extend({
+  data: z.string().optional().describe('training set: a COCO JSON (with --images)'),
+  images: z.string().optional().describe("folder of the COCO file's images (default: <data folder>/images)"),
+  valData: z.string().optional().describe('validation set: a COCO JSON (default: a seeded 10 % of the training images)'),
+  valImages: z.string().optional().describe('folder of the validation images (default: <val-data folder>/images)'),
+  model: z
+    .enum(Object.keys(DETECTORS) as [string, ...string[]])
+    .default('yolo-n')
+    .describe(`detector: ${Object.keys(DETECTORS).join(', ')}`),
+  imgsz: z.number().int().positive().default(160).describe('input size (square, a multiple of 32); images are letterboxed to it'),
+  flip: z.number().min(0).max(1).default(0.5).describe('augment: horizontal flip probability'),
+  scale: z.number().min(0).max(0.9).default(0.25).describe('augment: max relative scale change (random affine)'),
+  translate: z.number().min(0).max(0.5).default(0.1).describe('augment: max translation, fraction of the size'),
+  degrees: z.number().min(0).max(180).default(0).describe('augment: max rotation in degrees'),
+  hsv: z.number().min(0).max(1).default(0.3).describe('augment: max relative jitter of brightness and saturation'),
+  closeAugment: z.number().int().min(0).default(2).describe('turn the geometric augmentation off for the last N epochs'),
+  warmupEpochs: z.number().min(0).default(1).describe('linear learning-rate warm-up, in epochs'),
+  clipNorm: z.number().min(0).default(10).describe('clip gradients to this global L2 norm (0 = off; Ultralytics clips at 10)'),
+  conf: z.number().min(0).max(1).default(0.001).describe('validation: score threshold'),
+  iou: z.number().min(0).max(1).default(0.7).describe('validation: NMS IoU threshold'),
+  maxDet: z.number().int().positive().default(100).describe('validation: detections kept per image (COCO maxDets)'),
+});
+
+export type DetectTrainConfig = z.infer<typeof DetectTrainSchema>;

@@ -1,0 +1,188 @@
+/**
+ * Detection pieces on hand-made cases: CIoU, DFL, the task-aligned assigner, decode + NMS, COCO data
+ * letterboxing and its inverse, the training step (no leaks), and the predictor's boxes in original pixels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { collate, SampleLoader } from '@cv/data';
+import { initBackend, stepContext } from '@cv/engine';
+import { assign } from './assigner';
+import { ciou, makeAnchors, nms } from './boxes';
+import { loadCocoDetection } from './data';
+import { dfl } from './loss';
+import { createDetector, REG_MAX, STRIDES } from './models';
+import { DetectionPredictor } from './predictor';
+import { DetectionTask } from './task';
+
+beforeAll(async () => {
+  await initBackend({ log: false });
+});
+
+describe('box losses', () => {
+  it('CIoU: identical boxes give 1 (loss 0); a hand-computed pair', () => {
+    const a = tf.tensor2d([
+      [0, 0, 2, 2],
+      [10, 10, 30, 20],
+    ]);
+    expect(Array.from(ciou(a, a).dataSync()).map((v) => +v.toFixed(5))).toEqual([1, 1]);
+    // [0,0,2,2] vs [1,0,3,2]: IoU 2/6; enclosing box 3×2 → c² = 13; centres 1 apart → ρ² = 1; same aspect → v = 0.
+    expect(ciou(tf.tensor1d([0, 0, 2, 2]), tf.tensor1d([1, 0, 3, 2])).dataSync()[0]).toBeCloseTo(1 / 3 - 1 / 13, 5);
+    // Aspect term: [0,0,2,2] vs [0,0,4,2]: IoU 1/2, ρ² = 1, c² = 20, v = (4/π²)(atan 2 − atan 1)², α = v / (1 − IoU + v).
+    const v = (4 / Math.PI ** 2) * (Math.atan(2) - Math.atan(1)) ** 2;
+    expect(ciou(tf.tensor1d([0, 0, 2, 2]), tf.tensor1d([0, 0, 4, 2])).dataSync()[0]).toBeCloseTo(0.5 - 1 / 20 - (v / (0.5 + v)) * v, 5);
+  });
+
+  it('DFL: −(wl·log p⌊t⌋ + wr·log p⌊t⌋+1), by hand', () => {
+    const logits = tf.tensor1d([0.1, 0.5, 2.0, 1.0, -1.0]);
+    const p = tf.softmax(logits).dataSync();
+    expect(dfl(logits, tf.scalar(2.3), 5).dataSync()[0]).toBeCloseTo(-(0.7 * Math.log(p[2]) + 0.3 * Math.log(p[3])), 5);
+    expect(dfl(logits, tf.scalar(2), 5).dataSync()[0]).toBeCloseTo(-Math.log(p[2]), 5); // on a bin: all weight there
+  });
+});
+
+describe('task-aligned assigner', () => {
+  it('picks top-k anchors inside each box, one object per anchor, targets normalised to the best IoU', () => {
+    const anchors = makeAnchors([32, 32], [8]); // 4×4 anchors at 4, 12, 20, 28
+    const gt = Float32Array.from([0, 0, 16, 16, 8, 8, 32, 32]); // two overlapping objects
+    const pred = new Float32Array(16 * 4);
+    for (let a = 0; a < 16; a++)
+      pred.set([anchors.points[a * 2] - 6, anchors.points[a * 2 + 1] - 6, anchors.points[a * 2] + 6, anchors.points[a * 2 + 1] + 6], a * 4);
+    const scores = new Float32Array(16 * 2).fill(0.5);
+    const r = assign(scores, pred, anchors, 2, gt, Int32Array.from([0, 1]), [], { topk: 3 });
+    const positives = Array.from(r.gtIndex)
+      .map((g, a) => [a, g])
+      .filter(([, g]) => g >= 0);
+    const inside = (a: number, g: number) => {
+      const [x, y] = [anchors.points[a * 2], anchors.points[a * 2 + 1]];
+      return x > gt[g * 4] && y > gt[g * 4 + 1] && x < gt[g * 4 + 2] && y < gt[g * 4 + 3];
+    };
+    for (const [a, g] of positives) expect(inside(a, g)).toBe(true);
+    expect(positives.filter(([, g]) => g === 0).length).toBeLessThanOrEqual(3);
+    expect(positives.filter(([, g]) => g === 1).length).toBeGreaterThanOrEqual(1);
+    for (const g of [0, 1]) {
+      const mine = positives.filter(([, q]) => q === g).map(([a]) => a);
+      const best = Math.max(...mine.map((a) => r.scores[a * 2 + g]));
+      const bestIou = Math.max(
+        ...mine.map((a) => {
+          const [x1, y1, x2, y2] = pred.subarray(a * 4, a * 4 + 4);
+          const iw = Math.max(0, Math.min(x2, gt[g * 4 + 2]) - Math.max(x1, gt[g * 4]));
+          const ih = Math.max(0, Math.min(y2, gt[g * 4 + 3]) - Math.max(y1, gt[g * 4 + 1]));
+          return (iw * ih) / (144 + (gt[g * 4 + 2] - gt[g * 4]) * (gt[g * 4 + 3] - gt[g * 4 + 1]) - iw * ih);
+        }),
+      );
+      expect(best).toBeCloseTo(bestIou, 5);
+    }
+    expect(r.foreground.reduce((s, v) => s + v, 0)).toBe(positives.length);
+  });
+
+  it('anchors in a crowd region that are not positives carry no classification loss', () => {
+    const anchors = makeAnchors([32, 32], [8]);
+    const r = assign(new Float32Array(16).fill(0.5), new Float32Array(64), anchors, 1, new Float32Array(0), new Int32Array(0), [16, 16, 32, 32]);
+    expect(Array.from(r.weight).filter((w) => w === 0).length).toBe(4); // the 2×2 anchors at 20 and 28
+    expect(r.foreground.every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('decode and NMS', () => {
+  it('keeps the best of overlapping boxes of one class, boxes of another class, and obeys conf and maxDet', () => {
+    const boxes = [0, 0, 10, 10, 1, 1, 11, 11, 0, 0, 10, 10, 50, 50, 60, 60];
+    const scores = [0.9, 0, 0.8, 0, 0, 0.7, 0.1, 0.05]; // K = 2: box 3 is below conf
+    const kept = nms(boxes, scores, 2, { conf: 0.25, iou: 0.5 });
+    expect(kept.map((d) => [d.classIndex, +d.score.toFixed(2)])).toEqual([
+      [0, 0.9],
+      [1, 0.7],
+    ]);
+    expect(nms(boxes, scores, 2, { conf: 0.25, iou: 0.5, maxDet: 1 }).length).toBe(1);
+  });
+});
+
+describe('data and predictor', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detect-'));
+    fs.mkdirSync(path.join(dir, 'images'));
+    // A 100×60 image (wider than tall): letterboxed into 64×64 with 12.8 rows of padding above and below.
+    await sharp({ create: { width: 100, height: 60, channels: 3, background: { r: 30, g: 30, b: 30 } } })
+      .composite([{ input: Buffer.from('<svg width="100" height="60"><rect x="20" y="10" width="30" height="20" fill="white"/></svg>'), left: 0, top: 0 }])
+      .png()
+      .toFile(path.join(dir, 'images', 'a.png'));
+    fs.writeFileSync(
+      path.join(dir, 'ann.json'),
+      JSON.stringify({
+        images: [{ id: 7, file_name: 'a.png', width: 100, height: 60 }],
+        annotations: [
+          { id: 1, image_id: 7, category_id: 3, bbox: [20, 10, 30, 20], area: 600, iscrowd: 0 },
+          { id: 2, image_id: 7, category_id: 3, bbox: [60, 30, 10, 10], area: 100, iscrowd: 1 },
+        ],
+        categories: [{ id: 3, name: 'box' }],
+      }),
+    );
+  });
+
+  it('letterboxes images and boxes together; crowd regions become ignored boxes', async () => {
+    const set = await loadCocoDetection(path.join(dir, 'ann.json'), path.join(dir, 'images'), [64, 64]);
+    const t = set.transforms[0];
+    expect(t.scale).toBeCloseTo(0.64, 6);
+    const s = set.get(0);
+    expect(Array.from(s.boxes!.subarray(0, 4)).map((v) => +v.toFixed(3))).toEqual(
+      [20 * 0.64 + t.padX, 10 * 0.64 + t.padY, 50 * 0.64 + t.padX, 30 * 0.64 + t.padY].map((v) => +v.toFixed(3)),
+    );
+    expect(Array.from(s.boxClasses!)).toEqual([0, -2]);
+    // The white rectangle is where its box says, after the letterbox.
+    const [x1, y1] = [Math.ceil(s.boxes![0]), Math.ceil(s.boxes![1])];
+    expect(s.image[((y1 + 1) * 64 + x1 + 1) * 3]).toBeGreaterThan(200);
+    expect(s.image[(2 * 64 + 2) * 3]).toBe(114); // padding
+  });
+
+  it('names the annotation and the fix for bad input', async () => {
+    const bad = (patch: object) => {
+      const file = path.join(dir, `bad-${Math.random().toString(36).slice(2)}.json`);
+      const base = JSON.parse(fs.readFileSync(path.join(dir, 'ann.json'), 'utf8'));
+      fs.writeFileSync(file, JSON.stringify({ ...base, ...patch }));
+      return loadCocoDetection(file, path.join(dir, 'images'), [64, 64]);
+    };
+    await expect(bad({ annotations: [{ id: 5, image_id: 7, category_id: 9, bbox: [1, 1, 2, 2] }] })).rejects.toThrow(/annotation 5 names category 9/);
+    await expect(bad({ annotations: [{ id: 6, image_id: 7, category_id: 3, bbox: [1, 1, 0, 2] }] })).rejects.toThrow(/annotation 6 has a zero-size box/);
+    await expect(bad({ annotations: [{ id: 8, image_id: 7, category_id: 3, bbox: [90, 1, 30, 2] }] })).rejects.toThrow(
+      /annotation 8's box .* is outside its 100×60 image/,
+    );
+    await expect(bad({ images: [{ id: 7, file_name: 'missing.png', width: 100, height: 60 }] })).rejects.toThrow(/missing.png' does not exist/);
+  });
+
+  it('a training step leaks nothing, and the predictor maps boxes back to original pixels', async () => {
+    const set = await loadCocoDetection(path.join(dir, 'ann.json'), path.join(dir, 'images'), [64, 64]);
+    const model = createDetector('yolo-n', { imgsz: [64, 64], numClasses: 1, seed: 1 });
+    const task = new DetectionTask(model, tf.train.adam(1e-3), new SampleLoader(set, { batchSize: 1 }), {
+      anchors: makeAnchors([64, 64], STRIDES),
+      numClasses: 1,
+    });
+    const batch = collate([set.get(0), set.get(0)]);
+    task.trainStep(batch, stepContext(0));
+    const before = tf.memory();
+    const logs = task.trainStep(batch, stepContext(1));
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
+    for (const k of ['loss', 'box', 'cls', 'dfl']) expect(Number.isFinite(logs[k])).toBe(true);
+    model.setUserDefinedMetadata({ task: 'detect', classNames: ['box'], categoryIds: [3], imgsz: [64, 64], strides: STRIDES, regMax: REG_MAX });
+    const predictor = new DetectionPredictor(model);
+    const img = await sharp(path.join(dir, 'images', 'a.png'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const [dets] = predictor.predict([{ data: img.data, width: img.info.width, height: img.info.height, channels: img.info.channels as 3 }], {
+      conf: 0,
+      maxDet: 50,
+    });
+    expect(dets.length).toBeGreaterThan(0);
+    for (const d of dets) {
+      expect(d.categoryId).toBe(3);
+      expect(d.box[0]).toBeGreaterThanOrEqual(0);
+      expect(d.box[2]).toBeLessThanOrEqual(100);
+      expect(d.box[3]).toBeLessThanOrEqual(60);
+    }
+    model.dispose();
+  });
+});

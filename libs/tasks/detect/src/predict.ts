@@ -1,0 +1,11 @@
+/**
+ * The detection task's browser-safe predict entry (`@cv/tasks-detect/predict`): importing it registers the
+ * detector Predictor, so `loadPredictor(source)` answers for models whose metadata says `task: 'detect'`.
+ */
+import { registerPredictor } from '@cv/engine/core';
+import { DetectionPredictor } from './predictor';
+
+export * from './predictor';
+export * from './boxes';
+
+registerPredictor('detect', (model) => new DetectionPredictor(model));

@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
+import { ColorJitter, Compose, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
+import { ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
+import type { CocoDataset } from 'coco-ts-api';
+import { makeAnchors } from './boxes';
+import { type DetectTrainConfig, DetectTrainSchema } from './config';
+import { type DetectionSet, loadCocoDetection, subsetDetection } from './data';
+import { createDetector, REG_MAX, STRIDES } from './models';
+import type { DetectorMetadata } from './predictor';
+import { DetectionTask } from './task';
+import { detectSet, DetectionValidator, evaluateDetections, writeDetectionReport } from './validator';
+
+export interface DetectData {
+  train: DetectionSet;
+  val: DetectionSet;
+  valDescription: string;
+}
+
+/** The images folder of a COCO file: as given, else `<file's folder>/images`. */
+const imagesOf = (file: string, given?: string) => given ?? path.join(path.dirname(file), 'images');
+
+async function prepare(cfg: DetectTrainConfig): Promise<DetectData> {
+  if (!cfg.data)
+    throw new ConfigError('detect:train needs --data <annotations.json> (make a set with: npx nx run data:shapes -- --out datasets/shapes/train --n 3000)');
+  if (cfg.imgsz % 32) throw new ConfigError(`config key 'imgsz': ${cfg.imgsz} is not a multiple of 32`);
+  const size: [number, number] = [cfg.imgsz, cfg.imgsz];
+  const all = await loadCocoDetection(cfg.data, imagesOf(cfg.data, cfg.images), size);
+  if (cfg.valData) {
+    const val = await loadCocoDetection(cfg.valData, imagesOf(cfg.valData, cfg.valImages), size, all.categoryIds);
+    return { train: all, val, valDescription: `${cfg.valData} (${val.length} images)` };
+  }
+  const order = new Rng(deriveSeed(cfg.seed, 'val-split')).shuffle(Array.from({ length: all.length }, (_, i) => i)) as number[];
+  const nVal = Math.max(1, Math.round(all.length * 0.1));
+  const valIdx = order.slice(0, nVal).sort((a, b) => a - b);
+  const trainIdx = order.slice(nVal).sort((a, b) => a - b);
+  return { train: subsetDetection(all, trainIdx), val: subsetDetection(all, valIdx), valDescription: `a seeded 10 % of ${cfg.data} (${nVal} images)` };
+}
+
+export interface DetectOutcome {
+  runDir: string;
+  stats: number[];
+  trainSeconds: number;
+}
+
+/**
+ * YOLO-style detection as a job: COCO data letterboxed to `--imgsz` with flip / affine / colour
+ * augmentation (switched off for the last `--close-augment` epochs), the anchor-free detector, the
+ * task-aligned assigner with BCE + CIoU + DFL, COCO mAP validation (the best checkpoint follows mAP50-95),
+ * the model saved with the metadata its Predictor needs, and the COCO report.
+ */
+export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, import('@cv/data').SampleBatch, DetectOutcome> = {
+  command: 'detect:train',
+  root: 'runs/detect',
+  schema: DetectTrainSchema,
+  data: ({ cfg }) => prepare(cfg),
+  describeData: ({ train, val, valDescription }) =>
+    `data: ${train.length} training images, classes ${train.classNames.join(', ')}; validation: ${valDescription}; ${val.coco.annotations.length} validation objects`,
+  async build({ train, val }, { cfg, main }) {
+    const numClasses = train.classNames.length;
+    const imgsz: [number, number] = [cfg.imgsz, cfg.imgsz];
+    const model = createDetector(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init') });
+    const anchors = makeAnchors(imgsz, STRIDES);
+    const geometric = new Compose([
+      new RandomFlip(cfg.flip),
+      new RandomAffine({ degrees: cfg.degrees, scale: cfg.scale, translate: cfg.translate }),
+      new ColorJitter({ brightness: cfg.hsv, saturation: cfg.hsv }),
+    ]);
+    const loader = new SampleLoader(train, { batchSize: cfg.batchSize, shuffle: true, dropLast: train.length > cfg.batchSize, transform: geometric });
+    const plainLoader = new SampleLoader(train, {
+      batchSize: cfg.batchSize,
+      shuffle: true,
+      dropLast: train.length > cfg.batchSize,
+      transform: new RandomFlip(cfg.flip),
+    });
+    const task = new DetectionTask(model, tf.train.adam(cfg.lr), loader, {
+      anchors,
+      numClasses,
+      plainLoader,
+      closeFrom: cfg.epochs - cfg.closeAugment,
+      clipNorm: cfg.clipNorm,
+      accumulate: cfg.accumulate,
+      weightDecay: cfg.weightDecay,
+    });
+    const meta = metadataOf(cfg, train);
+    return {
+      task,
+      summary: `model: ${cfg.model} (${model.countParams().toLocaleString('en')} parameters), input ${cfg.imgsz}×${cfg.imgsz}, ${anchors.count} anchors`,
+      best: { monitor: 'val_map', mode: 'max' },
+      stopMonitor: 'val_map',
+      emaModels: ['model'],
+      validator: main ? new DetectionValidator(val, meta, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet }) : undefined,
+    };
+  },
+  async finish({ cfg, runDir, data: { train, val }, fit, models, backend }) {
+    const meta = metadataOf(cfg, train);
+    await saveModel(models.model, path.join(runDir, 'model'), meta);
+    const r = evaluateDetections(val.coco as unknown as CocoDataset, detectSet(models.model, meta, val, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet }));
+    writeDetectionReport(runDir, r, {
+      model: cfg.model,
+      dataset: cfg.data,
+      validation: val.coco.images.length,
+      epochs: fit.epochsDone,
+      trainSeconds: fit.trainSeconds,
+      backend: backend.name,
+    });
+    r.lines.forEach((l) => console.log(l));
+    console.log(
+      `mAP50-95 ${r.stats[0].toFixed(3)}, mAP50 ${r.stats[1].toFixed(3)} on ${r.images} validation images (train ${fit.trainSeconds.toFixed(0)} s); model: ${path.join(runDir, 'model')}`,
+    );
+    return { runDir, stats: r.stats, trainSeconds: fit.trainSeconds };
+  },
+};
+
+function metadataOf(cfg: DetectTrainConfig, train: DetectionSet): DetectorMetadata {
+  return {
+    task: 'detect',
+    classNames: train.classNames,
+    categoryIds: train.categoryIds,
+    imgsz: [cfg.imgsz, cfg.imgsz],
+    strides: STRIDES,
+    regMax: REG_MAX,
+    model: cfg.model,
+  };
+}

@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { COCO, type CocoDataset, type CocoResult, COCOeval } from 'coco-ts-api';
+import { type EpochValidator, type Logs, unitRange, writeFileAtomic } from '@cv/engine';
+import type { DetectionSet } from './data';
+import { detectBatch, type DetectOptions, type DetectorMetadata } from './predictor';
+
+/** A COCO result of one detection: image id, category id, [x, y, w, h] in original pixels, score. */
+export function toCocoResults(detections: ReturnType<typeof detectBatch>, imageIds: number[]): CocoResult[] {
+  return detections.flatMap((dets, i) =>
+    dets.map((d) => ({
+      image_id: imageIds[i],
+      category_id: d.categoryId,
+      bbox: [d.box[0], d.box[1], d.box[2] - d.box[0], d.box[3] - d.box[1]],
+      score: d.score,
+    })),
+  );
+}
+
+/** Detections of every image of an in-memory (already letterboxed) set, in batches. */
+export function detectSet(model: tf.LayersModel, meta: DetectorMetadata, set: DetectionSet, options: DetectOptions, batchSize = 32): CocoResult[] {
+  const results: CocoResult[] = [];
+  for (let i = 0; i < set.length; i += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, set.length - i) }, (_, k) => i + k);
+    const samples = idx.map((j) => set.get(j));
+    const [h, w, c] = samples[0].shape;
+    const flat = new Float32Array(idx.length * h * w * c);
+    samples.forEach((s, k) => flat.set(unitRange(s.image), k * h * w * c));
+    const x = tf.tensor4d(flat, [idx.length, h, w, c]);
+    const dets = detectBatch(
+      model,
+      meta,
+      x,
+      idx.map((j) => set.transforms[j]),
+      options,
+    );
+    x.dispose();
+    results.push(
+      ...toCocoResults(
+        dets,
+        idx.map((j) => set.imageIds[j]),
+      ),
+    );
+  }
+  return results;
+}
+
+export interface DetectionEvaluation {
+  /** The 12 COCO stats, as pycocotools' summarize() gives them. */
+  stats: number[];
+  /** The 12 lines pycocotools prints. */
+  lines: string[];
+  perCategory: { categoryId: number; name: string; ap: number; ap50: number; ap75: number; ar: number }[];
+  detections: number;
+  images: number;
+}
+
+/** COCOeval (bbox) of results against a COCO file, through coco-ts-api (numbers equal to pycocotools'). */
+export function evaluateDetections(gtDataset: CocoDataset, results: CocoResult[]): DetectionEvaluation {
+  const gt = new COCO(gtDataset);
+  const E = new COCOeval(gt, results.length ? gt.loadRes(results) : gt.loadRes([]), 'bbox');
+  E.evaluate();
+  E.accumulate();
+  const lines: string[] = [];
+  const stats = E.summarize((l) => lines.push(l));
+  const names = new Map((gtDataset.categories ?? []).map((c) => [c.id, c.name]));
+  return {
+    stats,
+    lines,
+    detections: results.length,
+    images: (gtDataset.images ?? []).length,
+    perCategory: E.perCategory().map((c) => ({ ...c, name: names.get(c.categoryId) ?? String(c.categoryId) })),
+  };
+}
+
+/** Per-epoch validation of the job: COCO mAP50-95 and mAP50 of the model (the EMA one when on) on the validation set. */
+export class DetectionValidator implements EpochValidator {
+  constructor(
+    readonly set: DetectionSet,
+    readonly meta: DetectorMetadata,
+    readonly options: DetectOptions,
+  ) {}
+
+  validate(models: Record<string, tf.LayersModel>): Logs {
+    const r = evaluateDetections(this.set.coco as unknown as CocoDataset, detectSet(models.model, this.meta, this.set, this.options));
+    return { val_map: r.stats[0], val_map50: r.stats[1], val_map75: r.stats[2] };
+  }
+}
+
+/** Writes report.json (stats, per category) and report.md of an evaluation into `dir`. */
+export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: Record<string, unknown>): void {
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(
+    path.join(dir, 'report.json'),
+    JSON.stringify(
+      { ...info, stats: r.stats, perCategory: r.perCategory, images: r.images, detections: r.detections, date: new Date().toISOString() },
+      null,
+      2,
+    ) + '\n',
+  );
+  const md = [
+    `# Detection report — ${info.model ?? ''} on ${info.dataset ?? ''}`,
+    '',
+    '```',
+    ...r.lines,
+    '```',
+    '',
+    '| category | AP50-95 | AP50 | AP75 | AR@100 |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...r.perCategory.map((c) => `| ${c.name} | ${c.ap.toFixed(3)} | ${c.ap50.toFixed(3)} | ${c.ap75.toFixed(3)} | ${c.ar.toFixed(3)} |`),
+    '',
+    ...Object.entries(info).map(([k, v]) => `- ${k}: ${typeof v === 'number' ? +v.toFixed(4) : String(v)}`),
+    '',
+  ].join('\n');
+  writeFileAtomic(path.join(dir, 'report.md'), md);
+}
