@@ -7,6 +7,7 @@ import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
 import { DetectionPredictor, type DetectedObject } from './predict';
 import { evaluateDetections, writeDetectionReport } from './validator';
+import { cocoToYolo, yoloToCoco } from './yolo-format';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
 
@@ -151,4 +152,27 @@ export async function runDetectPredict(argv: string[]): Promise<void> {
     `${files.length} images, ${results.length} detections → ${config.out}/ (results.json); per image: decode ${ms.decode.toFixed(2)} ms, ` +
       `preprocess ${ms.preprocess.toFixed(2)} ms, inference + NMS ${ms.inferenceAndNms.toFixed(2)} ms; ${(files.length / seconds).toFixed(0)} img/s end to end`,
   );
+}
+
+export const DetectConvertSchema = z.object({
+  from: z.enum(['coco', 'yolo']).optional().describe('input format'),
+  data: z.string().optional().describe('COCO JSON (--from coco) or dataset YAML (--from yolo)'),
+  images: z.string().optional().describe('COCO images folder (default <data folder>/images)'),
+  split: z.string().default('train').describe('split to write (coco → yolo) or read (yolo → coco)'),
+  out: z.string().optional().describe('output: a folder (coco → yolo) or a JSON file (yolo → coco)'),
+});
+
+/** `detect:convert`: COCO ⇄ YOLO txt datasets. */
+export async function runDetectConvert(argv: string[]): Promise<void> {
+  const { config } = parseArgs(DetectConvertSchema, argv);
+  if (!config.from || !config.data || !config.out) throw new ConfigError('detect:convert needs --from coco|yolo --data <file> --out <path>');
+  if (config.from === 'coco') {
+    if (!fs.existsSync(config.data)) throw new ConfigError(`COCO file '${config.data}' does not exist`);
+    const r = cocoToYolo(config.data, config.images ?? path.join(path.dirname(config.data), 'images'), config.out, config.split);
+    console.log(`wrote ${config.out}: ${r.images} images, ${r.labels} labels, data.yaml`);
+  } else {
+    const { coco } = await yoloToCoco(config.data, config.split);
+    writeFileAtomic(config.out, JSON.stringify(coco));
+    console.log(`wrote ${config.out}: ${coco.images.length} images, ${coco.annotations.length} annotations, ${coco.categories.length} categories`);
+  }
 }

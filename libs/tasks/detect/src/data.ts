@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage, type Sample, type SampleSet } from '@cv/data';
 import { ConfigError, fitImage, type LetterboxTransform } from '@cv/engine';
+import { yoloToCoco } from './yolo-format';
 
 /** Box class of a crowd region in a sample: ignored by the loss and the assigner (COCO `iscrowd: 1`). */
 export const CROWD_CLASS = -2;
 
-interface CocoFile {
+export interface CocoFile {
   images: { id: number; file_name: string; width: number; height: number }[];
   annotations: { id: number; image_id: number; category_id: number; bbox: number[]; iscrowd?: number }[];
   categories: { id: number; name: string }[];
@@ -49,7 +50,11 @@ function readCoco(file: string): CocoFile {
  * const train = await loadCocoDetection('datasets/shapes/train/annotations.json', 'datasets/shapes/train/images', [160, 160]);
  */
 export async function loadCocoDetection(file: string, imageDir: string, imgsz: [number, number], categoryIds?: number[]): Promise<DetectionSet> {
-  const coco = readCoco(file);
+  return detectionSetOf(readCoco(file), file, imageDir, imgsz, categoryIds);
+}
+
+/** A parsed COCO detection file (from disk or converted from a YOLO dataset) as an in-memory set. */
+export async function detectionSetOf(coco: CocoFile, file: string, imageDir: string, imgsz: [number, number], categoryIds?: number[]): Promise<DetectionSet> {
   const cats = categoryIds ?? [...coco.categories].sort((a, b) => a.id - b.id).map((c) => c.id);
   const names = cats.map((id) => coco.categories.find((c) => c.id === id)?.name ?? String(id));
   const classOf = new Map(cats.map((id, i) => [id, i]));
@@ -129,4 +134,22 @@ export function subsetDetection(set: DetectionSet, indices: number[]): Detection
     coco,
     file: set.file,
   };
+}
+
+/**
+ * A detection set from `--data`: a COCO JSON (images in `images` or `<json folder>/images`) or an
+ * Ultralytics-style dataset YAML (its `split`).
+ */
+export async function loadDetectionData(
+  data: string,
+  images: string | undefined,
+  imgsz: [number, number],
+  split = 'train',
+  categoryIds?: number[],
+): Promise<DetectionSet> {
+  if (/\.ya?ml$/i.test(data)) {
+    const { coco, imageDir } = await yoloToCoco(data, split);
+    return detectionSetOf(coco, `${data} (${split})`, imageDir, imgsz, categoryIds);
+  }
+  return loadCocoDetection(data, images ?? path.join(path.dirname(data), 'images'), imgsz, categoryIds);
 }

@@ -186,3 +186,29 @@ describe('data and predictor', () => {
     model.dispose();
   });
 });
+
+describe('COCO ⇄ YOLO', () => {
+  it('round-trips boxes and classes through YOLO txt labels and a dataset YAML; bad labels are named', async () => {
+    const { writeShapes } = await import('@cv/data');
+    const { cocoToYolo, yoloToCoco } = await import('./yolo-format');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'yolo-'));
+    const coco = await writeShapes(path.join(dir, 'shapes'), { n: 6, seed: 9 });
+    const r = cocoToYolo(path.join(dir, 'shapes', 'annotations.json'), path.join(dir, 'shapes', 'images'), path.join(dir, 'yolo'));
+    expect(r.labels).toBe(coco.annotations.length);
+    const back = (await yoloToCoco(path.join(dir, 'yolo', 'data.yaml'), 'train')).coco;
+    expect(back.categories.map((c) => c.name)).toEqual(['circle', 'square', 'triangle']);
+    expect(back.annotations.length).toBe(coco.annotations.length);
+    coco.annotations.forEach((a, i) => {
+      const b = back.annotations[i];
+      expect(b.category_id).toBe(a.category_id);
+      b.bbox.forEach((v, k) => expect(Math.abs(v - a.bbox[k])).toBeLessThan(1e-3)); // 6 decimals of 160 px
+    });
+    const label = path.join(dir, 'yolo', 'labels', 'train', '00000.txt');
+    fs.writeFileSync(label, '0 0.5 0.5 0.2\n');
+    await expect(yoloToCoco(path.join(dir, 'yolo', 'data.yaml'))).rejects.toThrow(/00000.txt:1: expected 'class cx cy w h' \(5 numbers\)/);
+    fs.writeFileSync(label, '1 0.5 1.5 0.2 0.2\n');
+    await expect(yoloToCoco(path.join(dir, 'yolo', 'data.yaml'))).rejects.toThrow(/00000.txt:1: coordinates must be normalised to 0..1/);
+    fs.writeFileSync(path.join(dir, 'bad.yaml'), 'path: .\ntrain: yolo/images/train\n');
+    await expect(yoloToCoco(path.join(dir, 'bad.yaml'))).rejects.toThrow(/has no 'names'/);
+  });
+});

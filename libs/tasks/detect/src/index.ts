@@ -9,3 +9,4 @@ export * from './predictor';
 export * from './validator';
 export * from './train';
 export * from './commands';
+export * from './yolo-format';

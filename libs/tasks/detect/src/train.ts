@@ -5,7 +5,8 @@ import { ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@c
 import type { CocoDataset } from 'coco-ts-api';
 import { makeAnchors } from './boxes';
 import { type DetectTrainConfig, DetectTrainSchema } from './config';
-import { type DetectionSet, loadCocoDetection, subsetDetection } from './data';
+import { type DetectionSet, loadDetectionData, subsetDetection } from './data';
+import { readDatasetYaml } from './yolo-format';
 import { createDetector, REG_MAX, STRIDES } from './models';
 import type { DetectorMetadata } from './predictor';
 import { DetectionTask } from './task';
@@ -17,18 +18,21 @@ export interface DetectData {
   valDescription: string;
 }
 
-/** The images folder of a COCO file: as given, else `<file's folder>/images`. */
-const imagesOf = (file: string, given?: string) => given ?? path.join(path.dirname(file), 'images');
-
 async function prepare(cfg: DetectTrainConfig): Promise<DetectData> {
-  if (!cfg.data)
-    throw new ConfigError('detect:train needs --data <annotations.json> (make a set with: npx nx run data:shapes -- --out datasets/shapes/train --n 3000)');
+  if (!cfg.data) {
+    throw new ConfigError(
+      'detect:train needs --data <annotations.json | data.yaml> (make a set with: npx nx run data:shapes -- --out datasets/shapes/train --n 3000)',
+    );
+  }
   if (cfg.imgsz % 32) throw new ConfigError(`config key 'imgsz': ${cfg.imgsz} is not a multiple of 32`);
   const size: [number, number] = [cfg.imgsz, cfg.imgsz];
-  const all = await loadCocoDetection(cfg.data, imagesOf(cfg.data, cfg.images), size);
-  if (cfg.valData) {
-    const val = await loadCocoDetection(cfg.valData, imagesOf(cfg.valData, cfg.valImages), size, all.categoryIds);
-    return { train: all, val, valDescription: `${cfg.valData} (${val.length} images)` };
+  const all = await loadDetectionData(cfg.data, cfg.images, size, 'train');
+  const yamlVal = /\.ya?ml$/i.test(cfg.data) && !!readDatasetYaml(cfg.data).dirs.val;
+  if (cfg.valData || yamlVal) {
+    const val = cfg.valData
+      ? await loadDetectionData(cfg.valData, cfg.valImages, size, 'val', all.categoryIds)
+      : await loadDetectionData(cfg.data, undefined, size, 'val', all.categoryIds);
+    return { train: all, val, valDescription: `${cfg.valData ?? `${cfg.data} (val)`} (${val.length} images)` };
   }
   const order = new Rng(deriveSeed(cfg.seed, 'val-split')).shuffle(Array.from({ length: all.length }, (_, i) => i)) as number[];
   const nVal = Math.max(1, Math.round(all.length * 0.1));
