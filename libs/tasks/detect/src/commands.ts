@@ -6,7 +6,7 @@ import { ConfigError, initBackend, loadPredictor, parseArgs, writeFileAtomic } f
 import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
 import { DetectionPredictor, type DetectedObject } from './predict';
-import { evaluateDetections, writeDetectionReport } from './validator';
+import { evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
 import { cocoToYolo, yoloToCoco } from './yolo-format';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
@@ -83,7 +83,10 @@ export async function runDetectVal(argv: string[]): Promise<void> {
     console.log(`${c.name.padEnd(16)} AP ${c.ap.toFixed(3)}  AP50 ${c.ap50.toFixed(3)}  AP75 ${c.ap75.toFixed(3)}  AR ${c.ar.toFixed(3)}`);
   console.log(`${files.length} images, ${ms.inferenceAndNms.toFixed(2)} ms/image inference + NMS`);
   if (config.json) writeFileAtomic(config.json, JSON.stringify({ stats: r.stats, perCategory: r.perCategory }, null, 2) + '\n');
-  if (config.out) writeDetectionReport(config.out, r, { model: config.model, dataset: config.data });
+  if (config.out) {
+    writeDetectionReport(config.out, r, { model: config.model, dataset: config.data });
+    await plotDetectionCurves(config.out, r);
+  }
 }
 
 export const DetectPredictSchema = z.object({

@@ -10,7 +10,7 @@ import { readDatasetYaml } from './yolo-format';
 import { createDetector, REG_MAX, STRIDES } from './models';
 import type { DetectorMetadata } from './predictor';
 import { DetectionTask } from './task';
-import { detectSet, DetectionValidator, evaluateDetections, writeDetectionReport } from './validator';
+import { detectSet, DetectionValidator, evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
 
 export interface DetectData {
   train: DetectionSet;
@@ -108,6 +108,7 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       trainSeconds: fit.trainSeconds,
       backend: backend.name,
     });
+    await plotDetectionCurves(runDir, r);
     r.lines.forEach((l) => console.log(l));
     console.log(
       `mAP50-95 ${r.stats[0].toFixed(3)}, mAP50 ${r.stats[1].toFixed(3)} on ${r.images} validation images (train ${fit.trainSeconds.toFixed(0)} s); model: ${path.join(runDir, 'model')}`,

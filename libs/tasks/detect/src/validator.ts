@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { COCO, type CocoDataset, type CocoResult, COCOeval } from 'coco-ts-api';
 import { type EpochValidator, type Logs, unitRange, writeFileAtomic } from '@cv/engine';
+import { renderVegaLite } from '@cv/metrics';
 import type { DetectionSet } from './data';
 import { detectBatch, type DetectOptions, type DetectorMetadata } from './predictor';
 
@@ -46,7 +47,17 @@ export function detectSet(model: tf.LayersModel, meta: DetectorMetadata, set: De
   return results;
 }
 
+/** One class's precision–recall curve at IoU 0.5 (COCO's 101 recall points) with the score at each point. */
+export interface PrCurve {
+  name: string;
+  recall: number[];
+  precision: number[];
+  score: number[];
+}
+
 export interface DetectionEvaluation {
+  /** PR curves per class at IoU 0.5, area all, the largest maxDets. */
+  curves: PrCurve[];
   /** The 12 COCO stats, as pycocotools' summarize() gives them. */
   stats: number[];
   /** The 12 lines pycocotools prints. */
@@ -65,7 +76,19 @@ export function evaluateDetections(gtDataset: CocoDataset, results: CocoResult[]
   const lines: string[] = [];
   const stats = E.summarize((l) => lines.push(l));
   const names = new Map((gtDataset.categories ?? []).map((c) => [c.id, c.name]));
+  const ev = E.eval!;
+  const [, R, K, A, M] = ev.counts;
+  const curves = E.params.catIds.slice(0, K).map((id, k) => {
+    const at = (r: number) => (r * K + k) * A * M + (M - 1); // IoU 0.5 (t = 0), area all (a = 0), the last maxDets
+    return {
+      name: String(names.get(id) ?? id),
+      recall: Array.from(E.params.recThrs),
+      precision: Array.from({ length: R }, (_, r) => ev.precision[at(r)]),
+      score: Array.from({ length: R }, (_, r) => ev.scores[at(r)]),
+    };
+  });
   return {
+    curves,
     stats,
     lines,
     detections: results.length,
@@ -88,6 +111,38 @@ export class DetectionValidator implements EpochValidator {
   }
 }
 
+/**
+ * Precision–recall curves per class (IoU 0.5) and the F1–confidence curve (F1 = 2PR/(P + R) at each recall
+ * point's score threshold), as plots/pr_curve.{svg,png} and plots/f1_curve.{svg,png}.
+ */
+export async function plotDetectionCurves(dir: string, r: DetectionEvaluation): Promise<void> {
+  const pr = r.curves.flatMap((c) => c.recall.map((rec, i) => ({ class: c.name, recall: rec, precision: Math.max(0, c.precision[i]) })));
+  const f1 = r.curves.flatMap((c) =>
+    c.recall
+      .map((rec, i) => ({ class: c.name, confidence: c.score[i], f1: c.precision[i] > 0 ? (2 * c.precision[i] * rec) / (c.precision[i] + rec) : 0 }))
+      .filter((p) => p.confidence > 0),
+  );
+  const chart = (values: object[], x: string, y: string, title: string) => ({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 360,
+    height: 260,
+    data: { values },
+    mark: { type: 'line' as const, interpolate: 'step-after' as const },
+    encoding: {
+      x: { field: x, type: 'quantitative' as const, scale: { domain: [0, 1] } },
+      y: { field: y, type: 'quantitative' as const, scale: { domain: [0, 1] } },
+      color: { field: 'class', type: 'nominal' as const },
+    },
+  });
+  await renderVegaLite(chart(pr, 'recall', 'precision', 'Precision–recall at IoU 0.5'), path.join(dir, 'plots', 'pr_curve'));
+  if (f1.length)
+    await renderVegaLite(
+      chart(f1, 'confidence', 'f1', 'F1 against the score threshold (IoU 0.5; COCO interpolated precision)'),
+      path.join(dir, 'plots', 'f1_curve'),
+    );
+}
+
 /** Writes report.json (stats, per category) and report.md of an evaluation into `dir`. */
 export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: Record<string, unknown>): void {
   fs.mkdirSync(dir, { recursive: true });
@@ -105,6 +160,8 @@ export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: 
     '```',
     ...r.lines,
     '```',
+    '',
+    '![PR curves](plots/pr_curve.png) ![F1 curve](plots/f1_curve.png)',
     '',
     '| category | AP50-95 | AP50 | AP75 | AR@100 |',
     '| --- | ---: | ---: | ---: | ---: |',
