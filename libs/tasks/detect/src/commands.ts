@@ -6,6 +6,7 @@ import { ConfigError, initBackend, loadPredictor, parseArgs, writeFileAtomic } f
 import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
 import { DetectionPredictor, type DetectedObject } from './predict';
+import { drawBoxes } from './draw';
 import { evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
 import { cocoToYolo, yoloToCoco } from './yolo-format';
 
@@ -99,29 +100,6 @@ export const DetectPredictSchema = z.object({
   maxDet: z.number().int().positive().default(300).describe('detections kept per image'),
 });
 
-const COLORS = ['#ff3838', '#2c99a8', '#ffb21d', '#48f90a', '#cfd231', '#ff37c7', '#3d8bff', '#8438ff'];
-
-/** Draws boxes with labels and scores on an image file → PNG. */
-async function draw(file: string, dets: DetectedObject[], out: string): Promise<void> {
-  const meta = await sharp(file).metadata();
-  const [w, h] = [meta.width ?? 1, meta.height ?? 1];
-  const esc = (t: string) => t.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  const fontSize = Math.max(8, Math.round(Math.min(w, h) / 20));
-  const shapes = dets.map((d) => {
-    const c = COLORS[d.classIndex % COLORS.length];
-    const [x1, y1, x2, y2] = d.box;
-    return (
-      `<rect x="${x1}" y="${y1}" width="${x2 - x1}" height="${y2 - y1}" fill="none" stroke="${c}" stroke-width="${Math.max(1, fontSize / 8)}"/>` +
-      `<text x="${x1}" y="${Math.max(fontSize, y1 - 2)}" font-family="sans-serif" font-size="${fontSize}" fill="${c}">${esc(d.label)} ${d.score.toFixed(2)}</text>`
-    );
-  });
-  const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">${shapes.join('')}</svg>`);
-  await sharp(file)
-    .composite([{ input: svg }])
-    .png()
-    .toFile(out);
-}
-
 /** `detect:predict`: boxes with labels and scores drawn on each image, and a COCO results list. */
 export async function runDetectPredict(argv: string[]): Promise<void> {
   const { config } = parseArgs(DetectPredictSchema, argv);
@@ -146,7 +124,7 @@ export async function runDetectPredict(argv: string[]): Promise<void> {
   const tmp = `${config.out}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  for (let i = 0; i < files.length; i++) await draw(files[i], detections[i], path.join(tmp, `${path.parse(files[i]).name}.png`));
+  for (let i = 0; i < files.length; i++) await drawBoxes(sharp(files[i]), detections[i], path.join(tmp, `${path.parse(files[i]).name}.png`));
   writeFileAtomic(path.join(tmp, 'results.json'), JSON.stringify(results));
   fs.rmSync(config.out, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(path.resolve(config.out)), { recursive: true });

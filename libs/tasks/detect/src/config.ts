@@ -18,6 +18,7 @@ export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3
   translate: z.number().min(0).max(0.5).default(0.1).describe('augment: max translation, fraction of the size'),
   degrees: z.number().min(0).max(180).default(0).describe('augment: max rotation in degrees'),
   hsv: z.number().min(0).max(1).default(0.3).describe('augment: max relative jitter of brightness and saturation'),
+  preview: z.number().int().min(0).default(0).describe('write this many augmented training samples with their boxes drawn to <run>/preview/'),
   closeAugment: z.number().int().min(0).default(2).describe('turn the geometric augmentation off for the last N epochs'),
   warmupEpochs: z.number().min(0).default(1).describe('linear learning-rate warm-up, in epochs'),
   clipNorm: z.number().min(0).default(10).describe('clip gradients to this global L2 norm (0 = off; Ultralytics clips at 10)'),

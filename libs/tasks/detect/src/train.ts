@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { ColorJitter, Compose, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
-import { ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
+import { Callback, ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
+import fs from 'node:fs';
+import sharp from 'sharp';
+import { drawBoxes } from './draw';
 import type { CocoDataset } from 'coco-ts-api';
 import { makeAnchors } from './boxes';
 import { type DetectTrainConfig, DetectTrainSchema } from './config';
-import { type DetectionSet, loadDetectionData, subsetDetection } from './data';
+import { CROWD_CLASS, type DetectionSet, loadDetectionData, subsetDetection } from './data';
 import { readDatasetYaml } from './yolo-format';
 import { createDetector, REG_MAX, STRIDES } from './models';
 import type { DetectorMetadata } from './predictor';
@@ -41,6 +44,45 @@ async function prepare(cfg: DetectTrainConfig): Promise<DetectData> {
   return { train: subsetDetection(all, trainIdx), val: subsetDetection(all, valIdx), valDescription: `a seeded 10 % of ${cfg.data} (${nVal} images)` };
 }
 
+/** `--preview N`: the first N augmented training samples with their boxes drawn, in `<run>/preview/` (replica 0). */
+class AugmentPreview extends Callback {
+  readonly name = 'AugmentPreview';
+  constructor(
+    readonly loader: SampleLoader,
+    readonly n: number,
+    readonly dir: string,
+    readonly classNames: string[],
+  ) {
+    super();
+  }
+
+  async onTrainBegin(): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true });
+    let written = 0;
+    for await (const b of this.loader.batches(0)) {
+      const [bs, h, w, c] = b.shape;
+      for (let i = 0; i < bs && written < this.n; i++, written++) {
+        const pixels = Uint8Array.from(b.x.subarray(i * h * w * c, (i + 1) * h * w * c), (v) => Math.round(v * 255));
+        const m = b.maxBoxes ?? 0;
+        const boxes = Array.from({ length: b.boxCounts?.[i] ?? 0 }, (_, k) => {
+          const cls = b.boxClasses![i * m + k];
+          return {
+            box: Array.from(b.boxes!.subarray((i * m + k) * 4, (i * m + k) * 4 + 4)),
+            classIndex: Math.max(0, cls),
+            label: cls === CROWD_CLASS ? 'crowd' : this.classNames[cls],
+          };
+        });
+        await drawBoxes(
+          sharp(Buffer.from(pixels), { raw: { width: w, height: h, channels: c as 3 } }),
+          boxes,
+          path.join(this.dir, `${String(written).padStart(3, '0')}.png`),
+        );
+      }
+      if (written >= this.n) break;
+    }
+  }
+}
+
 export interface DetectOutcome {
   runDir: string;
   stats: number[];
@@ -60,7 +102,7 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
   data: ({ cfg }) => prepare(cfg),
   describeData: ({ train, val, valDescription }) =>
     `data: ${train.length} training images, classes ${train.classNames.join(', ')}; validation: ${valDescription}; ${val.coco.annotations.length} validation objects`,
-  async build({ train, val }, { cfg, main }) {
+  async build({ train, val }, { cfg, main, runDir }) {
     const numClasses = train.classNames.length;
     const imgsz: [number, number] = [cfg.imgsz, cfg.imgsz];
     const model = createDetector(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init') });
@@ -94,6 +136,7 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       stopMonitor: 'val_map',
       emaModels: ['model'],
       validator: main ? new DetectionValidator(val, meta, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet }) : undefined,
+      callbacks: cfg.preview > 0 ? [new AugmentPreview(loader, cfg.preview, path.join(runDir, 'preview'), train.classNames)] : [],
     };
   },
   async finish({ cfg, runDir, data: { train, val }, fit, models, backend }) {
