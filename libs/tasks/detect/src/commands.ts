@@ -7,7 +7,7 @@ import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
 import { DetectionPredictor, type DetectedObject } from './predict';
 import { drawBoxes } from './draw';
-import { evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
+import { detectionConfusion, evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
 import { cocoToYolo, yoloToCoco } from './yolo-format';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
@@ -78,7 +78,8 @@ export async function runDetectVal(argv: string[]): Promise<void> {
   const missing = files.find((f) => !fs.existsSync(f));
   if (missing) throw new ConfigError(`image '${missing}' of ${config.data} does not exist; check --images`);
   const { detections, ms } = await detectFiles(p, files, { conf: config.conf, iou: config.iou, maxDet: config.maxDet });
-  const r = evaluateDetections(gt, cocoResults(files, detections, gt));
+  const results = cocoResults(files, detections, gt);
+  const r = evaluateDetections(gt, results);
   r.lines.forEach((l) => console.log(l));
   for (const c of r.perCategory)
     console.log(`${c.name.padEnd(16)} AP ${c.ap.toFixed(3)}  AP50 ${c.ap50.toFixed(3)}  AP75 ${c.ap75.toFixed(3)}  AR ${c.ar.toFixed(3)}`);
@@ -86,7 +87,15 @@ export async function runDetectVal(argv: string[]): Promise<void> {
   if (config.json) writeFileAtomic(config.json, JSON.stringify({ stats: r.stats, perCategory: r.perCategory }, null, 2) + '\n');
   if (config.out) {
     writeDetectionReport(config.out, r, { model: config.model, dataset: config.data });
-    await plotDetectionCurves(config.out, r);
+    const cats = [...(gt.categories ?? [])].sort((a, b) => a.id - b.id);
+    await plotDetectionCurves(config.out, r, {
+      matrix: detectionConfusion(
+        gt,
+        results,
+        cats.map((c) => c.id),
+      ),
+      names: cats.map((c) => String(c.name)),
+    });
   }
 }
 

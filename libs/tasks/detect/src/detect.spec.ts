@@ -212,3 +212,32 @@ describe('COCO ⇄ YOLO', () => {
     await expect(yoloToCoco(path.join(dir, 'bad.yaml'))).rejects.toThrow(/has no 'names'/);
   });
 });
+
+describe('detection confusion matrix', () => {
+  it('matches detections to objects one to one; misses and false positives go to the background row and column', async () => {
+    const { detectionConfusion } = await import('./validator');
+    const gt = {
+      images: [{ id: 1, width: 100, height: 100 }],
+      annotations: [
+        { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], iscrowd: 0 },
+        { id: 2, image_id: 1, category_id: 2, bbox: [50, 50, 10, 10], iscrowd: 0 },
+        { id: 3, image_id: 1, category_id: 2, bbox: [80, 80, 10, 10], iscrowd: 0 },
+      ],
+      categories: [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+      ],
+    };
+    const results = [
+      { image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9 }, // a as a
+      { image_id: 1, category_id: 1, bbox: [1, 0, 10, 10], score: 0.8 }, // duplicate: a background false positive
+      { image_id: 1, category_id: 1, bbox: [50, 50, 10, 10], score: 0.7 }, // b taken for a
+      { image_id: 1, category_id: 2, bbox: [20, 20, 5, 5], score: 0.1 }, // below conf: ignored
+    ];
+    expect(detectionConfusion(gt as unknown as Parameters<typeof detectionConfusion>[0], results, [1, 2], { conf: 0.25, iou: 0.45 })).toEqual([
+      [1, 0, 0],
+      [1, 0, 1], // one b read as a, one b missed
+      [1, 0, 0],
+    ]);
+  });
+});

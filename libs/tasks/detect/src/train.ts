@@ -13,7 +13,7 @@ import { readDatasetYaml } from './yolo-format';
 import { createDetector, REG_MAX, STRIDES } from './models';
 import type { DetectorMetadata } from './predictor';
 import { DetectionTask } from './task';
-import { detectSet, DetectionValidator, evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
+import { detectionConfusion, detectSet, DetectionValidator, evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
 
 export interface DetectData {
   train: DetectionSet;
@@ -142,7 +142,8 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
   async finish({ cfg, runDir, data: { train, val }, fit, models, backend }) {
     const meta = metadataOf(cfg, train);
     await saveModel(models.model, path.join(runDir, 'model'), meta);
-    const r = evaluateDetections(val.coco as unknown as CocoDataset, detectSet(models.model, meta, val, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet }));
+    const results = detectSet(models.model, meta, val, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet });
+    const r = evaluateDetections(val.coco as unknown as CocoDataset, results);
     writeDetectionReport(runDir, r, {
       model: cfg.model,
       dataset: cfg.data,
@@ -151,7 +152,10 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       trainSeconds: fit.trainSeconds,
       backend: backend.name,
     });
-    await plotDetectionCurves(runDir, r);
+    await plotDetectionCurves(runDir, r, {
+      matrix: detectionConfusion(val.coco as unknown as CocoDataset, results, train.categoryIds),
+      names: train.classNames,
+    });
     r.lines.forEach((l) => console.log(l));
     console.log(
       `mAP50-95 ${r.stats[0].toFixed(3)}, mAP50 ${r.stats[1].toFixed(3)} on ${r.images} validation images (train ${fit.trainSeconds.toFixed(0)} s); model: ${path.join(runDir, 'model')}`,
