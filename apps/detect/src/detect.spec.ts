@@ -36,7 +36,15 @@ describe('detect app', () => {
     expect(t.code, t.stderr).toBe(0);
     const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8'));
     expect(report.stats.length).toBe(12);
-    for (const f of ['model/model.json', 'checkpoints/last/state.json', 'metrics.csv', 'report.md', 'args.json', 'plots/pr_curve.png', 'plots/confusion_matrix.png'])
+    for (const f of [
+      'model/model.json',
+      'checkpoints/last/state.json',
+      'metrics.csv',
+      'report.md',
+      'args.json',
+      'plots/pr_curve.png',
+      'plots/confusion_matrix.png',
+    ])
       expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
     const json = path.join(work, 'val.json');
     const v = run('val.ts', ['--model', path.join(runDir, 'model'), '--data', ann, '--json', json]);

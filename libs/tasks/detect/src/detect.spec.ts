@@ -234,7 +234,12 @@ describe('detection confusion matrix', () => {
       { image_id: 1, category_id: 1, bbox: [50, 50, 10, 10], score: 0.7 }, // b taken for a
       { image_id: 1, category_id: 2, bbox: [20, 20, 5, 5], score: 0.1 }, // below conf: ignored
     ];
-    expect(detectionConfusion(gt as unknown as Parameters<typeof detectionConfusion>[0], results, [1, 2], { conf: 0.25, iou: 0.45 })).toEqual([
+    expect(
+      detectionConfusion(gt as unknown as Parameters<typeof detectionConfusion>[0], results as Parameters<typeof detectionConfusion>[1], [1, 2], {
+        conf: 0.25,
+        iou: 0.45,
+      }),
+    ).toEqual([
       [1, 0, 0],
       [1, 0, 1], // one b read as a, one b missed
       [1, 0, 0],
