@@ -7,6 +7,7 @@ import { bboxIou, fromRLE, runsIou, type Runs } from './mask';
 import type { Bbox, RLE } from './mask-api';
 import { meanOfValid, pyFixed } from './numeric';
 import { accumulateEvalImgs } from './accumulate';
+import { apGrid, perCategoryAP } from './per-category';
 import { Arena, argsortStable } from './arrays';
 import { IOU_TYPES, type IouType, Params } from './params';
 
@@ -371,42 +372,11 @@ export class COCOeval {
 
   /** AP@[.5:.95], AP50, AP75 and AR per category at area 'all' and the last maxDets (−1 = no gt). */
   perCategory(): CategoryAP[] {
-    const { precision, recall, counts } = this.requireEval();
-    const [T, R, K, A, M] = counts;
-    const p = this.params;
-    const m = M - 1;
-    const ids = p.useCats ? p.catIds : [-1];
-    const tAt = (v: number) => p.iouThrs.findIndex((x) => x === v);
-    const apOf = (k: number, ts: number[]) => {
-      const vals: number[] = [];
-      for (const t of ts) for (let r = 0; r < R; r++) vals.push(precision[(((t * R + r) * K + k) * A + 0) * M + m]);
-      return meanOfValid(vals);
-    };
-    return ids.slice(0, K).map((categoryId, k) => {
-      const rec: number[] = [];
-      for (let t = 0; t < T; t++) rec.push(recall[((t * K + k) * A + 0) * M + m]);
-      return {
-        categoryId,
-        ap: apOf(k, [...Array(T).keys()]),
-        ap50: tAt(0.5) >= 0 ? apOf(k, [tAt(0.5)]) : -1,
-        ap75: tAt(0.75) >= 0 ? apOf(k, [tAt(0.75)]) : -1,
-        ar: meanOfValid(rec),
-      };
-    });
+    return perCategoryAP(this.requireEval(), this.params);
   }
 
   /** AP@[.5:.95] per category, area range and maxDets: [K][A][M] (−1 = no gt). */
   apByCategoryAreaMaxDets(): number[][][] {
-    const { precision, counts } = this.requireEval();
-    const [T, R, K, A, M] = counts;
-    return Array.from({ length: K }, (_, k) =>
-      Array.from({ length: A }, (_, a) =>
-        Array.from({ length: M }, (_, m) => {
-          const vals: number[] = [];
-          for (let t = 0; t < T; t++) for (let r = 0; r < R; r++) vals.push(precision[(((t * R + r) * K + k) * A + a) * M + m]);
-          return meanOfValid(vals);
-        }),
-      ),
-    );
+    return apGrid(this.requireEval());
   }
 }
