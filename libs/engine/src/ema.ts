@@ -75,11 +75,10 @@ export async function cloneModel(model: tf.LayersModel): Promise<tf.LayersModel>
 
 /**
  * Runs a `ModelEma` in a Trainer: updates after each optimizer step (with gradient accumulation, after
- * each window), state in the checkpoint. Runs on every replica (every replica keeps the same average).
+ * each window), state in the checkpoint. Replica 0 only: it alone validates and saves the average.
  */
 export class EmaCallback extends Callback {
   readonly name: string;
-  override readonly allReplicas = true;
 
   constructor(
     readonly ema: ModelEma,

@@ -110,7 +110,8 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(def: TaskDefin
   const built = await def.build(data, ctx);
   const { task } = built;
   const replicas = await startReplicas(workers, reduceCapacity(task.models), { job: { runDir } });
-  const emas = cfg.ema > 0 ? await makeEmas(task, built.emaModels ?? Object.keys(task.models).slice(0, 1), cfg) : [];
+  // Only replica 0 validates and saves, so only it keeps the average (the others would average for nothing).
+  const emas = cfg.ema > 0 && main ? await makeEmas(task, built.emaModels ?? Object.keys(task.models).slice(0, 1), cfg) : [];
   if (main) {
     if (!resolved.resume) prepareRunDir(runDir);
     writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name, kernels: backend.kernels }, null, 2) + '\n');

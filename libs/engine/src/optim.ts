@@ -69,8 +69,6 @@ export class OptimizationStep {
   /** Global norm of the last applied gradients before clipping (NaN before the first update). */
   lastNorm = NaN;
 
-  private vars: tf.Variable[] = [];
-
   constructor(readonly options: OptimizationStepOptions) {
     if ((options.accumulate ?? 1) < 1) throw new Error(`accumulate must be ≥ 1, got ${options.accumulate}`);
   }
@@ -89,7 +87,6 @@ export class OptimizationStep {
 
   /** Takes the gradients of one micro-batch (by variable name); updates the weights at the window's end. */
   accumulate(grads: tf.NamedTensorMap, vars: tf.Variable[], ctx: StepContext): void {
-    this.vars = vars;
     const k = this.options.accumulate ?? 1;
     if (k > 1) {
       const prev = this.sums;
@@ -106,7 +103,7 @@ export class OptimizationStep {
       let g = summed ? Object.fromEntries(Object.entries(summed).map(([n, s]) => [n, tf.div(s, count)])) : grads;
       g = ctx.reduceGradients(g); // mean over replicas (identity with one)
       g = this.clip(g);
-      this.apply(g);
+      this.apply(g, vars);
     });
     if (summed) tf.dispose(Object.values(summed));
   }
@@ -121,11 +118,11 @@ export class OptimizationStep {
     return Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)]));
   }
 
-  private apply(grads: tf.NamedTensorMap): void {
+  private apply(grads: tf.NamedTensorMap, vars: tf.Variable[]): void {
     const { optimizers, groups, weightDecay = 0 } = this.options;
     const active = groups ? groups() : [{ optimizer: Object.keys(optimizers)[0], owns: () => true }];
     for (const group of active) {
-      const mine = this.vars.filter((v) => group.owns(v.name) && grads[v.name]);
+      const mine = vars.filter((v) => group.owns(v.name) && grads[v.name]);
       if (!mine.length) continue;
       const optimizer = optimizers[group.optimizer];
       if (!optimizer) throw new Error(`parameter group names optimizer '${group.optimizer}', which is not one of ${Object.keys(optimizers).join(', ')}`);

@@ -136,10 +136,15 @@ export function fitImage(img: DecodedImage, spec: InputSpec, where = 'image'): {
 
 /** Fitted pixels as bytes (for datasets held in memory as uint8). */
 export function fitImageBytes(img: DecodedImage, spec: InputSpec, where = 'image'): Uint8Array {
-  const { pixels } = fitImage(img, spec, where);
+  return fitImageToBytes(img, spec, where).bytes;
+}
+
+/** Fitted pixels as bytes with the letterbox transform that maps boxes onto them (detection datasets). */
+export function fitImageToBytes(img: DecodedImage, spec: InputSpec, where = 'image'): { bytes: Uint8Array; transform: LetterboxTransform } {
+  const { pixels, transform } = fitImage(img, spec, where);
   const bytes = Uint8Array.from(pixels.dataSync());
   pixels.dispose();
-  return bytes;
+  return { bytes, transform };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
 import { DetectionPredictor, type DetectedObject } from './predict';
 import { drawBoxes } from './draw';
-import { detectionConfusion, evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
+import { detectionConfusion, evaluateDetections, plotDetectionCurves, toCocoResults, writeDetectionReport } from './validator';
 import { cocoToYolo, yoloToCoco } from './yolo-format';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
@@ -43,16 +43,12 @@ async function detectFiles(p: DetectionPredictor, files: string[], opts: { conf:
 /** COCO results of detections, image ids from the COCO file by file name (else 1..N in file order). */
 function cocoResults(files: string[], detections: DetectedObject[][], gt?: CocoDataset): CocoResult[] {
   const idByName = new Map((gt?.images ?? []).map((im) => [im.file_name, im.id]));
-  return files.flatMap((f, i) => {
+  const ids = files.map((f, i) => {
     const id = gt ? idByName.get(path.basename(f)) : i + 1;
     if (id === undefined) throw new ConfigError(`image '${path.basename(f)}' is not in the COCO file's images; pass the matching --data`);
-    return detections[i].map((d) => ({
-      image_id: id,
-      category_id: d.categoryId,
-      bbox: [d.box[0], d.box[1], d.box[2] - d.box[0], d.box[3] - d.box[1]],
-      score: d.score,
-    }));
+    return id;
   });
+  return toCocoResults(detections, ids);
 }
 
 export const DetectValSchema = z.object({

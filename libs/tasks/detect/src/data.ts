@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage, type Sample, type SampleSet } from '@cv/data';
-import { ConfigError, fitImage, type LetterboxTransform } from '@cv/engine';
+import { ConfigError, fitImageToBytes, type LetterboxTransform } from '@cv/engine';
 import { yoloToCoco } from './yolo-format';
 
 /** Box class of a crowd region in a sample: ignored by the loss and the assigner (COCO `iscrowd: 1`). */
@@ -85,9 +85,7 @@ export async function detectionSetOf(coco: CocoFile, file: string, imageDir: str
       const src = path.join(imageDir, im.file_name);
       if (!fs.existsSync(src)) throw new ConfigError(`${file}: image ${im.id} '${src}' does not exist; check --images or the file_name`);
       const decoded = await decodeImage(src);
-      const { pixels, transform } = fitImage(decoded, { shape: [imgsz[0], imgsz[1], 3], fit: 'letterbox' }, `'${src}'`);
-      const bytes = Uint8Array.from(pixels.dataSync());
-      pixels.dispose();
+      const { bytes, transform } = fitImageToBytes(decoded, { shape: [imgsz[0], imgsz[1], 3], fit: 'letterbox' }, `'${src}'`);
       const anns = byImage.get(im.id) ?? [];
       const boxes = new Float32Array(anns.length * 4);
       anns.forEach((a, k) => {

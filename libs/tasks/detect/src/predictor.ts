@@ -45,6 +45,14 @@ export function detectorMetadata(model: tf.LayersModel, where = 'model'): Detect
   return { categoryIds: meta.classNames.map((_, i) => i + 1), ...meta } as DetectorMetadata;
 }
 
+const anchorCache = new Map<string, ReturnType<typeof makeAnchors>>();
+/** The anchors of an input size, made once per size (every batch of a run has the same). */
+function anchorsFor(imgsz: [number, number], strides: number[]) {
+  const key = `${imgsz.join('x')}/${strides.join(',')}`;
+  if (!anchorCache.has(key)) anchorCache.set(key, makeAnchors(imgsz, strides));
+  return anchorCache.get(key)!;
+}
+
 /**
  * Detections of a batch already at the model's input (x in 0..1): decode, class-aware NMS, boxes mapped back
  * through each image's letterbox. The one post-processing of training validation, `predict` and the browser.
@@ -56,7 +64,7 @@ export function detectBatch(
   transforms: LetterboxTransform[],
   options: DetectOptions = {},
 ): DetectedObject[][] {
-  const anchors = makeAnchors(meta.imgsz, meta.strides);
+  const anchors = anchorsFor(meta.imgsz, meta.strides);
   const k = meta.classNames.length;
   const raw = model.predict(x) as tf.Tensor3D;
   const { boxes, scores } = decodeOutput(raw, anchors, k, meta.regMax);
@@ -84,7 +92,7 @@ export function detectBatch(
 /**
  * Runs a trained detector on decoded images of any size and aspect: letterboxed to the model's input
  * (the engine's `prepareInput`), decoded, NMS, boxes in original pixels. Pure tfjs: Node and the browser
- * alike. `timing` holds the last call's per-image milliseconds.
+ * alike. `timing` holds the last call's per-image milliseconds (inference includes decoding and NMS).
  *
  * @example
  * const detector = new DetectionPredictor(model);
@@ -93,7 +101,7 @@ export function detectBatch(
 export class DetectionPredictor implements ImagePredictor<DetectedObject[]> {
   readonly task = 'detect';
   readonly metadata: DetectorMetadata;
-  timing = { preprocess: 0, inference: 0, postprocess: 0 };
+  timing = { preprocess: 0, inference: 0 };
 
   constructor(
     readonly model: tf.LayersModel,
@@ -110,7 +118,7 @@ export class DetectionPredictor implements ImagePredictor<DetectedObject[]> {
     x.dispose();
     const t2 = performance.now();
     const n = images.length;
-    this.timing = { preprocess: (t1 - t0) / n, inference: (t2 - t1) / n, postprocess: 0 };
+    this.timing = { preprocess: (t1 - t0) / n, inference: (t2 - t1) / n };
     return out;
   }
 
