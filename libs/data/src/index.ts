@@ -8,3 +8,4 @@ export * from './loader';
 export * from './resolve';
 export * from './samples';
 export * from './shapes';
+export * from './transforms';

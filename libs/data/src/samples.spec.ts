@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@cv/engine';
-import { classificationSamples, collate, Compose, IGNORE_INDEX, RandomAffine, RandomFlip, type Sample, SampleLoader } from './samples';
+import { classificationSamples, collate, IGNORE_INDEX, type Sample, SampleLoader } from './samples';
+import { Compose, HsvJitter, Mosaic, RandomAffine, RandomFlip } from './transforms';
 
 /** A 10×8 grey image with a bright 3×3 block at x 1..3, y 2..4, boxed and masked (class 1). */
 function blockSample(): Sample {
@@ -63,6 +64,45 @@ describe('samples with boxes and masks', () => {
     expect(Array.from(id.boxes!)).toEqual([1, 2, 4, 5]);
     const shifted = new RandomAffine({ translate: 0.5 }).apply(blockSample(), new Rng(1));
     expect(shifted.image.includes(114) || shifted.mask!.includes(IGNORE_INDEX)).toBe(true);
+  });
+
+  it('a mosaic tiles four samples: each box lies on its object, and every object pixel is in a box', () => {
+    const at = (bx: number, by: number): Sample => {
+      const s = blockSample();
+      const image = new Uint8Array(80);
+      const mask = new Uint8Array(80);
+      for (let y = by; y < by + 3; y++) for (let x = bx; x < bx + 3; x++) ((image[y * 10 + x] = 200), (mask[y * 10 + x] = 1));
+      return { ...s, image, mask, boxes: Float32Array.from([bx, by, bx + 3, by + 3]) };
+    };
+    const set = { length: 3, classNames: ['bg', 'block'], get: (i: number) => [at(0, 0), at(6, 4), at(3, 2)][i] };
+    const rng = new Rng(7);
+    let kept = 0;
+    for (let trial = 0; trial < 30; trial++) {
+      const m = new Mosaic(set, { minAreaRatio: 0, minSize: 0 }).apply(at(5, 1), rng);
+      expect(m.shape).toEqual([8, 10, 1]);
+      let boxArea = 0;
+      for (let i = 0; i < m.boxes!.length; i += 4) {
+        const [x1, y1, x2, y2] = m.boxes!.subarray(i, i + 4);
+        boxArea += (x2 - x1) * (y2 - y1);
+        for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++) expect(m.mask![y * 10 + x], `box ${i / 4} at ${x},${y}`).toBe(1);
+        kept++;
+      }
+      expect(m.mask!.reduce((a, v) => a + (v === 1 ? 1 : 0), 0)).toBe(boxArea);
+      expect(m.image.filter((v) => v === 200).length).toBe(boxArea);
+    }
+    expect(kept).toBeGreaterThan(30);
+    expect(new Mosaic(set, { p: 0 }).apply(at(5, 1), rng).image).toEqual(at(5, 1).image);
+  });
+
+  it('HSV jitter turns hue, scales saturation and value, and leaves grey grey', () => {
+    const top = { uniform: () => 1, next: () => 0 } as unknown as Rng; // every gain at its maximum
+    const image = Uint8Array.from([255, 0, 0, 128, 128, 128, 100, 50, 25]);
+    const s: Sample = { image, shape: [1, 3, 3] };
+    expect(Array.from(new HsvJitter({ h: 1 / 3 }).apply(s, top).image)).toEqual([0, 255, 0, 128, 128, 128, 25, 100, 50]);
+    expect(Array.from(new HsvJitter({ v: 0.2 }).apply(s, top).image)).toEqual([255, 0, 0, 154, 154, 154, 120, 60, 30]);
+    // saturation ×1.5: (100, 50, 25) has S = 0.75 → 1 (clipped), V = 100 → (100, 33, 0)
+    expect(Array.from(new HsvJitter({ s: 0.5 }).apply(s, top).image.subarray(3))).toEqual([128, 128, 128, 100, 33, 0]);
+    expect(new HsvJitter({}).apply(s, top).image).toBe(image);
   });
 
   it("the loader batches any task's samples deterministically per seed, augmentation included", async () => {

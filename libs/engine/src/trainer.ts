@@ -32,8 +32,11 @@ export interface TrainTask<B> {
   optimizers: Record<string, tf.Optimizer>;
   /** Batches per epoch (for the progress bar and schedules). */
   stepsPerEpoch: number;
-  /** The batches of one epoch; `seed` depends only on (run seed, epoch), so resumed epochs match. */
-  batches(epoch: number, seed: number): AsyncIterable<B>;
+  /**
+   * The batches of one epoch; `seed` depends only on (run seed, epoch), so resumed epochs match. `epochs` is
+   * the run's planned total (re-planned by a `--time` budget), for switching augmentation off near the end.
+   */
+  batches(epoch: number, seed: number, epochs: number): AsyncIterable<B>;
   /** One optimisation step; returns scalar logs (e.g. loss, accuracy). Must not leak tensors. */
   trainStep(batch: B, ctx: StepContext): Logs | Promise<Logs>;
   /** Images in a batch (for img/s). */
@@ -287,7 +290,7 @@ export class Trainer<B = unknown> {
     if (worldSize > 1 && !this.task.shard) throw new Error('this task cannot run on several replicas (it has no shard method); use one worker');
     const reduceGradients = worldSize > 1 ? (g: tf.NamedTensorMap) => reduceOverReplicas(replicas!, g) : (g: tf.NamedTensorMap) => g;
     const stepsPerEpoch = this.stepsPerEpoch;
-    for await (const full of this.task.batches(epoch, deriveSeed(this.options.seed, 'epoch', epoch))) {
+    for await (const full of this.task.batches(epoch, deriveSeed(this.options.seed, 'epoch', epoch), this.epochs)) {
       this.batchIndex = batchIndex;
       for (const cb of this.callbacks) await cb.onTrainBatchBegin?.(this.globalStep);
       this.setStepSeeds();

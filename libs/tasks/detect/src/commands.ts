@@ -7,7 +7,8 @@ import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
 import { DetectionPredictor, type DetectedObject } from './predict';
 import { drawBoxes } from './draw';
-import { detectionConfusion, evaluateDetections, plotDetectionCurves, toCocoResults, writeDetectionReport } from './validator';
+import { writeErrorReports } from './errors';
+import { evaluateDetections, plotDetectionCurves, toCocoResults, writeDetectionReport } from './validator';
 import { cocoToYolo, yoloToCoco } from './yolo-format';
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
@@ -83,15 +84,11 @@ export async function runDetectVal(argv: string[]): Promise<void> {
   if (config.json) writeFileAtomic(config.json, JSON.stringify({ stats: r.stats, perCategory: r.perCategory }, null, 2) + '\n');
   if (config.out) {
     writeDetectionReport(config.out, r, { model: config.model, dataset: config.data });
-    const cats = [...(gt.categories ?? [])].sort((a, b) => a.id - b.id);
-    await plotDetectionCurves(config.out, r, {
-      matrix: detectionConfusion(
-        gt,
-        results,
-        cats.map((c) => c.id),
-      ),
-      names: cats.map((c) => String(c.name)),
-    });
+    const cats = [...(gt.categories ?? [])].map((c) => c.id).sort((a, b) => a - b);
+    await plotDetectionCurves(config.out, r);
+    const fileOf = new Map((gt.images ?? []).map((im, i) => [im.id, files[i]]));
+    const e = await writeErrorReports(config.out, gt, results, cats, (id) => fileOf.get(id));
+    console.log(`report → ${config.out}/report.md (${e.falsePositives} false positives, ${e.falseNegatives} false negatives at score ≥ 0.25)`);
   }
 }
 

@@ -215,7 +215,7 @@ describe('COCO ⇄ YOLO', () => {
 
 describe('detection confusion matrix', () => {
   it('matches detections to objects one to one; misses and false positives go to the background row and column', async () => {
-    const { detectionConfusion } = await import('./validator');
+    const { detectionConfusion } = await import('./errors');
     const gt = {
       images: [{ id: 1, width: 100, height: 100 }],
       annotations: [
@@ -244,5 +244,25 @@ describe('detection confusion matrix', () => {
       [1, 0, 1], // one b read as a, one b missed
       [1, 0, 0],
     ]);
+    const { matchDetections, writeErrorGallery } = await import('./errors');
+    const m = matchDetections(gt as unknown as Parameters<typeof detectionConfusion>[0], results as Parameters<typeof detectionConfusion>[1], [1, 2]);
+    expect(m.falsePositives.map((e) => [e.kind, e.score, e.otherCategoryId])).toEqual([
+      ['background', 0.8, undefined],
+      ['wrong class', 0.7, 2],
+    ]);
+    expect(m.falseNegatives.map((e) => [e.kind, e.bbox[0]])).toEqual([
+      ['misread', 50],
+      ['missed', 80],
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gallery-'));
+    const file = path.join(dir, 'im.png');
+    await sharp({ create: { width: 100, height: 100, channels: 3, background: '#808080' } })
+      .png()
+      .toFile(file);
+    const n = await writeErrorGallery(m.falseNegatives, () => file, String, path.join(dir, 'fn.png'), { columns: 6 });
+    expect(n).toBe(2);
+    expect(await sharp(path.join(dir, 'fn.png')).metadata()).toMatchObject({ width: 256, height: 128 });
+    expect(await writeErrorGallery([], () => file, String, path.join(dir, 'none.png'))).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'none.png'))).toBe(false);
   });
 });

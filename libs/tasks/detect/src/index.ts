@@ -10,3 +10,4 @@ export * from './validator';
 export * from './train';
 export * from './commands';
 export * from './yolo-format';
+export * from './errors';

@@ -8,10 +8,10 @@ import { REG_MAX } from './models';
 export interface DetectionTaskOptions {
   anchors: Anchors;
   numClasses: number;
-  /** Loader without geometric augmentation for the last epochs (the mosaic/affine switch-off). */
+  /** Loader without mosaic and geometric augmentation for the last epochs (Ultralytics' close_mosaic). */
   plainLoader?: SampleLoader;
-  /** First epoch (0-based) that uses `plainLoader`. */
-  closeFrom?: number;
+  /** The last this many planned epochs use `plainLoader`. */
+  closeLast?: number;
   clipNorm?: number;
   accumulate?: number;
   weightDecay?: number;
@@ -50,9 +50,9 @@ export class DetectionTask implements TrainTask<SampleBatch> {
     return this.loader.length;
   }
 
-  batches(epoch: number, seed: number): AsyncIterable<SampleBatch> {
-    const { plainLoader, closeFrom = Infinity } = this.options;
-    return (plainLoader && epoch >= closeFrom ? plainLoader : this.loader).batches(seed);
+  batches(epoch: number, seed: number, epochs: number): AsyncIterable<SampleBatch> {
+    const { plainLoader, closeLast = 0 } = this.options;
+    return (plainLoader && epoch >= epochs - closeLast ? plainLoader : this.loader).batches(seed);
   }
 
   batchSize(batch: SampleBatch): number {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import { ColorJitter, Compose, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
+import { Compose, HsvJitter, Mosaic, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
 import { Callback, ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
 import fs from 'node:fs';
 import sharp from 'sharp';
@@ -13,7 +13,8 @@ import { readDatasetYaml } from './yolo-format';
 import { createDetector, REG_MAX, STRIDES } from './models';
 import type { DetectorMetadata } from './predictor';
 import { DetectionTask } from './task';
-import { detectionConfusion, detectSet, DetectionValidator, evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
+import { writeErrorReports } from './errors';
+import { detectSet, DetectionValidator, evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
 
 export interface DetectData {
   train: DetectionSet;
@@ -90,8 +91,8 @@ export interface DetectOutcome {
 }
 
 /**
- * YOLO-style detection as a job: COCO data letterboxed to `--imgsz` with flip / affine / colour
- * augmentation (switched off for the last `--close-augment` epochs), the anchor-free detector, the
+ * YOLO-style detection as a job: COCO data letterboxed to `--imgsz` with mosaic / affine / flip / HSV
+ * augmentation (mosaic and affine switched off for the last `--close-augment` planned epochs), the anchor-free detector, the
  * task-aligned assigner with BCE + CIoU + DFL, COCO mAP validation (the best checkpoint follows mAP50-95),
  * the model saved with the metadata its Predictor needs, and the COCO report.
  */
@@ -107,23 +108,25 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
     const imgsz: [number, number] = [cfg.imgsz, cfg.imgsz];
     const model = createDetector(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init') });
     const anchors = makeAnchors(imgsz, STRIDES);
+    const colour = new HsvJitter({ h: cfg.hsvH, s: cfg.hsvS, v: cfg.hsvV });
     const geometric = new Compose([
-      new RandomFlip(cfg.flip),
+      new Mosaic(train, { p: cfg.mosaic }),
       new RandomAffine({ degrees: cfg.degrees, scale: cfg.scale, translate: cfg.translate }),
-      new ColorJitter({ brightness: cfg.hsv, saturation: cfg.hsv }),
+      new RandomFlip(cfg.flip),
+      colour,
     ]);
     const loader = new SampleLoader(train, { batchSize: cfg.batchSize, shuffle: true, dropLast: train.length > cfg.batchSize, transform: geometric });
     const plainLoader = new SampleLoader(train, {
       batchSize: cfg.batchSize,
       shuffle: true,
       dropLast: train.length > cfg.batchSize,
-      transform: new RandomFlip(cfg.flip),
+      transform: new Compose([new RandomFlip(cfg.flip), colour]),
     });
     const task = new DetectionTask(model, tf.train.adam(cfg.lr), loader, {
       anchors,
       numClasses,
       plainLoader,
-      closeFrom: cfg.epochs - cfg.closeAugment,
+      closeLast: cfg.closeAugment,
       clipNorm: cfg.clipNorm,
       accumulate: cfg.accumulate,
       weightDecay: cfg.weightDecay,
@@ -152,10 +155,9 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       trainSeconds: fit.trainSeconds,
       backend: backend.name,
     });
-    await plotDetectionCurves(runDir, r, {
-      matrix: detectionConfusion(val.coco as unknown as CocoDataset, results, train.categoryIds),
-      names: train.classNames,
-    });
+    await plotDetectionCurves(runDir, r);
+    const files = new Map(val.imageIds.map((id, i) => [id, val.get(i).source]));
+    await writeErrorReports(runDir, val.coco as unknown as CocoDataset, results, train.categoryIds, (id) => files.get(id));
     r.lines.forEach((l) => console.log(l));
     console.log(
       `mAP50-95 ${r.stats[0].toFixed(3)}, mAP50 ${r.stats[1].toFixed(3)} on ${r.images} validation images (train ${fit.trainSeconds.toFixed(0)} s); model: ${path.join(runDir, 'model')}`,

@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { COCO, type CocoDataset, type CocoResult, COCOeval } from 'coco-ts-api';
 import { type EpochValidator, type Logs, unitRange, writeFileAtomic } from '@cv/engine';
-import { plotConfusionMatrix, renderVegaLite } from '@cv/metrics';
-import { iouXyxy } from './boxes';
+import { renderVegaLite } from '@cv/metrics';
 import type { DetectionSet } from './data';
 import { detectBatch, type DetectOptions, type DetectorMetadata } from './predictor';
 
@@ -116,8 +115,7 @@ export class DetectionValidator implements EpochValidator {
  * Precision–recall curves per class (IoU 0.5) and the F1–confidence curve (F1 = 2PR/(P + R) at each recall
  * point's score threshold), as plots/pr_curve.{svg,png} and plots/f1_curve.{svg,png}.
  */
-export async function plotDetectionCurves(dir: string, r: DetectionEvaluation, confusion?: { matrix: number[][]; names: string[] }): Promise<void> {
-  if (confusion) await plotConfusionMatrix(confusion.matrix, [...confusion.names, 'background'], path.join(dir, 'plots', 'confusion_matrix'));
+export async function plotDetectionCurves(dir: string, r: DetectionEvaluation): Promise<void> {
   const pr = r.curves.flatMap((c) => c.recall.map((rec, i) => ({ class: c.name, recall: rec, precision: Math.max(0, c.precision[i]) })));
   const f1 = r.curves.flatMap((c) =>
     c.recall
@@ -165,6 +163,12 @@ export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: 
     '',
     '![PR curves](plots/pr_curve.png) ![F1 curve](plots/f1_curve.png) ![confusion matrix](plots/confusion_matrix.png)',
     '',
+    'Errors at score ≥ 0.25, IoU ≥ 0.45 — false positives, highest scores first (plots/false_positives.png), and false negatives, largest first (plots/false_negatives.png):',
+    '',
+    '![false positives](plots/false_positives.png)',
+    '',
+    '![false negatives](plots/false_negatives.png)',
+    '',
     '| category | AP50-95 | AP50 | AP75 | AR@100 |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...r.perCategory.map((c) => `| ${c.name} | ${c.ap.toFixed(3)} | ${c.ap50.toFixed(3)} | ${c.ap75.toFixed(3)} | ${c.ar.toFixed(3)} |`),
@@ -173,40 +177,4 @@ export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: 
     '',
   ].join('\n');
   writeFileAtomic(path.join(dir, 'report.md'), md);
-}
-
-/**
- * Detection confusion matrix [true][predicted] over the classes plus a background row/column (as
- * Ultralytics'): detections with score ≥ `conf` are matched one-to-one to objects by IoU ≥ `iou`, best
- * overlaps first; an unmatched object counts as predicted background, an unmatched detection as a
- * background false positive. Crowd objects are left out.
- */
-export function detectionConfusion(gt: CocoDataset, results: CocoResult[], categoryIds: number[], { conf = 0.25, iou = 0.45 } = {}): number[][] {
-  const k = categoryIds.length;
-  const idx = new Map(categoryIds.map((id, i) => [id, i]));
-  const cm = Array.from({ length: k + 1 }, () => new Array(k + 1).fill(0));
-  const xyxy = (b: number[]) => [b[0], b[1], b[0] + b[2], b[1] + b[3]];
-  for (const im of gt.images ?? []) {
-    const objs = (gt.annotations ?? []).filter((a) => a.image_id === im.id && !a.iscrowd);
-    const dets = results.filter((r) => r.image_id === im.id && r.score >= conf);
-    const pairs: { o: number; d: number; v: number }[] = [];
-    objs.forEach((a, o) =>
-      dets.forEach((r, d) => {
-        const v = iouXyxy(xyxy(a.bbox as number[]), 0, xyxy(r.bbox as number[]), 0);
-        if (v >= iou) pairs.push({ o, d, v });
-      }),
-    );
-    pairs.sort((a, b) => b.v - a.v);
-    const usedO = new Set<number>();
-    const usedD = new Set<number>();
-    for (const p of pairs) {
-      if (usedO.has(p.o) || usedD.has(p.d)) continue;
-      usedO.add(p.o);
-      usedD.add(p.d);
-      cm[idx.get(objs[p.o].category_id!)!][idx.get(dets[p.d].category_id)!]++;
-    }
-    objs.forEach((a, o) => !usedO.has(o) && cm[idx.get(a.category_id!)!][k]++);
-    dets.forEach((r, d) => !usedD.has(d) && cm[k][idx.get(r.category_id)!]++);
-  }
-  return cm;
 }

@@ -1,0 +1,196 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { CocoDataset, CocoResult } from 'coco-ts-api';
+import { plotConfusionMatrix } from '@cv/metrics';
+import { iouXyxy } from './boxes';
+
+/**
+ * A detection that is not a correct match ('background': no object under it; 'wrong class': on an object of
+ * another class), or an object without a correct detection ('missed'; 'misread': detected as another class).
+ */
+export interface DetectionError {
+  kind: 'background' | 'wrong class' | 'missed' | 'misread';
+  imageId: number;
+  /** [x, y, w, h] in original pixels: the detection's box (false positives) or the object's (false negatives). */
+  bbox: number[];
+  /** Detected category (false positives) or the object's (false negatives). */
+  categoryId: number;
+  /** For 'wrong class': the other side's category (the object's true one, or the one it was read as). */
+  otherCategoryId?: number;
+  /** The detection's score (false positives; the mis-classifying detection's for 'wrong class' objects). */
+  score?: number;
+}
+
+export interface DetectionMatching {
+  /** [true][predicted] over the classes plus background (last row / column). */
+  matrix: number[][];
+  /** Background and wrong-class detections, the highest scores first. */
+  falsePositives: DetectionError[];
+  /** Missed and mis-classified objects, the largest first. */
+  falseNegatives: DetectionError[];
+}
+
+/**
+ * Matches detections with score ≥ `conf` to objects one to one by IoU ≥ `iou`, best overlaps first, across
+ * classes (as Ultralytics' confusion matrix): a pair of different classes is a confusion, an unmatched object
+ * a miss (predicted background), an unmatched detection a background false positive. Crowd objects are left out.
+ */
+export function matchDetections(gt: CocoDataset, results: CocoResult[], categoryIds: number[], { conf = 0.25, iou = 0.45 } = {}): DetectionMatching {
+  const k = categoryIds.length;
+  const idx = new Map(categoryIds.map((id, i) => [id, i]));
+  const matrix = Array.from({ length: k + 1 }, () => new Array(k + 1).fill(0));
+  const falsePositives: DetectionError[] = [];
+  const falseNegatives: DetectionError[] = [];
+  const xyxy = (b: number[]) => [b[0], b[1], b[0] + b[2], b[1] + b[3]];
+  const objectsOf = new Map<number, NonNullable<CocoDataset['annotations']>>();
+  for (const a of gt.annotations ?? []) if (!a.iscrowd) objectsOf.set(a.image_id, [...(objectsOf.get(a.image_id) ?? []), a]);
+  const detsOf = new Map<number, CocoResult[]>();
+  for (const r of results) if (r.score >= conf) detsOf.set(r.image_id, [...(detsOf.get(r.image_id) ?? []), r]);
+  for (const im of gt.images ?? []) {
+    const objs = objectsOf.get(im.id) ?? [];
+    const dets = detsOf.get(im.id) ?? [];
+    const pairs: { o: number; d: number; v: number }[] = [];
+    objs.forEach((a, o) =>
+      dets.forEach((r, d) => {
+        const v = iouXyxy(xyxy(a.bbox as number[]), 0, xyxy(r.bbox as number[]), 0);
+        if (v >= iou) pairs.push({ o, d, v });
+      }),
+    );
+    pairs.sort((a, b) => b.v - a.v);
+    const matchOfO = new Map<number, number>();
+    const usedD = new Set<number>();
+    for (const p of pairs) {
+      if (matchOfO.has(p.o) || usedD.has(p.d)) continue;
+      matchOfO.set(p.o, p.d);
+      usedD.add(p.d);
+    }
+    objs.forEach((a, o) => {
+      const d = matchOfO.get(o);
+      const truth = a.category_id!;
+      if (d === undefined) {
+        matrix[idx.get(truth)!][k]++;
+        falseNegatives.push({ kind: 'missed', imageId: im.id, bbox: a.bbox as number[], categoryId: truth });
+        return;
+      }
+      const det = dets[d];
+      matrix[idx.get(truth)!][idx.get(det.category_id)!]++;
+      if (det.category_id !== truth) {
+        falseNegatives.push({
+          kind: 'misread',
+          imageId: im.id,
+          bbox: a.bbox as number[],
+          categoryId: truth,
+          otherCategoryId: det.category_id,
+          score: det.score,
+        });
+        falsePositives.push({
+          kind: 'wrong class',
+          imageId: im.id,
+          bbox: det.bbox as number[],
+          categoryId: det.category_id,
+          otherCategoryId: truth,
+          score: det.score,
+        });
+      }
+    });
+    dets.forEach((r, d) => {
+      if (usedD.has(d)) return;
+      matrix[k][idx.get(r.category_id)!]++;
+      falsePositives.push({ kind: 'background', imageId: im.id, bbox: r.bbox as number[], categoryId: r.category_id, score: r.score });
+    });
+  }
+  falsePositives.sort((a, b) => b.score! - a.score!);
+  falseNegatives.sort((a, b) => b.bbox[2] * b.bbox[3] - a.bbox[2] * a.bbox[3]);
+  return { matrix, falsePositives, falseNegatives };
+}
+
+/** The detection confusion matrix [true][predicted] with a background row and column (see `matchDetections`). */
+export function detectionConfusion(gt: CocoDataset, results: CocoResult[], categoryIds: number[], options: { conf?: number; iou?: number } = {}): number[][] {
+  return matchDetections(gt, results, categoryIds, options).matrix;
+}
+
+const TILE = 128;
+
+/**
+ * A gallery PNG of the first `n` errors: each a crop around its box (half the box's size of margin on every
+ * side, at least 24 px) scaled to 128×128, the box drawn, captioned with its kind, class and score.
+ * `fileOf` gives the image file of an image id. Writes nothing when there are no errors; returns the count drawn.
+ */
+export async function writeErrorGallery(
+  errors: DetectionError[],
+  fileOf: (imageId: number) => string | undefined,
+  nameOf: (categoryId: number) => string,
+  out: string,
+  { n = 24, columns = 6 } = {},
+): Promise<number> {
+  const picked = errors.filter((e) => fileOf(e.imageId) && fs.existsSync(fileOf(e.imageId)!)).slice(0, n);
+  if (!picked.length) return 0;
+  const tiles = await Promise.all(
+    picked.map(async (e) => {
+      const file = fileOf(e.imageId)!;
+      const meta = await sharp(file).metadata();
+      const [W, H] = [meta.width ?? 1, meta.height ?? 1];
+      const [x, y, w, h] = e.bbox;
+      const margin = Math.max(24, Math.max(w, h) / 2);
+      const left = Math.max(0, Math.floor(x - margin));
+      const top = Math.max(0, Math.floor(y - margin));
+      const width = Math.max(1, Math.min(W, Math.ceil(x + w + margin)) - left);
+      const height = Math.max(1, Math.min(H, Math.ceil(y + h + margin)) - top);
+      const k = Math.min(TILE / width, (TILE - 16) / height);
+      const crop = await sharp(file)
+        .removeAlpha()
+        .extract({ left, top, width, height })
+        .resize(Math.max(1, Math.round(width * k)), Math.max(1, Math.round(height * k)), { kernel: 'nearest' })
+        .png()
+        .toBuffer();
+      const colour = { background: '#ff3838', 'wrong class': '#ff37c7', missed: '#ffb21d', misread: '#ff37c7' }[e.kind];
+      const score = e.score?.toFixed(2) ?? '';
+      const label = {
+        background: `${nameOf(e.categoryId)} ${score} (nothing)`,
+        'wrong class': `${nameOf(e.categoryId)} ${score}, is ${nameOf(e.otherCategoryId!)}`,
+        missed: `missed ${nameOf(e.categoryId)}`,
+        misread: `${nameOf(e.categoryId)} as ${nameOf(e.otherCategoryId!)}`,
+      }[e.kind];
+      const esc = (t: string) => t.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+      const svg =
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${TILE}" height="${TILE}">` +
+        `<rect x="${(x - left) * k}" y="${(y - top) * k}" width="${w * k}" height="${h * k}" fill="none" stroke="${colour}" stroke-width="2"/>` +
+        `<text x="2" y="${TILE - 4}" font-family="sans-serif" font-size="11" fill="#fff">${esc(label)}</text></svg>`;
+      return sharp({ create: { width: TILE, height: TILE, channels: 3, background: '#202020' } })
+        .composite([{ input: crop, left: 0, top: 0 }, { input: Buffer.from(svg) }])
+        .png()
+        .toBuffer();
+    }),
+  );
+  const rows = Math.ceil(tiles.length / columns);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  await sharp({ create: { width: Math.min(columns, tiles.length) * TILE, height: rows * TILE, channels: 3, background: '#000' } })
+    .composite(tiles.map((t, i) => ({ input: t, left: (i % columns) * TILE, top: Math.floor(i / columns) * TILE })))
+    .png()
+    .toFile(out);
+  return tiles.length;
+}
+
+/**
+ * The error part of a detection report in `dir`: plots/confusion_matrix.{svg,png} (background row and
+ * column) and the galleries plots/false_positives.png (highest-scored first) and plots/false_negatives.png
+ * (largest first), from detections with score ≥ `conf`. `fileOf` gives an image id's file.
+ */
+export async function writeErrorReports(
+  dir: string,
+  gt: CocoDataset,
+  results: CocoResult[],
+  categoryIds: number[],
+  fileOf: (imageId: number) => string | undefined,
+  { conf = 0.25, iou = 0.45 } = {},
+): Promise<{ falsePositives: number; falseNegatives: number }> {
+  const m = matchDetections(gt, results, categoryIds, { conf, iou });
+  const names = new Map((gt.categories ?? []).map((c) => [c.id, String(c.name)]));
+  const nameOf = (id: number) => names.get(id) ?? String(id);
+  await plotConfusionMatrix(m.matrix, [...categoryIds.map(nameOf), 'background'], path.join(dir, 'plots', 'confusion_matrix'));
+  for (const f of ['false_positives.png', 'false_negatives.png']) fs.rmSync(path.join(dir, 'plots', f), { force: true });
+  await writeErrorGallery(m.falsePositives, fileOf, nameOf, path.join(dir, 'plots', 'false_positives.png'));
+  await writeErrorGallery(m.falseNegatives, fileOf, nameOf, path.join(dir, 'plots', 'false_negatives.png'));
+  return { falsePositives: m.falsePositives.length, falseNegatives: m.falseNegatives.length };
+}
