@@ -108,7 +108,25 @@ function cspDarknet(widths: [number, number, number, number, number], descriptio
   };
 }
 
+/** The classic U-Net encoder (Ronneberger et al.), narrow: [conv3×3-BN-ReLU ×2] per level, max-pool between levels. */
+const unetEncoder: BackboneDefinition = {
+  description: 'classic U-Net encoder: 4 levels of conv3×3 ×2 (16/32/64/128 ch), max-pool between; reductions 1/2/4/8',
+  build(input, ctx) {
+    const stages: BackboneGraph['stages'] = [];
+    let x = input;
+    [16, 32, 64, 128].forEach((c, i) => {
+      const name = `stage${i + 1}`;
+      if (i > 0) x = maxPool(x, `${name}_pool`);
+      x = convUnit(x, c, 3, 1, 'relu', `${name}_c1`, ctx);
+      x = convUnit(x, c, 3, 1, 'relu', `${name}_c2`, ctx);
+      stages.push({ name, channels: c, reduction: 2 ** i, output: x });
+    });
+    return { input, stages };
+  },
+};
+
 export const DEFINITIONS: Record<string, BackboneDefinition> = {
+  'unet-enc': unetEncoder,
   'simple-cnn': simpleCnn,
   'vgg-s': vggS,
   'resnet-s': resnetS,

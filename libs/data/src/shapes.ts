@@ -179,6 +179,8 @@ export async function writeShapes(out: string, { n, seed, onProgress }: { n: num
     annotations: [],
   };
   try {
+    // Names of the mask values, for segmentation loaders (line i = value i).
+    fs.writeFileSync(path.join(tmp, 'masks', 'classes.txt'), ['background', ...SHAPE_CLASSES].join('\n') + '\n');
     for (let i = 0; i < n; i++) {
       const img = makeShapesImage(seed, i);
       const file = `${String(i).padStart(5, '0')}.png`;

@@ -176,6 +176,13 @@ export class Compose implements SampleTransform {
   }
 }
 
+/** The ramp of the HSV → RGB formula: max(0, min(k, 4 − k, 1)) with k = x mod 6. */
+function hsvRamp(x: number): number {
+  const k = x >= 6 ? (x >= 12 ? x - 12 : x - 6) : x;
+  const m = k < 4 - k ? k : 4 - k;
+  return m < 0 ? 0 : m > 1 ? 1 : m;
+}
+
 /**
  * HSV jitter (pixels only), as Ultralytics' `hsv_h / hsv_s / hsv_v`: hue shifted by ± `h` of a full turn,
  * saturation and value scaled by 1 ± `s` and 1 ± `v`, one draw per image. Grey images get the value gain only.
@@ -197,35 +204,22 @@ export class HsvJitter implements SampleTransform {
       return { ...sample, image };
     }
     for (let i = 0; i < src.length; i += 3) {
-      const r = src[i],
-        g = src[i + 1],
-        b = src[i + 2];
-      const max = Math.max(r, g, b);
-      const d = max - Math.min(r, g, b);
-      let hue = d === 0 ? 0 : max === r ? ((g - b) / d + 6) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
-      hue = (((hue + dh) % 6) + 6) % 6;
-      const val = Math.min(255, max * kv);
-      const sat = Math.min(1, max === 0 ? 0 : (d / max) * ks);
-      // HSV → RGB
-      const chroma = val * sat;
-      const x = chroma * (1 - Math.abs((hue % 2) - 1));
-      const m = val - chroma;
-      const sector = Math.floor(hue);
-      const [rr, gg, bb] =
-        sector === 0
-          ? [chroma, x, 0]
-          : sector === 1
-            ? [x, chroma, 0]
-            : sector === 2
-              ? [0, chroma, x]
-              : sector === 3
-                ? [0, x, chroma]
-                : sector === 4
-                  ? [x, 0, chroma]
-                  : [chroma, 0, x];
-      image[i] = Math.round(rr + m);
-      image[i + 1] = Math.round(gg + m);
-      image[i + 2] = Math.round(bb + m);
+      const r = src[i];
+      const g = src[i + 1];
+      const b = src[i + 2];
+      const max = r > g ? (r > b ? r : b) : g > b ? g : b;
+      const min = r < g ? (r < b ? r : b) : g < b ? g : b;
+      const d = max - min;
+      let hue = d === 0 ? 0 : max === r ? (g - b) / d + 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+      hue += dh;
+      hue -= 6 * Math.floor(hue / 6);
+      const val = max * kv > 255 ? 255 : max * kv;
+      const sat = max === 0 ? 0 : Math.min(1, (d / max) * ks);
+      // HSV → RGB without temporaries: channel n takes v − v·s·max(0, min(k, 4 − k, 1)), k = (n + h) mod 6.
+      const vs = val * sat;
+      image[i] = Math.round(val - vs * hsvRamp(5 + hue));
+      image[i + 1] = Math.round(val - vs * hsvRamp(3 + hue));
+      image[i + 2] = Math.round(val - vs * hsvRamp(1 + hue));
     }
     return { ...sample, image };
   }

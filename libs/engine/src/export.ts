@@ -30,8 +30,8 @@ export async function exportModel(modelDir: string, outDir: string): Promise<num
   writeFileAtomic(path.join(tmp, WEIGHTS_BIN), new Uint8Array(artifacts.weightData as ArrayBuffer));
   writeFileAtomic(path.join(tmp, MODEL_JSON), JSON.stringify(json));
   const exported = await tf.loadLayersModel(tf.io.fromMemory(readModelArtifacts(tmp)));
-  // Every input gets a probe (a conditional generator has two); every output is compared.
-  const probes = original.inputs.map((input, i) => tf.randomUniform([4, ...(input.shape.slice(1) as number[])], 0, 1, 'float32', 7 + i));
+  // Every input gets a probe (a conditional generator has two; free spatial sizes, as a U-Net's, get 64); every output is compared.
+  const probes = original.inputs.map((input, i) => tf.randomUniform([4, ...input.shape.slice(1).map((d) => d ?? 64)], 0, 1, 'float32', 7 + i));
   const diff = tf.tidy(() => {
     const a = [original.predict(probes) as tf.Tensor | tf.Tensor[]].flat();
     const b = [exported.predict(probes) as tf.Tensor | tf.Tensor[]].flat();

@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Mask value no loss or metric counts. */
+export const IGNORE = 255;
+
+export type LossName = 'ce' | 'dice' | 'focal' | 'jaccard';
+export const LOSS_NAMES: LossName[] = ['ce', 'dice', 'focal', 'jaccard'];
+
+/** A weighted sum of losses, e.g. `ce+dice` or `0.5*ce+dice` (smp's losses, added as `L1 + L2` in PyTorch). */
+export interface LossSpec {
+  terms: { name: LossName; weight: number }[];
+  /** Per-class weights of cross-entropy (and focal), as PyTorch's `weight`. */
+  classWeights?: number[];
+  /** Focal loss γ (2). */
+  gamma?: number;
+}
+
+/** Parses `ce+dice`, `0.5*ce+2*dice`, `focal`... naming the valid terms on a bad one. */
+export function parseLoss(text: string): LossSpec['terms'] {
+  return text.split('+').map((part) => {
+    const m = /^\s*(?:([0-9.]+)\s*\*\s*)?([a-z]+)\s*$/.exec(part);
+    if (!m || !LOSS_NAMES.includes(m[2] as LossName) || (m[1] !== undefined && !(Number(m[1]) > 0)))
+      throw new Error(
+        `loss '${text}': '${part.trim()}' is not a term; use a sum of ${LOSS_NAMES.join(', ')} with optional weights, e.g. ce+dice or 0.5*ce+dice`,
+      );
+    return { name: m[2] as LossName, weight: m[1] === undefined ? 1 : Number(m[1]) };
+  });
+}
+
+/**
+ * Segmentation losses of logits [B, H, W, C] against class indices [B, H, W] (int32; `IGNORE` pixels left
+ * out of every term):
+ * - `ce`: softmax cross-entropy, the mean over counted pixels — with class weights, Σ w_t·nll / Σ w_t (PyTorch).
+ * - `dice`: smp's multiclass soft Dice, over the whole batch: per class 1 − 2·Σp·y / Σ(p + y), classes
+ *   absent from the batch's truth contribute 0, mean over all classes.
+ * - `jaccard`: the same with Σp·y / (Σ(p + y) − Σp·y).
+ * - `focal`: softmax focal loss (1 − p_t)^γ · nll (γ = 2), weighted and averaged as `ce`.
+ * Returns the weighted sum and each term.
+ */
+export function segmentationLoss(logits: tf.Tensor4D, target: tf.Tensor3D, spec: LossSpec): { loss: tf.Scalar; parts: Record<string, tf.Scalar> } {
+  const c = logits.shape[3];
+  return tf.tidy(() => {
+    const valid = tf.cast(tf.notEqual(target, IGNORE), 'float32') as tf.Tensor3D;
+    const safe = tf.where(tf.notEqual(target, IGNORE), target, tf.zerosLike(target)) as tf.Tensor3D;
+    const onehot = tf.mul(tf.oneHot(tf.cast(safe, 'int32'), c), tf.expandDims(valid, -1)) as tf.Tensor4D;
+    const logp = tf.logSoftmax(logits);
+    const nll = tf.neg(tf.sum(tf.mul(onehot, logp), -1)) as tf.Tensor3D;
+    const pixelWeights = spec.classWeights ? tf.mul(tf.gather(tf.tensor1d(checkWeights(spec.classWeights, c)), tf.cast(safe, 'int32')), valid) : valid;
+    const denom = tf.maximum(tf.sum(pixelWeights), 1e-7);
+    const parts: Record<string, tf.Scalar> = {};
+    let probs: tf.Tensor4D | undefined;
+    const overlap = () => {
+      probs ??= tf.mul(tf.exp(logp), tf.expandDims(valid, -1)) as tf.Tensor4D;
+      const inter = tf.sum(tf.mul(probs, onehot), [0, 1, 2]);
+      const card = tf.sum(tf.add(probs, onehot), [0, 1, 2]);
+      const present = tf.cast(tf.greater(tf.sum(onehot, [0, 1, 2]), 0), 'float32');
+      return { inter, card, present };
+    };
+    let total: tf.Scalar = tf.scalar(0);
+    for (const { name, weight } of spec.terms) {
+      let l: tf.Scalar;
+      if (name === 'ce') l = tf.div(tf.sum(tf.mul(nll, pixelWeights)), denom);
+      else if (name === 'focal') {
+        const pt = tf.exp(tf.neg(nll));
+        l = tf.div(tf.sum(tf.mul(tf.mul(tf.pow(tf.sub(1, pt), spec.gamma ?? 2), nll), pixelWeights)), denom);
+      } else {
+        const { inter, card, present } = overlap();
+        const score = name === 'dice' ? tf.div(tf.mul(2, inter), tf.maximum(card, 1e-7)) : tf.div(inter, tf.maximum(tf.sub(card, inter), 1e-7));
+        l = tf.mean(tf.mul(tf.sub(1, score), present));
+      }
+      parts[name] = tf.keep(l);
+      total = tf.add(total, tf.mul(weight, l));
+    }
+    return { loss: total, parts };
+  });
+}
+
+function checkWeights(w: number[], c: number): number[] {
+  if (w.length !== c) throw new Error(`class weights: ${w.length} given for ${c} classes; give one per class (background first)`);
+  if (w.some((v) => !(v >= 0))) throw new Error(`class weights must be ≥ 0, got ${w.join(', ')}`);
+  return w;
+}
