@@ -160,6 +160,23 @@ describe('data and predictor', () => {
       anchors: makeAnchors([64, 64], STRIDES),
       numClasses: 1,
     });
+    // close_mosaic follows the planned total (a --time budget re-plans it): the last `closeLast` epochs use the plain loader.
+    const plain = new SampleLoader(set, { batchSize: 1 });
+    const closing = new DetectionTask(model, tf.train.adam(1e-3), task.loader, {
+      anchors: makeAnchors([64, 64], STRIDES),
+      numClasses: 1,
+      plainLoader: plain,
+      closeLast: 2,
+    });
+    const used = (epoch: number, total: number) => {
+      const spy = { plain: 0 };
+      const orig = plain.batches.bind(plain);
+      plain.batches = (seed) => ((spy.plain = 1), orig(seed));
+      closing.batches(epoch, 0, total);
+      plain.batches = orig;
+      return spy.plain ? 'plain' : 'augmented';
+    };
+    expect([used(7, 10), used(8, 10), used(9, 10), used(3, 5)]).toEqual(['augmented', 'plain', 'plain', 'plain']);
     const batch = collate([set.get(0), set.get(0)]);
     task.trainStep(batch, stepContext(0));
     const before = tf.memory();
@@ -184,7 +201,7 @@ describe('data and predictor', () => {
       expect(d.box[3]).toBeLessThanOrEqual(60);
     }
     model.dispose();
-  });
+  }, 60_000);
 });
 
 describe('COCO ⇄ YOLO', () => {
