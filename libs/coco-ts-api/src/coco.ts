@@ -2,7 +2,7 @@
  * The COCO dataset index (pycocotools' `COCO` class): images, annotations, categories, image→annotations,
  * category→images; id queries; `loadRes` for detection results; `annToRLE` / `annToMask`.
  */
-import { type Bbox, frPoly, frPyObjects, merge, type RLE, type UncompressedRLE, area as rleArea, toBbox as rleToBbox, decode } from './mask-api';
+import { type Bbox, frPyObjects, merge, type RLE, type UncompressedRLE, area as rleArea, toBbox as rleToBbox, decode } from './mask-api';
 import type { Mask, Polygon } from './mask';
 
 export interface CocoImage {
@@ -227,8 +227,8 @@ export class COCO {
     if (Array.isArray(segm)) {
       if (segm.length === 0) throw new CocoError(`annotation ${ann.id}: 'segmentation' is an empty polygon list`);
       try {
-        // Always polygons here (pycocotools would read a 4-number "polygon" as a box): a part needs ≥ 3 points.
-        return merge(frPoly(segm as Polygon[], img.height, img.width));
+        // pycocotools' annToRLE: frPyObjects on the list (refusing what 2.0.11 raises for), then merge.
+        return merge(frPyObjects(segm as Polygon[], img.height, img.width) as RLE[]);
       } catch (e) {
         throw new CocoError(`annotation ${ann.id}: ${(e as Error).message}`);
       }

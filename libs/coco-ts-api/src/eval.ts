@@ -124,8 +124,9 @@ export class COCOeval {
     const iscrowd = requireNumber(ann, 'iscrowd', 'ground-truth');
     const area = requireNumber(ann, 'area', 'ground-truth');
     requireNumber(ann, 'category_id', 'ground-truth');
-    // pycocotools overwrites any 'ignore' key with iscrowd.
-    const rec: GtRec = { id: ann.id, area, iscrowd, ignore: !!iscrowd };
+    // pycocotools overwrites any 'ignore' key with the truthiness of iscrowd, but the IoU and the matching
+    // take int(iscrowd): 0.5 is ignored yet no crowd, 2 and true are crowds.
+    const rec: GtRec = { id: ann.id, area, iscrowd: Math.trunc(iscrowd), ignore: !!iscrowd };
     this.attachGeometry(rec, ann, this.cocoGt, 'ground-truth');
     return rec;
   }
@@ -218,6 +219,11 @@ export class COCOeval {
     const p = this.params;
     p.imgIds = [...new Set(p.imgIds)].sort((a, b) => a - b);
     if (p.useCats) p.catIds = [...new Set(p.catIds)].sort((a, b) => a - b);
+    const bad = p.maxDets.find((d) => !(Number.isInteger(d) && d >= 0));
+    if (bad !== undefined)
+      throw new CocoError(
+        `params.maxDets holds ${bad}: maxDets are numbers of detections kept per image, whole numbers ≥ 0 (e.g. [1, 10, 100]); pycocotools would slice the score lists with it (dtScores[0:${bad}]), which is not a limit, so coco-ts-api refuses it`,
+      );
     p.maxDets = [...p.maxDets].sort((a, b) => a - b);
     this.prepare();
     const C = p.useCats ? p.catIds.length : 1;

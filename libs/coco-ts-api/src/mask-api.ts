@@ -72,12 +72,15 @@ export function merge(rles: (RLE | UncompressedRLE)[], intersect = false): RLE {
   return toRLE(mergeRuns(rles.map(fromRLE), intersect));
 }
 
-/** Polygons → one RLE per polygon (merge them for a multi-part object). */
+/**
+ * Polygons → one RLE per polygon (merge them for a multi-part object). As pycocotools, a polygon of n numbers
+ * has ⌊n/2⌋ points (an odd last number is dropped) and is rasterised as it is: one of 2 points (4 numbers)
+ * gives an empty mask. A polygon with fewer than 2 numbers has no point and is refused.
+ */
 export function frPoly(polygons: Polygon[], h: number, w: number): RLE[] {
   return polygons.map((p, i) => {
-    if (!Array.isArray(p) || p.length < 6 || p.length % 2 !== 0) {
-      throw new MaskError(`polygon ${i} has ${Array.isArray(p) ? p.length : 0} coordinates; a polygon needs at least 3 points (6 numbers, x/y pairs)`);
-    }
+    if (!Array.isArray(p) || p.length < 2 || p.some((v) => typeof v !== 'number'))
+      throw new MaskError(`polygon ${i} has ${Array.isArray(p) ? p.length : 0} coordinates; a polygon is a list of x, y numbers (at least one point)`);
     return toRLE(polygonRuns(p, h, w));
   });
 }
@@ -92,22 +95,32 @@ export function frUncompressedRLE(rles: UncompressedRLE[]): RLE[] {
   return rles.map((r, i) => toRLE(checkRuns(fromRLE(r), `uncompressed RLE ${i}`)));
 }
 
-type PyObject = Polygon[] | Bbox[] | UncompressedRLE[] | Polygon | Bbox | UncompressedRLE;
+type PyObject = Polygon[] | UncompressedRLE[] | UncompressedRLE | number[];
 
 /**
- * pycocotools' `frPyObjects`: a list of polygons, boxes or uncompressed RLEs → list of RLEs; a single
- * one → one RLE.
+ * pycocotools' `frPyObjects` for what 2.0.11 accepts from Python lists: a list of polygons (its first of
+ * more than 4 numbers) → one RLE each; a list of uncompressed RLEs → one RLE each; one uncompressed RLE → one
+ * RLE. What 2.0.11 raises a TypeError for is refused with a clear line: a list whose first entry has 4 numbers
+ * (it is passed to frBbox, which wants a NumPy array — use `frBbox`), a single flat list of numbers, a first
+ * polygon of fewer than 4 numbers.
  */
 export function frPyObjects(obj: PyObject, h: number, w: number): RLE | RLE[] {
   if (Array.isArray(obj) && obj.length > 0 && Array.isArray(obj[0])) {
     const list = obj as number[][];
-    return list[0].length === 4 ? frBbox(list as Bbox[], h, w) : frPoly(list, h, w);
+    if (list[0].length === 4)
+      throw new MaskError(
+        "frPyObjects: a list whose first entry has 4 numbers is read as boxes, which pycocotools 2.0.11 refuses for a Python list (TypeError: Argument 'bb' has incorrect type); pass boxes to frBbox, or give the polygon at least 3 points",
+      );
+    if (list[0].length < 4) throw new MaskError(`frPyObjects: the first polygon has ${list[0].length} numbers; a polygon needs at least 3 points (6 numbers)`);
+    return frPoly(list, h, w);
   }
+  if (Array.isArray(obj) && obj.length > 0 && typeof obj[0] === 'number')
+    throw new MaskError(
+      'frPyObjects: a single flat list of numbers is not accepted (pycocotools 2.0.11 raises a TypeError for it); wrap a polygon in a list ([[x0, y0, x1, y1, ...]]) or pass boxes to frBbox',
+    );
   if (Array.isArray(obj) && obj.length > 0 && typeof obj[0] === 'object') return frUncompressedRLE(obj as UncompressedRLE[]);
-  if (Array.isArray(obj) && obj.length === 4) return frBbox([obj as Bbox], h, w)[0];
-  if (Array.isArray(obj) && obj.length > 4) return frPoly([obj as Polygon], h, w)[0];
   if (obj && !Array.isArray(obj) && typeof obj === 'object' && 'counts' in obj && 'size' in obj) return frUncompressedRLE([obj])[0];
-  throw new MaskError('segmentation is neither a polygon list, a box nor an RLE {size, counts}');
+  throw new MaskError('segmentation is neither a polygon list nor an RLE {size, counts}');
 }
 
 const isBox = (o: unknown): o is Bbox => Array.isArray(o) && o.length === 4 && o.every((v) => typeof v === 'number');

@@ -107,16 +107,15 @@ describe('mask API: hand-made cases and bad input', () => {
   });
 
   it('frPyObjects dispatches like pycocotools', () => {
-    expect(frPyObjects([0, 0, 2, 2], 4, 4)).toEqual(frBbox([[0, 0, 2, 2]], 4, 4)[0]);
-    expect(Array.isArray(frPyObjects([[0, 0, 3, 0, 3, 3]], 4, 4))).toBe(true);
+    expect(frPyObjects([[0, 0, 3, 0, 3, 3]], 4, 4)).toEqual(frPoly([[0, 0, 3, 0, 3, 3]], 4, 4));
     expect(frPyObjects({ size: [2, 2], counts: [1, 3] }, 2, 2)).toEqual({ size: [2, 2], counts: '13' });
   });
 
   it('rejects bad input with clear messages', () => {
-    expect(() => frPoly([[1, 2, 3, 4]], 5, 5)).toThrow(/at least 3 points/);
+    expect(() => frPoly([[1]], 5, 5)).toThrow(/polygon 0 has 1 coordinates; a polygon is a list of x, y numbers/);
     expect(() => frUncompressedRLE([{ size: [2, 2], counts: [1, 2] }])).toThrow(/counts sum to 3, but size 2×2 needs 4/);
     expect(() => decode({ size: [2, 2], counts: [1, 2] })).toThrow(/counts sum to 3/);
-    expect(() => frPyObjects('x' as never, 2, 2)).toThrow(/neither a polygon list, a box nor an RLE/);
+    expect(() => frPyObjects('x' as never, 2, 2)).toThrow(/neither a polygon list nor an RLE/);
     expect(() => iou([[0, 0, 1, 1]], [[0, 0, 1, 1]], [0, 1])).toThrow(/2 flags for 1 ground truths/);
   });
 });

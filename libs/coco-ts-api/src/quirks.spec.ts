@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { COCO, CocoError, type CocoResult } from './coco';
 import { COCOeval, evalRow } from './eval';
 import { linspace, pairwiseSum, pyFixed } from './numeric';
+import { area, frPoly, frPyObjects } from './mask-api';
 
 type Box = [number, number, number, number];
 const EPS = 2.220446049250313e-16;
@@ -166,7 +167,11 @@ describe('bad input gives a clear error naming the annotation or field', () => {
       'segm',
       /annotation 11: .*counts sum to 10, but size 10×10 needs 100/,
     ],
-    [{ id: 12, image_id: 1, category_id: 1, area: 4, iscrowd: 0, segmentation: [[1, 1, 2, 2]] }, 'segm', /annotation 12: polygon 0 has 4 coordinates/],
+    [
+      { id: 12, image_id: 1, category_id: 1, area: 4, iscrowd: 0, segmentation: [[1, 1, 2, 2]] },
+      'segm',
+      /annotation 12: frPyObjects: a list whose first entry has 4 numbers .* pass boxes to frBbox/,
+    ],
   ])('%j (%s)', (ann, iouType, message) => {
     const gt = new COCO({ ...base(), annotations: [ann as never] });
     const E = new COCOeval(gt, gt.loadRes([]), iouType as string);
@@ -220,5 +225,67 @@ describe('COCO index', () => {
     });
     const m = coco.annToMask(coco.loadAnns(1)[0]);
     expect(m.data.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('pycocotools behaviours at the edges of the format', () => {
+  const img = { id: 1, width: 20, height: 20 };
+  const cats = [{ id: 1, name: 'a' }];
+
+  it('an odd-length polygon uses ⌊n/2⌋ points; a later part of 4 numbers rasterises to nothing', () => {
+    const tri = [2, 2, 15, 2, 15, 15];
+    const gt = new COCO({
+      images: [img],
+      categories: cats,
+      annotations: [
+        { id: 1, image_id: 1, category_id: 1, area: 1, iscrowd: 0, segmentation: [[...tri, 9]] },
+        { id: 2, image_id: 1, category_id: 1, area: 1, iscrowd: 0, segmentation: [tri, [0, 0, 19, 19]] },
+        { id: 3, image_id: 1, category_id: 1, area: 1, iscrowd: 0, segmentation: [tri] },
+      ],
+    });
+    const [odd, withLine, plain] = [1, 2, 3].map((id) => gt.annToRLE(gt.anns.get(id)!));
+    expect(odd).toEqual(plain);
+    expect(withLine).toEqual(plain);
+    expect(frPoly([[0, 0, 19, 19]], 20, 20).map(area)).toEqual([0]);
+  });
+
+  it('iscrowd 0.5 is ignored but no crowd in IoU and matching; 2 and true are crowds', () => {
+    // One gt box and two detections on it: as a crowd, both detections match it (and are ignored); as a
+    // non-crowd ignored gt, only the first matches (ignored) and the second is a false positive.
+    const run = (iscrowd: unknown) => {
+      const gt = new COCO({
+        images: [img],
+        categories: cats,
+        annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: iscrowd as number }],
+      });
+      const dt = gt.loadRes([
+        { image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9 },
+        { image_id: 1, category_id: 1, bbox: [0, 0, 10, 9], score: 0.8 },
+      ]);
+      const E = new COCOeval(gt, dt, 'bbox');
+      E.evaluate();
+      const e = E.evalImgs.find((x) => x && x.aRng[1] === 1e10)!;
+      return { dtIgnore: Array.from(e.dtIgnore.subarray(0, 2)), gtIgnore: Array.from(e.gtIgnore) };
+    };
+    expect(run(0.5)).toEqual({ dtIgnore: [1, 0], gtIgnore: [1] });
+    expect(run(2)).toEqual({ dtIgnore: [1, 1], gtIgnore: [1] });
+    expect(run(true)).toEqual({ dtIgnore: [1, 1], gtIgnore: [1] });
+    expect(run(0)).toEqual({ dtIgnore: [0, 0], gtIgnore: [0] });
+  });
+
+  it('negative or fractional maxDets are refused with one line (pycocotools would slice with them)', () => {
+    const gt = new COCO({ images: [img], categories: cats, annotations: [] });
+    const E = new COCOeval(gt, gt.loadRes([]), 'bbox');
+    E.params.maxDets = [1, 10, -5];
+    expect(() => E.evaluate()).toThrow(/params\.maxDets holds -5: .* whole numbers ≥ 0/);
+    E.params.maxDets = [1, 2.5, 100];
+    expect(() => E.evaluate()).toThrow(/params\.maxDets holds 2\.5/);
+  });
+
+  it('frPyObjects refuses what pycocotools 2.0.11 raises a TypeError for: a list of boxes, a flat list', () => {
+    expect(() => frPyObjects([[0, 0, 2, 2]], 4, 4)).toThrow(/first entry has 4 numbers .* pass boxes to frBbox/);
+    expect(() => frPyObjects([0, 0, 2, 2], 4, 4)).toThrow(/a single flat list of numbers is not accepted/);
+    expect(() => frPyObjects([0, 0, 3, 0, 3, 3], 4, 4)).toThrow(/a single flat list/);
+    expect(() => frPyObjects([[0, 0, 3]], 4, 4)).toThrow(/the first polygon has 3 numbers/);
   });
 });
