@@ -29,6 +29,27 @@ describe('coco-ts-api:eval command', () => {
     expect(Object.keys(json.seconds)).toEqual(['load', 'evaluate', 'accumulate']);
   });
 
+  it('--workers 3 evaluates in threads and prints the numbers of one thread, bit for bit', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocoeval-w-'));
+    const args = (n: string, out: string) => [
+      '--gt',
+      path.join(fixtures, 'bbox_crowd.gt.json'),
+      '--dt',
+      path.join(fixtures, 'bbox_crowd.dt.json'),
+      '--workers',
+      n,
+      '--json',
+      out,
+    ];
+    expect(run(args('1', path.join(dir, '1.json'))).code).toBe(0);
+    const three = run(args('3', path.join(dir, '3.json')));
+    expect(three.code, three.stderr).toBe(0);
+    const [a, b] = ['1.json', '3.json'].map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+    expect(b.stats).toEqual(a.stats);
+    expect(b.perCategory).toEqual(a.perCategory);
+    expect(run(args('0', path.join(dir, '0.json'))).stderr).toMatch(/--workers takes a whole number ≥ 1, got '0'/);
+  });
+
   it('applies --img-ids, --cat-ids, --max-dets and --use-cats', () => {
     const r = run([
       '--gt',

@@ -1,6 +1,9 @@
 /**
  * npx nx run coco-ts-api:eval -- --gt gt.json --dt dt.json --iou bbox|segm [--img-ids 3,1,2]
- *   [--cat-ids 4,1] [--max-dets 1,10,100] [--use-cats 0] [--json out.json]
+ *   [--cat-ids 4,1] [--max-dets 1,10,100] [--use-cats 0] [--workers N] [--json out.json]
+ *
+ * --workers N evaluates N blocks of images in N threads (this one included) and merges the shards: the same
+ * numbers as one thread, bit for bit.
  *
  * Prints pycocotools' 12 summary lines and a per-category table; --json writes
  * {stats, perCategory: [{categoryId, ap, ap50, ap75, ar}], seconds: {load, evaluate, accumulate}}.
@@ -9,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { COCOeval } from './eval';
-import { loadCocoFile, loadResultsFile } from './node';
+import { evaluateInWorkers, loadCocoFile, loadResultsFile } from './node';
 import { IOU_TYPES, type IouType } from './params';
 
 class UsageError extends Error {}
@@ -27,7 +30,7 @@ function idList(flag: string, value: string | undefined): number[] | undefined {
 
 const fmt = (v: number) => (v < 0 ? '   -1' : v.toFixed(3));
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -41,18 +44,21 @@ function main(argv: string[]): void {
         'cat-ids': { type: 'string' },
         'max-dets': { type: 'string' },
         'use-cats': { type: 'string' },
+        workers: { type: 'string' },
         json: { type: 'string' },
       },
     }));
   } catch (e) {
     throw new UsageError(
-      `${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--json out.json]`,
+      `${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--workers N] [--json out.json]`,
     );
   }
   if (!values.gt || !values.dt) throw new UsageError('--gt and --dt are required (COCO ground truth and a results list)');
   const iouType = values.iou ?? 'bbox';
   if (!IOU_TYPES.includes(iouType as IouType)) throw new UsageError(`--iou must be one of ${IOU_TYPES.join(', ')}, got '${iouType}'`);
   if (values['use-cats'] !== undefined && !['0', '1'].includes(values['use-cats'])) throw new UsageError(`--use-cats takes 0 or 1`);
+  const workers = values.workers === undefined ? 1 : Number(values.workers);
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new UsageError(`--workers takes a whole number ≥ 1, got '${values.workers}'`);
 
   let t0 = performance.now();
   console.log('loading annotations into memory...');
@@ -62,7 +68,7 @@ function main(argv: string[]): void {
   const load = (performance.now() - t0) / 1000;
   console.log(`DONE (t=${load.toFixed(2)}s)`);
 
-  const E = new COCOeval(gt, dt, iouType);
+  let E = new COCOeval(gt, dt, iouType);
   const imgIds = idList('img-ids', values['img-ids']);
   const catIds = idList('cat-ids', values['cat-ids']);
   const maxDets = idList('max-dets', values['max-dets']);
@@ -74,7 +80,14 @@ function main(argv: string[]): void {
   console.log('Running per image evaluation...');
   console.log(`Evaluate annotation type *${iouType}*`);
   t0 = performance.now();
-  E.evaluate();
+  if (workers > 1) {
+    const { catIds: c, maxDets: m, useCats } = E.params;
+    E = await evaluateInWorkers(
+      { gt: values.gt, dt: values.dt, iouType: iouType as IouType, params: { catIds: c, maxDets: m, useCats }, imgIds: E.params.imgIds },
+      workers,
+      { gt, dt },
+    );
+  } else E.evaluate();
   const evaluate = (performance.now() - t0) / 1000;
   console.log(`DONE (t=${evaluate.toFixed(2)}s).`);
   console.log('Accumulating evaluation results...');
@@ -102,10 +115,8 @@ function main(argv: string[]): void {
   }
 }
 
-try {
-  main(process.argv.slice(2).filter((a) => a !== '--'));
-} catch (e) {
+main(process.argv.slice(2).filter((a) => a !== '--')).catch((e) => {
   console.error(`error: ${(e as Error).message}`);
   if (process.env.CV_DEBUG) console.error((e as Error).stack);
   process.exitCode = 1;
-}
+});

@@ -311,6 +311,18 @@ export class COCOeval {
     };
   }
 
+  /** The parameters of the last evaluate() (null before), as accumulate() reads them. */
+  get evaluatedParams(): Params | null {
+    return this.paramsEval;
+  }
+
+  /** Sets evaluate()'s outcome from elsewhere (merged shards, see `shards.ts`): evalImgs in [cat][area][image] order. */
+  loadEvaluation(evalImgs: (EvalImg | null)[], params: Params): void {
+    this.evalImgs = evalImgs;
+    this.paramsEval = params.clone();
+    this.eval = null;
+  }
+
   /** Precision/recall curves: precision[T,R,K,A,M], recall[T,K,A,M], scores[T,R,K,A,M]. */
   accumulate(p: Params = this.params): EvalResult {
     if (!this.paramsEval) throw new CocoError('run evaluate() before accumulate()');

@@ -4,3 +4,4 @@ export * from './eval';
 export * from './params';
 export * from './mask-api';
 export { linspace, pairwiseSum, pyFixed } from './numeric';
+export * from './shards';

@@ -30,3 +30,5 @@ export function loadResultsFile(gt: COCO, file: string): COCO {
   if (!Array.isArray(data)) throw new CocoError(`results file '${file}' must hold a JSON list of detections`);
   return gt.loadRes(data as CocoResult[]);
 }
+
+export { blocks, evaluateBlock, evaluateInWorkers, type EvaluationWorkers, startEvaluationWorkers, type WorkerJob } from './workers';

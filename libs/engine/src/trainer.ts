@@ -255,17 +255,37 @@ export class Trainer<B = unknown> {
     for (const cb of this.callbacks) cb.onPlanChange?.(epochs);
   }
 
-  /** Time budget: after the first timed epoch, plan the epochs that fit; stop when the next would not. */
+  /** Training seconds at the end of this process's first epoch (0 until then). */
+  private firstEpochEnd = 0;
+  private replanned = false;
+
+  /**
+   * Time budget: after the first timed epoch, plan the epochs that fit; after the second, plan again from the
+   * epochs after the first (the first carries start-up costs); stop when the next epoch would not fit.
+   */
   private checkBudget(epochsThisFit: number): void {
     const budget = this.options.timeBudget;
     if (!budget) return;
-    const perEpoch = (this.elapsedSeconds() - this.priorSeconds) / epochsThisFit;
+    const now = this.elapsedSeconds();
+    let perEpoch = (now - this.priorSeconds) / epochsThisFit;
     if (!this.planned) {
       const fit = Math.max(this.epochsDone, Math.floor(budget / perEpoch));
       this.plan(fit);
       this.log(`time budget ${(budget / 60).toFixed(1)} min: ${perEpoch.toFixed(1)} s per epoch, planned ${fit} epochs`);
     }
-    if (this.epochsDone < this.epochs && this.elapsedSeconds() + perEpoch > budget) {
+    if (epochsThisFit === 1) this.firstEpochEnd = now;
+    else if (this.firstEpochEnd > 0) {
+      perEpoch = (now - this.firstEpochEnd) / (epochsThisFit - 1);
+      if (!this.replanned) {
+        this.replanned = true;
+        const fit = Math.max(this.epochsDone, this.epochsDone + Math.floor((budget - now) / perEpoch));
+        if (fit !== this.epochs) {
+          this.plan(fit);
+          this.log(`time budget: ${perEpoch.toFixed(1)} s per epoch after the first, planned ${fit} epochs`);
+        }
+      }
+    }
+    if (this.epochsDone < this.epochs && now + perEpoch > budget) {
       this.stop(`time budget of ${(budget / 60).toFixed(1)} min spent after ${this.epochsDone} epochs`);
     }
   }

@@ -1,14 +1,20 @@
 /**
- * COCO evaluation benchmark: evaluate() + accumulate() for bbox on a generated set (default 5,000
- * images × ~7 gts × ~20 detections, 80 categories), seconds and peak memory. `--write-dir DIR` also
- * writes gt.json/dt.json so the same set can be run through pycocotools.
+ * COCO evaluation benchmark: evaluate() + accumulate() on a generated set (default 5,000 images × ~7 gts ×
+ * ~20 detections, 80 categories; `--iou segm`: the gts as octagon polygons, the detections as RLEs),
+ * seconds and peak memory, with `--workers N` threads (loading, in every thread, is not timed — as
+ * pycocotools' COCO() and loadRes are not). `--write-dir DIR` writes gt.json/dt.json; `--python <python with
+ * pycocotools>` then times pycocotools' evaluate() + accumulate() on the same files (tools/bench/pycocotools_bench.py).
  *
- *   npx nx run bench:coco [-- --images 5000 --json]
+ *   npx nx run bench:coco [-- --images 5000 --workers 2 --iou bbox|segm --python /path/to/python3 --json]
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { COCO, COCOeval, type CocoDataset, type CocoResult } from 'coco-ts-api';
+import { COCO, COCOeval, type CocoDataset, type CocoResult, frPoly } from 'coco-ts-api';
+import { startEvaluationWorkers } from 'coco-ts-api/node';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -68,7 +74,42 @@ export function generate(images: number, seed = 0): { gt: CocoDataset; dt: CocoR
   return { gt: { images: imgs, annotations: anns, categories: cats }, dt: dets };
 }
 
-function main(): void {
+/** An octagon inscribed in a box, as a COCO polygon. */
+function octagon([x, y, w, h]: number[]): number[] {
+  const t = 0.29;
+  return [
+    x + t * w,
+    y,
+    x + (1 - t) * w,
+    y,
+    x + w,
+    y + t * h,
+    x + w,
+    y + (1 - t) * h,
+    x + (1 - t) * w,
+    y + h,
+    x + t * w,
+    y + h,
+    x,
+    y + (1 - t) * h,
+    x,
+    y + t * h,
+  ].map((v) => Math.round(v * 100) / 100);
+}
+
+/** The set for segm: gt polygons (octagons of the boxes), detections as compressed RLEs of theirs. */
+export function toSegm({ gt, dt }: { gt: CocoDataset; dt: CocoResult[] }): { gt: CocoDataset; dt: CocoResult[] } {
+  const size = new Map(gt.images!.map((im) => [im.id, [im.height!, im.width!]]));
+  return {
+    gt: { ...gt, annotations: gt.annotations!.map((a) => ({ ...a, segmentation: [octagon(a.bbox as number[])] })) },
+    dt: dt.map(({ bbox, ...d }) => {
+      const [h, w] = size.get(d.image_id)!;
+      return { ...d, segmentation: frPoly([octagon(bbox as number[])], h, w)[0] };
+    }),
+  };
+}
+
+async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
     strict: true,
@@ -77,23 +118,41 @@ function main(): void {
       seed: { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
       'write-dir': { type: 'string' },
+      workers: { type: 'string', default: '1' },
+      iou: { type: 'string', default: 'bbox' },
+      python: { type: 'string' },
     },
   });
   const images = Number(values.images);
-  const { gt, dt } = generate(images, Number(values.seed));
-  if (values['write-dir']) {
-    fs.mkdirSync(values['write-dir'], { recursive: true });
-    fs.writeFileSync(path.join(values['write-dir'], 'gt.json'), JSON.stringify(gt));
-    fs.writeFileSync(path.join(values['write-dir'], 'dt.json'), JSON.stringify(dt));
+  const workers = Number(values.workers);
+  const iouType = values.iou as 'bbox' | 'segm';
+  if (!['bbox', 'segm'].includes(iouType)) throw new Error(`--iou must be bbox or segm, got '${values.iou}'`);
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`--workers takes a whole number ≥ 1, got '${values.workers}'`);
+  const boxes = generate(images, Number(values.seed));
+  const { gt, dt } = iouType === 'segm' ? toSegm(boxes) : boxes;
+  const dir = values['write-dir'] ?? (workers > 1 || values.python ? fs.mkdtempSync(path.join(os.tmpdir(), 'cocobench-')) : undefined);
+  if (dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'gt.json'), JSON.stringify(gt));
+    fs.writeFileSync(path.join(dir, 'dt.json'), JSON.stringify(dt));
   }
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const cocoGt = new COCO(gt);
   const cocoDt = cocoGt.loadRes(dt);
-  const E = new COCOeval(cocoGt, cocoDt, 'bbox');
+  let E = new COCOeval(cocoGt, cocoDt, iouType);
+  const pool =
+    workers > 1
+      ? await startEvaluationWorkers({ gt: path.join(dir!, 'gt.json'), dt: path.join(dir!, 'dt.json'), iouType, params: {} }, workers, {
+          gt: cocoGt,
+          dt: cocoDt,
+        })
+      : null;
   let t0 = performance.now();
-  E.evaluate();
+  if (pool) E = await pool.evaluate();
+  else E.evaluate();
   const evaluate = (performance.now() - t0) / 1000;
+  await pool?.close();
   peak = Math.max(peak, process.memoryUsage().rss);
   t0 = performance.now();
   E.accumulate();
@@ -101,7 +160,16 @@ function main(): void {
   peak = Math.max(peak, process.memoryUsage().rss);
   clearInterval(timer);
   const stats = E.summarize(values.json ? () => {} : console.log);
+  let pycocotools: { version: string; evaluateSeconds: number; accumulateSeconds: number; stats: number[] } | undefined;
+  if (values.python) {
+    const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../pycocotools_bench.py');
+    const r = spawnSync(values.python, [script, path.join(dir!, 'gt.json'), path.join(dir!, 'dt.json'), iouType], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`pycocotools run failed: ${r.stderr.trim().split('\n').pop()}`);
+    pycocotools = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  }
   const row = {
+    iouType,
+    workers,
     images,
     gts: gt.annotations!.length,
     detections: dt.length,
@@ -111,12 +179,27 @@ function main(): void {
     totalSeconds: evaluate + accumulate,
     peakRssMb: peak / 2 ** 20,
     ap: stats[0],
+    ...(pycocotools
+      ? {
+          pycocotools: { ...pycocotools, totalSeconds: pycocotools.evaluateSeconds + pycocotools.accumulateSeconds },
+          speedup: (pycocotools.evaluateSeconds + pycocotools.accumulateSeconds) / (evaluate + accumulate),
+          sameStats: pycocotools.stats.every((v, i) => Math.abs(v - stats[i]) <= 1e-12),
+        }
+      : {}),
   };
   if (values.json) console.log(JSON.stringify(row));
-  else
+  else {
     console.log(
-      `\n${images} images, ${row.gts} gts, ${row.detections} detections: evaluate ${evaluate.toFixed(2)} s + accumulate ${accumulate.toFixed(2)} s = ${row.totalSeconds.toFixed(2)} s, peak RSS ${row.peakRssMb.toFixed(0)} MB`,
+      `\n${iouType}, ${images} images, ${row.gts} gts, ${row.detections} detections, ${workers} worker(s): evaluate ${evaluate.toFixed(2)} s + accumulate ${accumulate.toFixed(2)} s = ${row.totalSeconds.toFixed(2)} s, peak RSS ${row.peakRssMb.toFixed(0)} MB`,
     );
+    if (pycocotools)
+      console.log(
+        `pycocotools ${pycocotools.version}: evaluate ${pycocotools.evaluateSeconds.toFixed(2)} s + accumulate ${pycocotools.accumulateSeconds.toFixed(2)} s → ${(row as { speedup?: number }).speedup!.toFixed(1)}× faster here; stats ${(row as { sameStats?: boolean }).sameStats ? 'equal' : 'DIFFER'}`,
+      );
+  }
 }
 
-main();
+main().catch((e) => {
+  console.error(`error: ${(e as Error).message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,23 @@
+/**
+ * The worker side of `startEvaluationWorkers`: loads the files, says ready, and on 'evaluate' evaluates its
+ * block of images and posts the shard back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadCocoFile, loadResultsFile } from './node';
+import { evaluateBlock, type WorkerJob } from './workers';
+
+const job = workerData as WorkerJob;
+try {
+  const gt = loadCocoFile(job.gt);
+  const dt = loadResultsFile(gt, job.dt);
+  parentPort!.postMessage({ ready: true });
+  parentPort!.on('message', () => {
+    try {
+      parentPort!.postMessage({ shard: evaluateBlock(job, { gt, dt }) });
+    } catch (e) {
+      parentPort!.postMessage({ error: (e as Error).message });
+    }
+  });
+} catch (e) {
+  parentPort!.postMessage({ error: (e as Error).message });
+}

@@ -1,0 +1,27 @@
+"""Times pycocotools' COCOeval evaluate() + accumulate() on gt.json / dt.json written by `npx nx run bench:coco`.
+
+Usage: python3 pycocotools_bench.py gt.json dt.json bbox|segm  → one JSON line {version, evaluateSeconds, accumulateSeconds, stats}.
+A yardstick for coco-ts-api's speed (pycocotools is not a dependency of the project).
+"""
+import contextlib
+import importlib.metadata
+import io
+import json
+import sys
+import time
+
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+gt_file, dt_file, iou_type = sys.argv[1:4]
+with contextlib.redirect_stdout(io.StringIO()):
+    gt = COCO(gt_file)
+    dt = gt.loadRes(dt_file)
+    E = COCOeval(gt, dt, iou_type)
+    t0 = time.perf_counter()
+    E.evaluate()
+    t1 = time.perf_counter()
+    E.accumulate()
+    t2 = time.perf_counter()
+    E.summarize()
+print(json.dumps({"version": importlib.metadata.version("pycocotools"), "evaluateSeconds": t1 - t0, "accumulateSeconds": t2 - t1, "stats": [float(s) for s in E.stats]}))
