@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCocoFile, loadResultsFile } from './node';
+import { buffersOf, packShard } from './shards';
 import { evaluateBlock, type WorkerJob } from './workers';
 
 const job = workerData as WorkerJob;
@@ -13,7 +14,8 @@ try {
   parentPort!.postMessage({ ready: true });
   parentPort!.on('message', () => {
     try {
-      parentPort!.postMessage({ shard: evaluateBlock(job, { gt, dt }) });
+      const packed = packShard(evaluateBlock(job, { gt, dt }));
+      parentPort!.postMessage({ packed }, buffersOf(packed));
     } catch (e) {
       parentPort!.postMessage({ error: (e as Error).message });
     }

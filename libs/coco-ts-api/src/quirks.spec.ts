@@ -289,3 +289,29 @@ describe('pycocotools behaviours at the edges of the format', () => {
     expect(() => frPyObjects([[0, 0, 3]], 4, 4)).toThrow(/the first polygon has 3 numbers/);
   });
 });
+
+describe('merging shards refuses what would not equal one run', () => {
+  it('an image in two shards, or shards evaluated with other parameters', async () => {
+    const { evaluateShard, mergeShards } = await import('./shards');
+    const gt = new COCO({
+      images: [
+        { id: 1, width: 10, height: 10 },
+        { id: 2, width: 10, height: 10 },
+      ],
+      categories: [{ id: 1, name: 'a' }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 5, 5], area: 25, iscrowd: 0 }],
+    });
+    const dt = gt.loadRes([{ image_id: 1, category_id: 1, bbox: [0, 0, 5, 5], score: 0.9 }]);
+    const a = evaluateShard(new COCOeval(gt, dt, 'bbox'), [1, 2]);
+    const b = evaluateShard(new COCOeval(gt, dt, 'bbox'), [2]);
+    expect(() => mergeShards([a, b])).toThrow(/image 2 is in shards 0 and 1; give each image to one shard/);
+    const other = new COCOeval(gt, dt, 'bbox');
+    other.params.maxDets = [1, 10, 50];
+    expect(() => mergeShards([evaluateShard(new COCOeval(gt, dt, 'bbox'), [1]), evaluateShard(other, [2])])).toThrow(
+      /shard 1 was evaluated with other maxDets/,
+    );
+    const merged = mergeShards([evaluateShard(new COCOeval(gt, dt, 'bbox'), [2]), evaluateShard(new COCOeval(gt, dt, 'bbox'), [1])]);
+    merged.accumulate();
+    expect(merged.summarize(() => {})[0]).toBeCloseTo(1, 12); // pycocotools: tp / (tp + fp + eps)
+  });
+});

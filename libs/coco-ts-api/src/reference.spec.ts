@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { COCO } from './coco';
 import { COCOeval, evalRow } from './eval';
-import { evaluateShard, mergeShards, parseShard, serializeShard } from './shards';
+import { evaluateShard, mergeShards, packShard, parseShard, serializeShard, unpackShard } from './shards';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 const read = (f: string) => JSON.parse(fs.readFileSync(path.join(fixtures, f), 'utf8'));
@@ -99,13 +99,14 @@ describe.each(cases)('pycocotools reference case %s', (name) => {
     expect(got).toEqual(expected.eval_imgs);
   });
 
-  it('sharded: three shards evaluated apart, serialised, merged in another order → bit-equal precision, recall, scores, stats', () => {
+  it('sharded: three shards evaluated apart, serialised or packed, merged in another order → bit-equal precision, recall, scores, stats', () => {
     const ids = E.params.imgIds;
     const parts = [ids.filter((_, i) => i % 3 === 1), ids.filter((_, i) => i % 3 === 0), ids.filter((_, i) => i % 3 === 2)];
-    const shards = parts.map((part) => {
+    const shards = parts.map((part, i) => {
       const S = new COCOeval(E.cocoGt, E.cocoDt, E.params.iouType);
       for (const [k, v] of Object.entries(expected.params ?? {})) (S.params as unknown as Record<string, unknown>)[k] = v;
-      return parseShard(serializeShard(evaluateShard(S, part)));
+      const shard = evaluateShard(S, part);
+      return i === 1 ? unpackShard(packShard(shard)) : parseShard(serializeShard(shard)); // as JSON text, and as packed arrays (threads)
     });
     const M = mergeShards([shards[2], shards[0], shards[1]]);
     const merged = M.accumulate();

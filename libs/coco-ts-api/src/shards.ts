@@ -145,3 +145,97 @@ export function parseShard(text: string): EvalShard {
   }));
   return s;
 }
+
+/** A shard in a few flat typed arrays, to cross threads without copying (`transferList` = `buffersOf`). */
+export interface PackedShard {
+  header: Omit<EvalShard, 'entries'>;
+  /** Per entry: areaIndex, maxDet, D (detections), G (ground truths). */
+  meta: Int32Array;
+  /** Per entry: image id, category id. */
+  ids: Float64Array;
+  dtIds: Float64Array;
+  gtIds: Float64Array;
+  dtScores: Float64Array;
+  /** Per entry its T·D, then T·G values. */
+  dtMatches: Float64Array;
+  gtMatches: Float64Array;
+  gtIgnore: Uint8Array;
+  dtIgnore: Uint8Array;
+}
+
+/** Packs a shard into flat typed arrays. */
+export function packShard(shard: EvalShard): PackedShard {
+  const { entries, ...header } = shard;
+  const T = shard.iouThrs.length;
+  let nd = 0;
+  let ng = 0;
+  for (const e of entries) {
+    nd += e.dtIds.length;
+    ng += e.gtIds.length;
+  }
+  const out: PackedShard = {
+    header,
+    meta: new Int32Array(entries.length * 4),
+    ids: new Float64Array(entries.length * 2),
+    dtIds: new Float64Array(nd),
+    gtIds: new Float64Array(ng),
+    dtScores: new Float64Array(nd),
+    dtMatches: new Float64Array(T * nd),
+    gtMatches: new Float64Array(T * ng),
+    gtIgnore: new Uint8Array(ng),
+    dtIgnore: new Uint8Array(T * nd),
+  };
+  let d = 0;
+  let g = 0;
+  entries.forEach((e, i) => {
+    const D = e.dtIds.length;
+    const G = e.gtIds.length;
+    out.meta.set([e.areaIndex, e.maxDet, D, G], i * 4);
+    out.ids[i * 2] = e.image_id;
+    out.ids[i * 2 + 1] = e.category_id;
+    out.dtIds.set(e.dtIds, d);
+    out.gtIds.set(e.gtIds, g);
+    out.dtScores.set(e.dtScores, d);
+    out.dtMatches.set(e.dtMatches, T * d);
+    out.gtMatches.set(e.gtMatches, T * g);
+    out.gtIgnore.set(e.gtIgnore, g);
+    out.dtIgnore.set(e.dtIgnore, T * d);
+    d += D;
+    g += G;
+  });
+  return out;
+}
+
+/** The buffers of a packed shard (for postMessage's transfer list). */
+export function buffersOf(p: PackedShard): ArrayBuffer[] {
+  return [p.meta, p.ids, p.dtIds, p.gtIds, p.dtScores, p.dtMatches, p.gtMatches, p.gtIgnore, p.dtIgnore].map((a) => a.buffer as ArrayBuffer);
+}
+
+/** A packed shard back as a shard; entries view the packed arrays (no copy). */
+export function unpackShard(p: PackedShard): EvalShard {
+  const T = p.header.iouThrs.length;
+  const n = p.meta.length / 4;
+  const entries: EvalShard['entries'] = new Array(n);
+  let d = 0;
+  let g = 0;
+  for (let i = 0; i < n; i++) {
+    const [areaIndex, maxDet, D, G] = p.meta.subarray(i * 4, i * 4 + 4);
+    entries[i] = {
+      image_id: p.ids[i * 2],
+      category_id: p.ids[i * 2 + 1],
+      aRng: p.header.areaRng[areaIndex],
+      areaIndex,
+      maxDet,
+      dtIds: p.dtIds.subarray(d, d + D) as unknown as number[],
+      gtIds: p.gtIds.subarray(g, g + G) as unknown as number[],
+      dtScores: p.dtScores.subarray(d, d + D) as unknown as number[],
+      dtMatches: p.dtMatches.subarray(T * d, T * (d + D)),
+      gtMatches: p.gtMatches.subarray(T * g, T * (g + G)),
+      gtIgnore: p.gtIgnore.subarray(g, g + G),
+      dtIgnore: p.dtIgnore.subarray(T * d, T * (d + D)),
+    };
+    d += D;
+    g += G;
+  }
+  return { ...p.header, entries };
+}

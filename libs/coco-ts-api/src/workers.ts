@@ -7,7 +7,7 @@ import { COCO, CocoError } from './coco';
 import { COCOeval } from './eval';
 import { loadCocoFile, loadResultsFile } from './node';
 import { type IouType, Params } from './params';
-import { type EvalShard, evaluateShard, mergeShards } from './shards';
+import { type EvalShard, evaluateShard, mergeShards, type PackedShard, unpackShard } from './shards';
 
 /** What a worker needs to evaluate its block: the files (each worker reads them) and the parameters. */
 export interface WorkerJob {
@@ -58,9 +58,9 @@ export async function startEvaluationWorkers(
   const load = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`;
   const threads = parts.slice(1).map((ids) => new Worker(load, { eval: true, workerData: { ...job, imgIds: ids } satisfies WorkerJob }));
   const next = (w: Worker) =>
-    new Promise<{ ready?: boolean; shard?: EvalShard }>((resolve, reject) => {
+    new Promise<{ ready?: boolean; packed?: PackedShard }>((resolve, reject) => {
       const onExit = (code: number) => reject(new CocoError(`evaluation worker exited with code ${code}`));
-      w.once('message', (m: { ready?: boolean; shard?: EvalShard; error?: string }) => {
+      w.once('message', (m: { ready?: boolean; packed?: PackedShard; error?: string }) => {
         w.off('exit', onExit);
         if (m.error) reject(new CocoError(m.error));
         else resolve(m);
@@ -82,7 +82,7 @@ export async function startEvaluationWorkers(
         return r;
       });
       const mine = evaluateBlock({ ...job, imgIds: parts[0] }, { gt, dt });
-      return mergeShards([mine, ...(await Promise.all(remote)).map((m) => m.shard!)]);
+      return mergeShards([mine, ...(await Promise.all(remote)).map((m) => unpackShard(m.packed!))]);
     },
     async close() {
       await Promise.all(threads.map((w) => w.terminate()));
