@@ -29,11 +29,18 @@ export function accumulateEvalImgs(evalImgs: (EvalImg | null)[], p: Params, pe: 
   const A0 = pe.areaRng.length;
   const eps = 2.220446049250313e-16; // np.spacing(1)
   kList.forEach((k0, k) => {
+    // The detections of a category are the same in every area range (only their ignore flags differ), so
+    // their score order is computed once per category and reused: the same stable order as one sort each.
+    let shared: { images: number[]; lengths: number[]; owner: Int32Array; pos: Int32Array; sc: Float64Array; fullOrder: Uint32Array } | null = null;
     aList.forEach((a0, a) => {
       const E: EvalImg[] = [];
+      const images: number[] = [];
       for (const i of iList) {
         const e = evalImgs[k0 * A0 * I0 + a0 * I0 + i];
-        if (e) E.push(e);
+        if (e) {
+          E.push(e);
+          images.push(i);
+        }
       }
       if (E.length === 0) return;
       let npig = 0;
@@ -41,17 +48,28 @@ export function accumulateEvalImgs(evalImgs: (EvalImg | null)[], p: Params, pe: 
       if (npig === 0) return;
       // Every image's ranked detections, concatenated in image order, then one stable sort by score.
       // A smaller maxDets keeps each image's first maxDet: a subsequence of the same stable order.
-      const owner: number[] = [];
-      const pos: number[] = [];
-      const sc: number[] = [];
-      E.forEach((e, ei) => {
-        for (let j = 0; j < e.dtScores.length; j++) {
-          owner.push(ei);
-          pos.push(j);
-          sc.push(e.dtScores[j]);
-        }
-      });
-      const fullOrder = Uint32Array.from(sc.keys()).sort((x, y) => sc[y] - sc[x] || x - y);
+      if (
+        !shared ||
+        shared.images.length !== images.length ||
+        shared.images.some((v, n) => v !== images[n] || E[n].dtScores.length !== evalImgs[k0 * A0 * I0 + aList[0] * I0 + v]!.dtScores.length)
+      ) {
+        let total = 0;
+        for (const e of E) total += e.dtScores.length;
+        const owner = new Int32Array(total);
+        const pos = new Int32Array(total);
+        const sc = new Float64Array(total);
+        let n = 0;
+        E.forEach((e, ei) => {
+          for (let j = 0; j < e.dtScores.length; j++, n++) {
+            owner[n] = ei;
+            pos[n] = j;
+            sc[n] = e.dtScores[j];
+          }
+        });
+        const fullOrder = Uint32Array.from({ length: total }, (_, x) => x).sort((x, y) => sc[y] - sc[x] || x - y);
+        shared = { images, lengths: E.map((e) => e.dtScores.length), owner, pos, sc, fullOrder };
+      }
+      const { owner, pos, sc, fullOrder } = shared;
       // Per threshold, each detection (in sorted order) as 1 = true positive, 2 = false positive, 0 = ignored.
       const total = fullOrder.length;
       const kind = new Uint8Array(T * total);

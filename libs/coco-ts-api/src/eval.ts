@@ -3,84 +3,17 @@
  * the same stable sorts, greedy matching, crowd handling, area rules and float64 arithmetic.
  */
 import { type CocoAnnotation, CocoError, type COCO } from './coco';
-import { bboxIou, fromRLE, runsIou, type Runs } from './mask';
-import type { Bbox, RLE } from './mask-api';
+import { bboxIou, fromRLE, runsIou } from './mask';
+import type { RLE } from './mask-api';
 import { meanOfValid, pyFixed } from './numeric';
 import { accumulateEvalImgs } from './accumulate';
 import { apGrid, perCategoryAP } from './per-category';
 import { Arena, argsortStable } from './arrays';
 import { IOU_TYPES, type IouType, Params } from './params';
+import type { CategoryAP, Cell, DtRec, EvalImg, EvalResult, GtRec } from './eval-types';
 
-interface GtRec {
-  id: number;
-  area: number;
-  iscrowd: number;
-  ignore: boolean;
-  bbox?: Bbox;
-  runs?: Runs;
-}
-interface DtRec {
-  id: number;
-  area: number;
-  score: number;
-  bbox?: Bbox;
-  runs?: Runs;
-}
-
-/** The detections and ground truths of one (image, category) pair, with their IoUs. */
-interface Cell {
-  gts: GtRec[];
-  /** Sorted by score (stable), cut at maxDets[-1]. */
-  dts: DtRec[];
-  /** ious[d][g], or null when either side is empty. */
-  ious: Float64Array[] | null;
-  /** Detection ids and scores in rank order (shared by every area range's evalImgs entry). */
-  dtIds: number[];
-  dtScores: number[];
-  /** iscrowd flag of each gt, in `gts` order. */
-  crowd: Uint8Array;
-}
-
-/** pycocotools' evalImgs entry for one (image, category, area range). */
-export interface EvalImg {
-  image_id: number;
-  category_id: number;
-  aRng: [number, number];
-  maxDet: number;
-  dtIds: number[];
-  gtIds: number[];
-  /** Flat [T, D]: id of the matched gt (0 = none); row t starts at t·D. */
-  dtMatches: Float64Array;
-  /** Flat [T, G]: id of the matched detection (0 = none). */
-  gtMatches: Float64Array;
-  dtScores: number[];
-  gtIgnore: Uint8Array;
-  /** Flat [T, D] */
-  dtIgnore: Uint8Array;
-}
-
-/** Row t of a flat [T, n] evalImgs array, as pycocotools' 2-D arrays index it. */
-export const evalRow = <A extends Float64Array | Uint8Array>(flat: A, t: number, n: number): A => flat.subarray(t * n, (t + 1) * n) as A;
-
-export interface EvalResult {
-  params: Params;
-  counts: [number, number, number, number, number];
-  /** Flat [T, R, K, A, M] (C order); −1 where a category has no ground truth. */
-  precision: Float64Array;
-  /** Flat [T, K, A, M]. */
-  recall: Float64Array;
-  /** Flat [T, R, K, A, M]. */
-  scores: Float64Array;
-}
-
-export interface CategoryAP {
-  categoryId: number;
-  /** AP@[.50:.95], AP@.50, AP@.75 and AR@[.50:.95] at area 'all' and the last maxDets; −1 = no gt. */
-  ap: number;
-  ap50: number;
-  ap75: number;
-  ar: number;
-}
+export type { CategoryAP, EvalImg, EvalResult } from './eval-types';
+export { evalRow } from './eval-types';
 
 function requireNumber(ann: CocoAnnotation, field: string, kind: string): number {
   const v = ann[field];
@@ -193,6 +126,7 @@ export class COCOeval {
           dtIds: d.map((x) => x.id),
           dtScores: d.map((x) => x.score),
           crowd: Uint8Array.from(g, (x) => (x.iscrowd ? 1 : 0)),
+          gtIds: g.map((x) => x.id),
         };
       }
     }
@@ -252,13 +186,23 @@ export class COCOeval {
   }
 
   private evaluateCell(cell: Cell, imgId: number, catId: number, aRng: [number, number], maxDet: number): EvalImg {
-    const ignoreOf = cell.gts.map((g) => (g.ignore || g.area < aRng[0] || g.area > aRng[1] ? 1 : 0));
+    // Ignore flags straight into the entry's array; reordered only when an ignored gt precedes a regular one.
+    const G0 = cell.gts.length;
+    let gtIg = this.bytes.take(G0);
     let sorted = true; // already "non-ignored first"? (the common case: no sort, no copies)
-    for (let i = 1; i < ignoreOf.length; i++) if (ignoreOf[i] < ignoreOf[i - 1]) sorted = false;
-    const gtind = sorted ? ignoreOf.map((_, i) => i) : argsortStable(cell.gts.length, (i) => ignoreOf[i]); // non-ignored first
-    const gt = sorted ? cell.gts : gtind.map((i) => cell.gts[i]);
-    const gtIg = this.bytes.take(ignoreOf.length);
-    for (let i = 0; i < gtIg.length; i++) gtIg[i] = sorted ? ignoreOf[i] : ignoreOf[gtind[i]];
+    for (let i = 0; i < G0; i++) {
+      const g = cell.gts[i];
+      gtIg[i] = g.ignore || g.area < aRng[0] || g.area > aRng[1] ? 1 : 0;
+      if (i > 0 && gtIg[i] < gtIg[i - 1]) sorted = false;
+    }
+    let gtind: number[] | null = null;
+    let gt = cell.gts;
+    if (!sorted) {
+      const ignoreOf = Uint8Array.from(gtIg);
+      gtind = argsortStable(G0, (i) => ignoreOf[i]); // non-ignored first
+      gt = gtind.map((i) => cell.gts[i]);
+      gtIg = Uint8Array.from(gtind, (i) => ignoreOf[i]);
+    }
     const dt = cell.dts.length > maxDet ? cell.dts.slice(0, maxDet) : cell.dts;
     const T = this.params.iouThrs.length;
     const G = gt.length;
@@ -268,7 +212,7 @@ export class COCOeval {
     const dtIg = this.bytes.take(T * D);
     if (cell.ious) {
       const ious = cell.ious;
-      const crowd = sorted ? cell.crowd : Uint8Array.from(gtind, (i) => cell.crowd[i]);
+      const crowd = gtind ? Uint8Array.from(gtind, (i) => cell.crowd[i]) : cell.crowd;
       for (let tind = 0; tind < T; tind++) {
         const t = this.params.iouThrs[tind];
         for (let dind = 0; dind < D; dind++) {
@@ -278,7 +222,7 @@ export class COCOeval {
           for (let gind = 0; gind < G; gind++) {
             if (gtm[tind * G + gind] > 0 && !crowd[gind]) continue; // matched regular gt
             if (m > -1 && gtIg[m] === 0 && gtIg[gind] === 1) break; // have a regular match; the rest are ignored gts
-            const v = row[gtind[gind]];
+            const v = row[gtind ? gtind[gind] : gind];
             if (v < best) continue;
             best = v;
             m = gind;
@@ -302,7 +246,7 @@ export class COCOeval {
       aRng,
       maxDet,
       dtIds: dt === cell.dts ? cell.dtIds : dt.map((d) => d.id),
-      gtIds: gt.map((g) => g.id),
+      gtIds: gtind ? gt.map((g) => g.id) : cell.gtIds,
       dtMatches: dtm,
       gtMatches: gtm,
       dtScores: dt === cell.dts ? cell.dtScores : dt.map((d) => d.score),
