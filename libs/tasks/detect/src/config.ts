@@ -20,7 +20,14 @@ export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3
   hsvH: z.number().min(0).max(0.5).default(0.015).describe('augment: max hue shift, fraction of a turn (Ultralytics hsv_h)'),
   hsvS: z.number().min(0).max(1).default(0.7).describe('augment: max relative saturation change (hsv_s)'),
   hsvV: z.number().min(0).max(1).default(0.4).describe('augment: max relative value (brightness) change (hsv_v)'),
-  mosaic: z.number().min(0).max(1).default(0).describe('augment: probability of a 2×2 mosaic of four training images (0 by default: in the 20-minute budget mosaic 1.0 scored lower, see docs/results/detect.md)'),
+  mosaic: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe(
+      'augment: probability of a 2×2 mosaic of four training images (0 by default: in the 20-minute budget mosaic 1.0 scored lower, see docs/results/detect.md)',
+    ),
   preview: z.number().int().min(0).default(0).describe('write this many augmented training samples with their boxes drawn to <run>/preview/'),
   closeAugment: z.number().int().min(0).default(2).describe('turn mosaic and the geometric augmentation off for the last N planned epochs (close_mosaic)'),
   warmupEpochs: z.number().min(0).default(1).describe('linear learning-rate warm-up, in epochs'),

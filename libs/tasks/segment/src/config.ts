@@ -20,7 +20,10 @@ export const SegmentTrainSchema = jobSchema({ epochs: 10, batchSize: 16, lr: 2e-
     .enum(listBackbones() as [string, ...string[]])
     .optional()
     .describe(`encoder from the backbone registry in place of the size's (${listBackbones().join(', ')})`),
-  upsample: z.enum(['nearest', 'transpose']).default('transpose').describe('decoder upsampling: a 2×2/2 transposed conv (default: learnt faster here), or nearest resize + conv'),
+  upsample: z
+    .enum(['nearest', 'transpose'])
+    .default('transpose')
+    .describe('decoder upsampling: a 2×2/2 transposed conv (default: learnt faster here), or nearest resize + conv'),
   imgsz: z.number().int().positive().default(160).describe('training size (square, a multiple of the reduction); images are letterboxed to it'),
   loss: z.string().default('ce+dice').describe('loss: a sum of ce, dice, focal, jaccard with optional weights (0.5*ce+dice)'),
   classWeights: z.string().optional().describe('cross-entropy class weights, comma-separated, one per class'),
