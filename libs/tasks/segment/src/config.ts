@@ -20,6 +20,10 @@ export const SegmentTrainSchema = jobSchema({ epochs: 10, batchSize: 16, lr: 2e-
     .enum(listBackbones() as [string, ...string[]])
     .optional()
     .describe(`encoder from the backbone registry in place of the size's (${listBackbones().join(', ')})`),
+  pretrained: z
+    .union([z.boolean(), z.string()])
+    .default(false)
+    .describe("encoder: load the registry backbone's shipped pretrained weights (true) or a tfjs LayersModel folder (path); the decoder starts fresh"),
   upsample: z
     .enum(['nearest', 'transpose'])
     .default('transpose')

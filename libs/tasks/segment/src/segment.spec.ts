@@ -204,6 +204,20 @@ describe('the U-Net, its Predictor and its training step', () => {
     expect((classic.predict(tf.zeros([1, 32, 32, 3])) as tf.Tensor).shape).toEqual([1, 32, 32, 2]);
   });
 
+  it('loads pretrained encoder weights by layer name (the decoder stays fresh)', async () => {
+    const { createBackbone, loadPretrained } = await import('@cv/backbones');
+    const { saveModel } = await import('@cv/engine');
+    const donor = createBackbone('resnet-s', { inputShape: [32, 32, 3], featuresOnly: true, seed: 9 }).model;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enc-'));
+    await saveModel(donor, dir);
+    const model = createSegmenter('unet-n', { numClasses: 2, seed: 1, encoder: 'resnet-s' });
+    const report = await loadPretrained(model, 'resnet-s', dir);
+    expect(report.loaded.length).toBe(donor.layers.filter((l) => l.getWeights().length).length);
+    const name = donor.layers.find((l) => l.getWeights().length)!.name;
+    expect(Array.from(model.getLayer(name).getWeights()[0].dataSync())).toEqual(Array.from(donor.getLayer(name).getWeights()[0].dataSync()));
+    expect(report.skipped.some((s) => s.layer.startsWith('decoder'))).toBe(true);
+  });
+
   it('tiled prediction equals whole-image prediction for a per-pixel model; tiles cover the image', () => {
     expect(tileOrigins(100, 32, 8)).toEqual([0, 24, 48, 68]);
     expect(tileOrigins(20, 32, 8)).toEqual([0]);

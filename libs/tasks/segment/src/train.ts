@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { Compose, HsvJitter, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
+import { loadPretrained } from '@cv/backbones';
 import { ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
 import { type SegmentTrainConfig, SegmentTrainSchema } from './config';
 import { loadSegmentationData, type SegmentationSet, type SegmentationSource, subsetSegmentation } from './data';
 import { type LossSpec, parseLoss } from './losses';
-import { createSegmenter, reductionOf } from './models';
+import { createSegmenter, reductionOf, SEGMENTERS } from './models';
 import { colourOf, SegmentationPredictor, type SegmenterMetadata } from './predictor';
 import { SegmentationTask } from './task';
 import { evaluateSegmenter, SegmentationValidator, writeSegmentationReport } from './validator';
@@ -91,13 +92,19 @@ export const segmentTask: TaskDefinition<typeof SegmentTrainSchema, SegmentData,
   schema: SegmentTrainSchema,
   data: ({ cfg }) => prepare(cfg),
   describeData: ({ train, val }) => `data: ${train.description}, classes ${train.classNames.join(', ')}; validation: ${val.description}`,
-  async build({ train, val }, { cfg, main }) {
+  async build({ train, val }, { cfg, main, resume }) {
     const model = createSegmenter(cfg.model, {
       numClasses: train.classNames.length,
       seed: deriveSeed(cfg.seed, 'init'),
       encoder: cfg.encoder,
       upsample: cfg.upsample,
     });
+    if (cfg.pretrained && !resume) {
+      const encoder = cfg.encoder ?? SEGMENTERS[cfg.model].encoder;
+      const report = await loadPretrained(model, encoder, cfg.pretrained === true ? true : cfg.pretrained);
+      if (main)
+        console.log(`pretrained encoder: ${report.loaded.length} layers loaded from ${report.source}; ${report.skipped.length} (the decoder) kept initialised`);
+    }
     const loss = lossOf(cfg, train.classNames.length);
     const colour = new HsvJitter({ h: cfg.hsvH, s: cfg.hsvS, v: cfg.hsvV });
     const augment = new Compose([new RandomAffine({ degrees: cfg.degrees, scale: cfg.scale, translate: cfg.translate }), new RandomFlip(cfg.flip), colour]);
