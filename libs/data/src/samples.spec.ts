@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@cv/engine';
-import { classificationSamples, collate, IGNORE_INDEX, type Sample, SampleLoader } from './samples';
+import { classificationSamples, collate, IGNORE_INDEX, type Sample, SampleLoader, shardSamples } from './samples';
 import { Compose, HsvJitter, Mosaic, RandomAffine, RandomFlip } from './transforms';
 
 /** A 10×8 grey image with a bright 3×3 block at x 1..3, y 2..4, boxed and masked (class 1). */
@@ -27,6 +27,19 @@ describe('samples with boxes and masks', () => {
     expect(batch.masks!.length).toBe(3 * 80);
     expect(batch.x[2 * 10 + 1]).toBeCloseTo(200 / 255, 7);
     expect(() => collate([a, { ...a, shape: [8, 8, 1], image: new Uint8Array(64) }])).toThrow(/sample 1 is 8×8×1, sample 0 is 8×10×1/);
+  });
+
+  it('a shard is a contiguous block of images with their labels, padded boxes and masks', () => {
+    const b: Sample = { ...blockSample(), boxes: Float32Array.from([0, 0, 2, 2, 5, 5, 9, 7]), boxClasses: Int32Array.from([0, 2]), label: 1 };
+    const batch = collate([blockSample(), b, blockSample()]);
+    const part = shardSamples(batch, 1, 2); // rows 1..2 of 3
+    expect(part.shape).toEqual([2, 8, 10, 1]);
+    expect(Array.from(part.y!)).toEqual([1, 3]);
+    expect(Array.from(part.boxCounts!)).toEqual([2, 1]);
+    expect(Array.from(part.boxes!.subarray(0, 8))).toEqual([0, 0, 2, 2, 5, 5, 9, 7]);
+    expect(Array.from(part.boxClasses!)).toEqual([0, 2, 1, -1]);
+    expect(part.masks!.length).toBe(2 * 80);
+    expect(part.x.length).toBe(2 * 80);
   });
 
   it('a flip mirrors the image, the mask and the boxes together', () => {

@@ -1,4 +1,4 @@
-import { deriveSeed, Rng, unitRange } from '@cv/engine';
+import { deriveSeed, Rng, shardRange, unitRange } from '@cv/engine';
 import { prefetch } from './loader';
 import type { ClassificationSet } from './types';
 import type { SampleTransform } from './transforms';
@@ -101,6 +101,25 @@ export function collate(samples: Sample[]): SampleBatch {
     batch.masks = masks;
   }
   return batch;
+}
+
+/** Replica `rank`'s contiguous block of a batch's images and all their targets (labels, padded boxes, masks). */
+export function shardSamples(batch: SampleBatch, rank: number, worldSize: number): SampleBatch {
+  const [b, h, w, c] = batch.shape;
+  const { start, size } = shardRange(b, rank, worldSize);
+  const m = batch.maxBoxes ?? 0;
+  const out: SampleBatch = { x: batch.x.subarray(start * h * w * c, (start + size) * h * w * c), shape: [size, h, w, c] };
+  if (batch.y) out.y = batch.y.subarray(start, start + size);
+  if (batch.boxes) {
+    Object.assign(out, {
+      boxes: batch.boxes.subarray(start * m * 4, (start + size) * m * 4),
+      boxClasses: batch.boxClasses?.subarray(start * m, (start + size) * m),
+      boxCounts: batch.boxCounts?.subarray(start, start + size),
+      maxBoxes: m,
+    });
+  }
+  if (batch.masks) out.masks = batch.masks.subarray(start * h * w, (start + size) * h * w);
+  return out;
 }
 
 export interface SampleLoaderOptions {

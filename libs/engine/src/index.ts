@@ -18,3 +18,4 @@ export * from './job-config';
 export * from './job';
 export { cloneModel, EmaCallback, ModelEma } from './ema';
 export * from './export';
+export * from './loader-task';

@@ -1,16 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { SampleBatch, SampleLoader } from '@cv/data';
-import { type Logs, OptimizationStep, shardRange, type StepContext, type TrainTask } from '@cv/engine';
+import { type SampleBatch, shardSamples } from '@cv/data';
+import { type BatchSource, LoaderTask, type LoaderTaskOptions, type Logs, type StepContext } from '@cv/engine';
 import { type LossSpec, segmentationLoss } from './losses';
 
-export interface SegmentationTaskOptions {
+export interface SegmentationTaskOptions extends LoaderTaskOptions<SampleBatch> {
   loss: LossSpec;
-  /** Loader without geometric augmentation for the last `closeLast` planned epochs. */
-  plainLoader?: SampleLoader;
-  closeLast?: number;
-  clipNorm?: number;
-  accumulate?: number;
-  weightDecay?: number;
 }
 
 /**
@@ -20,34 +14,14 @@ export interface SegmentationTaskOptions {
  * @example
  * const task = new SegmentationTask(model, tf.train.adam(2e-3), loader, { loss: { terms: parseLoss('ce+dice') } });
  */
-export class SegmentationTask implements TrainTask<SampleBatch> {
-  readonly models: Record<string, tf.LayersModel>;
-  readonly optimizers: Record<string, tf.Optimizer>;
-  private readonly step: OptimizationStep;
-
+export class SegmentationTask extends LoaderTask<SampleBatch> {
   constructor(
-    readonly model: tf.LayersModel,
+    model: tf.LayersModel,
     optimizer: tf.Optimizer,
-    readonly loader: SampleLoader,
+    loader: BatchSource<SampleBatch>,
     readonly options: SegmentationTaskOptions,
   ) {
-    this.models = { model };
-    this.optimizers = { optimizer };
-    this.step = new OptimizationStep({
-      optimizers: this.optimizers,
-      clipNorm: options.clipNorm,
-      accumulate: options.accumulate,
-      weightDecay: options.weightDecay,
-    });
-  }
-
-  get stepsPerEpoch(): number {
-    return this.loader.length;
-  }
-
-  batches(epoch: number, seed: number, epochs: number): AsyncIterable<SampleBatch> {
-    const { plainLoader, closeLast = 0 } = this.options;
-    return (plainLoader && epoch >= epochs - closeLast ? plainLoader : this.loader).batches(seed);
+    super(model, optimizer, loader, options);
   }
 
   batchSize(batch: SampleBatch): number {
@@ -55,19 +29,12 @@ export class SegmentationTask implements TrainTask<SampleBatch> {
   }
 
   shard(batch: SampleBatch, rank: number, worldSize: number): SampleBatch {
-    const [b, h, w, c] = batch.shape;
-    const { start, size } = shardRange(b, rank, worldSize);
-    return {
-      x: batch.x.subarray(start * h * w * c, (start + size) * h * w * c),
-      shape: [size, h, w, c],
-      masks: batch.masks?.subarray(start * h * w, (start + size) * h * w),
-    };
+    return shardSamples(batch, rank, worldSize);
   }
 
   trainStep(batch: SampleBatch, ctx: StepContext): Logs {
     const [b, h, w] = batch.shape;
     if (!batch.masks) throw new Error('segmentation batch without masks');
-    const vars = this.model.trainableWeights.map((v) => v.read() as tf.Variable);
     const x = tf.tensor4d(batch.x, batch.shape);
     const y = tf.tensor3d(Int32Array.from(batch.masks), [b, h, w], 'int32');
     let parts: Record<string, tf.Scalar> = {};
@@ -78,7 +45,7 @@ export class SegmentationTask implements TrainTask<SampleBatch> {
         parts = l.parts;
         return l.loss;
       },
-      vars,
+      this.trainableVars(),
       ctx,
     );
     const logs: Logs = { loss: loss.dataSync()[0] };
