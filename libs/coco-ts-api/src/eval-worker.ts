@@ -3,7 +3,7 @@
  * block of images and posts the shard back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadCocoFile, loadResultsFile } from './node';
+import { loadCocoFile, loadResultsFile } from './files';
 import { buffersOf, packShard } from './shards';
 import { evaluateBlock, type WorkerJob } from './workers';
 

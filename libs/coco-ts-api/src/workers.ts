@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { COCO, CocoError } from './coco';
 import { COCOeval } from './eval';
-import { loadCocoFile, loadResultsFile } from './node';
+import { loadCocoFile, loadResultsFile } from './files';
 import { type IouType, Params } from './params';
 import { type EvalShard, evaluateShard, mergeShards, type PackedShard, unpackShard } from './shards';
 
