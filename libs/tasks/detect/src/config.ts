@@ -18,8 +18,8 @@ export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3
   translate: z.number().min(0).max(0.5).default(0.1).describe('augment: max translation, fraction of the size'),
   degrees: z.number().min(0).max(180).default(0).describe('augment: max rotation in degrees'),
   hsvH: z.number().min(0).max(0.5).default(0.015).describe('augment: max hue shift, fraction of a turn (Ultralytics hsv_h)'),
-  hsvS: z.number().min(0).max(1).default(0.7).describe('augment: max relative saturation change (hsv_s)'),
-  hsvV: z.number().min(0).max(1).default(0.4).describe('augment: max relative value (brightness) change (hsv_v)'),
+  hsvS: z.number().min(0).max(1).default(0.3).describe('augment: max relative saturation change (Ultralytics hsv_s uses 0.7)'),
+  hsvV: z.number().min(0).max(1).default(0.3).describe('augment: max relative value (brightness) change (Ultralytics hsv_v uses 0.4)'),
   mosaic: z
     .number()
     .min(0)
