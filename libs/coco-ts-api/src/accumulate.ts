@@ -82,19 +82,25 @@ export function accumulateEvalImgs(evalImgs: (EvalImg | null)[], p: Params, pe: 
           kind[t * total + j] = e.dtMatches[t * D + d] !== 0 ? 1 : 2;
         }
       }
+      let maxPos = 0;
+      for (let j = 0; j < total; j++) if (pos[j] > maxPos) maxPos = pos[j];
+      const rc = new Float64Array(total);
+      const pr = new Float64Array(total);
       mList.forEach((maxDet, m) => {
-        const keep: number[] = []; // positions in fullOrder that survive this maxDets cut
-        for (let j = 0; j < total; j++) if (pos[fullOrder[j]] < maxDet) keep.push(j);
-        const nd = keep.length;
-        const scoresSorted = keep.map((j) => sc[fullOrder[j]]);
-        const rc = new Float64Array(nd);
-        const pr = new Float64Array(nd);
+        // Positions in fullOrder that survive this maxDets cut (all of them when no image has more).
+        let keep: Int32Array | null = null;
+        let nd = total;
+        if (maxPos >= maxDet) {
+          keep = new Int32Array(total);
+          nd = 0;
+          for (let j = 0; j < total; j++) if (pos[fullOrder[j]] < maxDet) keep[nd++] = j;
+        }
         for (let t = 0; t < T; t++) {
           let tp = 0;
           let fp = 0;
           const row = t * total;
           for (let j = 0; j < nd; j++) {
-            const kd = kind[row + keep[j]];
+            const kd = kind[row + (keep ? keep[j] : j)];
             if (kd === 1) tp++;
             else if (kd === 2) fp++;
             rc[j] = tp / npig;
@@ -115,7 +121,7 @@ export function accumulateEvalImgs(evalImgs: (EvalImg | null)[], p: Params, pe: 
               break;
             }
             precision[idx] = pr[pi];
-            scores[idx] = scoresSorted[pi];
+            scores[idx] = sc[fullOrder[keep ? keep[pi] : pi]];
           }
         }
       });
