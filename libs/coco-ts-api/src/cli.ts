@@ -2,7 +2,7 @@
  * npx nx run coco-ts-api:eval -- --gt gt.json --dt dt.json --iou bbox|segm [--img-ids 3,1,2]
  *   [--cat-ids 4,1] [--max-dets 1,10,100] [--use-cats 0] [--workers N] [--json out.json]
  *
- * --workers N evaluates N blocks of images in N threads (this one included) and merges the shards: the same
+ * --workers N evaluates and accumulates N blocks of categories (images, with --use-cats 0) in N threads (this one included): the same
  * numbers as one thread, bit for bit.
  *
  * Prints pycocotools' 12 summary lines and a per-category table; --json writes

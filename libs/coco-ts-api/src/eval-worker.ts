@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCocoFile, loadResultsFile } from './files';
 import { buffersOf, packShard } from './shards';
-import { evaluateBlock, type WorkerJob } from './workers';
+import { accumulateCategoryBlock, evaluateBlock, type WorkerJob } from './workers';
 
 const job = workerData as WorkerJob;
 try {
@@ -14,8 +14,14 @@ try {
   parentPort!.postMessage({ ready: true });
   parentPort!.on('message', () => {
     try {
-      const packed = packShard(evaluateBlock(job, { gt, dt }));
-      parentPort!.postMessage({ packed }, buffersOf(packed));
+      if (job.split === 'categories') {
+        const accumulated = accumulateCategoryBlock(job, { gt, dt });
+        const { params: _p, ...result } = accumulated; // the Params class does not cross threads; the caller has it
+        parentPort!.postMessage({ accumulated: result }, [result.precision.buffer, result.recall.buffer, result.scores.buffer] as ArrayBuffer[]);
+      } else {
+        const packed = packShard(evaluateBlock(job, { gt, dt }));
+        parentPort!.postMessage({ packed }, buffersOf(packed));
+      }
     } catch (e) {
       parentPort!.postMessage({ error: (e as Error).message });
     }

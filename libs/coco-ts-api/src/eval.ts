@@ -267,8 +267,17 @@ export class COCOeval {
     this.eval = null;
   }
 
+  private accumulatedElsewhere = false;
+
+  /** Sets accumulate()'s outcome computed elsewhere (categories accumulated in other threads); accumulate() then returns it. */
+  loadAccumulated(result: EvalResult): void {
+    this.eval = result;
+    this.accumulatedElsewhere = true;
+  }
+
   /** Precision/recall curves: precision[T,R,K,A,M], recall[T,K,A,M], scores[T,R,K,A,M]. */
   accumulate(p: Params = this.params): EvalResult {
+    if (this.accumulatedElsewhere && this.eval) return this.eval;
     if (!this.paramsEval) throw new CocoError('run evaluate() before accumulate()');
     this.eval = accumulateEvalImgs(this.evalImgs, p, this.paramsEval);
     return this.eval;

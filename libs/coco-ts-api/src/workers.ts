@@ -1,10 +1,10 @@
 /**
- * Evaluation over worker threads (Node): the images split into contiguous blocks, each block evaluated as a
- * shard (this thread takes the first), the shards merged — the numbers of one evaluate() over all images.
+ * Evaluation over worker threads (Node): blocks of categories (evaluated and accumulated per thread) or of
+ * images (shards, merged) — the numbers of one evaluate() + accumulate() over everything, bit for bit.
  */
 import { Worker } from 'node:worker_threads';
 import { COCO, CocoError } from './coco';
-import { COCOeval } from './eval';
+import { COCOeval, type EvalResult } from './eval';
 import { loadCocoFile, loadResultsFile } from './files';
 import { type IouType, Params } from './params';
 import { type EvalShard, evaluateShard, mergeShards, type PackedShard, unpackShard } from './shards';
@@ -16,6 +16,19 @@ export interface WorkerJob {
   iouType: IouType;
   params: Partial<Pick<Params, 'catIds' | 'maxDets' | 'useCats' | 'iouThrs' | 'recThrs' | 'areaRng' | 'areaRngLbl'>>;
   imgIds: number[];
+  /** 'categories': evaluate and accumulate the block `catIds` over all images (see `startEvaluationWorkers`). */
+  split?: 'images' | 'categories';
+  catIds?: number[];
+}
+
+/** Evaluates and accumulates the categories `job.catIds` over `job.imgIds` (a category block). */
+export function accumulateCategoryBlock(job: WorkerJob, loaded: { gt: COCO; dt: COCO }): EvalResult {
+  const E = new COCOeval(loaded.gt, loaded.dt, job.iouType);
+  Object.assign(E.params, job.params);
+  E.params.imgIds = [...job.imgIds];
+  E.params.catIds = [...job.catIds!];
+  E.evaluate();
+  return E.accumulate();
 }
 
 /** Evaluates one block in this thread (also what each worker runs). */
@@ -40,9 +53,12 @@ export interface EvaluationWorkers {
 }
 
 /**
- * Starts `workers − 1` threads that each load `gt` / `dt` and wait; `evaluate()` then evaluates the image
- * blocks in parallel (this thread takes the first, with `loaded` or its own load) and merges them. Loading is
- * kept out of `evaluate()`, as pycocotools' timings keep COCO() and loadRes out of evaluate().
+ * Starts `workers − 1` threads that each load `gt` / `dt` and wait; `evaluate()` then works in parallel (this
+ * thread takes the first block, with `loaded` or its own load). `split: 'categories'` (the default with
+ * useCats) gives each thread a block of categories to evaluate *and* accumulate over all images — categories are
+ * independent in both, so only their precision / recall / scores slices come back and the numbers are
+ * bit-equal to one thread; `split: 'images'` evaluates image blocks as shards and merges them (`mergeShards`).
+ * Loading is kept out of `evaluate()`, as pycocotools' timings keep COCO() and loadRes out of evaluate().
  */
 export async function startEvaluationWorkers(
   job: Omit<WorkerJob, 'imgIds'> & { imgIds?: number[] },
@@ -53,14 +69,21 @@ export async function startEvaluationWorkers(
   const gt = loaded?.gt ?? loadCocoFile(job.gt);
   const dt = loaded?.dt ?? loadResultsFile(gt, job.dt);
   const all = [...new Set(job.imgIds ?? gt.getImgIds())].sort((a, b) => a - b);
-  const parts = blocks(all, Math.min(workers, Math.max(1, all.length)));
+  const useCats = job.params.useCats ?? 1;
+  const split = useCats ? (job.split ?? 'categories') : 'images';
+  const cats = [...new Set(job.params.catIds?.length ? job.params.catIds : gt.getCatIds())].sort((a, b) => a - b);
+  const jobs: WorkerJob[] =
+    split === 'categories'
+      ? blocks(cats, Math.min(workers, Math.max(1, cats.length))).map((catIds) => ({ ...job, imgIds: all, split, catIds }))
+      : blocks(all, Math.min(workers, Math.max(1, all.length))).map((imgIds) => ({ ...job, imgIds, split }));
   const script = new URL('./eval-worker.ts', import.meta.url).href;
   const load = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`;
-  const threads = parts.slice(1).map((ids) => new Worker(load, { eval: true, workerData: { ...job, imgIds: ids } satisfies WorkerJob }));
+  const threads = jobs.slice(1).map((workerData) => new Worker(load, { eval: true, workerData }));
+  type Reply = { ready?: boolean; packed?: PackedShard; accumulated?: EvalResult; error?: string };
   const next = (w: Worker) =>
-    new Promise<{ ready?: boolean; packed?: PackedShard }>((resolve, reject) => {
+    new Promise<Reply>((resolve, reject) => {
       const onExit = (code: number) => reject(new CocoError(`evaluation worker exited with code ${code}`));
-      w.once('message', (m: { ready?: boolean; packed?: PackedShard; error?: string }) => {
+      w.once('message', (m: Reply) => {
         w.off('exit', onExit);
         if (m.error) reject(new CocoError(m.error));
         else resolve(m);
@@ -81,13 +104,49 @@ export async function startEvaluationWorkers(
         w.postMessage('evaluate');
         return r;
       });
-      const mine = evaluateBlock({ ...job, imgIds: parts[0] }, { gt, dt });
-      return mergeShards([mine, ...(await Promise.all(remote)).map((m) => unpackShard(m.packed!))]);
+      if (split === 'images') {
+        const mine = evaluateBlock(jobs[0], { gt, dt });
+        return mergeShards([mine, ...(await Promise.all(remote)).map((m) => unpackShard(m.packed!))]);
+      }
+      const mine = accumulateCategoryBlock(jobs[0], { gt, dt });
+      const parts = [mine, ...(await Promise.all(remote)).map((m) => m.accumulated!)];
+      const E = new COCOeval(gt, dt, job.iouType);
+      Object.assign(E.params, job.params);
+      E.params.imgIds = all;
+      E.params.catIds = cats;
+      E.params.maxDets = [...E.params.maxDets].sort((a, b) => a - b);
+      E.loadAccumulated(joinCategoryBlocks(parts, E.params));
+      return E;
     },
     async close() {
       await Promise.all(threads.map((w) => w.terminate()));
     },
   };
+}
+
+/** Category blocks' accumulate() results (in category order) side by side along the K axis. */
+export function joinCategoryBlocks(parts: EvalResult[], params: Params): EvalResult {
+  const [T, R, , A, M] = parts[0].counts;
+  const K = parts.reduce((n, p) => n + p.counts[2], 0);
+  const precision = new Float64Array(T * R * K * A * M);
+  const scores = new Float64Array(T * R * K * A * M);
+  const recall = new Float64Array(T * K * A * M);
+  let off = 0;
+  for (const part of parts) {
+    const Kb = part.counts[2];
+    const am = A * M;
+    for (let t = 0; t < T; t++) {
+      for (let r = 0; r < R; r++) {
+        const src = (t * R + r) * Kb * am;
+        const dst = ((t * R + r) * K + off) * am;
+        precision.set(part.precision.subarray(src, src + Kb * am), dst);
+        scores.set(part.scores.subarray(src, src + Kb * am), dst);
+      }
+      recall.set(part.recall.subarray(t * Kb * am, (t + 1) * Kb * am), (t * K + off) * am);
+    }
+    off += Kb;
+  }
+  return { params, counts: [T, R, K, A, M], precision, recall, scores };
 }
 
 /**
