@@ -126,7 +126,6 @@ const unetEncoder: BackboneDefinition = {
 };
 
 export const DEFINITIONS: Record<string, BackboneDefinition> = {
-  'unet-enc': unetEncoder,
   'simple-cnn': simpleCnn,
   'vgg-s': vggS,
   'resnet-s': resnetS,
@@ -136,4 +135,5 @@ export const DEFINITIONS: Record<string, BackboneDefinition> = {
     'CSP-Darknet-style: stem 3×3/2 + 4 stages of conv/2 + CSP block (16/32/64/128/256 ch, SiLU); reductions 2/4/8/16/32',
   ),
   'csp-m': cspDarknet([24, 48, 96, 192, 384], 'CSP-Darknet-style, wider: 24/48/96/192/384 ch; reductions 2/4/8/16/32'),
+  'unet-enc': unetEncoder,
 };
