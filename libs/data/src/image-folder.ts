@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ImageError, readImage } from './image-io';
+import { IMAGE_EXT, ImageError, readImage } from './image-io';
 import type { ClassificationDataset, ClassificationSet } from './types';
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
 
 export interface ImageFolderOptions {
   /** Images are resized to size × size. */

@@ -1,6 +1,28 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import sharp from 'sharp';
+import { ConfigError } from '@cv/engine';
 import { type DecodedImage, fitImageBytes } from '@cv/engine/core';
+
+/** File names sharp decodes. */
+export const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
+
+/**
+ * The images a `--images` argument names: the image files of a folder (sorted by name) or one image file.
+ * A missing path or an empty folder fails with one line naming `flag`.
+ */
+export function listImages(source: string, flag = '--images'): string[] {
+  if (!fs.existsSync(source)) throw new ConfigError(`${flag} '${source}' does not exist`);
+  const files = fs.statSync(source).isDirectory()
+    ? fs
+        .readdirSync(source)
+        .filter((f) => IMAGE_EXT.test(f))
+        .sort()
+        .map((f) => path.join(source, f))
+    : [source];
+  if (!files.length) throw new ConfigError(`${flag} '${source}' holds no images (.png, .jpg, ...)`);
+  return files;
+}
 
 /** An image that cannot be used; the message names the file and the fix. */
 export class ImageError extends Error {

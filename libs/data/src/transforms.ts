@@ -146,28 +146,6 @@ export class RandomAffine implements SampleTransform {
   }
 }
 
-/**
- * Colour jitter (pixels only; boxes and masks unchanged): brightness scaled by 1 ± `brightness`, saturation
- * by 1 ± `saturation` (blend with the pixel's grey value), as a cheap stand-in for HSV jitter.
- */
-export class ColorJitter implements SampleTransform {
-  constructor(readonly range: { brightness?: number; saturation?: number }) {}
-
-  apply(s: Sample, rng: Rng): Sample {
-    const { brightness = 0, saturation = 0 } = this.range;
-    if (!brightness && !saturation) return s;
-    const kb = 1 + brightness * rng.uniform(-1, 1);
-    const ks = 1 + saturation * rng.uniform(-1, 1);
-    const c = s.shape[2];
-    const image = new Uint8Array(s.image.length);
-    for (let i = 0; i < s.image.length; i += c) {
-      const grey = c === 3 ? 0.299 * s.image[i] + 0.587 * s.image[i + 1] + 0.114 * s.image[i + 2] : s.image[i];
-      for (let k = 0; k < c; k++) image[i + k] = Math.max(0, Math.min(255, Math.round((grey + (s.image[i + k] - grey) * ks) * kb)));
-    }
-    return { ...s, image };
-  }
-}
-
 /** Transforms in order. */
 export class Compose implements SampleTransform {
   constructor(readonly transforms: SampleTransform[]) {}

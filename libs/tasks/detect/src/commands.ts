@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage } from '@cv/data';
+import { decodeImage, listImages } from '@cv/data';
 import { ConfigError, initBackend, loadPredictor, parseArgs, writeFileAtomic } from '@cv/engine';
 import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
@@ -10,8 +10,6 @@ import { drawBoxes } from './draw';
 import { writeErrorReports } from './errors';
 import { evaluateDetections, plotDetectionCurves, toCocoResults, writeDetectionReport } from './validator';
 import { cocoToYolo, yoloToCoco } from './yolo-format';
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
 
 async function detector(model: string | undefined, command: string): Promise<DetectionPredictor> {
   if (!model) throw new ConfigError(`${command} needs --model <dir> (a detect:train run's model/ folder)`);
@@ -107,15 +105,7 @@ export async function runDetectPredict(argv: string[]): Promise<void> {
   const { config } = parseArgs(DetectPredictSchema, argv);
   if (!config.images) throw new ConfigError('detect:predict needs --images <dir or image>');
   if (!config.out) throw new ConfigError('detect:predict needs --out <dir> for the drawn images and results.json');
-  if (!fs.existsSync(config.images)) throw new ConfigError(`--images '${config.images}' does not exist`);
-  const files = fs.statSync(config.images).isDirectory()
-    ? fs
-        .readdirSync(config.images)
-        .filter((f) => IMAGE_EXT.test(f))
-        .sort()
-        .map((f) => path.join(config.images!, f))
-    : [config.images];
-  if (!files.length) throw new ConfigError(`--images '${config.images}' holds no images (.png, .jpg, ...)`);
+  const files = listImages(config.images);
   const gt = config.data ? readCocoFile(config.data) : undefined;
   await initBackend({ log: (l) => console.error(l) });
   const p = await detector(config.model, 'detect:predict');

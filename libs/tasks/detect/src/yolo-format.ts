@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import YAML from 'yaml';
+import { IMAGE_EXT } from '@cv/data';
 import { ConfigError, writeFileAtomic } from '@cv/engine';
 
 /** Ultralytics-style datasets: a YAML (`path`, `train`, `val`, `names`) over images/ and labels/*.txt. */
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|bmp|tiff?)$/i;
 
 export interface CocoDetectionFile {
   images: { id: number; file_name: string; width: number; height: number }[];

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeImage } from '@cv/data';
+import { decodeImage, listImages } from '@cv/data';
 import { ConfigError, initBackend, loadPredictor, parseArgs, writeFileAtomic } from '@cv/engine';
 import { z } from 'zod';
-import { type ClassMask, IMAGE_EXT, loadSegmentationData, pairMasks, readClassMask } from './data';
+import { type ClassMask, maskPairs } from './data';
 import { maskPng, overlayPng } from './overlay';
 import { SegmentationPredictor, type SegmentOptions } from './predict';
 import { evaluateSegmenter, evaluationJson, writeSegmentationReport } from './validator';
@@ -42,14 +42,9 @@ export async function runSegmentVal(argv: string[]): Promise<void> {
   await initBackend({ log: (l) => console.error(l) });
   const p = await segmenter(config.model, 'segment:val');
   const names = p.metadata.classNames;
-  let items: { file: string; truth: () => ClassMask }[];
-  if (config.masks) {
-    items = pairMasks(config.images, config.masks).map(({ image, mask }) => ({ file: image, truth: () => readClassMask(mask) }));
-  } else {
-    // COCO masks through the loader (checks included); the truth at the images' own sizes.
-    const set = await loadSegmentationData({ data: config.data!, images: config.images }, { imgsz: p.metadata.imgsz, classNames: names });
-    items = set.files.map((file, i) => ({ file, truth: () => set.truth(i) }));
-  }
+  // The truth at the images' own sizes, read as each image is scored (COCO polygons / RLE through coco-ts-api).
+  const src = config.masks ? { images: config.images, masks: config.masks } : { data: config.data!, images: config.images };
+  const items: { file: string; truth: () => ClassMask }[] = maskPairs(src).pairs.map((p) => ({ file: p.image, truth: p.mask }));
   for (const it of items) {
     const t = it.truth();
     const bad = t.data.findIndex((v) => v >= names.length && v !== 255);
@@ -90,15 +85,7 @@ export async function runSegmentPredict(argv: string[]): Promise<void> {
   const { config } = parseArgs(SegmentPredictSchema, argv);
   if (!config.images) throw new ConfigError('segment:predict needs --images <dir or image>');
   if (!config.out) throw new ConfigError('segment:predict needs --out <dir> for masks/ and overlays/');
-  if (!fs.existsSync(config.images)) throw new ConfigError(`--images '${config.images}' does not exist`);
-  const files = fs.statSync(config.images).isDirectory()
-    ? fs
-        .readdirSync(config.images)
-        .filter((f) => IMAGE_EXT.test(f))
-        .sort()
-        .map((f) => path.join(config.images!, f))
-    : [config.images];
-  if (!files.length) throw new ConfigError(`--images '${config.images}' holds no images (.png, .jpg, ...)`);
+  const files = listImages(config.images);
   await initBackend({ log: (l) => console.error(l) });
   const p = await segmenter(config.model, 'segment:predict');
   const options: SegmentOptions = { mode: config.mode, tile: config.tile, overlap: config.overlap };

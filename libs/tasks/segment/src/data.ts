@@ -2,11 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decode as decodePng } from 'fast-png';
 import { COCO, type CocoDataset } from 'coco-ts-api';
-import { decodeImage, type Sample, type SampleSet } from '@cv/data';
+import { decodeImage, IMAGE_EXT, type Sample, type SampleSet } from '@cv/data';
 import { ConfigError, fitImageToBytes, type LetterboxTransform } from '@cv/engine';
 import { IGNORE } from './losses';
-
-export const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif|bmp)$/i;
 
 /** A segmentation set in memory: images letterboxed to the training size, masks with them (padding ignored). */
 export interface SegmentationSet extends SampleSet {
@@ -181,6 +179,25 @@ export interface LoadOptions {
   split?: string;
 }
 
+/** A source's images with their masks (read on demand, at the image's size), and the class names a COCO file gives. */
+export function maskPairs(src: SegmentationSource): {
+  pairs: { image: string; mask: () => ClassMask; maskName: string }[];
+  names?: string[];
+  description: string;
+} {
+  if ('masks' in src) {
+    const pairs = pairMasks(src.images, src.masks).map((p) => ({ image: p.image, mask: () => readClassMask(p.mask), maskName: p.mask }));
+    return { pairs, description: `${src.images} + ${src.masks}` };
+  }
+  const { coco, names, maskOf } = cocoMasks(src.data);
+  const pairs = coco.images!.map((im) => ({
+    image: path.join(src.images, String(im.file_name)),
+    mask: () => maskOf(im.id),
+    maskName: `${src.data} (image ${im.id})`,
+  }));
+  return { pairs, names, description: src.data };
+}
+
 /**
  * Loads a segmentation set: image + mask pairs (folders matched by file name, or a COCO file's polygons /
  * RLEs rasterised through coco-ts-api), every image letterboxed to `imgsz` and its mask with it. Bad input —
@@ -192,23 +209,9 @@ export interface LoadOptions {
  */
 export async function loadSegmentationData(src: SegmentationSource, options: LoadOptions): Promise<SegmentationSet> {
   const [h, w] = options.imgsz;
-  let pairs: { image: string; mask: () => ClassMask; maskName: string }[];
-  let names = options.classNames;
-  let description: string;
-  if ('masks' in src) {
-    const found = pairMasks(src.images, src.masks);
-    pairs = found.map((p) => ({ image: p.image, mask: () => readClassMask(p.mask), maskName: p.mask }));
-    description = `${src.images} + ${src.masks}`;
-  } else {
-    const { coco, names: cocoNames, maskOf } = cocoMasks(src.data);
-    names ??= cocoNames;
-    pairs = coco.images!.map((im) => ({
-      image: path.join(src.images, String(im.file_name)),
-      mask: () => maskOf(im.id),
-      maskName: `${src.data} (image ${im.id})`,
-    }));
-    description = src.data;
-  }
+  const found = maskPairs(src);
+  const { pairs, description } = found;
+  let names = options.classNames ?? found.names;
   const samples: Sample[] = new Array(pairs.length);
   const transforms: LetterboxTransform[] = new Array(pairs.length);
   const rawMasks: ClassMask[] = new Array(pairs.length);
