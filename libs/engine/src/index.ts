@@ -18,4 +18,6 @@ export * from './job-config';
 export * from './job';
 export { cloneModel, EmaCallback, ModelEma } from './ema';
 export * from './export';
+export * from './quantize';
 export * from './loader-task';
+export * from './onnx';

@@ -8,10 +8,22 @@ export interface ModelMetadata {
   [key: string]: unknown;
 }
 
+/**
+ * What a Predictor needs of its model: a tfjs LayersModel, or another runtime behind the same calls
+ * (`OnnxModel`: ONNX Runtime). Inputs and outputs are NHWC tensors, as tfjs's.
+ */
+export interface InferenceModel {
+  predict(x: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[];
+  getUserDefinedMetadata(): object | undefined;
+  dispose(): unknown;
+  readonly inputs: readonly { readonly shape: readonly (number | null)[] }[];
+  readonly outputs: readonly { readonly shape: readonly (number | null)[] }[];
+}
+
 /** A trained model ready to answer, for one task (see each task's `predict` entry). */
 export interface Predictor {
   readonly task: string;
-  readonly model: tf.LayersModel;
+  readonly model: InferenceModel;
   readonly metadata: ModelMetadata;
   dispose(): void;
 }
@@ -24,7 +36,7 @@ export interface ImagePredictor<O> extends Predictor {
 /** Where a model is: a URL (browser or server: `tf.loadLayersModel`), a tfjs IO handler, or, in Node, a folder. */
 export type ModelSource = string | tf.io.IOHandler;
 
-type Factory = (model: tf.LayersModel) => Predictor;
+type Factory = (model: InferenceModel) => Predictor;
 const factories = new Map<string, { factory: Factory; setup?: () => void }>();
 let localResolver: ((source: string) => tf.io.IOHandler | null) | null = null;
 
@@ -55,7 +67,7 @@ export async function loadModelFrom(source: ModelSource): Promise<tf.LayersModel
 }
 
 /** The Predictor of a loaded model, chosen by its metadata's `task`. */
-export function predictorFor(model: tf.LayersModel, where = 'model'): Predictor {
+export function predictorFor(model: InferenceModel, where = 'model'): Predictor {
   const meta = model.getUserDefinedMetadata() as Partial<ModelMetadata> | undefined;
   if (!meta?.task) throw new Error(`${where} has no task in its metadata; use a model written by one of the suite's train or export commands`);
   const entry = factories.get(meta.task);
@@ -67,15 +79,37 @@ export function predictorFor(model: tf.LayersModel, where = 'model'): Predictor 
   return entry.factory(model);
 }
 
+/** Which runtime runs a model: tfjs (any backend), or ONNX Runtime (Node; a tfjs folder is converted in memory). */
+export type Runtime = 'tfjs' | 'onnx';
+
+export interface LoadOptions {
+  /** Default: tfjs, or ONNX Runtime for a folder that holds only model.onnx. */
+  runtime?: Runtime;
+  /** ONNX Runtime's intra-op threads (default: all cores). */
+  threads?: number;
+}
+
+type Opener = (source: string, options: LoadOptions) => Promise<InferenceModel | null>;
+let localOpener: Opener | null = null;
+
+/** Node: how a local folder opens under another runtime than tfjs (set by the engine's ONNX entry). */
+export function setLocalModelOpener(open: Opener): void {
+  localOpener = open;
+}
+
 /**
  * Loads a model and returns its task's Predictor (`classify` → ClassificationPredictor, `dcgan` →
- * GanPredictor, ...).
+ * GanPredictor, ...), under tfjs or (Node) ONNX Runtime.
  *
  * @example
  * import '@cv/tasks-classify/predict';
  * const predictor = await loadPredictor('models/classify/fashion-mnist'); // or a URL, or tf.io.fromMemory(...)
+ * const onnx = await loadPredictor('models/classify/fashion-mnist', { runtime: 'onnx' }); // same answers, ONNX Runtime
  */
-export async function loadPredictor(source: ModelSource): Promise<Predictor> {
-  const model = await loadModelFrom(source);
-  return predictorFor(model, typeof source === 'string' ? `'${source}'` : 'model');
+export async function loadPredictor(source: ModelSource, options: LoadOptions = {}): Promise<Predictor> {
+  const where = typeof source === 'string' ? `'${source}'` : 'model';
+  let model: InferenceModel | null = typeof source === 'string' && localOpener ? await localOpener(source, options) : null;
+  if (!model && options.runtime === 'onnx') throw new Error(`${where}: the ONNX runtime is available in Node for local model folders only`);
+  model ??= await loadModelFrom(source);
+  return predictorFor(model, where);
 }

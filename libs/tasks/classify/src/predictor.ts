@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type DecodedImage, type ImagePredictor, prepareInput } from '@cv/engine/core';
+import { type DecodedImage, type ImagePredictor, type InferenceModel, prepareInput } from '@cv/engine/core';
 
 /** What a saved classifier carries in model.json's `userDefinedMetadata`. */
 export interface ClassifierMetadata {
@@ -22,7 +22,7 @@ export interface Prediction {
 }
 
 /** Reads and checks a classifier's metadata. */
-export function classifierMetadata(model: tf.LayersModel, where = 'model'): ClassifierMetadata {
+export function classifierMetadata(model: InferenceModel, where = 'model'): ClassifierMetadata {
   const meta = model.getUserDefinedMetadata() as Partial<ClassifierMetadata> | undefined;
   if (!meta?.classNames || !meta.inputShape) {
     throw new Error(`${where} has no classifier metadata (classNames, inputShape); use a model written by classify:train or classify:export`);
@@ -44,7 +44,7 @@ export class ClassificationPredictor implements ImagePredictor<Prediction> {
   readonly metadata: ClassifierMetadata;
 
   constructor(
-    readonly model: tf.LayersModel,
+    readonly model: InferenceModel,
     readonly topK = 5,
   ) {
     this.metadata = classifierMetadata(model);

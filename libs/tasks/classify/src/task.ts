@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed, type Logs, OptimizationStep, type ParamGroup, Rng, shardRange, type StepContext, type TrainTask } from '@cv/engine';
+import { deriveSeed, type InferenceModel, type Logs, OptimizationStep, type ParamGroup, Rng, shardRange, type StepContext, type TrainTask } from '@cv/engine';
 import { cutmix, l2Penalty, mixup, smoothLabels } from '@cv/regularization';
 import type { Batch, DataLoader } from '@cv/data';
 
@@ -21,7 +21,7 @@ export interface TensorBatch {
 export const toTensors = (b: Batch): TensorBatch => ({ x: tf.tensor4d(b.x, b.shape), y: tf.tensor1d(b.y, 'int32') });
 
 /** Class probabilities of a set of images, in batches; returns [N·K] scores. */
-export function predictProbs(model: tf.LayersModel, x: Float32Array, shape: [number, number, number], batchSize = 256): Float32Array {
+export function predictProbs(model: InferenceModel, x: Float32Array, shape: [number, number, number], batchSize = 256): Float32Array {
   const size = shape[0] * shape[1] * shape[2];
   const n = x.length / size;
   const k = (model.outputs[0].shape[1] as number) ?? 0;

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import type { ClassificationSet } from '@cv/data';
-import { type EpochValidator, type Logs, readHistory, unitRange } from '@cv/engine';
+import { type EpochValidator, type InferenceModel, type Logs, readHistory, unitRange } from '@cv/engine';
 import {
   accuracy,
   argmaxRows,
@@ -32,7 +32,7 @@ export interface ClassifierEvaluation {
  * Evaluates a classifier on (up to `limit` of) a set, in inference mode: the one function behind the
  * per-epoch validation, the final test report and `classify:val`.
  */
-export function evaluateClassifier(model: tf.LayersModel, set: ClassificationSet, limit = Infinity): ClassifierEvaluation {
+export function evaluateClassifier(model: InferenceModel, set: ClassificationSet, limit = Infinity): ClassifierEvaluation {
   const started = performance.now();
   const n = Math.min(limit, set.labels.length);
   const size = set.shape[0] * set.shape[1] * set.shape[2];
@@ -76,14 +76,10 @@ export interface ReportInfo {
   trainAccuracy?: number;
 }
 
-/**
- * Evaluates a classifier on the test set and writes report.json, report.md and
- * plots/{training_curves,confusion_matrix}.{svg,png} into `runDir`.
- */
-export async function writeClassificationReport(model: tf.LayersModel, test: ClassificationSet, runDir: string, info: ReportInfo) {
-  const r = evaluateClassifier(model, test);
+/** The report JSON of one evaluation (what classify:val and the training report write). */
+export function classificationJson(r: ClassifierEvaluation, test: ClassificationSet, info: ReportInfo) {
   const report = classificationReport(r.confusionMatrix, test.classNames);
-  const json = {
+  return {
     accuracy: r.accuracy,
     top5Accuracy: r.top5Accuracy,
     loss: r.loss,
@@ -102,6 +98,16 @@ export async function writeClassificationReport(model: tf.LayersModel, test: Cla
     evalSeconds: r.seconds,
     date: new Date().toISOString(),
   };
+}
+
+/**
+ * Evaluates a classifier on the test set and writes report.json, report.md and
+ * plots/{training_curves,confusion_matrix}.{svg,png} into `runDir`.
+ */
+export async function writeClassificationReport(model: InferenceModel, test: ClassificationSet, runDir: string, info: ReportInfo) {
+  const r = evaluateClassifier(model, test);
+  const report = classificationReport(r.confusionMatrix, test.classNames);
+  const json = classificationJson(r, test, info);
   const md =
     classificationMarkdown(`Classification report — ${info.model} on ${info.dataset}`, report, {
       'top-5 accuracy': `${(100 * r.top5Accuracy).toFixed(2)} %`,

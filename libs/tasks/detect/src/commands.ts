@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, listImages } from '@cv/data';
-import { ConfigError, initBackend, loadPredictor, parseArgs, writeFileAtomic } from '@cv/engine';
+import { ConfigError, initBackend, type LoadOptions, loadPredictor, parseArgs, runtimeKeys, writeFileAtomic } from '@cv/engine';
 import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
 import { DetectionPredictor, type DetectedObject } from './predict';
@@ -11,9 +11,9 @@ import { writeErrorReports } from './errors';
 import { evaluateDetections, plotDetectionCurves, toCocoResults, writeDetectionReport } from './validator';
 import { cocoToYolo, yoloToCoco } from './yolo-format';
 
-async function detector(model: string | undefined, command: string): Promise<DetectionPredictor> {
+async function detector(model: string | undefined, command: string, options: LoadOptions = {}): Promise<DetectionPredictor> {
   if (!model) throw new ConfigError(`${command} needs --model <dir> (a detect:train run's model/ folder)`);
-  const p = await loadPredictor(model);
+  const p = await loadPredictor(model, options);
   if (!(p instanceof DetectionPredictor)) throw new ConfigError(`'${model}' is a ${p.task} model, not a detector; use ${p.task}:predict`);
   return p;
 }
@@ -51,6 +51,7 @@ function cocoResults(files: string[], detections: DetectedObject[][], gt?: CocoD
 }
 
 export const DetectValSchema = z.object({
+  ...runtimeKeys,
   model: z.string().optional().describe("detector folder (a detect:train run's model/)"),
   data: z.string().optional().describe('COCO JSON of the images to score'),
   images: z.string().optional().describe('folder of its images (default <data folder>/images)'),
@@ -68,7 +69,7 @@ export async function runDetectVal(argv: string[]): Promise<void> {
   const gt = readCocoFile(config.data);
   const dir = config.images ?? path.join(path.dirname(config.data), 'images');
   await initBackend({ log: (l) => console.error(l) });
-  const p = await detector(config.model, 'detect:val');
+  const p = await detector(config.model, 'detect:val', config);
   const files = (gt.images ?? []).map((im) => path.join(dir, String(im.file_name)));
   const missing = files.find((f) => !fs.existsSync(f));
   if (missing) throw new ConfigError(`image '${missing}' of ${config.data} does not exist; check --images`);
@@ -91,6 +92,7 @@ export async function runDetectVal(argv: string[]): Promise<void> {
 }
 
 export const DetectPredictSchema = z.object({
+  ...runtimeKeys,
   model: z.string().optional().describe('detector folder'),
   images: z.string().optional().describe('folder of images (or one image file)'),
   data: z.string().optional().describe('COCO JSON whose image ids the results use (matched by file name)'),
@@ -108,7 +110,7 @@ export async function runDetectPredict(argv: string[]): Promise<void> {
   const files = listImages(config.images);
   const gt = config.data ? readCocoFile(config.data) : undefined;
   await initBackend({ log: (l) => console.error(l) });
-  const p = await detector(config.model, 'detect:predict');
+  const p = await detector(config.model, 'detect:predict', config);
   const started = performance.now();
   const { detections, ms } = await detectFiles(p, files, { conf: config.conf, iou: config.iou, maxDet: config.maxDet });
   const results = cocoResults(files, detections, gt);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type DecodedImage, type ImagePredictor, type LetterboxTransform, prepareInput, unletterboxBoxes } from '@cv/engine/core';
+import { type DecodedImage, type ImagePredictor, type InferenceModel, type LetterboxTransform, prepareInput, unletterboxBoxes } from '@cv/engine/core';
 import { decodeOutput, makeAnchors, nms } from './boxes';
 
 /** What a saved detector carries in model.json's `userDefinedMetadata`. */
@@ -35,7 +35,7 @@ export interface DetectOptions {
 }
 
 /** Reads and checks a detector's metadata. */
-export function detectorMetadata(model: tf.LayersModel, where = 'model'): DetectorMetadata {
+export function detectorMetadata(model: InferenceModel, where = 'model'): DetectorMetadata {
   const meta = model.getUserDefinedMetadata() as Partial<DetectorMetadata> | undefined;
   if (meta?.task !== 'detect' || !meta.classNames || !meta.imgsz || !meta.strides || !meta.regMax) {
     throw new Error(
@@ -58,7 +58,7 @@ function anchorsFor(imgsz: [number, number], strides: number[]) {
  * through each image's letterbox. The one post-processing of training validation, `predict` and the browser.
  */
 export function detectBatch(
-  model: tf.LayersModel,
+  model: InferenceModel,
   meta: DetectorMetadata,
   x: tf.Tensor4D,
   transforms: LetterboxTransform[],
@@ -104,7 +104,7 @@ export class DetectionPredictor implements ImagePredictor<DetectedObject[]> {
   timing = { preprocess: 0, inference: 0 };
 
   constructor(
-    readonly model: tf.LayersModel,
+    readonly model: InferenceModel,
     readonly options: DetectOptions = {},
   ) {
     this.metadata = detectorMetadata(model);

@@ -1,16 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage, listImages } from '@cv/data';
-import { ConfigError, initBackend, loadPredictor, parseArgs, writeFileAtomic } from '@cv/engine';
+import { ConfigError, initBackend, type LoadOptions, loadPredictor, parseArgs, runtimeKeys, writeFileAtomic } from '@cv/engine';
 import { z } from 'zod';
 import { type ClassMask, maskPairs } from './data';
 import { maskPng, overlayPng } from './overlay';
 import { SegmentationPredictor, type SegmentOptions } from './predict';
 import { evaluateSegmenter, evaluationJson, writeSegmentationReport } from './validator';
 
-async function segmenter(model: string | undefined, command: string): Promise<SegmentationPredictor> {
+async function segmenter(model: string | undefined, command: string, options: LoadOptions = {}): Promise<SegmentationPredictor> {
   if (!model) throw new ConfigError(`${command} needs --model <dir> (a segment:train run's model/ folder)`);
-  const p = await loadPredictor(model);
+  const p = await loadPredictor(model, options);
   if (!(p instanceof SegmentationPredictor)) throw new ConfigError(`'${model}' is a ${p.task} model, not a segmenter; use ${p.task}:predict`);
   return p;
 }
@@ -25,6 +25,7 @@ const modeKeys = {
 };
 
 export const SegmentValSchema = z.object({
+  ...runtimeKeys,
   model: z.string().optional().describe("segmenter folder (a segment:train run's model/)"),
   images: z.string().optional().describe('folder of images'),
   masks: z.string().optional().describe('folder of their class-index mask PNGs (matched by file name)'),
@@ -40,7 +41,7 @@ export async function runSegmentVal(argv: string[]): Promise<void> {
   const { config } = parseArgs(SegmentValSchema, argv);
   if (!config.images || !(config.masks || config.data)) throw new ConfigError('segment:val needs --images <dir> and --masks <dir> (or --data <coco json>)');
   await initBackend({ log: (l) => console.error(l) });
-  const p = await segmenter(config.model, 'segment:val');
+  const p = await segmenter(config.model, 'segment:val', config);
   const names = p.metadata.classNames;
   // The truth at the images' own sizes, read as each image is scored (COCO polygons / RLE through coco-ts-api).
   const src = config.masks ? { images: config.images, masks: config.masks } : { data: config.data!, images: config.images };
@@ -73,6 +74,7 @@ export async function runSegmentVal(argv: string[]): Promise<void> {
 }
 
 export const SegmentPredictSchema = z.object({
+  ...runtimeKeys,
   model: z.string().optional().describe('segmenter folder'),
   images: z.string().optional().describe('folder of images (or one image file)'),
   out: z.string().optional().describe('folder for masks/ (class-index PNGs) and overlays/'),
@@ -87,7 +89,7 @@ export async function runSegmentPredict(argv: string[]): Promise<void> {
   if (!config.out) throw new ConfigError('segment:predict needs --out <dir> for masks/ and overlays/');
   const files = listImages(config.images);
   await initBackend({ log: (l) => console.error(l) });
-  const p = await segmenter(config.model, 'segment:predict');
+  const p = await segmenter(config.model, 'segment:predict', config);
   const options: SegmentOptions = { mode: config.mode, tile: config.tile, overlap: config.overlap };
   const tmp = `${config.out}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type DecodedImage, type ImagePredictor, imageTensor, LETTERBOX_PAD, prepareInput, toUnitRange } from '@cv/engine/core';
+import { type DecodedImage, type ImagePredictor, type InferenceModel, imageTensor, LETTERBOX_PAD, prepareInput, toUnitRange } from '@cv/engine/core';
 
 /** What a saved segmenter carries in model.json's `userDefinedMetadata`. */
 export interface SegmenterMetadata {
@@ -59,7 +59,7 @@ export function colourOf(i: number): [number, number, number] {
 }
 
 /** Reads and checks a segmenter's metadata. */
-export function segmenterMetadata(model: tf.LayersModel, where = 'model'): SegmenterMetadata {
+export function segmenterMetadata(model: InferenceModel, where = 'model'): SegmenterMetadata {
   const meta = model.getUserDefinedMetadata() as Partial<SegmenterMetadata> | undefined;
   if (meta?.task !== 'segment' || !meta.classNames || !meta.imgsz || !meta.reduction)
     throw new Error(
@@ -89,7 +89,7 @@ function argmaxOf(probs: Float32Array, hw: number, c: number): { mask: Uint8Arra
 }
 
 /** Softmax probabilities of a padded [1, H', W', C] input, cropped to [h, w]. */
-function probsAtOwnSize(model: tf.LayersModel, x: tf.Tensor3D, reduction: number): Float32Array {
+function probsAtOwnSize(model: InferenceModel, x: tf.Tensor3D, reduction: number): Float32Array {
   const [h, w] = x.shape;
   const ph = Math.ceil(h / reduction) * reduction;
   const pw = Math.ceil(w / reduction) * reduction;
@@ -133,7 +133,7 @@ export class SegmentationPredictor implements ImagePredictor<SegmentationResult>
   timing = { preprocess: 0, inference: 0 };
 
   constructor(
-    readonly model: tf.LayersModel,
+    readonly model: InferenceModel,
     readonly options: SegmentOptions = {},
   ) {
     this.metadata = segmenterMetadata(model);

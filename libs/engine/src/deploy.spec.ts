@@ -1,0 +1,171 @@
+/**
+ * Deployment: weight quantization at export (tfjs manifests), the ONNX writer checked by ONNX Runtime on
+ * every supported layer type, and Predictors over ONNX Runtime.
+ */
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from './backend';
+import { exportModel, exportOnnx } from './export';
+import { loadModel, readModelArtifacts, saveModel } from './model-io';
+import { modelToOnnx, OnnxExportError, OnnxModel } from './onnx';
+import { quantizeWeights, toFloat16Bits, uint8Grid } from './quantize';
+
+const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-'));
+
+/** A functional model with every layer type the ONNX writer supports, with non-trivial BN statistics. */
+function everyLayerModel(): tf.LayersModel {
+  const x = tf.input({ shape: [12, 12, 3] });
+  const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'swish' }).apply(x) as tf.SymbolicTensor;
+  const bn = tf.layers.batchNormalization({ epsilon: 1e-3 }).apply(c1) as tf.SymbolicTensor;
+  const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', activation: 'relu6' }).apply(bn) as tf.SymbolicTensor;
+  const v = tf.layers.conv2d({ filters: 8, kernelSize: 2, padding: 'valid', dilationRate: 1 }).apply(dw) as tf.SymbolicTensor;
+  const pad = tf.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 0],
+        [0, 1],
+      ],
+    })
+    .apply(v) as tf.SymbolicTensor;
+  const mp = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(pad) as tf.SymbolicTensor;
+  const ap = tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: 'same' }).apply(mp) as tf.SymbolicTensor;
+  const up = tf.layers.upSampling2d({ size: [2, 2] }).apply(ap) as tf.SymbolicTensor;
+  const upb = tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }).apply(ap) as tf.SymbolicTensor;
+  const t1 = tf.layers.conv2dTranspose({ filters: 8, kernelSize: 3, strides: 2, padding: 'same' }).apply(ap) as tf.SymbolicTensor;
+  const t2 = tf.layers.conv2dTranspose({ filters: 8, kernelSize: 2, strides: 2, padding: 'valid', activation: 'tanh' }).apply(ap) as tf.SymbolicTensor;
+  const add = tf.layers.add().apply([up, t1]) as tf.SymbolicTensor;
+  const mul = tf.layers.multiply().apply([upb, tf.layers.activation({ activation: 'sigmoid' }).apply(t2) as tf.SymbolicTensor]) as tf.SymbolicTensor;
+  const cat = tf.layers.concatenate().apply([add, mul]) as tf.SymbolicTensor;
+  const lr = tf.layers.leakyReLU({ alpha: 0.2 }).apply(cat) as tf.SymbolicTensor;
+  const r = tf.layers.reLU().apply(tf.layers.elu().apply(lr) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const sm = tf.layers.softmax({ axis: -1 }).apply(tf.layers.conv2d({ filters: 5, kernelSize: 1 }).apply(r) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const gap = tf.layers.globalAveragePooling2d({}).apply(r) as tf.SymbolicTensor;
+  const gmp = tf.layers.globalMaxPooling2d({}).apply(r) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten().apply(tf.layers.dropout({ rate: 0.5 }).apply(v) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const d1 = tf.layers.dense({ units: 6, activation: 'elu' }).apply(tf.layers.concatenate().apply([gap, gmp, flat]) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const bn1 = tf.layers.batchNormalization().apply(d1) as tf.SymbolicTensor;
+  const reshaped = tf.layers.reshape({ targetShape: [3, 2] }).apply(bn1) as tf.SymbolicTensor;
+  const d2 = tf.layers.dense({ units: 4, activation: 'softmax' }).apply(reshaped) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: x, outputs: [sm, d2] });
+  // Non-trivial BN statistics: set moving mean / variance away from 0 / 1.
+  for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+    layer.setWeights(layer.getWeights().map((w, i) => tf.add(tf.mul(tf.randomUniform(w.shape, 0, 1, 'float32', 11 + i), 0.5), i === 3 ? 0.5 : 0.1)));
+  }
+  return model;
+}
+
+describe('weight quantization', () => {
+  beforeAll(async () => {
+    await initBackend({ log: false });
+  });
+
+  it('float16 bits of hand-picked values (round to nearest even, subnormals, overflow)', () => {
+    expect(toFloat16Bits(1)).toBe(0x3c00);
+    expect(toFloat16Bits(-2)).toBe(0xc000);
+    expect(toFloat16Bits(0.1)).toBe(0x2e66);
+    expect(toFloat16Bits(65504)).toBe(0x7bff);
+    expect(toFloat16Bits(1e6)).toBe(0x7c00);
+    expect(toFloat16Bits(2 ** -24)).toBe(0x0001);
+    expect(toFloat16Bits(1e-9)).toBe(0);
+    expect(toFloat16Bits(1 + 2 ** -11)).toBe(0x3c00); // a tie rounds to even
+    expect(toFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
+  });
+
+  it('the uint8 grid holds 0 exactly', () => {
+    const { scale, min } = uint8Grid(-0.3, 1.1);
+    const q0 = Math.round(-min / scale);
+    expect(q0 * scale + min).toBeCloseTo(0, 12);
+    expect(uint8Grid(0.5, 2).min).toBe(0); // a range without 0 is widened to hold it
+  });
+
+  it('quantize → load → every weight within half a step (uint8) or float16 rounding; pruned zeros stay zero', async () => {
+    const model = tf.sequential({
+      layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 4 })],
+    });
+    const kernel = model.layers[0].getWeights()[0];
+    const masked = tf.mul(kernel, tf.cast(tf.greater(tf.abs(kernel), 0.1), 'float32'));
+    model.layers[0].setWeights([masked, model.layers[0].getWeights()[1]]);
+    const dir = tmpDir();
+    await saveModel(model, path.join(dir, 'fp32'), { task: 'classify' });
+    const original = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    for (const mode of ['uint8', 'float16'] as const) {
+      await exportModel(path.join(dir, 'fp32'), path.join(dir, mode), { quantize: mode });
+      const art = readModelArtifacts(path.join(dir, mode));
+      expect(art.weightSpecs!.every((s) => s.quantization?.dtype === mode)).toBe(true);
+      expect((art.weightData as ArrayBuffer).byteLength).toBe(original.reduce((s, w) => s + w.length, 0) * (mode === 'uint8' ? 1 : 2));
+      const loaded = await loadModel(path.join(dir, mode));
+      loaded.getWeights().forEach((w, i) => {
+        const q = w.dataSync();
+        const spec = art.weightSpecs![i].quantization!;
+        original[i].forEach((v, j) => {
+          const tol = mode === 'uint8' ? (spec.scale! / 2) * (1 + 1e-5) : Math.abs(v) * 2 ** -11 + 2 ** -25;
+          expect(Math.abs(q[j] - v)).toBeLessThanOrEqual(tol);
+          if (v === 0) expect(q[j] === 0).toBe(true);
+        });
+      });
+      loaded.dispose();
+    }
+    expect(() =>
+      quantizeWeights([{ name: 'w', shape: [1], dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: 0 } }], new ArrayBuffer(1), 'uint8'),
+    ).toThrow(/already quantized/);
+  });
+});
+
+describe('ONNX export', () => {
+  beforeAll(async () => {
+    await initBackend({ log: false });
+  });
+
+  it('every supported layer type: ONNX Runtime equals tfjs within 1e-4 (NHWC in and out)', () => {
+    const model = everyLayerModel();
+    const onnx = new OnnxModel(modelToOnnx(model, { task: 'test' }), {});
+    const x = tf.randomUniform([3, 12, 12, 3], -1, 2, 'float32', 5);
+    const a = model.predict(x) as tf.Tensor[];
+    const b = onnx.predict(x) as tf.Tensor[];
+    expect(b.map((t) => t.shape)).toEqual(a.map((t) => t.shape));
+    a.forEach((t, i) => expect(tf.max(tf.abs(tf.sub(t, b[i]))).dataSync()[0]).toBeLessThan(1e-4));
+    // Free spatial sizes stay free: a fully convolutional model runs at another size.
+    const inp = tf.input({ shape: [null, null, 2] });
+    const fcn = tf.model({
+      inputs: inp,
+      outputs: tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' }).apply(inp) as tf.SymbolicTensor,
+    });
+    const fo = new OnnxModel(modelToOnnx(fcn), {});
+    const y = tf.randomUniform([1, 9, 7, 2], 0, 1, 'float32', 1);
+    expect(tf.max(tf.abs(tf.sub(fcn.predict(y) as tf.Tensor, fo.predict(y) as tf.Tensor))).dataSync()[0]).toBeLessThan(1e-5);
+    onnx.dispose();
+    fo.dispose();
+  });
+
+  it('a layer without a converter is named with its class; nothing is written', async () => {
+    const model = tf.sequential({ layers: [tf.layers.conv1d({ inputShape: [8, 2], filters: 2, kernelSize: 3, name: 'my_conv1d' })] });
+    expect(() => modelToOnnx(model)).toThrow(OnnxExportError);
+    expect(() => modelToOnnx(model)).toThrow(/layer 'my_conv1d' \(Conv1D\) has no ONNX converter/);
+    const dir = tmpDir();
+    await saveModel(model, path.join(dir, 'm'), { task: 'test' });
+    await expect(exportOnnx(path.join(dir, 'm'), path.join(dir, 'onnx'))).rejects.toThrow(/Conv1D/);
+    expect(fs.existsSync(path.join(dir, 'onnx'))).toBe(false);
+    expect(fs.readdirSync(dir)).toEqual(['m']);
+  });
+
+  it('exportOnnx writes model.onnx + metadata.json that ONNX Runtime loads with the metadata', async () => {
+    const dir = tmpDir();
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, activation: 'relu' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+    });
+    await saveModel(model, path.join(dir, 'm'), { task: 'classify', classNames: ['a', 'b', 'c'], inputShape: [8, 8, 1] });
+    const diff = await exportOnnx(path.join(dir, 'm'), path.join(dir, 'onnx'));
+    expect(diff).toBeLessThan(1e-5);
+    const onnx = OnnxModel.load(path.join(dir, 'onnx'), { threads: 1 });
+    expect(onnx.getUserDefinedMetadata()).toMatchObject({ task: 'classify', classNames: ['a', 'b', 'c'] });
+    expect(onnx.inputs[0].shape).toEqual([null, 8, 8, 1]);
+    onnx.dispose();
+  });
+});
