@@ -12,6 +12,8 @@ import { exportModel, exportOnnx } from './export';
 import { loadModel, readModelArtifacts, saveModel } from './model-io';
 import { modelToOnnx, OnnxExportError, OnnxModel } from './onnx';
 import { quantizeWeights, toFloat16Bits, uint8Grid } from './quantize';
+import { magnitudePrune, polynomialSparsity, prunableKernels, sparsityOf } from './prune';
+import { channelPrune } from './channel-prune';
 
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-'));
 
@@ -167,5 +169,67 @@ describe('ONNX export', () => {
     expect(onnx.getUserDefinedMetadata()).toMatchObject({ task: 'classify', classNames: ['a', 'b', 'c'] });
     expect(onnx.inputs[0].shape).toEqual([null, 8, 8, 1]);
     onnx.dispose();
+  });
+});
+
+describe('pruning', () => {
+  beforeAll(async () => {
+    await initBackend({ log: false });
+  });
+
+  it('magnitude pruning reaches exactly the asked sparsity, globally, and the masks hold through updates', () => {
+    const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 4, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 3 })] });
+    const masks = magnitudePrune(model, 0.7);
+    const kernels = prunableKernels(model);
+    const total = kernels.reduce((s, w) => s + w.read().size, 0);
+    expect(sparsityOf(model)).toBeCloseTo(Math.floor(0.7 * total) / total, 10);
+    // Every kept weight is at least as large as every pruned one (one global threshold).
+    const kept = kernels.flatMap((w, i) => Array.from(w.read().dataSync()).filter((_, j) => masks[i].dataSync()[j] === 1).map(Math.abs));
+    const all = kernels.flatMap((w) => Array.from(w.read().dataSync()).map(Math.abs));
+    expect(kept.length).toBe(total - Math.floor(0.7 * total));
+    expect(Math.min(...kept)).toBeGreaterThan(0);
+    expect(all.filter((a) => a === 0).length).toBe(Math.floor(0.7 * total));
+    expect(polynomialSparsity(0.5, 0)).toBe(0);
+    expect(polynomialSparsity(0.5, 0.5)).toBeCloseTo(0.5 * (1 - 0.125), 12);
+    expect(polynomialSparsity(0.5, 2)).toBe(0.5);
+    tf.dispose(masks);
+  });
+
+  it('channel pruning of dead channels leaves the outputs unchanged; Add keeps its channels; the model shrinks', async () => {
+    const x = tf.input({ shape: [8, 8, 3] });
+    const c1 = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'c1' }).apply(x) as tf.SymbolicTensor;
+    const b1 = tf.layers.batchNormalization({ name: 'b1' }).apply(c1) as tf.SymbolicTensor;
+    const r1 = tf.layers.reLU().apply(b1) as tf.SymbolicTensor;
+    const c2 = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c2' }).apply(r1) as tf.SymbolicTensor;
+    const c3 = tf.layers.conv2d({ filters: 6, kernelSize: 1, name: 'c3' }).apply(r1) as tf.SymbolicTensor;
+    const res = tf.layers.add().apply([c2, c3]) as tf.SymbolicTensor; // c2, c3 must keep 6 channels
+    const cat = tf.layers.concatenate().apply([res, r1]) as tf.SymbolicTensor;
+    const pool = tf.layers.maxPooling2d({ poolSize: 2 }).apply(cat) as tf.SymbolicTensor;
+    const c4 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c4' }).apply(pool) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 3 }).apply(tf.layers.flatten().apply(c4) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: x, outputs: out });
+    // Channels 1, 4, 6 of b1 are dead (γ = β = 0 → 0 after ReLU): the smallest |γ|, so they go first.
+    const [gamma, beta, mean, variance] = model.getLayer('b1').getWeights();
+    const dead = tf.tensor1d([1, 0, 1, 1, 0, 1, 0, 1]);
+    model.getLayer('b1').setWeights([tf.mul(tf.add(tf.abs(gamma), 0.5), dead), tf.mul(beta, dead), mean, variance]);
+    // c4's filter 2 is dead too (zero kernel and bias: the smallest L1 norm).
+    const [k4, bias4] = model.getLayer('c4').getWeights();
+    const alive = tf.tensor1d([1, 1, 0, 1]);
+    model.getLayer('c4').setWeights([tf.mul(k4, alive), tf.mul(tf.add(bias4, 0.1), alive)]);
+    const r = await channelPrune(model, 3 / 8);
+    const probe = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 3);
+    const diff = tf.max(tf.abs(tf.sub(model.predict(probe) as tf.Tensor, r.model.predict(probe) as tf.Tensor))).dataSync()[0];
+    expect(diff).toBeLessThan(1e-5);
+    expect(r.layers).toEqual([
+      { layer: 'c1', from: 8, to: 5 },
+      { layer: 'c4', from: 4, to: 3 },
+    ]);
+    expect(r.model.getLayer('c1').getWeights()[0].shape).toEqual([3, 3, 3, 5]);
+    expect(r.skipped.map((s) => s.layer).sort()).toEqual(['c2', 'c3']);
+    expect(r.model.getLayer('c4').getWeights()[0].shape).toEqual([3, 3, 6 + 5, 3]);
+    expect(r.model.countParams()).toBeLessThan(model.countParams());
+    // Pruning live channels does change the outputs (the check above can fail).
+    const harder = await channelPrune(model, 5 / 8);
+    expect(tf.max(tf.abs(tf.sub(model.predict(probe) as tf.Tensor, harder.model.predict(probe) as tf.Tensor))).dataSync()[0]).toBeGreaterThan(1e-3);
   });
 });

@@ -21,3 +21,6 @@ export * from './export';
 export * from './quantize';
 export * from './loader-task';
 export * from './onnx';
+export * from './prune';
+export * from './channel-prune';
+export * from './prune-job';

@@ -21,6 +21,8 @@ export interface JobContext<C> {
   /** Replica 0: the only one that prints, reads validation data and writes files. */
   main: boolean;
   backend: BackendInfo;
+  /** Start from this model instead of building one (`<task>:prune` fine-tunes a given model this way). */
+  initialModel?: tf.LayersModel;
 }
 
 /** A task's per-epoch validation: scores a model (the EMA weights when on) and returns `val_*` logs. */
@@ -97,7 +99,11 @@ const reduceCapacity = (models: Record<string, tf.LayersModel>) => Math.max(...O
  * @example
  * runCli((argv) => runTrainJob(classifyTask, argv).then(() => {}), { schema: classifyTask.schema, usage });
  */
-export async function runTrainJob<S extends z.ZodObject, D, B, R>(def: TaskDefinition<S, D, B, R>, argv: string[]): Promise<R | null> {
+export async function runTrainJob<S extends z.ZodObject, D, B, R>(
+  def: TaskDefinition<S, D, B, R>,
+  argv: string[],
+  extras: { initialModel?: tf.LayersModel; callbacks?: (task: TrainTask<B>) => Callback[] } = {},
+): Promise<R | null> {
   const main = replicaRank() === 0;
   const mayChange = [...RESUMABLE_KEYS, ...(def.mayChange ?? [])];
   const resolved = resolveRun(def.schema, argv, { root: def.root, writer: def.command, mayChange });
@@ -105,7 +111,7 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(def: TaskDefin
   const cfg = resolved.cfg as Readonly<z.infer<S>> & JobConfig;
   const workers = resolveWorkers(cfg.workers);
   const backend = await initBackend({ log: main, replicas: workers, threads: cfg.threads });
-  const ctx: JobContext<z.infer<S>> = { cfg, runDir, resume: resolved.resume, main, backend };
+  const ctx: JobContext<z.infer<S>> = { cfg, runDir, resume: resolved.resume, main, backend, initialModel: extras.initialModel };
   const data = await def.data(ctx);
   const built = await def.build(data, ctx);
   const { task } = built;
@@ -128,6 +134,7 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(def: TaskDefin
     ...(cfg.patience > 0 ? [new EarlyStopping({ monitor: stopMonitor, patience: cfg.patience, restoreBestWeights: true })] : []),
     ...emas.map((e) => new EmaCallback(e.ema, cfg.accumulate, `ModelEma_${e.name}`)),
     ...(built.callbacks ?? []),
+    ...(extras.callbacks?.(task) ?? []),
     new MetricsLogger({ dir: runDir }),
     new ModelCheckpoint({ dir: path.join(runDir, 'checkpoints'), monitor: built.best.monitor, mode: built.best.mode, saveBest: built.best.saveBest }),
   ].filter((c) => main || c.allReplicas);

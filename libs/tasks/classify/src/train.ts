@@ -99,8 +99,8 @@ export const classifyTask: TaskDefinition<typeof ClassifyTrainSchema, PreparedDa
   data: ({ cfg }) => prepareData(cfg),
   describeData: ({ dataset, train, val }) =>
     `data: ${dataset.name} train=${train.labels.length} val=${val?.labels.length ?? 0} test=${dataset.test.labels.length} (${dataset.splitDescription})`,
-  async build({ train, val }, { cfg, resume, main }) {
-    const { model, stages } = await buildModel(cfg, train.shape, train.classNames.length, resume, main);
+  async build({ train, val }, { cfg, resume, main, initialModel }) {
+    const { model, stages } = initialModel ? { model: initialModel, stages: null } : await buildModel(cfg, train.shape, train.classNames.length, resume, main);
     const augment = {
       cropPadding: cfg.cropPadding,
       flip: cfg.flip,

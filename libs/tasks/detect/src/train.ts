@@ -103,10 +103,10 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
   data: ({ cfg }) => prepare(cfg),
   describeData: ({ train, val, valDescription }) =>
     `data: ${train.length} training images, classes ${train.classNames.join(', ')}; validation: ${valDescription}; ${val.coco.annotations.length} validation objects`,
-  async build({ train, val }, { cfg, main, runDir }) {
+  async build({ train, val }, { cfg, main, runDir, initialModel }) {
     const numClasses = train.classNames.length;
     const imgsz: [number, number] = [cfg.imgsz, cfg.imgsz];
-    const model = createDetector(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init') });
+    const model = initialModel ?? createDetector(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init') });
     const anchors = makeAnchors(imgsz, STRIDES);
     const colour = new HsvJitter({ h: cfg.hsvH, s: cfg.hsvS, v: cfg.hsvV });
     const geometric = new Compose([

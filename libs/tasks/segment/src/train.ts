@@ -92,8 +92,10 @@ export const segmentTask: TaskDefinition<typeof SegmentTrainSchema, SegmentData,
   schema: SegmentTrainSchema,
   data: ({ cfg }) => prepare(cfg),
   describeData: ({ train, val }) => `data: ${train.description}, classes ${train.classNames.join(', ')}; validation: ${val.description}`,
-  async build({ train, val }, { cfg, main, resume }) {
-    const model = createSegmenter(cfg.model, {
+  async build({ train, val }, { cfg, main, resume, initialModel }) {
+    const model =
+      initialModel ??
+      createSegmenter(cfg.model, {
       numClasses: train.classNames.length,
       seed: deriveSeed(cfg.seed, 'init'),
       encoder: cfg.encoder,
