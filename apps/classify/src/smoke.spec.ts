@@ -93,6 +93,71 @@ describe('classify app: train → val → predict → export on a small MNIST su
     expect(run('predict.ts', ['--model', out, images[0].file]).stdout).toContain(images[0].file);
   });
 
+  it('export --quantize / --format onnx; val --model scores every variant on the test split; predict --runtime onnx agrees', () => {
+    const model = path.join(runDir, 'model');
+    const acc: Record<string, number> = {};
+    for (const [name, args] of [
+      ['fp32', []],
+      ['uint8', ['--quantize', 'uint8']],
+      ['float16', ['--quantize', 'float16']],
+      ['onnx', ['--format', 'onnx']],
+    ] as [string, string[]][]) {
+      const out = path.join(work, `v-${name}`);
+      const e = name === 'fp32' ? { code: 0, stderr: '' } : run('export.ts', ['--model', model, ...args, '--out', out]);
+      expect(e.code, e.stderr).toBe(0);
+      const json = path.join(work, `val-${name}.json`);
+      const v = run('val.ts', ['--model', name === 'fp32' ? model : out, '--json', json]);
+      expect(v.code, v.stderr).toBe(0);
+      acc[name] = JSON.parse(fs.readFileSync(json, 'utf8')).accuracy;
+    }
+    expect(fs.existsSync(path.join(work, 'v-onnx', 'model.onnx'))).toBe(true);
+    expect(fs.statSync(path.join(work, 'v-uint8', 'weights.bin')).size).toBeLessThan(0.3 * fs.statSync(path.join(model, 'weights.bin')).size);
+    expect(acc.onnx).toBe(acc.fp32); // same predictions on 10,000 test images
+    expect(Math.abs(acc.float16 - acc.fp32)).toBeLessThanOrEqual(0.001);
+    expect(Math.abs(acc.uint8 - acc.fp32)).toBeLessThanOrEqual(0.01);
+    const tfjs = JSON.parse(run('predict.ts', ['--model', model, '--json', ...images.map((i) => i.file)]).stdout);
+    const onnx = JSON.parse(run('predict.ts', ['--model', model, '--runtime', 'onnx', '--json', ...images.map((i) => i.file)]).stdout);
+    onnx.forEach((p: { label: string; probability: number }, i: number) => {
+      expect(p.label).toBe(tfjs[i].label);
+      expect(Math.abs(p.probability - tfjs[i].probability)).toBeLessThan(1e-4);
+    });
+    const bad = run('export.ts', ['--model', model, '--quantize', 'int4', '--out', path.join(work, 'bad')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/config key 'quantize'.*"float16"\|"uint8"/);
+    expect(run('export.ts', ['--model', model, '--format', 'onnx', '--quantize', 'uint8', '--out', path.join(work, 'bad')]).stderr).toMatch(
+      /--quantize applies to the tfjs format/,
+    );
+    expect(fs.existsSync(path.join(work, 'bad'))).toBe(false);
+  });
+
+  it('prune: 50 % magnitude sparsity after a short fine-tune by the training job, accuracy kept', () => {
+    const out = path.join(work, 'pruned');
+    const r = run('prune.ts', ['--model', path.join(runDir, 'model'), '--sparsity', '0.5', '--epochs', '1', '--train-limit', '600', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).userDefinedMetadata;
+    expect(meta.pruning).toMatchObject({ method: 'magnitude', target: 0.5 });
+    expect(meta.pruning.sparsity).toBeCloseTo(0.5, 3);
+    const report = JSON.parse(fs.readFileSync(path.join(`${out}-finetune`, 'report.json'), 'utf8'));
+    expect(report.accuracy).toBeGreaterThan(0.5);
+    const channel = run('prune.ts', [
+      '--model',
+      path.join(runDir, 'model'),
+      '--method',
+      'channel',
+      '--sparsity',
+      '0.5',
+      '--epochs',
+      '1',
+      '--train-limit',
+      '300',
+      '--out',
+      path.join(work, 'narrow'),
+    ]);
+    expect(channel.code, channel.stderr).toBe(0);
+    expect(channel.stdout).toMatch(/channel pruning: 2 layers narrowed/);
+    expect(fs.statSync(path.join(work, 'narrow', 'weights.bin')).size).toBeLessThan(0.7 * fs.statSync(path.join(runDir, 'model', 'weights.bin')).size);
+  });
+
   it('trains a registry backbone from pretrained weights with a frozen phase and a slower backbone', () => {
     const donor = path.join(work, 'donor');
     expect(
