@@ -8,4 +8,5 @@ export * from './loader';
 export * from './resolve';
 export * from './samples';
 export * from './shapes';
+export * from './waves';
 export * from './transforms';

@@ -132,7 +132,7 @@ export async function channelPrune(model: tf.LayersModel, fraction: number): Pro
   const topology = JSON.parse(JSON.stringify(toPlainTopology(model.toJSON(null, false)))) as {
     config: { layers: { name: string; config: Record<string, unknown> }[] };
   };
-  const configs = new Map((topology.config?.layers ?? []).map((l) => [l.name, l.config]));
+  const configs = new Map((topology.config?.layers ?? []).map((l) => [(l as { name?: string }).name ?? (l.config.name as string), l.config])); // Sequential: the name is inside the config
   for (const { layer, to } of changed) configs.get(layer)!.filters = to;
   const pruned = await tf.models.modelFromJSON({ modelTopology: topology as unknown as tf.io.ModelArtifacts['modelTopology'] } as never);
   tf.tidy(() => {

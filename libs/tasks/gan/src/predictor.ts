@@ -1,5 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
-import { deriveSeed, type Predictor } from '@cv/engine/core';
+import { deriveSeed, type InferenceModel, type Predictor } from '@cv/engine/core';
 import type { GeneratorMetadata } from './config';
 import { generateImages, latentVectors, slerp } from './sampling';
 
@@ -24,7 +23,7 @@ export interface Samples {
 }
 
 /** Reads and checks a generator's metadata. */
-export function generatorMetadata(model: tf.LayersModel, where = 'model'): GeneratorMetadata {
+export function generatorMetadata(model: InferenceModel, where = 'model'): GeneratorMetadata {
   const meta = model.getUserDefinedMetadata() as Partial<GeneratorMetadata> | undefined;
   if (meta?.task !== 'dcgan' || !meta.latentDim || !meta.imageShape) {
     throw new Error(`${where} is not a DCGAN generator (no dcgan metadata in model.json); pass a folder written by dcgan:train`);
@@ -44,7 +43,7 @@ export class GanPredictor implements Predictor {
   readonly task = 'dcgan';
   readonly metadata: GeneratorMetadata;
 
-  constructor(readonly model: tf.LayersModel) {
+  constructor(readonly model: InferenceModel) {
     this.metadata = generatorMetadata(model);
   }
 

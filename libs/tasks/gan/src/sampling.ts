@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '@cv/engine/core';
+import { type InferenceModel, Rng } from '@cv/engine/core';
 
 /** Generator sampling: latent draws, interpolation, class-conditional inputs, image grids. No Node imports. */
 
@@ -15,7 +15,7 @@ export function latentVectors(n: number, dim: number, seed: number): Float32Arra
  * @example
  * const images = generator.predict(generatorInputs(generator, z, labels)) as tf.Tensor4D;
  */
-export function generatorInputs(generator: tf.LayersModel, z: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor[] {
+export function generatorInputs(generator: InferenceModel, z: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor[] {
   const numClasses = conditionalClasses(generator);
   if (!numClasses) return [z];
   if (!labels) throw new Error('a class-conditional generator needs labels');
@@ -23,7 +23,7 @@ export function generatorInputs(generator: tf.LayersModel, z: tf.Tensor2D, label
 }
 
 /** Number of classes of a class-conditional generator or discriminator (0 when unconditional). */
-export function conditionalClasses(model: tf.LayersModel): number {
+export function conditionalClasses(model: InferenceModel): number {
   return model.inputs.length > 1 ? (model.inputs[1].shape[1] as number) : 0;
 }
 
@@ -31,7 +31,7 @@ export function conditionalClasses(model: tf.LayersModel): number {
  * Generates images in [0, 1] (HWC floats, image after image) from given latent vectors, in batches, with
  * the generator in inference mode (BatchNorm moving statistics).
  */
-export function generateImages(generator: tf.LayersModel, z: Float32Array, labels?: Int32Array, batchSize = 250): Float32Array {
+export function generateImages(generator: InferenceModel, z: Float32Array, labels?: Int32Array, batchSize = 250): Float32Array {
   const latentDim = generator.inputs[0].shape[1] as number;
   const n = z.length / latentDim;
   const [h, w, c] = generator.outputs[0].shape.slice(1) as number[];

@@ -1,0 +1,11 @@
+export * from './config';
+export * from './data';
+export * from './layers';
+export * from './models';
+export * from './predictor';
+export * from './sequences';
+export * from './task';
+export * from './train';
+export * from './validator';
+export * from './commands';
+import './predict';
