@@ -26,7 +26,22 @@ describe('sequence app: train → val → predict → export on a small CSV of w
   });
 
   it('trains from a CSV with variable lengths: report.json with accuracy above chance', () => {
-    const r = run('train.ts', ['--dataset', csv, '--model', 'tcn', '--width', '16', '--epochs', '4', '--lr', '0.005', '--out', runDir]);
+    const r = run('train.ts', [
+      '--dataset',
+      csv,
+      '--model',
+      'conv1d',
+      '--width',
+      '16',
+      '--epochs',
+      '6',
+      '--batch-size',
+      '16',
+      '--lr',
+      '0.005',
+      '--out',
+      runDir,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8'));
     expect(report.accuracy).toBeGreaterThan(0.35); // chance is 0.2

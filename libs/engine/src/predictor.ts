@@ -113,3 +113,21 @@ export async function loadPredictor(source: ModelSource, options: LoadOptions = 
   model ??= await loadModelFrom(source);
   return predictorFor(model, where);
 }
+
+/** One class of a ranking: its index, name and probability. */
+export interface RankedClass {
+  index: number;
+  label: string;
+  probability: number;
+}
+
+/**
+ * Row `i` of [N·K] class probabilities ranked: the most likely class and the `topK` best, best first (ties
+ * by index) — what the classify and sequence Predictors return.
+ */
+export function rankClasses(probs: Float32Array, i: number, classNames: string[], topK: number): RankedClass & { topK: RankedClass[] } {
+  const k = classNames.length;
+  const row = Array.from(probs.subarray(i * k, (i + 1) * k), (p, index) => ({ index, label: classNames[index], probability: p }));
+  row.sort((a, b) => b.probability - a.probability || a.index - b.index);
+  return { ...row[0], topK: row.slice(0, Math.min(topK, k)) };
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type DecodedImage, type ImagePredictor, type InferenceModel, prepareInput } from '@cv/engine/core';
+import { type DecodedImage, type ImagePredictor, type InferenceModel, prepareInput, rankClasses } from '@cv/engine/core';
 
 /** What a saved classifier carries in model.json's `userDefinedMetadata`. */
 export interface ClassifierMetadata {
@@ -56,12 +56,7 @@ export class ClassificationPredictor implements ImagePredictor<Prediction> {
     const out = tf.tidy(() => this.model.predict(x) as tf.Tensor);
     const probs = out.dataSync() as Float32Array;
     tf.dispose([out, x]);
-    const k = this.metadata.classNames.length;
-    return images.map((_, i) => {
-      const row = Array.from(probs.subarray(i * k, (i + 1) * k), (p, index) => ({ index, label: this.metadata.classNames[index], probability: p }));
-      row.sort((a, b) => b.probability - a.probability || a.index - b.index);
-      return { ...row[0], topK: row.slice(0, Math.min(topK, k)) };
-    });
+    return images.map((_, i) => rankClasses(probs, i, this.metadata.classNames, topK));
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { InferenceModel, Predictor } from '@cv/engine/core';
+import { type InferenceModel, type Predictor, rankClasses } from '@cv/engine/core';
 import { padSequences, sequenceInputs } from './sequences';
 
 /** What a saved sequence classifier carries in model.json's `userDefinedMetadata`. */
@@ -57,12 +57,7 @@ export class SequencePredictor implements Predictor {
     const out = this.model.predict(inputs) as tf.Tensor;
     const probs = out.dataSync() as Float32Array;
     tf.dispose([out, ...inputs]);
-    const k = classNames.length;
-    return sequences.map((_, i) => {
-      const row = Array.from(probs.subarray(i * k, (i + 1) * k), (p, index) => ({ index, label: classNames[index], probability: p }));
-      row.sort((a, b) => b.probability - a.probability || a.index - b.index);
-      return { ...row[0], topK: row.slice(0, Math.min(topK, k)) };
-    });
+    return sequences.map((_, i) => rankClasses(probs, i, classNames, topK));
   }
 
   dispose(): void {
