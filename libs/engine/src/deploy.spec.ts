@@ -178,13 +178,19 @@ describe('pruning', () => {
   });
 
   it('magnitude pruning reaches exactly the asked sparsity, globally, and the masks hold through updates', () => {
-    const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 4, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 3 })] });
+    const model = tf.sequential({
+      layers: [tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 4, kernelSize: 3 }), tf.layers.flatten(), tf.layers.dense({ units: 3 })],
+    });
     const masks = magnitudePrune(model, 0.7);
     const kernels = prunableKernels(model);
     const total = kernels.reduce((s, w) => s + w.read().size, 0);
     expect(sparsityOf(model)).toBeCloseTo(Math.floor(0.7 * total) / total, 10);
     // Every kept weight is at least as large as every pruned one (one global threshold).
-    const kept = kernels.flatMap((w, i) => Array.from(w.read().dataSync()).filter((_, j) => masks[i].dataSync()[j] === 1).map(Math.abs));
+    const kept = kernels.flatMap((w, i) =>
+      Array.from(w.read().dataSync())
+        .filter((_, j) => masks[i].dataSync()[j] === 1)
+        .map(Math.abs),
+    );
     const all = kernels.flatMap((w) => Array.from(w.read().dataSync()).map(Math.abs));
     expect(kept.length).toBe(total - Math.floor(0.7 * total));
     expect(Math.min(...kept)).toBeGreaterThan(0);
@@ -231,5 +237,39 @@ describe('pruning', () => {
     // Pruning live channels does change the outputs (the check above can fail).
     const harder = await channelPrune(model, 5 / 8);
     expect(tf.max(tf.abs(tf.sub(model.predict(probe) as tf.Tensor, harder.model.predict(probe) as tf.Tensor))).dataSync()[0]).toBeGreaterThan(1e-3);
+  });
+  it('channel pruning through a transposed conv and a U-Net-style concatenation is exact on dead channels', async () => {
+    const x = tf.input({ shape: [8, 8, 3] });
+    const c1 = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', strides: 2, name: 'c1' }).apply(x) as tf.SymbolicTensor;
+    const r1 = tf.layers
+      .activation({ activation: 'swish' })
+      .apply(tf.layers.batchNormalization({ name: 'b1' }).apply(c1) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const up = tf.layers.conv2dTranspose({ filters: 6, kernelSize: 2, strides: 2, name: 'up' }).apply(r1) as tf.SymbolicTensor;
+    const b2 = tf.layers.batchNormalization({ name: 'b2' }).apply(up) as tf.SymbolicTensor;
+    const skip = tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'skip' }).apply(x) as tf.SymbolicTensor;
+    const cat = tf.layers.concatenate().apply([b2, skip]) as tf.SymbolicTensor;
+    const model = tf.model({
+      inputs: x,
+      outputs: tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', name: 'head' }).apply(cat) as tf.SymbolicTensor,
+    });
+    for (const [name, dead] of [
+      ['b1', [1, 0, 1, 1, 0, 1, 0, 1]],
+      ['b2', [1, 0, 1, 1, 1, 0]],
+    ] as const) {
+      const [g, b, m, v] = model.getLayer(name).getWeights();
+      const d = tf.tensor1d([...dead]);
+      model.getLayer(name).setWeights([tf.mul(tf.add(tf.abs(g), 0.5), d), tf.mul(b, d), m, v]);
+    }
+    const [ks, bs] = model.getLayer('skip').getWeights();
+    model.getLayer('skip').setWeights([tf.mul(ks, tf.tensor1d([1, 0, 1, 0])), tf.mul(bs, tf.tensor1d([1, 0, 1, 0]))]);
+    const r = await channelPrune(model, 0.34);
+    expect(r.layers).toEqual([
+      { layer: 'c1', from: 8, to: 5 },
+      { layer: 'up', from: 6, to: 4 },
+      { layer: 'skip', from: 4, to: 3 },
+    ]);
+    expect(r.skipped).toEqual([{ layer: 'head', reason: "feeds the model output 'head'" }]);
+    const p = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 1);
+    expect(tf.max(tf.abs(tf.sub(model.predict(p) as tf.Tensor, r.model.predict(p) as tf.Tensor))).dataSync()[0]).toBeLessThan(1e-5);
   });
 });

@@ -161,6 +161,10 @@ async function main() {
     md += `\n## ${m.id} (\`${m.dir}\`, ${m.task}; batch ${batch})\n\n| variant | files MB | gzip MB | ${m.metric} | tfjs wasm img/s | tfjs oneDNN img/s | ORT 1 thread | ORT ${cores} threads | ONNX parity |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n`;
     for (const v of VARIANTS) {
       const dir = path.join(work, v);
+      if (!m.prune && PRUNE_ARGS[v]) {
+        md += `| ${v} | — (${m.task} has no prune command: a generator has no accuracy to keep) |||||||| |\n`;
+        continue;
+      }
       if (!fs.existsSync(dir)) {
         md += `| ${v} | not built: \`npx nx run ${m.task}:prune -- --model ${m.dir} ${PRUNE_ARGS[v] ?? ''} ${m.prune ?? ''} --out ${dir}\` |||||||| |\n`;
         continue;
