@@ -23,14 +23,15 @@ export async function runClassifyVal(argv: string[]): Promise<void> {
   const { config } = parseArgs(ClassifyValSchema, argv);
   if (!config.run && !config.model) throw new ConfigError('classify:val needs --run runs/classify/<name> or --model <dir>');
   const backend = await initBackend();
+  // A run's saved config first: a folder that is not a run is named as such before its model is looked for.
+  const runArgs = config.run ? ClassifyTrainSchema.parse((({ backend: _b, kernels: _k, ...saved }) => saved)(readRunArgs(config.run, 'classify:train'))) : null;
   const modelDir = config.model ?? path.join(config.run!, 'model');
   const predictor = await loadPredictor(modelDir, { runtime: config.runtime, threads: config.threads });
   if (!(predictor instanceof ClassificationPredictor))
     throw new ConfigError(`'${modelDir}' is a ${predictor.task} model, not a classifier; use ${predictor.task}:val`);
   let args: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'classes' | 'model'>;
-  if (config.run) {
-    const { backend: _b, kernels: _k, ...saved } = readRunArgs(config.run, 'classify:train');
-    args = ClassifyTrainSchema.parse(saved);
+  if (runArgs) {
+    args = runArgs;
   } else {
     const meta = predictor.metadata;
     if (!meta.dataset) throw new ConfigError(`'${modelDir}' names no dataset in its metadata; pass --run <run dir> to score it on that run's data`);

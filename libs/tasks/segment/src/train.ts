@@ -96,11 +96,11 @@ export const segmentTask: TaskDefinition<typeof SegmentTrainSchema, SegmentData,
     const model =
       initialModel ??
       createSegmenter(cfg.model, {
-      numClasses: train.classNames.length,
-      seed: deriveSeed(cfg.seed, 'init'),
-      encoder: cfg.encoder,
-      upsample: cfg.upsample,
-    });
+        numClasses: train.classNames.length,
+        seed: deriveSeed(cfg.seed, 'init'),
+        encoder: cfg.encoder,
+        upsample: cfg.upsample,
+      });
     if (cfg.pretrained && !resume) {
       const encoder = cfg.encoder ?? SEGMENTERS[cfg.model].encoder;
       const report = await loadPretrained(model, encoder, cfg.pretrained === true ? true : cfg.pretrained);
