@@ -65,7 +65,7 @@ async function decodeAll(files: { file: string; label: number }[], classNames: s
  * const ds = await loadImageFolder('datasets/flowers', { size: 64, channels: 3 });
  */
 export async function loadImageFolder(root: string, opts: ImageFolderOptions): Promise<ClassificationDataset> {
-  const sub = ['test', 'val'].map((s) => path.join(root, s)).find((p) => fs.existsSync(p));
+  const sub = ['test', 'val'].map((s) => path.join(root, s)).find((p) => fs.existsSync(/*turbopackIgnore: true*/ p));
   if (fs.existsSync(path.join(root, 'train')) && sub) {
     const train = listClassFolder(path.join(root, 'train'));
     const test = listClassFolder(sub);

@@ -42,14 +42,30 @@ export async function decodeImage(file: string): Promise<DecodedImage> {
   const stat = fs.statSync(file);
   if (!stat.isFile()) throw new ImageError(`'${file}' is not a file; pass image files`);
   if (stat.size === 0) throw new ImageError(`image '${file}' is 0 bytes; replace or remove it`);
+  return decodeImageBytes(file, `'${file}'`, 'replace or remove it');
+}
+
+/** Limits on an image decoded from bytes that came from elsewhere (an upload). */
+export interface DecodeLimits {
+  /** Largest width × height; a larger image is refused from its header, before its pixels are decoded. */
+  maxPixels?: number;
+}
+
+/**
+ * Decodes an image held in memory (or a file path) as `decodeImage` does: EXIF orientation, alpha dropped,
+ * grey or sRGB HWC bytes. `maxPixels` refuses decompression bombs from the header (sharp's pixel limit).
+ * The one decoding of the CLI's `predict` and the demo server.
+ */
+export async function decodeImageBytes(input: string | Uint8Array, where = 'image', fix = 'send a PNG, JPEG or WebP image', limits: DecodeLimits = {}): Promise<DecodedImage> {
+  const source = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   try {
-    const image = sharp(file, { failOn: 'error' }).rotate().removeAlpha();
+    const image = sharp(source, { failOn: 'error', limitInputPixels: limits.maxPixels ?? 0x3fff * 0x3fff }).rotate().removeAlpha();
     const meta = await image.metadata();
     const grey = meta.channels !== undefined && meta.channels <= 2 && meta.space !== 'srgb';
     const { data, info } = await (grey ? image.grayscale() : image.toColourspace('srgb')).raw().toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels as 1 | 3 };
   } catch (e) {
-    throw new ImageError(`'${file}' is not a readable image (${(e as Error).message.split('\n')[0]}); replace or remove it`);
+    throw new ImageError(`${where} is not a readable image (${(e as Error).message.split('\n')[0]}); ${fix}`);
   }
 }
 

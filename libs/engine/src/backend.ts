@@ -48,7 +48,7 @@ async function tryTensorflow(): Promise<BackendInfo | null> {
     try {
       // A variable specifier keeps bundlers and tsc from resolving an optional package.
       const specifier = pkg;
-      await import(specifier);
+      await import(/*turbopackIgnore: true*/ specifier);
       if (await tf.setBackend('tensorflow')) {
         return { name: 'tensorflow', threads: os.cpus().length, source: pkg, kernels: 'tensorflow' };
       }

@@ -8,5 +8,6 @@ export * from './layers';
 export * from './preprocess';
 export * from './predictor';
 export { decoupledWeightDecay, endsAccumulation, globalNorm, isDecayed, OptimizationStep, type OptimizationStepOptions, type ParamGroup } from './optim';
+export { registerWasmTrainingKernels } from './kernels/register';
 export type { Logs } from './callbacks';
 export type { StepContext } from './trainer';

@@ -8,7 +8,6 @@ export * from './callbacks';
 export * from './schedules';
 export * from './logging';
 export * from './trainer';
-export { registerWasmTrainingKernels } from './kernels/register';
 export * from './cli';
 export * from './run-dir';
 export * from './parallel';

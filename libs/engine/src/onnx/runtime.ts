@@ -33,7 +33,7 @@ function onnxRuntime() {
   const require = createRequire(import.meta.url);
   try {
     const root = path.dirname(require.resolve('onnxruntime-node/package.json'));
-    const { binding, initOrt } = require(path.join(root, 'dist', 'binding.js'));
+    const { binding, initOrt } = require(/*turbopackIgnore: true*/ path.join(root, 'dist', 'binding.js'));
     ort = { common: require('onnxruntime-common') as Ort, binding, initOrt };
   } catch (e) {
     throw new Error(`ONNX Runtime is not available (${(e as Error).message}); install onnxruntime-node (npm ci installs it)`);

@@ -93,7 +93,7 @@ function probsAtOwnSize(model: InferenceModel, x: tf.Tensor3D, reduction: number
   const [h, w] = x.shape;
   const ph = Math.ceil(h / reduction) * reduction;
   const pw = Math.ceil(w / reduction) * reduction;
-  return tf.tidy(() => {
+  const out = tf.tidy(() => {
     const padded = tf.pad(
       x,
       [
@@ -104,8 +104,11 @@ function probsAtOwnSize(model: InferenceModel, x: tf.Tensor3D, reduction: number
       LETTERBOX_PAD / 255,
     );
     const p = tf.softmax(model.predict(tf.expandDims(padded, 0)) as tf.Tensor4D);
-    return tf.slice(p, [0, 0, 0, 0], [1, h, w, -1]).dataSync() as Float32Array;
+    return tf.slice(p, [0, 0, 0, 0], [1, h, w, -1]);
   });
+  const probs = out.dataSync() as Float32Array;
+  out.dispose();
+  return probs;
 }
 
 /** Tile origins along one axis: 0, step, ..., with the last tile flush with the end. */
@@ -152,11 +155,13 @@ export class SegmentationPredictor implements ImagePredictor<SegmentationResult>
       out = transforms.map((t, i) => {
         const nh = Math.max(1, Math.round(t.height * t.scale));
         const nw = Math.max(1, Math.round(t.width * t.scale));
-        const p = tf.tidy(() => {
-          let v = tf.slice(probs, [i, t.padY, t.padX, 0], [1, nh, nw, c]) as tf.Tensor4D;
-          if (nh !== t.height || nw !== t.width) v = tf.image.resizeBilinear(v, [t.height, t.width], false, true);
-          return v.dataSync() as Float32Array;
+        // tidy returns the tensor, not its data: tidy walks a returned typed array element by element.
+        const v = tf.tidy(() => {
+          const crop = tf.slice(probs, [i, t.padY, t.padX, 0], [1, nh, nw, c]) as tf.Tensor4D;
+          return nh !== t.height || nw !== t.width ? tf.image.resizeBilinear(crop, [t.height, t.width], false, true) : crop;
         });
+        const p = v.dataSync() as Float32Array;
+        v.dispose();
         return { width: t.width, height: t.height, ...argmaxOf(p, t.width * t.height, c) };
       });
       probs.dispose();

@@ -70,7 +70,10 @@ export function quickMetrics(model: tf.LayersModel, set: SegmentationSet, batchS
     const [h, w, c] = samples[0].shape;
     const flat = new Float32Array(samples.length * h * w * c);
     samples.forEach((s, j) => flat.set(unitRange(s.image), j * h * w * c));
-    const pred = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(flat, [samples.length, h, w, c])) as tf.Tensor4D, -1).dataSync());
+    // tidy returns the tensor, not its data: tidy walks a returned typed array element by element.
+    const predT = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(flat, [samples.length, h, w, c])) as tf.Tensor4D, -1));
+    const pred = predT.dataSync();
+    predT.dispose();
     samples.forEach((s, j) => cm.add(s.mask!, pred.subarray(j * h * w, (j + 1) * h * w)));
   }
   return segmentationMetrics(cm);

@@ -34,18 +34,21 @@ export interface OneDnnAddon {
   cacheSize(): number;
 }
 
-/** Where the repository's install step builds the addon. */
-export const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../native/build/cv_onednn.node');
+/**
+ * Where the repository's install step builds the addon; `CV_ONEDNN_ADDON` names it where this module runs
+ * from a bundle (the demo server) and its own location says nothing about the repository's.
+ */
+export const ADDON_PATH = process.env.CV_ONEDNN_ADDON || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../native/build/cv_onednn.node');
 
 /** What enables the native kernels on a machine that lacks them. */
 export const ENABLE_HINT = 'apt-get install -y g++ libdnnl-dev && node libs/engine/native/build.mjs';
 
 /** The loaded addon, or the one-line reason it could not load. */
 export function loadOneDnnAddon(): { addon: OneDnnAddon } | { error: string } {
-  if (!existsSync(ADDON_PATH)) return { error: `not built (${ENABLE_HINT})` };
+  if (!existsSync(/*turbopackIgnore: true*/ ADDON_PATH)) return { error: `not built (${ENABLE_HINT})` };
   try {
     const require = createRequire(import.meta.url);
-    return { addon: require(ADDON_PATH) as OneDnnAddon };
+    return { addon: require(/*turbopackIgnore: true*/ ADDON_PATH) as OneDnnAddon };
   } catch (e) {
     const reason = (e as Error).message.split('\n')[0];
     return { error: `failed to load ${ADDON_PATH}: ${reason} (is libdnnl2 installed? ${ENABLE_HINT})` };

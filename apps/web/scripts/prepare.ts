@@ -1,0 +1,64 @@
+/**
+ * Writes what the site serves as static files under public/ (generated, not committed): the tfjs wasm
+ * binaries, the shipped models (for in-browser inference), the browser-training digits and the samples.
+ *
+ *   npx nx run web:prepare
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { loadFashionMnist, loadMnist, makeShapesImage, type ClassificationSet } from '@cv/data';
+import { writeFileAtomic } from '@cv/engine';
+import { CATALOGUE } from '../src/server/catalogue';
+import { SAMPLE_SEED, TRAIN_DIGITS, HELD_OUT_DIGITS, samples } from '../src/shared/samples';
+
+const web = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(web, '../..');
+const pub = path.join(web, 'public');
+const require = createRequire(import.meta.url);
+
+function copyDir(from: string, to: string, filter: (f: string) => boolean): number {
+  fs.mkdirSync(to, { recursive: true });
+  const files = fs.readdirSync(from).filter(filter);
+  for (const f of files) fs.copyFileSync(path.join(from, f), path.join(to, f));
+  return files.length;
+}
+
+// tfjs wasm binaries, served at /tfjs-wasm/ (setWasmPaths in the page).
+const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+copyDir(path.join(wasmDir, 'dist'), path.join(pub, 'tfjs-wasm'), (f) => f.endsWith('.wasm'));
+
+// The shipped models, by catalogue id.
+for (const m of CATALOGUE) copyDir(path.join(root, 'models', m.dir), path.join(pub, 'models', m.id), (f) => f === 'model.json' || f.endsWith('.bin') || f === 'MODEL_CARD.md');
+
+/** N digits as one file: N labels (bytes) then N × 784 pixels. */
+function digits(set: ClassificationSet, n: number): Buffer {
+  const k = Math.min(n, set.labels.length);
+  return Buffer.concat([Buffer.from(Uint8Array.from(set.labels.subarray(0, k))), Buffer.from(set.images.subarray(0, k * 784))]);
+}
+const mnist = loadMnist();
+fs.mkdirSync(path.join(pub, 'data'), { recursive: true });
+// Training digits from the train split; held-out digits from the test split (never trained on).
+writeFileAtomic(path.join(pub, 'data', 'mnist-train.bin'), digits(mnist.train, TRAIN_DIGITS));
+writeFileAtomic(path.join(pub, 'data', 'mnist-test.bin'), digits(mnist.test, HELD_OUT_DIGITS));
+
+// Samples a visitor can pick: test-split digits and clothes, and shapes scenes from a seed no model trained on.
+const fashion = loadFashionMnist();
+fs.mkdirSync(path.join(pub, 'samples'), { recursive: true });
+for (const s of samples) {
+  const file = path.join(pub, 'samples', s.file);
+  if (s.kind === 'mnist' || s.kind === 'fashion') {
+    const set = (s.kind === 'mnist' ? mnist : fashion).test;
+    await sharp(Buffer.from(set.images.subarray(s.index * 784, (s.index + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toFile(file);
+  } else {
+    const img = makeShapesImage(SAMPLE_SEED, s.index);
+    await sharp(Buffer.from(img.pixels), { raw: { width: 160, height: 160, channels: 3 } })
+      .png()
+      .toFile(file);
+  }
+}
+console.log(`[web] public/: tfjs wasm, ${CATALOGUE.length} models, ${TRAIN_DIGITS} + ${HELD_OUT_DIGITS} digits, ${samples.length} samples`);

@@ -1,0 +1,8 @@
+import { classify } from '../../../server/handlers';
+
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+export function POST(request: Request): Promise<Response> {
+  return classify(request);
+}

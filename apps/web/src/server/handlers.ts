@@ -1,0 +1,126 @@
+import type { ClassificationPredictor } from '@cv/tasks-classify/predict';
+import type { DetectionPredictor } from '@cv/tasks-detect/predict';
+import type { GanPredictor } from '@cv/tasks-gan/predict';
+import type { SegmentationPredictor } from '@cv/tasks-segment/predict';
+import sharp from 'sharp';
+import { CATALOGUE } from './catalogue';
+import { errorResponse, HttpError } from './errors';
+import { folderBytes, loaded, predictorFor } from './models';
+import { modelDir } from './catalogue';
+import { queued, queueState } from './queue';
+import { numberField, readUpload } from './upload';
+
+/** Runs a route's work in the bounded queue and turns refusals into `{"error"}` with their status. */
+async function answer(work: () => Promise<object>): Promise<Response> {
+  try {
+    const t0 = performance.now();
+    const body = await queued(work);
+    return Response.json(body, { headers: { 'server-timing': `total;dur=${(performance.now() - t0).toFixed(1)}` } });
+  } catch (e) {
+    return errorResponse(e);
+  }
+}
+
+/** POST /api/classify: `{"model", "top": [{"label", "probability"}]}` (top 5). */
+export function classify(request: Request): Promise<Response> {
+  return answer(async () => {
+    const { image, fields } = await readUpload(request);
+    const { entry, predictor } = await predictorFor<ClassificationPredictor>('classify', fields.get('model') as string | null);
+    const k = numberField(fields, 'top', 5, 1, predictor.metadata.classNames.length);
+    const [p] = predictor.predict([image], k);
+    return { model: entry.id, top: p.topK.map(({ label, probability }) => ({ label, probability })), width: image.width, height: image.height };
+  });
+}
+
+/**
+ * POST /api/detect: `{"model", "detections": [{"label", "score", "box": [x, y, w, h]}]}` in the image's own
+ * pixels. Optional fields `conf` (0.25), `iou` (0.7) and `maxDet` (300), as `detect:predict`.
+ */
+export function detect(request: Request): Promise<Response> {
+  return answer(async () => {
+    const { image, fields } = await readUpload(request);
+    const { entry, predictor } = await predictorFor<DetectionPredictor>('detect', fields.get('model') as string | null);
+    const options = { conf: numberField(fields, 'conf', 0.25, 0, 1), iou: numberField(fields, 'iou', 0.7, 0, 1), maxDet: numberField(fields, 'maxDet', 300, 1, 1000) };
+    const [objects] = predictor.predict([image], options);
+    return {
+      model: entry.id,
+      classes: predictor.metadata.classNames,
+      width: image.width,
+      height: image.height,
+      detections: objects.map((o) => ({ label: o.label, score: o.score, box: [o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]] })),
+    };
+  });
+}
+
+/**
+ * POST /api/segment: `{"model", "classes", "coverage": {name: fraction}, "mask": base64 PNG}` — the mask
+ * is one byte per pixel, the class index, at the image's size; `colours` are the overlay's.
+ */
+export function segment(request: Request): Promise<Response> {
+  return answer(async () => {
+    const { image, fields } = await readUpload(request);
+    const { entry, predictor } = await predictorFor<SegmentationPredictor>('segment', fields.get('model') as string | null);
+    const [r] = predictor.predict([image]);
+    const png = await sharp(Buffer.from(r.mask.buffer, r.mask.byteOffset, r.mask.byteLength), { raw: { width: r.width, height: r.height, channels: 1 } })
+      .png()
+      .toBuffer();
+    const classes = predictor.metadata.classNames;
+    return {
+      model: entry.id,
+      classes,
+      colours: predictor.metadata.colours,
+      coverage: Object.fromEntries(classes.map((c, i) => [c, r.pixelShare[i]])),
+      width: r.width,
+      height: r.height,
+      mask: png.toString('base64'),
+    };
+  });
+}
+
+/** GET /api/generate?seed=1&n=16&interpolate=0: DCGAN samples as base64 PNGs. */
+export function generate(request: Request): Promise<Response> {
+  return answer(async () => {
+    const q = new URL(request.url).searchParams;
+    const { entry, predictor } = await predictorFor<GanPredictor>('dcgan', q.get('model'));
+    const n = numberField(q, 'n', 16, 1, 64);
+    const seed = numberField(q, 'seed', 1, 0, 2 ** 31 - 1);
+    const { images, shape } = predictor.sample({ n, seed: Math.floor(seed), interpolate: q.get('interpolate') === '1' });
+    const [h, w, c] = shape;
+    const pngs = await Promise.all(
+      Array.from({ length: n }, (_, i) => {
+        const bytes = Uint8Array.from(images.subarray(i * h * w * c, (i + 1) * h * w * c), (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+        return sharp(Buffer.from(bytes), { raw: { width: w, height: h, channels: c as 1 | 3 } })
+          .png()
+          .toBuffer();
+      }),
+    );
+    return { model: entry.id, seed, shape, images: pngs.map((b) => b.toString('base64')) };
+  });
+}
+
+/** GET /api/models: `{"models": [{"id", "task", "classes", ...}], "backend", "queue", "rssBytes"}`. */
+export async function models(): Promise<Response> {
+  try {
+    const { backend, predictors, loadMs } = await loaded();
+    const list = CATALOGUE.map((entry) => {
+      const p = predictors.get(entry.id)!;
+      const meta = p.metadata as { classNames?: string[]; inputShape?: number[]; imgsz?: number[]; imageShape?: number[]; model?: string };
+      const input = p.model.inputs[0].shape;
+      return {
+        id: entry.id,
+        task: entry.task,
+        title: entry.title,
+        classes: meta.classNames ?? [],
+        architecture: meta.model ?? null,
+        input,
+        sizeBytes: folderBytes(modelDir(entry)),
+        url: `/models/${entry.id}/model.json`,
+      };
+    });
+    return Response.json({ models: list, backend, loadMs, queue: queueState(), rssBytes: process.memoryUsage().rss });
+  } catch (e) {
+    return errorResponse(e);
+  }
+}
+
+export { HttpError };
