@@ -9,8 +9,12 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { loadFashionMnist, loadMnist, makeShapesImage, type ClassificationSet } from '@cv/data';
-import { writeFileAtomic } from '@cv/engine';
+import { loadFashionMnist, loadMnist, makeShapesImage, SHAPE_CLASSES, type ClassificationSet } from '@cv/data';
+import { initBackend, loadPredictor, writeFileAtomic } from '@cv/engine';
+import { type DetectionPredictor, toCocoResults } from '@cv/tasks-detect';
+import '@cv/tasks-detect/predict';
+import { REPORTS } from '../src/shared/reports';
+import { EXPLORER } from '../src/shared/explorer';
 import { CATALOGUE } from '../src/server/catalogue';
 import { SAMPLE_SEED, TRAIN_DIGITS, HELD_OUT_DIGITS, samples } from '../src/shared/samples';
 
@@ -61,4 +65,28 @@ for (const s of samples) {
       .toFile(file);
   }
 }
-console.log(`[web] public/: tfjs wasm, ${CATALOGUE.length} models, ${TRAIN_DIGITS} + ${HELD_OUT_DIGITS} digits, ${samples.length} samples`);
+// The committed reports' plots, served at /reports/<id>/.
+for (const r of REPORTS) for (const d of r.dirs) copyDir(path.join(root, d.from), path.join(pub, 'reports', r.id, d.to), (f) => /\.(svg|png)$/.test(f));
+
+// The detection explorer's set: shapes scenes of a seed no model saw, their COCO truth, and the shipped
+// detector's detections at COCO evaluation settings (score ≥ 0.001, 100 per image).
+const ex = path.join(pub, 'reports', 'explorer');
+fs.mkdirSync(path.join(ex, 'images'), { recursive: true });
+const gt = { images: [] as object[], annotations: [] as object[], categories: SHAPE_CLASSES.map((name, i) => ({ id: i + 1, name })) };
+const decoded = [];
+for (let i = 0; i < EXPLORER.images; i++) {
+  const img = makeShapesImage(EXPLORER.seed, i);
+  const file = `${String(i).padStart(3, '0')}.png`;
+  await sharp(Buffer.from(img.pixels), { raw: { width: 160, height: 160, channels: 3 } })
+    .png()
+    .toFile(path.join(ex, 'images', file));
+  gt.images.push({ id: i + 1, file_name: file, width: 160, height: 160 });
+  for (const o of img.objects) gt.annotations.push({ id: gt.annotations.length + 1, image_id: i + 1, category_id: o.categoryId, bbox: o.bbox, area: o.area, iscrowd: 0 });
+  decoded.push({ data: img.pixels, width: 160, height: 160, channels: 3 as const });
+}
+await initBackend({ log: false });
+const detector = (await loadPredictor(path.join(root, 'models/detect/shapes'))) as DetectionPredictor;
+const dets = toCocoResults(detector.predict(decoded, { conf: 0.001, iou: 0.7, maxDet: 100 }), decoded.map((_, i) => i + 1));
+writeFileAtomic(path.join(ex, 'data.json'), JSON.stringify({ seed: EXPLORER.seed, model: 'shapes-detect', gt, dets }));
+
+console.log(`[web] public/: tfjs wasm, ${CATALOGUE.length} models, ${TRAIN_DIGITS} + ${HELD_OUT_DIGITS} digits, ${samples.length} samples, ${REPORTS.length} reports, an explorer set of ${EXPLORER.images} images`);

@@ -3,12 +3,12 @@ import type { DetectionPredictor } from '@cv/tasks-detect/predict';
 import type { GanPredictor } from '@cv/tasks-gan/predict';
 import type { SegmentationPredictor } from '@cv/tasks-segment/predict';
 import sharp from 'sharp';
-import { CATALOGUE } from './catalogue';
+import { CATALOGUE, modelDir } from './catalogue';
 import { errorResponse, HttpError } from './errors';
 import { folderBytes, loaded, predictorFor } from './models';
-import { modelDir } from './catalogue';
 import { queued, queueState } from './queue';
 import { numberField, readUpload } from './upload';
+import { classifyAnswer, detectAnswer, segmentSummary } from '../shared/results';
 
 /** Runs a route's work in the bounded queue and turns refusals into `{"error"}` with their status. */
 async function answer(work: () => Promise<object>): Promise<Response> {
@@ -28,7 +28,7 @@ export function classify(request: Request): Promise<Response> {
     const { entry, predictor } = await predictorFor<ClassificationPredictor>('classify', fields.get('model') as string | null);
     const k = numberField(fields, 'top', 5, 1, predictor.metadata.classNames.length);
     const [p] = predictor.predict([image], k);
-    return { model: entry.id, top: p.topK.map(({ label, probability }) => ({ label, probability })), width: image.width, height: image.height };
+    return classifyAnswer(entry.id, p);
   });
 }
 
@@ -42,13 +42,7 @@ export function detect(request: Request): Promise<Response> {
     const { entry, predictor } = await predictorFor<DetectionPredictor>('detect', fields.get('model') as string | null);
     const options = { conf: numberField(fields, 'conf', 0.25, 0, 1), iou: numberField(fields, 'iou', 0.7, 0, 1), maxDet: numberField(fields, 'maxDet', 300, 1, 1000) };
     const [objects] = predictor.predict([image], options);
-    return {
-      model: entry.id,
-      classes: predictor.metadata.classNames,
-      width: image.width,
-      height: image.height,
-      detections: objects.map((o) => ({ label: o.label, score: o.score, box: [o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]] })),
-    };
+    return detectAnswer(entry.id, predictor.metadata.classNames, image.width, image.height, objects);
   });
 }
 
@@ -64,16 +58,7 @@ export function segment(request: Request): Promise<Response> {
     const png = await sharp(Buffer.from(r.mask.buffer, r.mask.byteOffset, r.mask.byteLength), { raw: { width: r.width, height: r.height, channels: 1 } })
       .png()
       .toBuffer();
-    const classes = predictor.metadata.classNames;
-    return {
-      model: entry.id,
-      classes,
-      colours: predictor.metadata.colours,
-      coverage: Object.fromEntries(classes.map((c, i) => [c, r.pixelShare[i]])),
-      width: r.width,
-      height: r.height,
-      mask: png.toString('base64'),
-    };
+    return { ...segmentSummary(entry.id, predictor.metadata.classNames, predictor.metadata.colours, r), mask: png.toString('base64') };
   });
 }
 

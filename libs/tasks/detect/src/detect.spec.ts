@@ -232,7 +232,7 @@ describe('COCO ⇄ YOLO', () => {
 
 describe('detection confusion matrix', () => {
   it('matches detections to objects one to one; misses and false positives go to the background row and column', async () => {
-    const { detectionConfusion } = await import('./errors');
+    const { detectionConfusion } = await import('./matching');
     const gt = {
       images: [{ id: 1, width: 100, height: 100 }],
       annotations: [
@@ -261,7 +261,8 @@ describe('detection confusion matrix', () => {
       [1, 0, 1], // one b read as a, one b missed
       [1, 0, 0],
     ]);
-    const { matchDetections, writeErrorGallery } = await import('./errors');
+    const { matchDetections } = await import('./matching');
+    const { writeErrorGallery } = await import('./errors');
     const m = matchDetections(gt as unknown as Parameters<typeof detectionConfusion>[0], results as Parameters<typeof detectionConfusion>[1], [1, 2]);
     expect(m.falsePositives.map((e) => [e.kind, e.score, e.otherCategoryId])).toEqual([
       ['background', 0.8, undefined],

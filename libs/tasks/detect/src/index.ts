@@ -11,3 +11,4 @@ export * from './train';
 export * from './commands';
 export * from './yolo-format';
 export * from './errors';
+export * from './matching';

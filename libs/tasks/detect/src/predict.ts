@@ -7,5 +7,6 @@ import { DetectionPredictor } from './predictor';
 
 export * from './predictor';
 export * from './boxes';
+export * from './matching';
 
 registerPredictor('detect', (model) => new DetectionPredictor(model));

@@ -1,0 +1,56 @@
+/**
+ * The page's own tfjs: wasm (webgl, then cpu, where wasm cannot start) with the engine's training kernels,
+ * and the shipped models loaded in the page through the same Predictors as the server. Imported lazily by
+ * the pages, so no tfjs code runs during server rendering.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { type DecodedImage, loadPredictor, type Predictor, registerWasmTrainingKernels } from '@cv/engine/core';
+import '@cv/tasks-classify/predict';
+import '@cv/tasks-detect/predict';
+import '@cv/tasks-segment/predict';
+import '@cv/tasks-gan/predict';
+
+let backend: Promise<string> | null = null;
+
+/** Starts the page's backend once: wasm with the engine's kernels, else webgl, else cpu. Returns its name. */
+export function browserBackend(): Promise<string> {
+  backend ??= (async () => {
+    setWasmPaths('/tfjs-wasm/');
+    registerWasmTrainingKernels();
+    for (const name of ['wasm', 'webgl', 'cpu']) {
+      try {
+        if ((await tf.setBackend(name)) && tf.getBackend() === name) {
+          await tf.ready();
+          return name;
+        }
+      } catch {
+        // try the next backend
+      }
+    }
+    throw new Error('no tfjs backend could start in this browser');
+  })();
+  return backend;
+}
+
+const predictors = new Map<string, Promise<Predictor>>();
+
+/** A shipped model's Predictor in the page (loaded once from /models/<id>/). */
+export async function browserPredictor<P extends Predictor>(id: string): Promise<P> {
+  await browserBackend();
+  if (!predictors.has(id)) predictors.set(id, loadPredictor(`/models/${id}/model.json`));
+  return (await predictors.get(id)!) as P;
+}
+
+/** Decodes an image file in the page to RGBA bytes at its own size (what the Predictors take). */
+export async function decodeInPage(file: Blob): Promise<DecodedImage> {
+  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(bitmap, 0, 0);
+  const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+  bitmap.close();
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: canvas.width, height: canvas.height, channels: 4 };
+}
+
+export { tf };
