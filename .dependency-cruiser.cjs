@@ -12,7 +12,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const SKIP = new Set(['node_modules', 'dist', 'runs', 'datasets', 'models', 'tmp', 'docs']);
+const SKIP = new Set(['node_modules', 'dist', 'runs', 'datasets', 'models', 'tmp', 'docs', 'public']);
 function projectFiles(dir, found = []) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     if (SKIP.has(e.name) || e.name.startsWith('.')) continue;
@@ -23,7 +23,7 @@ function projectFiles(dir, found = []) {
   return found;
 }
 
-const projects = ['apps', 'libs', 'tools']
+const projects = ['apps', 'libs', 'tools', 'e2e']
   .flatMap((d) => projectFiles(path.join(__dirname, d)))
   .map((file) => {
     const json = JSON.parse(fs.readFileSync(file, 'utf8'));

@@ -28,10 +28,7 @@ const seed = 13;
 const index = 2;
 const scene = makeShapesImage(seed, index);
 await raw(scene.pixels, SHAPES_SIZE, SHAPES_SIZE, 3).png().toFile(path.join(dir, 'shapes.png'));
-await raw(scene.pixels, SHAPES_SIZE, SHAPES_SIZE, 3)
-  .resize(640, 480, { fit: 'fill' })
-  .jpeg({ quality: 90 })
-  .toFile(path.join(dir, 'shapes-640x480.jpg'));
+await raw(scene.pixels, SHAPES_SIZE, SHAPES_SIZE, 3).resize(640, 480, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(path.join(dir, 'shapes-640x480.jpg'));
 const names = ['background', ...SHAPE_CLASSES];
 const counts = new Array(names.length).fill(0);
 for (const v of scene.semantic) counts[v]++;

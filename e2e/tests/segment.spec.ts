@@ -48,7 +48,13 @@ test('the opacity slider changes the overlay, not the answer', async ({ page }) 
   await page.goto('/segment');
   await page.getByTestId('sample-shapes-2.png').click();
   await answeredBy(page, 'server');
-  const alphaSum = () => page.getByTestId('mask').evaluate((c: HTMLCanvasElement) => c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data.reduce((s, v, i) => s + (i % 4 === 3 ? v : 0), 0));
+  const alphaSum = () =>
+    page.getByTestId('mask').evaluate((c: HTMLCanvasElement) =>
+      c
+        .getContext('2d')!
+        .getImageData(0, 0, c.width, c.height)
+        .data.reduce((s, v, i) => s + (i % 4 === 3 ? v : 0), 0),
+    );
   await page.getByTestId('opacity').fill('1');
   const full = await alphaSum();
   await page.getByTestId('opacity').fill('0.2');

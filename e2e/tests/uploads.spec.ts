@@ -12,7 +12,9 @@ const BAD = [
 for (const task of ['classify', 'detect', 'segment'] as const) {
   test(`POST /api/${task} refuses bad uploads with a 4xx line and keeps serving`, async ({ request }) => {
     for (const bad of BAD) {
-      const res = await request.post(`/api/${task}`, { multipart: { image: { name: bad.file, mimeType: 'image/png', buffer: fs.readFileSync(fixture(bad.file)) } } });
+      const res = await request.post(`/api/${task}`, {
+        multipart: { image: { name: bad.file, mimeType: 'image/png', buffer: fs.readFileSync(fixture(bad.file)) } },
+      });
       expect(res.status(), bad.file).toBe(bad.status);
       const body = (await res.json()) as { error: string };
       expect(body.error).toContain(bad.says);
@@ -20,9 +22,13 @@ for (const task of ['classify', 'detect', 'segment'] as const) {
     }
     const noField = await request.post(`/api/${task}`, { multipart: { picture: 'x' } });
     expect(noField.status()).toBe(400);
-    const wrongModel = await request.post(`/api/${task}`, { multipart: { image: { name: 'a.png', mimeType: 'image/png', buffer: fs.readFileSync(fixture('shapes.png')) }, model: '../../etc/passwd' } });
+    const wrongModel = await request.post(`/api/${task}`, {
+      multipart: { image: { name: 'a.png', mimeType: 'image/png', buffer: fs.readFileSync(fixture('shapes.png')) }, model: '../../etc/passwd' },
+    });
     expect(wrongModel.status()).toBe(404);
-    const ok = await request.post(`/api/${task}`, { multipart: { image: { name: 'shapes.png', mimeType: 'image/png', buffer: fs.readFileSync(fixture('shapes.png')) } } });
+    const ok = await request.post(`/api/${task}`, {
+      multipart: { image: { name: 'shapes.png', mimeType: 'image/png', buffer: fs.readFileSync(fixture('shapes.png')) } },
+    });
     expect(ok.status()).toBe(200);
   });
 }

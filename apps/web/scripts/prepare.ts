@@ -35,7 +35,8 @@ const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/pack
 copyDir(path.join(wasmDir, 'dist'), path.join(pub, 'tfjs-wasm'), (f) => f.endsWith('.wasm'));
 
 // The shipped models, by catalogue id.
-for (const m of CATALOGUE) copyDir(path.join(root, 'models', m.dir), path.join(pub, 'models', m.id), (f) => f === 'model.json' || f.endsWith('.bin') || f === 'MODEL_CARD.md');
+for (const m of CATALOGUE)
+  copyDir(path.join(root, 'models', m.dir), path.join(pub, 'models', m.id), (f) => f === 'model.json' || f.endsWith('.bin') || f === 'MODEL_CARD.md');
 
 /** N digits as one file: N labels (bytes) then N × 784 pixels. */
 function digits(set: ClassificationSet, n: number): Buffer {
@@ -81,12 +82,18 @@ for (let i = 0; i < EXPLORER.images; i++) {
     .png()
     .toFile(path.join(ex, 'images', file));
   gt.images.push({ id: i + 1, file_name: file, width: 160, height: 160 });
-  for (const o of img.objects) gt.annotations.push({ id: gt.annotations.length + 1, image_id: i + 1, category_id: o.categoryId, bbox: o.bbox, area: o.area, iscrowd: 0 });
+  for (const o of img.objects)
+    gt.annotations.push({ id: gt.annotations.length + 1, image_id: i + 1, category_id: o.categoryId, bbox: o.bbox, area: o.area, iscrowd: 0 });
   decoded.push({ data: img.pixels, width: 160, height: 160, channels: 3 as const });
 }
 await initBackend({ log: false });
 const detector = (await loadPredictor(path.join(root, 'models/detect/shapes'))) as DetectionPredictor;
-const dets = toCocoResults(detector.predict(decoded, { conf: 0.001, iou: 0.7, maxDet: 100 }), decoded.map((_, i) => i + 1));
+const dets = toCocoResults(
+  detector.predict(decoded, { conf: 0.001, iou: 0.7, maxDet: 100 }),
+  decoded.map((_, i) => i + 1),
+);
 writeFileAtomic(path.join(ex, 'data.json'), JSON.stringify({ seed: EXPLORER.seed, model: 'shapes-detect', gt, dets }));
 
-console.log(`[web] public/: tfjs wasm, ${CATALOGUE.length} models, ${TRAIN_DIGITS} + ${HELD_OUT_DIGITS} digits, ${samples.length} samples, ${REPORTS.length} reports, an explorer set of ${EXPLORER.images} images`);
+console.log(
+  `[web] public/: tfjs wasm, ${CATALOGUE.length} models, ${TRAIN_DIGITS} + ${HELD_OUT_DIGITS} digits, ${samples.length} samples, ${REPORTS.length} reports, an explorer set of ${EXPLORER.images} images`,
+);

@@ -34,7 +34,11 @@ if (process.env.WEB_REBUILD === '1' || !fs.existsSync(buildId) || fs.statSync(bu
     }
   }
 }
-const server = spawn(bin('next'), ['start', web, '-p', port], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
+const server = spawn(bin('next'), ['start', web, '-p', port], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+  cwd: root,
+  env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+});
 let announced = false;
 server.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);

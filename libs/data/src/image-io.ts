@@ -56,10 +56,17 @@ export interface DecodeLimits {
  * grey or sRGB HWC bytes. `maxPixels` refuses decompression bombs from the header (sharp's pixel limit).
  * The one decoding of the CLI's `predict` and the demo server.
  */
-export async function decodeImageBytes(input: string | Uint8Array, where = 'image', fix = 'send a PNG, JPEG or WebP image', limits: DecodeLimits = {}): Promise<DecodedImage> {
+export async function decodeImageBytes(
+  input: string | Uint8Array,
+  where = 'image',
+  fix = 'send a PNG, JPEG or WebP image',
+  limits: DecodeLimits = {},
+): Promise<DecodedImage> {
   const source = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   try {
-    const image = sharp(source, { failOn: 'error', limitInputPixels: limits.maxPixels ?? 0x3fff * 0x3fff }).rotate().removeAlpha();
+    const image = sharp(source, { failOn: 'error', limitInputPixels: limits.maxPixels ?? 0x3fff * 0x3fff })
+      .rotate()
+      .removeAlpha();
     const meta = await image.metadata();
     const grey = meta.channels !== undefined && meta.channels <= 2 && meta.space !== 'srgb';
     const { data, info } = await (grey ? image.grayscale() : image.toColourspace('srgb')).raw().toBuffer({ resolveWithObject: true });

@@ -65,14 +65,40 @@ export function ErrorLine({ error }: { error: string | null }) {
   );
 }
 
-export function Slider({ label, value, min, max, step, onChange, testId }: { label: string; value: number; min: number; max: number; step: number; onChange: (v: number) => void; testId: string }) {
+export function Slider({
+  label,
+  value,
+  min,
+  max,
+  step,
+  onChange,
+  testId,
+}: {
+  label: string;
+  value: number;
+  min: number;
+  max: number;
+  step: number;
+  onChange: (v: number) => void;
+  testId: string;
+}) {
   const id = useId();
   return (
     <div className="flex items-center gap-3 text-sm">
       <label htmlFor={id} className="w-40 text-slate-800">
         {label}: <span data-testid={`${testId}-value`}>{value.toFixed(2)}</span>
       </label>
-      <input id={id} data-testid={testId} type="range" min={min} max={max} step={step} value={value} onChange={(e) => onChange(Number(e.target.value))} className="w-56" />
+      <input
+        id={id}
+        data-testid={testId}
+        type="range"
+        min={min}
+        max={max}
+        step={step}
+        value={value}
+        onChange={(e) => onChange(Number(e.target.value))}
+        className="w-56"
+      />
     </div>
   );
 }
@@ -84,7 +110,13 @@ export function ModelSelect({ ids, value, onChange }: { ids: { id: string; title
       <label htmlFor={id} className="text-slate-800">
         Model
       </label>
-      <select id={id} data-testid="model" value={value} onChange={(e) => onChange(e.target.value)} className="rounded border border-slate-300 bg-white px-2 py-1">
+      <select
+        id={id}
+        data-testid="model"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        className="rounded border border-slate-300 bg-white px-2 py-1"
+      >
         {ids.map((m) => (
           <option key={m.id} value={m.id}>
             {m.title}

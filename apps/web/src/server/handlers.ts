@@ -2,6 +2,7 @@ import type { ClassificationPredictor } from '@cv/tasks-classify/predict';
 import type { DetectionPredictor } from '@cv/tasks-detect/predict';
 import type { GanPredictor } from '@cv/tasks-gan/predict';
 import type { SegmentationPredictor } from '@cv/tasks-segment/predict';
+import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { CATALOGUE, modelDir } from './catalogue';
 import { errorResponse, HttpError } from './errors';
@@ -40,7 +41,11 @@ export function detect(request: Request): Promise<Response> {
   return answer(async () => {
     const { image, fields } = await readUpload(request);
     const { entry, predictor } = await predictorFor<DetectionPredictor>('detect', fields.get('model') as string | null);
-    const options = { conf: numberField(fields, 'conf', 0.25, 0, 1), iou: numberField(fields, 'iou', 0.7, 0, 1), maxDet: numberField(fields, 'maxDet', 300, 1, 1000) };
+    const options = {
+      conf: numberField(fields, 'conf', 0.25, 0, 1),
+      iou: numberField(fields, 'iou', 0.7, 0, 1),
+      maxDet: numberField(fields, 'maxDet', 300, 1, 1000),
+    };
     const [objects] = predictor.predict([image], options);
     return detectAnswer(entry.id, predictor.metadata.classNames, image.width, image.height, objects);
   });
@@ -56,6 +61,7 @@ export function segment(request: Request): Promise<Response> {
     const { entry, predictor } = await predictorFor<SegmentationPredictor>('segment', fields.get('model') as string | null);
     const [r] = predictor.predict([image]);
     const png = await sharp(Buffer.from(r.mask.buffer, r.mask.byteOffset, r.mask.byteLength), { raw: { width: r.width, height: r.height, channels: 1 } })
+      .toColourspace('b-w') // one byte per pixel: the class index
       .png()
       .toBuffer();
     return { ...segmentSummary(entry.id, predictor.metadata.classNames, predictor.metadata.colours, r), mask: png.toString('base64') };
@@ -83,7 +89,7 @@ export function generate(request: Request): Promise<Response> {
   });
 }
 
-/** GET /api/models: `{"models": [{"id", "task", "classes", ...}], "backend", "queue", "rssBytes"}`. */
+/** GET /api/models: `{"models": [{"id", "task", "classes", ...}], "backend", "queue", "rssBytes", "tensors"}` (live tensors: a leak shows here). */
 export async function models(): Promise<Response> {
   try {
     const { backend, predictors, loadMs } = await loaded();
@@ -102,7 +108,17 @@ export async function models(): Promise<Response> {
         url: `/models/${entry.id}/model.json`,
       };
     });
-    return Response.json({ models: list, backend, loadMs, queue: queueState(), rssBytes: process.memoryUsage().rss });
+    const { numTensors, numBytes } = tf.memory();
+    const { rss, heapUsed } = process.memoryUsage();
+    return Response.json({
+      models: list,
+      backend,
+      loadMs,
+      queue: queueState(),
+      rssBytes: rss,
+      heapUsedBytes: heapUsed,
+      tensors: { count: numTensors, bytes: numBytes },
+    });
   } catch (e) {
     return errorResponse(e);
   }

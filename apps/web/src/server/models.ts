@@ -26,7 +26,12 @@ async function load(): Promise<Loaded> {
   // The engine finds its native kernels from its own location, which a bundle hides: name the file.
   process.env.CV_ONEDNN_ADDON ??= path.join(repoRoot(), 'libs/engine/native/build/cv_onednn.node');
   const engine = await import('@cv/engine');
-  await Promise.all([import('@cv/tasks-classify/predict'), import('@cv/tasks-detect/predict'), import('@cv/tasks-segment/predict'), import('@cv/tasks-gan/predict')]);
+  await Promise.all([
+    import('@cv/tasks-classify/predict'),
+    import('@cv/tasks-detect/predict'),
+    import('@cv/tasks-segment/predict'),
+    import('@cv/tasks-gan/predict'),
+  ]);
   let line = '';
   const info = await engine.initBackend({ log: (l) => (line = l) });
   console.log(line);

@@ -42,7 +42,10 @@ export async function readUpload(request: Request): Promise<Upload> {
   }
   if (!meta.format || !FORMATS.has(meta.format)) throw new HttpError(415, `the file is ${meta.format ?? 'an unknown format'}; PNG, JPEG and WebP are accepted`);
   if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_PIXELS) {
-    throw new HttpError(413, `the image is ${meta.width}×${meta.height} pixels; up to ${MAX_SIDE}×${MAX_SIDE} (${MAX_PIXELS.toLocaleString('en')} pixels) are accepted`);
+    throw new HttpError(
+      413,
+      `the image is ${meta.width}×${meta.height} pixels; up to ${MAX_SIDE}×${MAX_SIDE} (${MAX_PIXELS.toLocaleString('en')} pixels) are accepted`,
+    );
   }
   const image = await decodeImageBytes(bytes, 'the image', 'choose a PNG, JPEG or WebP file', { maxPixels: MAX_PIXELS });
   return { image, fields, format: meta.format };

@@ -15,6 +15,11 @@ export const HELD_OUT_DIGITS = 1000;
 
 export const samples: Sample[] = [
   ...[0, 1, 2, 3, 4, 5].map((i) => ({ file: `mnist-${i}.png`, kind: 'mnist' as const, index: 20 + i * 11, title: `MNIST test digit #${20 + i * 11}` })),
-  ...[0, 1, 2, 3, 4, 5].map((i) => ({ file: `fashion-${i}.png`, kind: 'fashion' as const, index: 40 + i * 11, title: `Fashion-MNIST test image #${40 + i * 11}` })),
+  ...[0, 1, 2, 3, 4, 5].map((i) => ({
+    file: `fashion-${i}.png`,
+    kind: 'fashion' as const,
+    index: 40 + i * 11,
+    title: `Fashion-MNIST test image #${40 + i * 11}`,
+  })),
   ...[0, 1, 2, 3].map((i) => ({ file: `shapes-${i}.png`, kind: 'shapes' as const, index: i, title: `Shapes scene ${i} (seed ${SAMPLE_SEED})` })),
 ];

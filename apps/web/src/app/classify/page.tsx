@@ -36,10 +36,20 @@ export default function ClassifyPage() {
         <ImageInput kinds={['fashion', 'mnist']} onImage={r.choose} busy={r.busy} />
         <ErrorLine error={r.error} />
       </div>
-      <section aria-label="Answer" className="rounded-lg border border-slate-200 bg-white p-4" data-testid="answer" data-json={r.result ? JSON.stringify(r.result) : ''} aria-busy={r.busy}>
+      <section
+        aria-label="Answer"
+        className="rounded-lg border border-slate-200 bg-white p-4"
+        data-testid="answer"
+        data-json={r.result ? JSON.stringify(r.result) : ''}
+        aria-busy={r.busy}
+      >
         {r.image && (
           // eslint-disable-next-line @next/next/no-img-element
-          <img src={r.image.url} alt={`the image to classify: ${r.image.name}`} className="mb-4 h-40 w-40 rounded border border-slate-200 object-contain [image-rendering:pixelated]" />
+          <img
+            src={r.image.url}
+            alt={`the image to classify: ${r.image.name}`}
+            className="mb-4 h-40 w-40 rounded border border-slate-200 object-contain [image-rendering:pixelated]"
+          />
         )}
         {r.result ? (
           <ol className="space-y-2" aria-label="Top-5 classes">

@@ -56,8 +56,8 @@ export default function DetectPage() {
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Detect</h1>
         <p className="text-sm text-slate-700">
-          The shapes detector (YOLO-style, anchor-free) finds circles, squares and triangles. The server sends every candidate above {CANDIDATES.conf}; the sliders
-          re-filter them here, with the detector&apos;s own class-aware NMS, without a new request.
+          The shapes detector (YOLO-style, anchor-free) finds circles, squares and triangles. The server sends every candidate above {CANDIDATES.conf}; the
+          sliders re-filter them here, with the detector&apos;s own class-aware NMS, without a new request.
         </p>
         <ModeToggle inBrowser={r.inBrowser} onChange={r.setInBrowser} backend={backend} />
         <ImageInput kinds={['shapes']} onImage={r.choose} busy={r.busy} />
@@ -67,16 +67,42 @@ export default function DetectPage() {
         </div>
         <ErrorLine error={r.error} />
       </div>
-      <section aria-label="Answer" className="rounded-lg border border-slate-200 bg-white p-4" data-testid="answer" data-json={r.result ? JSON.stringify(r.result) : ''} aria-busy={r.busy}>
+      <section
+        aria-label="Answer"
+        className="rounded-lg border border-slate-200 bg-white p-4"
+        data-testid="answer"
+        data-json={r.result ? JSON.stringify(r.result) : ''}
+        aria-busy={r.busy}
+      >
         {r.image && r.result ? (
           <div className="relative inline-block w-full max-w-md">
             {/* eslint-disable-next-line @next/next/no-img-element */}
             <img src={r.image.url} alt={`the image searched: ${r.image.name}`} className="block w-full" />
-            <svg viewBox={`0 0 ${r.result.width} ${r.result.height}`} className="absolute inset-0 h-full w-full" role="img" aria-label={`${shown.length} boxes`}>
+            <svg
+              viewBox={`0 0 ${r.result.width} ${r.result.height}`}
+              className="absolute inset-0 h-full w-full"
+              role="img"
+              aria-label={`${shown.length} boxes`}
+            >
               {shown.map((d, i) => (
                 <g key={i} data-testid="box" data-label={d.label} data-score={d.score}>
-                  <rect x={d.box[0]} y={d.box[1]} width={d.box[2]} height={d.box[3]} fill="none" stroke={colourOf(d.label)} strokeWidth={Math.max(1, r.result!.width / 200)} />
-                  <text x={d.box[0] + 1} y={Math.max(8, d.box[1] - 2)} fontSize={Math.max(7, r.result!.width / 30)} fill={colourOf(d.label)} stroke="white" strokeWidth={0.3}>
+                  <rect
+                    x={d.box[0]}
+                    y={d.box[1]}
+                    width={d.box[2]}
+                    height={d.box[3]}
+                    fill="none"
+                    stroke={colourOf(d.label)}
+                    strokeWidth={Math.max(1, r.result!.width / 200)}
+                  />
+                  <text
+                    x={d.box[0] + 1}
+                    y={Math.max(8, d.box[1] - 2)}
+                    fontSize={Math.max(7, r.result!.width / 30)}
+                    fill={colourOf(d.label)}
+                    stroke="white"
+                    strokeWidth={0.3}
+                  >
                     {d.label} {d.score.toFixed(2)}
                   </text>
                 </g>

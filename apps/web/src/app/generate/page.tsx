@@ -16,7 +16,13 @@ function Strip({ images, testId, label }: { images: string[]; testId: string; la
       {images.map((b64, i) => (
         <li key={i}>
           {/* eslint-disable-next-line @next/next/no-img-element */}
-          <img src={`data:image/png;base64,${b64}`} alt={`${label}, image ${i + 1}`} width={56} height={56} className="h-14 w-14 rounded bg-black [image-rendering:pixelated]" />
+          <img
+            src={`data:image/png;base64,${b64}`}
+            alt={`${label}, image ${i + 1}`}
+            width={56}
+            height={56}
+            className="h-14 w-14 rounded bg-black [image-rendering:pixelated]"
+          />
         </li>
       ))}
     </ul>
@@ -51,8 +57,21 @@ export default function GeneratePage() {
       </p>
       <div className="flex items-center gap-3 text-sm">
         <label htmlFor={id}>Seed</label>
-        <input id={id} data-testid="seed" type="number" min={0} value={seed} onChange={(e) => setSeed(Math.max(0, Math.floor(Number(e.target.value) || 0)))} className="w-24 rounded border border-slate-300 px-2 py-1" />
-        <button type="button" data-testid="new-seed" onClick={() => setSeed(Math.floor(Math.random() * 1e6))} className="rounded bg-blue-700 px-3 py-1.5 text-white hover:bg-blue-800">
+        <input
+          id={id}
+          data-testid="seed"
+          type="number"
+          min={0}
+          value={seed}
+          onChange={(e) => setSeed(Math.max(0, Math.floor(Number(e.target.value) || 0)))}
+          className="w-24 rounded border border-slate-300 px-2 py-1"
+        />
+        <button
+          type="button"
+          data-testid="new-seed"
+          onClick={() => setSeed(Math.floor(Math.random() * 1e6))}
+          className="rounded bg-blue-700 px-3 py-1.5 text-white hover:bg-blue-800"
+        >
           New seed
         </button>
       </div>
@@ -62,7 +81,9 @@ export default function GeneratePage() {
         {grid && <Strip images={grid.images} testId="grid" label={`samples of seed ${grid.seed}`} />}
       </section>
       <section aria-label="Interpolation" className="rounded-lg border border-slate-200 bg-white p-4">
-        <h2 className="mb-2 font-medium">Interpolation, seed {seed} → {seed + 1}</h2>
+        <h2 className="mb-2 font-medium">
+          Interpolation, seed {seed} → {seed + 1}
+        </h2>
         {strip && <Strip images={strip.images} testId="strip" label="interpolation" />}
       </section>
     </div>

@@ -43,13 +43,21 @@ function Metrics({ source }: { source: ReportSource }) {
   if (source.task === 'detect') {
     return (
       <>
-        <h3 className="mt-4 font-medium">COCO evaluation ({r.images} images, {r.detections} detections; coco-ts-api, equal to pycocotools)</h3>
+        <h3 className="mt-4 font-medium">
+          COCO evaluation ({r.images} images, {r.detections} detections; coco-ts-api, equal to pycocotools)
+        </h3>
         <Table label="COCO stats" head={['stat', 'value']} rows={r.stats.map((v: number, i: number) => [COCO_STAT_NAMES[i], pct(v)])} />
         <h3 className="mt-4 font-medium">Per class</h3>
         <Table
           label="AP per class"
           head={['class', 'AP50-95', 'AP50', 'AP75', 'AR']}
-          rows={r.perCategory.map((c: { name: string; ap: number; ap50: number; ap75: number; ar: number }) => [c.name, pct(c.ap), pct(c.ap50), pct(c.ap75), pct(c.ar)])}
+          rows={r.perCategory.map((c: { name: string; ap: number; ap50: number; ap75: number; ar: number }) => [
+            c.name,
+            pct(c.ap),
+            pct(c.ap50),
+            pct(c.ap75),
+            pct(c.ar),
+          ])}
         />
       </>
     );
@@ -58,10 +66,14 @@ function Metrics({ source }: { source: ReportSource }) {
     return (
       <>
         <h3 className="mt-4 font-medium">
-          mIoU {r.miou.toFixed(4)} (objects) · {r.miouAll.toFixed(4)} (with background) · pixel accuracy {r.pixelAccuracy.toFixed(4)} · mask AP {r.maskAp[0].toFixed(3)} ({r.images}{' '}
-          images)
+          mIoU {r.miou.toFixed(4)} (objects) · {r.miouAll.toFixed(4)} (with background) · pixel accuracy {r.pixelAccuracy.toFixed(4)} · mask AP{' '}
+          {r.maskAp[0].toFixed(3)} ({r.images} images)
         </h3>
-        <Table label="IoU and Dice per class" head={['class', 'IoU', 'Dice']} rows={Object.keys(r.perClassIou).map((c) => [c, r.perClassIou[c].toFixed(4), r.dice[c].toFixed(4)])} />
+        <Table
+          label="IoU and Dice per class"
+          head={['class', 'IoU', 'Dice']}
+          rows={Object.keys(r.perClassIou).map((c) => [c, r.perClassIou[c].toFixed(4), r.dice[c].toFixed(4)])}
+        />
       </>
     );
   }
@@ -73,7 +85,13 @@ function Metrics({ source }: { source: ReportSource }) {
       <Table
         label="Per-class precision and recall"
         head={['class', 'precision', 'recall', 'F1', 'support']}
-        rows={r.perClass.map((c: { className: string; precision: number; recall: number; f1: number; support: number }) => [c.className, c.precision.toFixed(3), c.recall.toFixed(3), c.f1.toFixed(3), c.support])}
+        rows={r.perClass.map((c: { className: string; precision: number; recall: number; f1: number; support: number }) => [
+          c.className,
+          c.precision.toFixed(3),
+          c.recall.toFixed(3),
+          c.f1.toFixed(3),
+          c.support,
+        ])}
       />
     </>
   );
@@ -100,7 +118,13 @@ export default function ReportsPage() {
       {REPORTS.map((source) => {
         const card = fs.readFileSync(path.join(repoRoot(), 'models', source.model, 'MODEL_CARD.md'), 'utf8');
         return (
-          <section key={source.id} id={source.id} aria-labelledby={`${source.id}-title`} className="mb-8 rounded-lg border border-slate-200 bg-white p-4" data-testid={`report-${source.id}`}>
+          <section
+            key={source.id}
+            id={source.id}
+            aria-labelledby={`${source.id}-title`}
+            className="mb-8 rounded-lg border border-slate-200 bg-white p-4"
+            data-testid={`report-${source.id}`}
+          >
             <h2 id={`${source.id}-title`} className="text-xl font-semibold">
               {source.title}
             </h2>

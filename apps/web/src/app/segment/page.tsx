@@ -45,7 +45,9 @@ export default function SegmentPage() {
     <div className="grid gap-6 lg:grid-cols-2">
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Segment</h1>
-        <p className="text-sm text-slate-700">The U-Net labels every pixel as background, circle, square or triangle; the mask comes back at the image&apos;s own size.</p>
+        <p className="text-sm text-slate-700">
+          The U-Net labels every pixel as background, circle, square or triangle; the mask comes back at the image&apos;s own size.
+        </p>
         <ModeToggle inBrowser={r.inBrowser} onChange={r.setInBrowser} backend={backend} />
         <ImageInput kinds={['shapes']} onImage={r.choose} busy={r.busy} />
         <div className="rounded-lg border border-slate-200 bg-white p-4">

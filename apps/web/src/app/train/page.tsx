@@ -11,7 +11,8 @@ function Curve({ points }: { points: { loss: number; acc: number }[] }) {
   const H = 160;
   if (points.length < 2) return <div className="h-40 rounded bg-slate-100" />;
   const maxLoss = Math.max(...points.map((p) => p.loss));
-  const line = (f: (p: { loss: number; acc: number }) => number) => points.map((p, i) => `${((i / (points.length - 1)) * W).toFixed(1)},${(H - f(p) * H).toFixed(1)}`).join(' ');
+  const line = (f: (p: { loss: number; acc: number }) => number) =>
+    points.map((p, i) => `${((i / (points.length - 1)) * W).toFixed(1)},${(H - f(p) * H).toFixed(1)}`).join(' ');
   return (
     <svg viewBox={`0 0 ${W} ${H}`} className="h-40 w-full rounded bg-slate-50" role="img" aria-label="training loss and accuracy per batch" data-testid="curve">
       <polyline points={line((p) => p.loss / maxLoss)} fill="none" stroke="#b91c1c" strokeWidth="1.5" />
@@ -110,18 +111,30 @@ export default function TrainPage() {
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Train a CNN in the browser</h1>
         <p className="text-sm text-slate-700">
-          A small CNN (two 3 × 3 convolutions, max-pooling, a dense layer) trains in this page on {TRAIN_DIGITS.toLocaleString('en')} MNIST digits with tfjs wasm and
-          the engine&apos;s training kernels — nothing is sent to the server. After each epoch it is scored on {HELD_OUT_DIGITS.toLocaleString('en')} held-out digits it
-          never trains on.
+          A small CNN (two 3 × 3 convolutions, max-pooling, a dense layer) trains in this page on {TRAIN_DIGITS.toLocaleString('en')} MNIST digits with tfjs
+          wasm and the engine&apos;s training kernels — nothing is sent to the server. After each epoch it is scored on {HELD_OUT_DIGITS.toLocaleString('en')}{' '}
+          held-out digits it never trains on.
         </p>
         <div className="flex items-center gap-3 text-sm">
           <label htmlFor={id}>Epochs</label>
-          <select id={id} value={epochs} onChange={(e) => setEpochs(Number(e.target.value))} disabled={state === 'training'} className="rounded border border-slate-300 bg-white px-2 py-1">
+          <select
+            id={id}
+            value={epochs}
+            onChange={(e) => setEpochs(Number(e.target.value))}
+            disabled={state === 'training'}
+            className="rounded border border-slate-300 bg-white px-2 py-1"
+          >
             {[1, 2, 3, 4, 5].map((n) => (
               <option key={n}>{n}</option>
             ))}
           </select>
-          <button type="button" data-testid="train-start" onClick={train} disabled={state === 'training'} className="rounded bg-blue-700 px-3 py-1.5 text-white hover:bg-blue-800 disabled:bg-slate-400">
+          <button
+            type="button"
+            data-testid="train-start"
+            onClick={train}
+            disabled={state === 'training'}
+            className="rounded bg-blue-700 px-3 py-1.5 text-white hover:bg-blue-800 disabled:bg-slate-400"
+          >
             {state === 'training' ? 'Training…' : state === 'done' ? 'Train again' : 'Train'}
           </button>
         </div>
@@ -134,7 +147,9 @@ export default function TrainPage() {
             {backend && ` · tfjs ${backend}`}
           </p>
           <p className="mt-1 text-sm font-semibold" data-testid="held-out" data-value={heldOut ?? ''}>
-            {heldOut !== undefined ? `held-out accuracy: ${(heldOut * 100).toFixed(1)} % (${progress!.heldOut.map((a) => (a * 100).toFixed(1)).join(' → ')})` : ''}
+            {heldOut !== undefined
+              ? `held-out accuracy: ${(heldOut * 100).toFixed(1)} % (${progress!.heldOut.map((a) => (a * 100).toFixed(1)).join(' → ')})`
+              : ''}
           </p>
         </section>
         <ErrorLine error={error} />
@@ -157,7 +172,13 @@ export default function TrainPage() {
           onPointerLeave={() => (drawing.current = false)}
         />
         <div className="mt-3 flex gap-3">
-          <button type="button" data-testid="classify-drawing" disabled={state !== 'done'} onClick={classifyDrawing} className="rounded bg-blue-700 px-3 py-1.5 text-sm text-white hover:bg-blue-800 disabled:bg-slate-400">
+          <button
+            type="button"
+            data-testid="classify-drawing"
+            disabled={state !== 'done'}
+            onClick={classifyDrawing}
+            className="rounded bg-blue-700 px-3 py-1.5 text-sm text-white hover:bg-blue-800 disabled:bg-slate-400"
+          >
             Classify the drawing
           </button>
           <button type="button" onClick={clearPad} className="rounded border border-slate-300 px-3 py-1.5 text-sm">
@@ -165,7 +186,11 @@ export default function TrainPage() {
           </button>
         </div>
         <p className="mt-3 text-lg" data-testid="drawing-answer" data-label={guess?.label ?? ''}>
-          {guess ? `The fresh model reads a ${guess.label} (${(guess.probability * 100).toFixed(0)} %)` : state === 'done' ? 'Draw, then classify.' : 'Train the model first.'}
+          {guess
+            ? `The fresh model reads a ${guess.label} (${(guess.probability * 100).toFixed(0)} %)`
+            : state === 'done'
+              ? 'Draw, then classify.'
+              : 'Train the model first.'}
         </p>
       </section>
     </div>

@@ -30,9 +30,22 @@ function Crop({ data, e }: { data: ExplorerData; e: DetectionError }) {
   const caption = `${e.kind}: ${name(e.categoryId)}${e.otherCategoryId ? ` (other side: ${name(e.otherCategoryId)})` : ''}${e.score !== undefined ? ` ${e.score.toFixed(2)}` : ''} · image ${e.imageId}`;
   return (
     <figure className="w-36" data-testid="error-crop">
-      <svg viewBox={`${x - m} ${y - m} ${w + 2 * m} ${h + 2 * m}`} className="h-36 w-36 rounded border border-slate-200 bg-slate-200" role="img" aria-label={caption}>
+      <svg
+        viewBox={`${x - m} ${y - m} ${w + 2 * m} ${h + 2 * m}`}
+        className="h-36 w-36 rounded border border-slate-200 bg-slate-200"
+        role="img"
+        aria-label={caption}
+      >
         <image href={`/reports/explorer/images/${file}`} x={0} y={0} width={160} height={160} />
-        <rect x={x} y={y} width={w} height={h} fill="none" stroke={e.kind === 'missed' || e.kind === 'misread' ? '#1d4ed8' : '#dc2626'} strokeWidth={Math.max(0.8, (w + 2 * m) / 80)} />
+        <rect
+          x={x}
+          y={y}
+          width={w}
+          height={h}
+          fill="none"
+          stroke={e.kind === 'missed' || e.kind === 'misread' ? '#1d4ed8' : '#dc2626'}
+          strokeWidth={Math.max(0.8, (w + 2 * m) / 80)}
+        />
       </svg>
       <figcaption className="mt-1 text-xs text-slate-700">{caption}</figcaption>
     </figure>
@@ -90,7 +103,9 @@ export default function ExplorerPage() {
         <div className="grid gap-6 lg:grid-cols-2">
           <section aria-label="Per class" className="rounded-lg border border-slate-200 bg-white p-4">
             <table className="text-sm" data-testid="explorer-table">
-              <caption className="mb-2 text-left font-medium">At score ≥ {conf.toFixed(2)}, IoU ≥ {iou.toFixed(2)}</caption>
+              <caption className="mb-2 text-left font-medium">
+                At score ≥ {conf.toFixed(2)}, IoU ≥ {iou.toFixed(2)}
+              </caption>
               <thead>
                 <tr>
                   {['class', 'TP', 'FP', 'FN', 'precision', 'recall', `AP@${iou.toFixed(2)}`].map((h, i) => (
