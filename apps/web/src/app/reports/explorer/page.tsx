@@ -149,20 +149,26 @@ export default function ExplorerPage() {
                     <th scope="row" className="px-2 py-1 text-left text-xs font-medium">
                       {label(t)}
                     </th>
-                    {row.map((v, p) => (
-                      <td key={p} className="p-0.5">
-                        <button
-                          type="button"
-                          data-testid={`cell-${t}-${p}`}
-                          onClick={() => setCell([t, p])}
-                          aria-label={`truth ${label(t)}, predicted ${label(p)}: ${v}`}
-                          aria-pressed={cell?.[0] === t && cell?.[1] === p}
-                          className={`h-9 w-14 rounded text-sm tabular-nums ${t === p ? 'bg-emerald-100 text-emerald-900' : v ? 'bg-red-100 text-red-900' : 'bg-slate-50 text-slate-600'} ${cell?.[0] === t && cell?.[1] === p ? 'ring-2 ring-blue-700' : ''}`}
-                        >
-                          {v}
-                        </button>
-                      </td>
-                    ))}
+                    {row.map((v, p) =>
+                      t === k && p === k ? (
+                        <td key={p} className="p-0.5 text-center text-slate-500" aria-label="not counted">
+                          —
+                        </td>
+                      ) : (
+                        <td key={p} className="p-0.5">
+                          <button
+                            type="button"
+                            data-testid={`cell-${t}-${p}`}
+                            onClick={() => setCell([t, p])}
+                            aria-label={`truth ${label(t)}, predicted ${label(p)}: ${v}`}
+                            aria-pressed={cell?.[0] === t && cell?.[1] === p}
+                            className={`h-9 w-14 rounded text-sm tabular-nums ${t === p ? 'bg-emerald-100 text-emerald-900' : v ? 'bg-red-100 text-red-900' : 'bg-slate-50 text-slate-600'} ${cell?.[0] === t && cell?.[1] === p ? 'ring-2 ring-blue-700' : ''}`}
+                          >
+                            {v}
+                          </button>
+                        </td>
+                      ),
+                    )}
                   </tr>
                 ))}
               </tbody>
