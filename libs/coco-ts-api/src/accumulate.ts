@@ -3,10 +3,11 @@
  * by score (stable), cumulative TP/FP, precision made monotone from the right and read at the recall
  * thresholds with a left binary search (−1 where a category has no non-ignored gt).
  */
-import type { EvalImg, EvalResult } from './eval';
+import type { EvalResult } from './eval';
+import type { EvalStore } from './eval-store';
 import type { Params } from './params';
 
-export function accumulateEvalImgs(evalImgs: (EvalImg | null)[], p: Params, pe: Params): EvalResult {
+export function accumulateEvalImgs(st: EvalStore, p: Params, pe: Params): EvalResult {
   const catIds = p.useCats ? p.catIds : [-1];
   const T = p.iouThrs.length;
   const R = p.recThrs.length;
@@ -33,53 +34,52 @@ export function accumulateEvalImgs(evalImgs: (EvalImg | null)[], p: Params, pe: 
     // their score order is computed once per category and reused: the same stable order as one sort each.
     let shared: { images: number[]; lengths: number[]; owner: Int32Array; pos: Int32Array; sc: Float64Array; fullOrder: Uint32Array } | null = null;
     aList.forEach((a0, a) => {
-      const E: EvalImg[] = [];
+      const E: number[] = []; // slots
       const images: number[] = [];
       for (const i of iList) {
-        const e = evalImgs[k0 * A0 * I0 + a0 * I0 + i];
-        if (e) {
-          E.push(e);
+        const s = st.slotOfEntry[k0 * A0 * I0 + a0 * I0 + i];
+        if (s >= 0) {
+          E.push(s);
           images.push(i);
         }
       }
       if (E.length === 0) return;
       let npig = 0;
-      for (const e of E) for (const g of e.gtIgnore) if (g === 0) npig++;
+      for (const s of E) for (let g = st.gIgOff[s], end = g + st.G[s]; g < end; g++) if (st.gtIg[g] === 0) npig++;
       if (npig === 0) return;
       // Every image's ranked detections, concatenated in image order, then one stable sort by score.
       // A smaller maxDets keeps each image's first maxDet: a subsequence of the same stable order.
-      if (
-        !shared ||
-        shared.images.length !== images.length ||
-        shared.images.some((v, n) => v !== images[n] || E[n].dtScores.length !== evalImgs[k0 * A0 * I0 + aList[0] * I0 + v]!.dtScores.length)
-      ) {
+      if (!shared || shared.images.length !== images.length || shared.images.some((v, n) => v !== images[n] || st.D[E[n]] !== shared!.lengths[n])) {
         let total = 0;
-        for (const e of E) total += e.dtScores.length;
+        for (const s of E) total += st.D[s];
         const owner = new Int32Array(total);
         const pos = new Int32Array(total);
         const sc = new Float64Array(total);
         let n = 0;
-        E.forEach((e, ei) => {
-          for (let j = 0; j < e.dtScores.length; j++, n++) {
+        E.forEach((s, ei) => {
+          const D = st.D[s];
+          const o = st.sOff[s];
+          for (let j = 0; j < D; j++, n++) {
             owner[n] = ei;
             pos[n] = j;
-            sc[n] = e.dtScores[j];
+            sc[n] = st.scores[o + j];
           }
         });
         const fullOrder = Uint32Array.from({ length: total }, (_, x) => x).sort((x, y) => sc[y] - sc[x] || x - y);
-        shared = { images, lengths: E.map((e) => e.dtScores.length), owner, pos, sc, fullOrder };
+        shared = { images, lengths: E.map((s) => st.D[s]), owner, pos, sc, fullOrder };
       }
       const { owner, pos, sc, fullOrder } = shared;
       // Per threshold, each detection (in sorted order) as 1 = true positive, 2 = false positive, 0 = ignored.
       const total = fullOrder.length;
       const kind = new Uint8Array(T * total);
+      const { dtIg, dtm } = st;
       for (let j = 0; j < total; j++) {
-        const e = E[owner[fullOrder[j]]];
-        const D = e.dtScores.length;
-        const d = pos[fullOrder[j]];
+        const s = E[owner[fullOrder[j]]];
+        const D = st.D[s];
+        const base = st.dOff[s] + pos[fullOrder[j]];
         for (let t = 0; t < T; t++) {
-          if (e.dtIgnore[t * D + d]) continue;
-          kind[t * total + j] = e.dtMatches[t * D + d] !== 0 ? 1 : 2;
+          if (dtIg[base + t * D]) continue;
+          kind[t * total + j] = dtm[base + t * D] !== 0 ? 1 : 2;
         }
       }
       let maxPos = 0;

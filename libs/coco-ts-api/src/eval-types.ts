@@ -24,15 +24,10 @@ export interface Cell {
   gts: GtRec[];
   /** Sorted by score (stable), cut at maxDets[-1]. */
   dts: DtRec[];
-  /** ious[d][g], or null when either side is empty. */
-  ious: Float64Array[] | null;
-  /** Detection ids and scores in rank order (shared by every area range's evalImgs entry). */
-  dtIds: number[];
-  dtScores: number[];
-  /** iscrowd flag of each gt, in `gts` order. */
-  crowd: Uint8Array;
-  /** Ground-truth ids in `gts` order (shared by the entries whose gts need no reordering). */
-  gtIds: number[];
+  /** IoU of detection d and gt g at [d·G + g], or null when either side is empty. */
+  ious: Float64Array | null;
+  /** Detection ids and scores in rank order and gt ids, made on first use (for evalImgs entries). */
+  ids?: { dtIds: number[]; dtScores: number[]; gtIds: number[] };
 }
 
 /** pycocotools' evalImgs entry for one (image, category, area range). */

@@ -3,12 +3,14 @@
  * the same stable sorts, greedy matching, crowd handling, area rules and float64 arithmetic.
  */
 import { type CocoAnnotation, CocoError, type COCO } from './coco';
-import { bboxIou, fromRLE, runsIou } from './mask';
+import { fromRLE } from './mask';
+import { bboxIouInto, runsIouFlat } from './iou';
 import type { RLE } from './mask-api';
 import { meanOfValid, pyFixed } from './numeric';
 import { accumulateEvalImgs } from './accumulate';
 import { apGrid, perCategoryAP } from './per-category';
-import { Arena, argsortStable } from './arrays';
+import { Arena } from './arrays';
+import { allocStore, type EvalStore, matchInto, slotEvalImg, storeFromEvalImgs } from './eval-store';
 import { IOU_TYPES, type IouType, Params } from './params';
 import type { CategoryAP, Cell, DtRec, EvalImg, EvalResult, GtRec } from './eval-types';
 
@@ -31,7 +33,6 @@ function requireNumber(ann: CocoAnnotation, field: string, kind: string): number
  */
 export class COCOeval {
   params: Params;
-  evalImgs: (EvalImg | null)[] = [];
   eval: EvalResult | null = null;
   stats: number[] = [];
   private paramsEval: Params | null = null;
@@ -39,8 +40,18 @@ export class COCOeval {
   private cells: (Cell | undefined)[] = [];
   private cellIndex = new Map<number, number>();
   private catIndex = new Map<number, number>();
-  private floats = new Arena((n) => new Float64Array(n));
-  private bytes = new Arena((n) => new Uint8Array(n));
+  /** evaluate()'s entries in flat arrays (see eval-store.ts); `evalImgs` makes objects of them on first read. */
+  private store: EvalStore | null = null;
+  /** Gt order of the slots whose ignored gts moved behind regular ones. */
+  private reordered = new Map<number, Int32Array>();
+  private cellOfSlot: Int32Array = new Int32Array(0);
+  /** Per category index: the image indices with a cell, ascending. */
+  private imagesOfCat: number[][] = [];
+  /** The area ranges evaluate() used (the same arrays, as pycocotools' entries hold them). */
+  private evalAreaRng: [number, number][] = [];
+  private entries: (EvalImg | null)[] | null = [];
+  /** The cells' IoU matrices, as views of a few large buffers (one ArrayBuffer per cell costs more in GC). */
+  private iouArena = new Arena((n) => new Float64Array(n));
 
   constructor(
     readonly cocoGt: COCO,
@@ -87,10 +98,47 @@ export class COCOeval {
   }
 
   private prepare(): void {
+    this.iouArena = new Arena((n) => new Float64Array(n));
     const p = this.params;
-    const query = p.useCats ? { imgIds: p.imgIds, catIds: p.catIds } : { imgIds: p.imgIds };
-    const gtAnns = this.cocoGt.loadAnns(this.cocoGt.getAnnIds(query));
-    const dtAnns = this.cocoDt.loadAnns(this.cocoDt.getAnnIds(query));
+    const catIds = p.useCats ? p.catIds : [-1];
+    const C = catIds.length;
+    this.cells = new Array(p.imgIds.length * C);
+    this.cellIndex = new Map(p.imgIds.map((id, i) => [id, i]));
+    this.catIndex = new Map(catIds.map((id, i) => [id, i]));
+    this.imagesOfCat = Array.from({ length: C }, () => []);
+    if (!p.useCats) return this.prepareWithoutCats();
+    // pycocotools' loadAnns(getAnnIds(imgIds, catIds)) without the id round trip: each image's annotations in
+    // dataset order, those of the evaluated categories, gathered straight into their (image, category) cell.
+    const lists = new Map<number, { g: GtRec[]; d: DtRec[] }>();
+    const listOf = (ii: number, ci: number) => {
+      const c = ii * C + ci;
+      let l = lists.get(c);
+      if (!l) {
+        lists.set(c, (l = { g: [], d: [] }));
+        this.imagesOfCat[ci].push(ii);
+      }
+      return l;
+    };
+    for (let ii = 0; ii < p.imgIds.length; ii++) {
+      const id = p.imgIds[ii];
+      for (const a of this.cocoGt.imgToAnns.get(id) ?? []) {
+        const ci = this.catIndex.get(a.category_id);
+        if (ci !== undefined) listOf(ii, ci).g.push(this.gtRecord(a));
+      }
+      for (const a of this.cocoDt.imgToAnns.get(id) ?? []) {
+        const ci = this.catIndex.get(a.category_id);
+        if (ci !== undefined) listOf(ii, ci).d.push(this.dtRecord(a));
+      }
+    }
+    for (const l of this.imagesOfCat) l.sort((a, b) => a - b);
+    for (const [c, { g, d }] of lists) this.cells[c] = this.makeCell(g, d);
+  }
+
+  /** useCats = 0: one cell per image, its gts and detections of every evaluated category in catIds order. */
+  private prepareWithoutCats(): void {
+    const p = this.params;
+    const gtAnns = this.cocoGt.loadAnns(this.cocoGt.getAnnIds({ imgIds: p.imgIds }));
+    const dtAnns = this.cocoDt.loadAnns(this.cocoDt.getAnnIds({ imgIds: p.imgIds }));
     // image id → category id → records, in annotation order
     const gts = new Map<number, Map<number, GtRec[]>>();
     const dts = new Map<number, Map<number, DtRec[]>>();
@@ -103,48 +151,44 @@ export class COCOeval {
     };
     for (const g of gtAnns) push(gts, g.image_id, g.category_id, this.gtRecord(g));
     for (const d of dtAnns) push(dts, d.image_id, d.category_id, this.dtRecord(d));
-    const maxDet = p.maxDets[p.maxDets.length - 1];
-    const catIds = p.useCats ? p.catIds : [-1];
-    this.cells = new Array(p.imgIds.length * catIds.length);
-    this.cellIndex = new Map(p.imgIds.map((id, i) => [id, i]));
-    this.catIndex = new Map(catIds.map((id, i) => [id, i]));
     const none: never[] = [];
     for (const [ii, imgId] of p.imgIds.entries()) {
       const gByCat = gts.get(imgId);
       const dByCat = dts.get(imgId);
       if (!gByCat && !dByCat) continue;
-      for (const [ci, catId] of catIds.entries()) {
-        const g = p.useCats ? (gByCat?.get(catId) ?? none) : p.catIds.flatMap((c) => gByCat?.get(c) ?? none);
-        let d = p.useCats ? (dByCat?.get(catId) ?? none) : p.catIds.flatMap((c) => dByCat?.get(c) ?? none);
-        if (g.length === 0 && d.length === 0) continue;
-        if (d.length > 1) d = argsortStable(d.length, (i) => -d[i].score).map((i) => d[i]);
-        if (d.length > maxDet) d = d.slice(0, maxDet);
-        this.cells[ii * catIds.length + ci] = {
-          gts: g,
-          dts: d,
-          ious: this.computeIoU(g, d),
-          dtIds: d.map((x) => x.id),
-          dtScores: d.map((x) => x.score),
-          crowd: Uint8Array.from(g, (x) => (x.iscrowd ? 1 : 0)),
-          gtIds: g.map((x) => x.id),
-        };
-      }
+      const g = p.catIds.flatMap((c) => gByCat?.get(c) ?? none);
+      const d = p.catIds.flatMap((c) => dByCat?.get(c) ?? none);
+      if (g.length === 0 && d.length === 0) continue;
+      this.cells[ii] = this.makeCell(g, d);
+      this.imagesOfCat[0].push(ii);
     }
   }
 
-  private computeIoU(gt: GtRec[], dt: DtRec[]): Float64Array[] | null {
+  /** A cell: detections ranked by score (a stable sort, as pycocotools' mergesort) and cut at the last maxDets, and IoUs. */
+  private makeCell(g: GtRec[], d: DtRec[]): Cell {
+    const maxDet = this.params.maxDets[this.params.maxDets.length - 1];
+    if (d.length > 1) d.sort((a, b) => b.score - a.score);
+    if (d.length > maxDet) d = d.slice(0, maxDet);
+    return { gts: g, dts: d, ious: this.computeIoU(g, d) };
+  }
+
+  private computeIoU(gt: GtRec[], dt: DtRec[]): Float64Array | null {
     if (gt.length === 0 || dt.length === 0) return null;
-    const iscrowd = gt.map((g) => g.iscrowd);
+    const out = this.iouArena.take(dt.length * gt.length);
     if (this.params.iouType === 'bbox')
-      return bboxIou(
-        dt.map((d) => d.bbox!),
-        gt.map((g) => g.bbox!),
-        iscrowd,
+      return bboxIouInto(
+        dt.length,
+        gt.length,
+        (d) => dt[d].bbox!,
+        (g) => gt[g].bbox!,
+        (g) => gt[g].iscrowd,
+        out,
       );
-    return runsIou(
+    return runsIouFlat(
       dt.map((d) => d.runs!),
       gt.map((g) => g.runs!),
-      iscrowd,
+      gt.map((g) => g.iscrowd),
+      out,
     );
   }
 
@@ -161,98 +205,98 @@ export class COCOeval {
     p.maxDets = [...p.maxDets].sort((a, b) => a - b);
     this.prepare();
     const C = p.useCats ? p.catIds.length : 1;
-    const maxDet = p.maxDets[p.maxDets.length - 1];
-    this.evalImgs = new Array(C * p.areaRng.length * p.imgIds.length);
-    this.floats = new Arena((n) => new Float64Array(n));
-    this.bytes = new Arena((n) => new Uint8Array(n));
-    let n = 0;
+    const A = p.areaRng.length;
+    const I = p.imgIds.length;
+    const T = p.iouThrs.length;
+    // Sizes first, so every entry's arrays are blocks of a few large buffers.
+    let cells = 0;
+    let sumD = 0;
+    let sumG = 0;
+    for (const cell of this.cells) {
+      if (!cell) continue;
+      cells++;
+      sumD += cell.dts.length;
+      sumG += cell.gts.length;
+    }
+    const st = allocStore(C * A * I, cells * A, T, sumD * A, sumG * A, sumD);
+    const scoreOff = new Int32Array(this.cells.length);
+    let o = 0;
+    this.cells.forEach((cell, c) => {
+      if (!cell) return;
+      scoreOff[c] = o;
+      for (const d of cell.dts) st.scores[o++] = d.score;
+    });
+    this.reordered = new Map();
+    this.cellOfSlot = new Int32Array(cells * A);
+    const cur = { slot: 0, d: 0, g: 0 };
     for (let ci = 0; ci < C; ci++) {
-      for (const aRng of p.areaRng) {
-        for (let ii = 0; ii < p.imgIds.length; ii++) {
-          const cell = this.cells[ii * C + ci];
-          this.evalImgs[n++] = cell ? this.evaluateCell(cell, p.imgIds[ii], p.useCats ? p.catIds[ci] : -1, aRng, maxDet) : null;
+      for (let a = 0; a < A; a++) {
+        const aRng = p.areaRng[a];
+        for (const ii of this.imagesOfCat[ci]) {
+          const c = ii * C + ci;
+          const cell = this.cells[c]!;
+          const s = cur.slot;
+          st.slotOfEntry[(ci * A + a) * I + ii] = s;
+          this.cellOfSlot[s] = c;
+          const order = matchInto(st, cur, cell, aRng, p.iouThrs, scoreOff[c]);
+          if (order) this.reordered.set(s, order);
         }
       }
     }
+    this.store = st;
+    this.entries = null;
+    this.evalAreaRng = p.areaRng;
     this.paramsEval = p.clone();
+  }
+
+  /** pycocotools' evalImgs: one entry per category × area range × image (null where the pair is empty). */
+  get evalImgs(): (EvalImg | null)[] {
+    if (!this.entries) {
+      const st = this.store!;
+      const p = this.paramsEval!;
+      const A = p.areaRng.length;
+      const I = p.imgIds.length;
+      const maxDet = p.maxDets[p.maxDets.length - 1];
+      this.entries = Array.from(st.slotOfEntry, (s, n) => {
+        if (s < 0) return null;
+        const ci = Math.floor(n / (A * I));
+        return slotEvalImg(st, s, this.cells[this.cellOfSlot[s]]!, this.reordered.get(s), {
+          image_id: p.imgIds[n % I],
+          category_id: p.useCats ? p.catIds[ci] : -1,
+          aRng: this.evalAreaRng[Math.floor(n / I) % A],
+          maxDet,
+        });
+      });
+    }
+    return this.entries;
+  }
+
+  /** Sets the entries by hand (accumulate() then reads these). */
+  set evalImgs(entries: (EvalImg | null)[]) {
+    this.entries = entries;
+    this.store = null;
   }
 
   /** pycocotools' evaluateImg: greedy matching, crowd and area-range ignore flags. */
   evaluateImg(imgId: number, catId: number, aRng: [number, number], maxDet: number): EvalImg | null {
     const ii = this.cellIndex.get(imgId);
     const ci = this.catIndex.get(catId);
-    const cell = ii === undefined || ci === undefined ? undefined : this.cells[ii * this.catIndex.size + ci];
-    return cell ? this.evaluateCell(cell, imgId, catId, aRng, maxDet) : null;
-  }
-
-  private evaluateCell(cell: Cell, imgId: number, catId: number, aRng: [number, number], maxDet: number): EvalImg {
-    // Ignore flags straight into the entry's array; reordered only when an ignored gt precedes a regular one.
-    const G0 = cell.gts.length;
-    let gtIg = this.bytes.take(G0);
-    let sorted = true; // already "non-ignored first"? (the common case: no sort, no copies)
-    for (let i = 0; i < G0; i++) {
-      const g = cell.gts[i];
-      gtIg[i] = g.ignore || g.area < aRng[0] || g.area > aRng[1] ? 1 : 0;
-      if (i > 0 && gtIg[i] < gtIg[i - 1]) sorted = false;
-    }
-    let gtind: number[] | null = null;
-    let gt = cell.gts;
-    if (!sorted) {
-      const ignoreOf = Uint8Array.from(gtIg);
-      gtind = argsortStable(G0, (i) => ignoreOf[i]); // non-ignored first
-      gt = gtind.map((i) => cell.gts[i]);
-      gtIg = Uint8Array.from(gtind, (i) => ignoreOf[i]);
-    }
-    const dt = cell.dts.length > maxDet ? cell.dts.slice(0, maxDet) : cell.dts;
-    const T = this.params.iouThrs.length;
-    const G = gt.length;
-    const D = dt.length;
-    const gtm = this.floats.take(T * G);
-    const dtm = this.floats.take(T * D);
-    const dtIg = this.bytes.take(T * D);
-    if (cell.ious) {
-      const ious = cell.ious;
-      const crowd = gtind ? Uint8Array.from(gtind, (i) => cell.crowd[i]) : cell.crowd;
-      for (let tind = 0; tind < T; tind++) {
-        const t = this.params.iouThrs[tind];
-        for (let dind = 0; dind < D; dind++) {
-          let best = Math.min(t, 1 - 1e-10);
-          let m = -1;
-          const row = ious[dind];
-          for (let gind = 0; gind < G; gind++) {
-            if (gtm[tind * G + gind] > 0 && !crowd[gind]) continue; // matched regular gt
-            if (m > -1 && gtIg[m] === 0 && gtIg[gind] === 1) break; // have a regular match; the rest are ignored gts
-            const v = row[gtind ? gtind[gind] : gind];
-            if (v < best) continue;
-            best = v;
-            m = gind;
-          }
-          if (m === -1) continue;
-          dtIg[tind * D + dind] = gtIg[m];
-          dtm[tind * D + dind] = gt[m].id;
-          gtm[tind * G + m] = dt[dind].id;
+    const full = ii === undefined || ci === undefined ? undefined : this.cells[ii * this.catIndex.size + ci];
+    if (!full) return null;
+    const cut = full.dts.length > maxDet;
+    const G = full.gts.length;
+    const cell = cut
+      ? {
+          ...full,
+          ids: undefined,
+          dts: full.dts.slice(0, maxDet),
+          ious: full.ious && full.ious.subarray(0, maxDet * G),
         }
-      }
-    }
-    // Unmatched detections outside the area range are ignored.
-    for (let dind = 0; dind < D; dind++) {
-      const outside = dt[dind].area < aRng[0] || dt[dind].area > aRng[1];
-      if (!outside) continue;
-      for (let t = 0; t < T; t++) if (dtm[t * D + dind] === 0) dtIg[t * D + dind] = 1;
-    }
-    return {
-      image_id: imgId,
-      category_id: catId,
-      aRng,
-      maxDet,
-      dtIds: dt === cell.dts ? cell.dtIds : dt.map((d) => d.id),
-      gtIds: gtind ? gt.map((g) => g.id) : cell.gtIds,
-      dtMatches: dtm,
-      gtMatches: gtm,
-      dtScores: dt === cell.dts ? cell.dtScores : dt.map((d) => d.score),
-      gtIgnore: gtIg,
-      dtIgnore: dtIg,
-    };
+      : full;
+    const T = this.params.iouThrs.length;
+    const st = allocStore(1, 1, T, cell.dts.length, G, cell.dts.length);
+    const order = matchInto(st, { slot: 0, d: 0, g: 0 }, cell, aRng, this.params.iouThrs, 0);
+    return slotEvalImg(st, 0, cell, order ?? undefined, { image_id: imgId, category_id: catId, aRng, maxDet });
   }
 
   /** The parameters of the last evaluate() (null before), as accumulate() reads them. */
@@ -262,7 +306,8 @@ export class COCOeval {
 
   /** Sets evaluate()'s outcome from elsewhere (merged shards, see `shards.ts`): evalImgs in [cat][area][image] order. */
   loadEvaluation(evalImgs: (EvalImg | null)[], params: Params): void {
-    this.evalImgs = evalImgs;
+    this.entries = evalImgs;
+    this.store = null;
     this.paramsEval = params.clone();
     this.eval = null;
   }
@@ -279,7 +324,9 @@ export class COCOeval {
   accumulate(p: Params = this.params): EvalResult {
     if (this.accumulatedElsewhere && this.eval) return this.eval;
     if (!this.paramsEval) throw new CocoError('run evaluate() before accumulate()');
-    this.eval = accumulateEvalImgs(this.evalImgs, p, this.paramsEval);
+    // The flat entries of evaluate(), or a store made of entries that were read (and may have been changed) or set.
+    const st = this.entries ? storeFromEvalImgs(this.entries, this.paramsEval.iouThrs.length) : this.store!;
+    this.eval = accumulateEvalImgs(st, p, this.paramsEval);
     return this.eval;
   }
 

@@ -5,7 +5,6 @@
  */
 import {
   type Bbox,
-  bboxIou,
   bboxRuns,
   checkRuns,
   decodeRuns,
@@ -19,11 +18,11 @@ import {
   type RLE,
   type Runs,
   runsArea,
-  runsIou,
   runsToBbox,
   toRLE,
   type UncompressedRLE,
 } from './mask';
+import { bboxIou, runsIou } from './iou';
 
 export type { Bbox, Mask, Polygon, RLE, UncompressedRLE } from './mask';
 export { MaskError } from './mask';

@@ -184,7 +184,7 @@ export function runsToBbox(r: Runs): Bbox {
  * Walks two run-length lists over the same pixels in lockstep, as maskApi.c's merge and IoU do:
  * `visit(c, va, vb)` receives each stretch of c pixels on which A's value is va and B's is vb.
  */
-function walkRuns(A: ArrayLike<number>, B: ArrayLike<number>, visit: (c: number, va: number, vb: number) => void): void {
+export function walkRuns(A: ArrayLike<number>, B: ArrayLike<number>, visit: (c: number, va: number, vb: number) => void): void {
   let ca = A[0] ?? 0;
   let cb = B[0] ?? 0;
   let va = 0;
@@ -328,54 +328,4 @@ export function bboxRuns([x, y, bw, bh]: Bbox, h: number, w: number): Runs {
   const xe = x + bw;
   const ye = y + bh;
   return polygonRuns([x, y, x, ye, xe, ye, xe, y], h, w);
-}
-
-/** IoU of boxes, pycocotools' bbIou: a crowd gt uses the detection's area as the union. Result [D][G]. */
-export function bboxIou(dt: Bbox[], gt: Bbox[], iscrowd: ArrayLike<number | boolean>): Float64Array[] {
-  const out = dt.map(() => new Float64Array(gt.length));
-  for (let g = 0; g < gt.length; g++) {
-    const G = gt[g];
-    const ga = G[2] * G[3];
-    const crowd = !!iscrowd[g];
-    for (let d = 0; d < dt.length; d++) {
-      const D = dt[d];
-      const da = D[2] * D[3];
-      const iw = Math.min(D[2] + D[0], G[2] + G[0]) - Math.max(D[0], G[0]);
-      if (iw <= 0) continue;
-      const ih = Math.min(D[3] + D[1], G[3] + G[1]) - Math.max(D[1], G[1]);
-      if (ih <= 0) continue;
-      const i = iw * ih;
-      const u = crowd ? da : da + ga - i;
-      out[d][g] = i / u;
-    }
-  }
-  return out;
-}
-
-/** IoU of masks, pycocotools' rleIou (boxes first as a filter; −1 where sizes differ). Result [D][G]. */
-export function runsIou(dt: Runs[], gt: Runs[], iscrowd: ArrayLike<number | boolean>): Float64Array[] {
-  const boxes = bboxIou(dt.map(runsToBbox), gt.map(runsToBbox), iscrowd);
-  for (let g = 0; g < gt.length; g++) {
-    for (let d = 0; d < dt.length; d++) {
-      if (!(boxes[d][g] > 0)) continue;
-      const A = dt[d];
-      const B = gt[g];
-      if (A.h !== B.h || A.w !== B.w) {
-        boxes[d][g] = -1;
-        continue;
-      }
-      let u = 0;
-      let i = 0;
-      walkRuns(A.cnts, B.cnts, (c, va, vb) => {
-        if (va || vb) {
-          u += c;
-          if (va && vb) i += c;
-        }
-      });
-      if (i === 0) u = 1;
-      else if (iscrowd[g]) u = runsArea(A);
-      boxes[d][g] = i / u;
-    }
-  }
-  return boxes;
 }

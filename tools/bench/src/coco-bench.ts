@@ -5,7 +5,7 @@
  * pycocotools' COCO() and loadRes are not). `--write-dir DIR` writes gt.json/dt.json; `--python <python with
  * pycocotools>` then times pycocotools' evaluate() + accumulate() on the same files (tools/bench/pycocotools_bench.py).
  *
- *   npx nx run bench:coco [-- --images 5000 --workers 2 --iou bbox|segm --python /path/to/python3 --json]
+ *   npx nx run bench:coco [-- --images 5000 --workers 2 --split categories|images --check-single --iou bbox|segm --python /path/to/python3 --json]
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -121,11 +121,15 @@ async function main(): Promise<void> {
       workers: { type: 'string', default: '1' },
       iou: { type: 'string', default: 'bbox' },
       python: { type: 'string' },
+      split: { type: 'string', default: 'categories' },
+      'check-single': { type: 'boolean', default: false },
     },
   });
   const images = Number(values.images);
   const workers = Number(values.workers);
   const iouType = values.iou as 'bbox' | 'segm';
+  const split = values.split as 'images' | 'categories';
+  if (!['images', 'categories'].includes(split)) throw new Error(`--split must be images or categories, got '${values.split}'`);
   if (!['bbox', 'segm'].includes(iouType)) throw new Error(`--iou must be bbox or segm, got '${values.iou}'`);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`--workers takes a whole number ≥ 1, got '${values.workers}'`);
   const boxes = generate(images, Number(values.seed));
@@ -143,7 +147,7 @@ async function main(): Promise<void> {
   let E = new COCOeval(cocoGt, cocoDt, iouType);
   const pool =
     workers > 1
-      ? await startEvaluationWorkers({ gt: path.join(dir!, 'gt.json'), dt: path.join(dir!, 'dt.json'), iouType, params: {} }, workers, {
+      ? await startEvaluationWorkers({ gt: path.join(dir!, 'gt.json'), dt: path.join(dir!, 'dt.json'), iouType, params: {}, split }, workers, {
           gt: cocoGt,
           dt: cocoDt,
         })
@@ -159,6 +163,16 @@ async function main(): Promise<void> {
   const accumulate = (performance.now() - t0) / 1000;
   peak = Math.max(peak, process.memoryUsage().rss);
   clearInterval(timer);
+  // --check-single: the same set in one thread (untimed); the workers' precision / recall / scores must equal it bit for bit.
+  let bitEqualToSingle: boolean | undefined;
+  if (values['check-single']) {
+    const single = new COCOeval(cocoGt, cocoDt, iouType);
+    single.evaluate();
+    const a = single.accumulate();
+    const b = E.accumulate();
+    const same = (x: Float64Array, y: Float64Array) => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+    bitEqualToSingle = same(a.precision, b.precision) && same(a.recall, b.recall) && same(a.scores, b.scores);
+  }
   const stats = E.summarize(values.json ? () => {} : console.log);
   let pycocotools: { version: string; evaluateSeconds: number; accumulateSeconds: number; stats: number[] } | undefined;
   if (values.python) {
@@ -179,6 +193,8 @@ async function main(): Promise<void> {
     totalSeconds: evaluate + accumulate,
     peakRssMb: peak / 2 ** 20,
     ap: stats[0],
+    split: workers > 1 ? split : undefined,
+    bitEqualToSingle,
     ...(pycocotools
       ? {
           pycocotools: { ...pycocotools, totalSeconds: pycocotools.evaluateSeconds + pycocotools.accumulateSeconds },

@@ -1,0 +1,89 @@
+/** IoU of boxes and of run-length masks, as pycocotools computes them (bbIou, rleIou). */
+import type { Bbox } from './mask';
+import { type Runs, runsArea, runsToBbox, walkRuns } from './mask';
+
+/**
+ * pycocotools' bbox IoU of D detections × G gts into a row-major [D·G] array (crowd gts: intersection over
+ * the detection's area); boxes and crowd flags come from accessors, so callers need not build arrays of them.
+ */
+export function bboxIouInto(
+  D: number,
+  G: number,
+  dtBox: (d: number) => Bbox,
+  gtBox: (g: number) => Bbox,
+  crowdOf: (g: number) => unknown,
+  out: Float64Array = new Float64Array(D * G),
+): Float64Array {
+  for (let g = 0; g < G; g++) {
+    const B = gtBox(g);
+    const ga = B[2] * B[3];
+    const crowd = !!crowdOf(g);
+    for (let d = 0; d < D; d++) {
+      const A = dtBox(d);
+      const da = A[2] * A[3];
+      const iw = Math.min(A[2] + A[0], B[2] + B[0]) - Math.max(A[0], B[0]);
+      if (iw <= 0) continue;
+      const ih = Math.min(A[3] + A[1], B[3] + B[1]) - Math.max(A[1], B[1]);
+      if (ih <= 0) continue;
+      const i = iw * ih;
+      const u = crowd ? da : da + ga - i;
+      out[d * G + g] = i / u;
+    }
+  }
+  return out;
+}
+
+/** pycocotools' bbox IoU of detections × gts as one row-major [D·G] array. */
+export function bboxIouFlat(dt: readonly Bbox[], gt: readonly Bbox[], iscrowd: ArrayLike<number | boolean>, out?: Float64Array): Float64Array {
+  return bboxIouInto(
+    dt.length,
+    gt.length,
+    (d) => dt[d],
+    (g) => gt[g],
+    (g) => iscrowd[g],
+    out,
+  );
+}
+
+/** Rows [D][G] of a flat [D·G] IoU array (views of the same buffer). */
+const rowsOf = (flat: Float64Array, D: number, G: number): Float64Array[] => Array.from({ length: D }, (_, d) => flat.subarray(d * G, (d + 1) * G));
+
+/** pycocotools' bbox IoU, [D][G]. */
+export function bboxIou(dt: Bbox[], gt: Bbox[], iscrowd: ArrayLike<number | boolean>): Float64Array[] {
+  return rowsOf(bboxIouFlat(dt, gt, iscrowd), dt.length, gt.length);
+}
+
+/** IoU of masks, pycocotools' rleIou (boxes first as a filter; −1 where sizes differ), as one row-major [D·G] array. */
+export function runsIouFlat(dt: readonly Runs[], gt: readonly Runs[], iscrowd: ArrayLike<number | boolean>, out?: Float64Array): Float64Array {
+  const G = gt.length;
+  const boxes = bboxIouFlat(dt.map(runsToBbox), gt.map(runsToBbox), iscrowd, out);
+  for (let g = 0; g < G; g++) {
+    for (let d = 0; d < dt.length; d++) {
+      const o = d * G + g;
+      if (!(boxes[o] > 0)) continue;
+      const A = dt[d];
+      const B = gt[g];
+      if (A.h !== B.h || A.w !== B.w) {
+        boxes[o] = -1;
+        continue;
+      }
+      let u = 0;
+      let i = 0;
+      walkRuns(A.cnts, B.cnts, (c, va, vb) => {
+        if (va || vb) {
+          u += c;
+          if (va && vb) i += c;
+        }
+      });
+      if (i === 0) u = 1;
+      else if (iscrowd[g]) u = runsArea(A);
+      boxes[o] = i / u;
+    }
+  }
+  return boxes;
+}
+
+/** IoU of masks, [D][G] (see `runsIouFlat`). */
+export function runsIou(dt: Runs[], gt: Runs[], iscrowd: ArrayLike<number | boolean>): Float64Array[] {
+  return rowsOf(runsIouFlat(dt, gt, iscrowd), dt.length, gt.length);
+}
