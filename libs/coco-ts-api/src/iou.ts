@@ -1,6 +1,6 @@
 /** IoU of boxes and of run-length masks, as pycocotools computes them (bbIou, rleIou). */
 import type { Bbox } from './mask';
-import { type Runs, runsArea, runsToBbox, walkRuns } from './mask';
+import { type Runs, runsArea, runsToBbox } from './mask';
 
 /**
  * pycocotools' bbox IoU of D detections × G gts into a row-major [D·G] array (crowd gts: intersection over
@@ -53,10 +53,45 @@ export function bboxIou(dt: Bbox[], gt: Bbox[], iscrowd: ArrayLike<number | bool
   return rowsOf(bboxIouFlat(dt, gt, iscrowd), dt.length, gt.length);
 }
 
-/** IoU of masks, pycocotools' rleIou (boxes first as a filter; −1 where sizes differ), as one row-major [D·G] array. */
+/**
+ * Pixels where two run-length masks of the same size are both on: maskApi.c's lockstep walk of the two run
+ * lists (as `walkRuns`), inlined, counting only the stretches where both are 1.
+ */
+export function runsIntersection(A: ArrayLike<number>, B: ArrayLike<number>): number {
+  let ca = A[0] ?? 0;
+  let cb = B[0] ?? 0;
+  let va = 0;
+  let vb = 0;
+  let a = 1;
+  let b = 1;
+  let inter = 0;
+  for (;;) {
+    const c = ca < cb ? ca : cb;
+    if (va & vb) inter += c;
+    ca -= c;
+    if (!ca && a < A.length) {
+      ca = A[a++];
+      va ^= 1;
+    }
+    cb -= c;
+    if (!cb && b < B.length) {
+      cb = B[b++];
+      vb ^= 1;
+    }
+    if (ca + cb <= 0) return inter;
+  }
+}
+
+/**
+ * IoU of masks, pycocotools' rleIou (boxes first as a filter; −1 where sizes differ), as one row-major [D·G]
+ * array. The union is area(A) + area(B) − intersection (pycocotools sums it along the walk: the same integers),
+ * a crowd gt's union the detection's area.
+ */
 export function runsIouFlat(dt: readonly Runs[], gt: readonly Runs[], iscrowd: ArrayLike<number | boolean>, out?: Float64Array): Float64Array {
   const G = gt.length;
   const boxes = bboxIouFlat(dt.map(runsToBbox), gt.map(runsToBbox), iscrowd, out);
+  const dtArea = dt.map(runsArea);
+  const gtArea = gt.map(runsArea);
   for (let g = 0; g < G; g++) {
     for (let d = 0; d < dt.length; d++) {
       const o = d * G + g;
@@ -67,16 +102,8 @@ export function runsIouFlat(dt: readonly Runs[], gt: readonly Runs[], iscrowd: A
         boxes[o] = -1;
         continue;
       }
-      let u = 0;
-      let i = 0;
-      walkRuns(A.cnts, B.cnts, (c, va, vb) => {
-        if (va || vb) {
-          u += c;
-          if (va && vb) i += c;
-        }
-      });
-      if (i === 0) u = 1;
-      else if (iscrowd[g]) u = runsArea(A);
+      const i = runsIntersection(A.cnts, B.cnts);
+      const u = i === 0 ? 1 : iscrowd[g] ? dtArea[d] : dtArea[d] + gtArea[g] - i;
       boxes[o] = i / u;
     }
   }

@@ -101,16 +101,16 @@ export function runsFromString(s: string, h: number, w: number): Runs {
   let p = 0;
   while (p < s.length) {
     let x = 0;
-    let k = 0;
+    let f = 1; // 2^(5k): the place of the k-th 5-bit group
     let more = true;
     while (more) {
       if (p >= s.length) throw new MaskError(`RLE counts string ends in the middle of a number`);
       const c = s.charCodeAt(p) - 48;
-      x += (c & 0x1f) * 2 ** (5 * k);
+      x += (c & 0x1f) * f;
       more = (c & 0x20) !== 0;
       p++;
-      k++;
-      if (!more && c & 0x10) x -= 2 ** (5 * k); // sign-extend
+      f *= 32;
+      if (!more && c & 0x10) x -= f; // sign-extend
     }
     if (cnts.length > 2) x += cnts[cnts.length - 2];
     cnts.push(x >>> 0);
