@@ -8,6 +8,9 @@ export const MAX_SIDE = 4096;
 export const MAX_PIXELS = MAX_SIDE * MAX_SIDE;
 const FORMATS = new Set(['png', 'jpeg', 'webp']);
 
+// Every upload is new: libvips' operation cache (50 MB by default) would only hold memory.
+sharp.cache(false);
+
 /** An upload's form: the decoded image and the other fields. */
 export interface Upload {
   image: DecodedImage;
