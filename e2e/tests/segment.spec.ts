@@ -41,6 +41,7 @@ test('mask of a shapes scene: coverage near the truth, the server and the page a
   await answeredBy(page, 'page');
   const browserMask = await overlayClasses(page, server.colours);
   const same = browserMask.filter((k, i) => k === serverMask[i]).length / serverMask.length;
+  console.log(`[parity] segment: ${(same * 100).toFixed(3)} % of pixels equal`);
   expect(same).toBeGreaterThanOrEqual(0.995);
 });
 
