@@ -180,20 +180,20 @@ describe('Trainer options of the job', () => {
       epochs: 1000,
       runDir: tmpDir(),
       seed: 1,
-      timeBudget: 2,
+      timeBudget: 5, // seconds; ample beside the ~0.55 s first epoch, so a busy machine still leaves room for two plans
       callbacks: [cosine],
       log: (l) => lines.push(l),
     }).fit();
     const text = lines.join('\n');
-    expect(text).toMatch(/time budget 0\.0 min: .* s per epoch, planned \d+ epochs/);
+    expect(text).toMatch(/time budget \d\.\d min: .* s per epoch, planned \d+ epochs/);
     const plans = [...text.matchAll(/planned (\d+) epochs/g)].map((m) => Number(m[1]));
     expect(plans.length).toBe(2);
     expect(plans[0]).toBeGreaterThanOrEqual(2);
     expect(plans[1]).toBeGreaterThan(plans[0]); // 4 steps × 60 ms ≈ 0.25 s per epoch after the first (0.55 s)
-    expect(plans[1]).toBeLessThan(10);
+    expect(plans[1]).toBeLessThan(25);
     expect(cosine.args.totalSteps).toBe(plans[1] * 4);
     expect(result.epochsDone).toBeLessThanOrEqual(plans[1]);
-    expect(result.trainSeconds).toBeLessThan(2.2);
+    expect(result.trainSeconds).toBeLessThan(5.5);
   });
 
   it('gives each dropout layer its own mask seed per step (no nested, correlated masks)', async () => {
