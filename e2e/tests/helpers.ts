@@ -32,3 +32,12 @@ export function iou(a: number[], b: number[]): number {
   const inter = ix * iy;
   return inter / (a[2] * a[3] + b[2] * b[3] - inter);
 }
+
+/** A vertical stroke down the middle of the drawing pad (a 1). */
+export async function drawOne(page: Page): Promise<void> {
+  const pad = (await page.getByTestId('pad').boundingBox())!;
+  await page.mouse.move(pad.x + pad.width / 2, pad.y + pad.height * 0.15);
+  await page.mouse.down();
+  for (let y = 0.15; y <= 0.85; y += 0.05) await page.mouse.move(pad.x + pad.width / 2, pad.y + pad.height * y);
+  await page.mouse.up();
+}

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { fixture } from './helpers';
+import { drawOne, fixture } from './helpers';
 
 // UPDATE_SCREENSHOTS=1 writes docs/screenshots/<page>.png (committed, shown in the README).
 test.skip(!process.env.UPDATE_SCREENSHOTS, 'screenshots are written only with UPDATE_SCREENSHOTS=1');
@@ -28,11 +28,7 @@ test('screenshots of every page', async ({ page }) => {
   await page.goto('/train');
   await page.getByTestId('train-start').click();
   await expect(page.getByTestId('train-status')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
-  const pad = (await page.getByTestId('pad').boundingBox())!;
-  await page.mouse.move(pad.x + pad.width / 2, pad.y + pad.height * 0.15);
-  await page.mouse.down();
-  for (let y = 0.15; y <= 0.85; y += 0.05) await page.mouse.move(pad.x + pad.width / 2, pad.y + pad.height * y);
-  await page.mouse.up();
+  await drawOne(page);
   await page.getByTestId('classify-drawing').click();
   await page.screenshot({ path: out('train') });
   await page.goto('/reports');

@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { drawOne } from './helpers';
 
 test('a CNN trains in the page to ≥ 90 % on held-out digits, then reads a drawn 1', async ({ page }) => {
   test.setTimeout(300_000);
@@ -10,12 +11,7 @@ test('a CNN trains in the page to ≥ 90 % on held-out digits, then reads a draw
   expect(heldOut).toBeGreaterThanOrEqual(0.9);
   await expect(page.getByTestId('curve')).toBeVisible();
 
-  // A vertical stroke down the middle of the pad.
-  const pad = (await page.getByTestId('pad').boundingBox())!;
-  await page.mouse.move(pad.x + pad.width / 2, pad.y + pad.height * 0.15);
-  await page.mouse.down();
-  for (let y = 0.15; y <= 0.85; y += 0.05) await page.mouse.move(pad.x + pad.width / 2, pad.y + pad.height * y);
-  await page.mouse.up();
+  await drawOne(page);
   await page.getByTestId('classify-drawing').click();
   await expect(page.getByTestId('drawing-answer')).toHaveAttribute('data-label', '1');
 });

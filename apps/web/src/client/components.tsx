@@ -127,6 +127,26 @@ export function ModelSelect({ ids, value, onChange }: { ids: { id: string; title
   );
 }
 
+/** The answer side of a task page: its JSON in `data-json` (what the e2e tests read), busy state, and provenance. */
+export function AnswerPanel({
+  json,
+  busy,
+  timing,
+  children,
+}: {
+  json: string;
+  busy: boolean;
+  timing: { where: string; ms: number } | null;
+  children: React.ReactNode;
+}) {
+  return (
+    <section aria-label="Answer" className="rounded-lg border border-slate-200 bg-white p-4" data-testid="answer" data-json={json} aria-busy={busy}>
+      {children}
+      <Provenance where={timing?.where ?? null} ms={timing?.ms ?? null} />
+    </section>
+  );
+}
+
 /** Where the answer came from and how long it took. */
 export function Provenance({ where, ms }: { where: string | null; ms: number | null }) {
   if (!where) return null;

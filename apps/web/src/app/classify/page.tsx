@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import type { ClassificationPredictor } from '@cv/tasks-classify/predict';
 import { postImage } from '../../client/api';
-import { ErrorLine, ImageInput, ModelSelect, ModeToggle, Provenance } from '../../client/components';
+import { AnswerPanel, ErrorLine, ImageInput, ModelSelect, ModeToggle } from '../../client/components';
 import { useRunner } from '../../client/use-runner';
 import { type ClassifyAnswer, classifyAnswer } from '../../shared/results';
 
@@ -36,13 +36,7 @@ export default function ClassifyPage() {
         <ImageInput kinds={['fashion', 'mnist']} onImage={r.choose} busy={r.busy} />
         <ErrorLine error={r.error} />
       </div>
-      <section
-        aria-label="Answer"
-        className="rounded-lg border border-slate-200 bg-white p-4"
-        data-testid="answer"
-        data-json={r.result ? JSON.stringify(r.result) : ''}
-        aria-busy={r.busy}
-      >
+      <AnswerPanel json={r.result ? JSON.stringify(r.result) : ''} busy={r.busy} timing={r.timing}>
         {r.image && (
           // eslint-disable-next-line @next/next/no-img-element
           <img
@@ -70,8 +64,7 @@ export default function ClassifyPage() {
         ) : (
           <p className="text-sm text-slate-600">{r.busy ? 'Classifying…' : 'Choose an image to see its five most likely classes.'}</p>
         )}
-        <Provenance where={r.timing?.where ?? null} ms={r.timing?.ms ?? null} />
-      </section>
+      </AnswerPanel>
     </div>
   );
 }

@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { DetectionPredictor } from '@cv/tasks-detect/predict';
 import { postImage } from '../../client/api';
-import { ErrorLine, ImageInput, ModeToggle, Provenance, Slider } from '../../client/components';
+import { AnswerPanel, ErrorLine, ImageInput, ModeToggle, Slider } from '../../client/components';
 import { useRunner } from '../../client/use-runner';
 import { CANDIDATES, type DetectAnswer, detectAnswer, type DetectionBox } from '../../shared/results';
 
@@ -67,13 +67,7 @@ export default function DetectPage() {
         </div>
         <ErrorLine error={r.error} />
       </div>
-      <section
-        aria-label="Answer"
-        className="rounded-lg border border-slate-200 bg-white p-4"
-        data-testid="answer"
-        data-json={r.result ? JSON.stringify(r.result) : ''}
-        aria-busy={r.busy}
-      >
+      <AnswerPanel json={r.result ? JSON.stringify(r.result) : ''} busy={r.busy} timing={r.timing}>
         {r.image && r.result ? (
           <div className="relative inline-block w-full max-w-md">
             {/* eslint-disable-next-line @next/next/no-img-element */}
@@ -139,8 +133,7 @@ export default function DetectPage() {
             </tbody>
           </table>
         )}
-        <Provenance where={r.timing?.where ?? null} ms={r.timing?.ms ?? null} />
-      </section>
+      </AnswerPanel>
     </div>
   );
 }

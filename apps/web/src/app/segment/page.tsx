@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { SegmentationPredictor } from '@cv/tasks-segment/predict';
 import { decodeIndexPng, postImage } from '../../client/api';
-import { ErrorLine, ImageInput, ModeToggle, Provenance, Slider } from '../../client/components';
+import { AnswerPanel, ErrorLine, ImageInput, ModeToggle, Slider } from '../../client/components';
 import { useRunner } from '../../client/use-runner';
 import { type SegmentSummary, segmentSummary } from '../../shared/results';
 
@@ -55,13 +55,7 @@ export default function SegmentPage() {
         </div>
         <ErrorLine error={r.error} />
       </div>
-      <section
-        aria-label="Answer"
-        className="rounded-lg border border-slate-200 bg-white p-4"
-        data-testid="answer"
-        data-json={res ? JSON.stringify({ ...res, mask: undefined }) : ''}
-        aria-busy={r.busy}
-      >
+      <AnswerPanel json={res ? JSON.stringify({ ...res, mask: undefined }) : ''} busy={r.busy} timing={r.timing}>
         {r.image && res ? (
           <div className="relative inline-block w-full max-w-md">
             {/* eslint-disable-next-line @next/next/no-img-element */}
@@ -92,8 +86,7 @@ export default function SegmentPage() {
             </tbody>
           </table>
         )}
-        <Provenance where={r.timing?.where ?? null} ms={r.timing?.ms ?? null} />
-      </section>
+      </AnswerPanel>
     </div>
   );
 }
