@@ -4,7 +4,7 @@ import fs from 'node:fs';
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 if (!fs.existsSync(chromium)) {
   console.error(
-    `error: no Chromium at ${chromium}; install it (sudo apt-get install -y chromium, or bash scripts/setup.sh --with-browser) or set CHROMIUM_PATH`,
+    `error: no Chromium at ${chromium}; install it (sudo apt-get install -y chromium, or bash scripts/setup.sh g++ libdnnl-dev chromium) or set CHROMIUM_PATH`,
   );
   process.exit(1);
 }

@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# Installs what the suite needs on a Debian/Ubuntu machine: a C++ compiler and oneDNN for the engine's native
-# kernels (without them the engine runs its pure-wasm kernels), Chromium for the browser tests (--with-browser),
-# then the npm packages (npm ci; its postinstall builds the oneDNN addon).
+# Installs what the suite needs on a Debian/Ubuntu machine, then the npm packages (npm ci; its postinstall builds
+# the oneDNN addon). System packages: the arguments, default "g++ libdnnl-dev" (a C++ compiler and oneDNN for the
+# engine's native kernels; without them the engine runs its pure-wasm kernels). CI adds chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # onnxruntime-node: its CPU binary ships in the package; its install script would fetch CUDA extras from outside the registries.
 export ONNXRUNTIME_NODE_INSTALL=skip
-packages="g++ libdnnl-dev"
-[ "${1:-}" = "--with-browser" ] && packages="$packages chromium"
+packages="${*:-g++ libdnnl-dev}"
 if command -v apt-get >/dev/null; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
   # shellcheck disable=SC2086
   $SUDO apt-get install -y --no-install-recommends $packages >/dev/null || {
     $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends $packages >/dev/null
-  } || echo "warning: could not install $packages; the engine falls back to its pure-wasm kernels and the browser tests cannot run" >&2
+  } || echo "warning: could not install $packages; without libdnnl-dev the engine runs its pure-wasm kernels, without chromium the browser tests cannot run" >&2
 else
-  echo "warning: no apt-get; install $packages yourself for the native kernels and the browser tests" >&2
+  echo "warning: no apt-get; install $packages yourself (native kernels, browser tests)" >&2
 fi
 npm ci --no-audit --no-fund
