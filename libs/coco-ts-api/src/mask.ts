@@ -184,7 +184,7 @@ export function runsToBbox(r: Runs): Bbox {
  * Walks two run-length lists over the same pixels in lockstep, as maskApi.c's merge and IoU do:
  * `visit(c, va, vb)` receives each stretch of c pixels on which A's value is va and B's is vb.
  */
-export function walkRuns(A: ArrayLike<number>, B: ArrayLike<number>, visit: (c: number, va: number, vb: number) => void): void {
+function walkRuns(A: ArrayLike<number>, B: ArrayLike<number>, visit: (c: number, va: number, vb: number) => void): void {
   let ca = A[0] ?? 0;
   let cb = B[0] ?? 0;
   let va = 0;

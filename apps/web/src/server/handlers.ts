@@ -4,9 +4,9 @@ import type { GanPredictor } from '@cv/tasks-gan/predict';
 import type { SegmentationPredictor } from '@cv/tasks-segment/predict';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { CATALOGUE, modelDir } from './catalogue';
-import { errorResponse, HttpError } from './errors';
-import { folderBytes, loaded, predictorFor } from './models';
+import { CATALOGUE } from './catalogue';
+import { errorResponse } from './errors';
+import { loaded, predictorFor } from './models';
 import { queued, queueState } from './queue';
 import { numberField, readUpload } from './upload';
 import { classifyAnswer, detectAnswer, segmentSummary } from '../shared/results';
@@ -92,7 +92,7 @@ export function generate(request: Request): Promise<Response> {
 /** GET /api/models: `{"models": [{"id", "task", "classes", ...}], "backend", "queue", "rssBytes", "tensors"}` (live tensors: a leak shows here). */
 export async function models(): Promise<Response> {
   try {
-    const { backend, predictors, loadMs } = await loaded();
+    const { backend, predictors, sizes, loadMs } = await loaded();
     const list = CATALOGUE.map((entry) => {
       const p = predictors.get(entry.id)!;
       const meta = p.metadata as { classNames?: string[]; inputShape?: number[]; imgsz?: number[]; imageShape?: number[]; model?: string };
@@ -104,7 +104,7 @@ export async function models(): Promise<Response> {
         classes: meta.classNames ?? [],
         architecture: meta.model ?? null,
         input,
-        sizeBytes: folderBytes(modelDir(entry)),
+        sizeBytes: sizes.get(entry.id)!,
         url: `/models/${entry.id}/model.json`,
       };
     });
@@ -123,5 +123,3 @@ export async function models(): Promise<Response> {
     return errorResponse(e);
   }
 }
-
-export { HttpError };

@@ -15,6 +15,8 @@ export interface ServerBackend {
 interface Loaded {
   backend: ServerBackend;
   predictors: Map<string, Predictor>;
+  /** Bytes of each model's folder, read once with the model. */
+  sizes: Map<string, number>;
   loadMs: number;
 }
 
@@ -36,12 +38,14 @@ async function load(): Promise<Loaded> {
   const info = await engine.initBackend({ log: (l) => (line = l) });
   console.log(line);
   const predictors = new Map<string, Predictor>();
+  const sizes = new Map<string, number>();
   for (const entry of CATALOGUE) {
     const dir = modelDir(entry);
     if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`shipped model '${entry.id}' is missing at ${dir}; restore models/ from the repository`);
     predictors.set(entry.id, await engine.loadPredictor(dir));
+    sizes.set(entry.id, folderBytes(dir));
   }
-  return { backend: { name: info.name, kernels: info.kernels, threads: info.threads, line }, predictors, loadMs: performance.now() - t0 };
+  return { backend: { name: info.name, kernels: info.kernels, threads: info.threads, line }, predictors, sizes, loadMs: performance.now() - t0 };
 }
 
 /** The backend and every shipped Predictor, loaded once per server process. */
@@ -64,6 +68,6 @@ export async function predictorFor<P extends Predictor>(task: CatalogueEntry['ta
 }
 
 /** Bytes of a model folder's files. */
-export function folderBytes(dir: string): number {
+function folderBytes(dir: string): number {
   return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
