@@ -39,7 +39,20 @@ const NODE_ONLY = [
 ];
 
 const forbidden = [
-  { name: 'no-circular', severity: 'error', comment: 'import cycles', from: {}, to: { circular: true } },
+  { name: 'no-circular', severity: 'error', comment: 'import cycles (type-only imports count too)', from: {}, to: { circular: true } },
+  // The engine's parts: kernels sit at the bottom; inference never needs training; deployment builds on inference.
+  ...[
+    ['kernels', ['infer', 'train', 'deploy', 'cli', 'testing']],
+    ['infer', ['train', 'deploy', 'cli', 'testing']],
+    ['train', ['deploy', 'testing']],
+    ['cli', ['deploy', 'testing']],
+  ].map(([part, above]) => ({
+    name: `engine-${part}-imports-nothing-above-it`,
+    severity: 'error',
+    comment: `libs/engine/src/${part} may not import ${above.join(', ')}`,
+    from: { path: `^libs/engine/src/${part}/`, pathNot: '(\\.spec\\.ts$|/fixtures/)' },
+    to: { path: `^libs/engine/src/(${above.join('|')})/` },
+  })),
   ...projects
     .filter((p) => !tagged('type:lib')(p))
     .map((p) => ({
@@ -103,7 +116,9 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '(^|/)(node_modules|dist|\\.next)/' },
     tsConfig: { fileName: 'tsconfig.base.json' },
-    tsPreCompilationDeps: false, // type-only imports vanish at run time: they make no cycle and no browser import
+    // Type-only imports count: a cycle of types is still a cycle a reader has to untangle (and browser-safe entries
+    // reach no Node module even by type).
+    tsPreCompilationDeps: true,
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
   },
 };

@@ -32,7 +32,7 @@ const config: NextConfig = {
     '@cv/tasks-classify',
     '@cv/tasks-detect',
     '@cv/tasks-segment',
-    '@cv/tasks-gan',
+    '@cv/tasks-dcgan',
   ],
   turbopack: { root },
   outputFileTracingRoot: root,

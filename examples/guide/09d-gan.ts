@@ -2,8 +2,8 @@
 import { initBackend, loadPredictor } from '@cv/engine';
 import '@cv/tasks-classify/predict'; // registers the classify Predictor
 import type { ClassificationPredictor } from '@cv/tasks-classify/predict';
-import '@cv/tasks-gan/predict';
-import type { GanPredictor } from '@cv/tasks-gan/predict';
+import '@cv/tasks-dcgan/predict';
+import type { GanPredictor } from '@cv/tasks-dcgan/predict';
 
 await initBackend({ log: false });
 const gan = (await loadPredictor('models/dcgan/mnist')) as GanPredictor;

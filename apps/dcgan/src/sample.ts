@@ -1,6 +1,6 @@
 import { runCli } from '@cv/engine';
 import { registerRegularizationLayers } from '@cv/regularization';
-import { DcganSampleSchema, runSampling } from '@cv/tasks-gan';
+import { DcganSampleSchema, runSampling } from '@cv/tasks-dcgan';
 
 runCli(
   async (argv) => {

@@ -1,6 +1,6 @@
 import { trainCommand } from '@cv/engine';
 import { registerRegularizationLayers } from '@cv/regularization';
-import { dcganTask } from '@cv/tasks-gan';
+import { dcganTask } from '@cv/tasks-dcgan';
 
 // Classifier layers are registered so any classify model can judge samples.
 trainCommand(

@@ -3,7 +3,7 @@
  * by score (stable), cumulative TP/FP, precision made monotone from the right and read at the recall
  * thresholds with a left binary search (−1 where a category has no non-ignored gt).
  */
-import type { EvalResult } from './eval';
+import type { EvalResult } from './eval-types';
 import type { EvalStore } from './eval-store';
 import type { Params } from './params';
 

@@ -1,4 +1,4 @@
-import type { CategoryAP, EvalResult } from './eval';
+import type { CategoryAP, EvalResult } from './eval-types';
 import { meanOfValid } from './numeric';
 import type { Params } from './params';
 

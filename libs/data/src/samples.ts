@@ -1,7 +1,6 @@
 import { deriveSeed, Rng, shardRange, unitRange } from '@cv/engine';
 import { prefetch } from './loader';
 import type { ClassificationSet } from './types';
-import type { SampleTransform } from './transforms';
 
 /**
  * One training sample of any task: the image and whatever targets it has — a class label
@@ -167,4 +166,12 @@ export class SampleLoader {
   batches(seed = 0): AsyncIterable<SampleBatch> {
     return prefetch(this.generate(seed), this.options.prefetch ?? 2);
   }
+}
+
+/**
+ * A geometry-aware augmentation: transforms the image and its boxes and mask together (flip, affine,
+ * crop...), drawing from `rng`. Returns a new sample (the input is not modified).
+ */
+export interface SampleTransform {
+  apply(sample: Sample, rng: Rng): Sample;
 }

@@ -1,13 +1,7 @@
 import type { Rng } from '@cv/engine';
-import { IGNORE_INDEX, type Sample, type SampleSet } from './samples';
+import { IGNORE_INDEX, type Sample, type SampleSet, type SampleTransform } from './samples';
 
-/**
- * A geometry-aware augmentation: transforms the image and its boxes and mask together (flip, affine,
- * crop...), drawing from `rng`. Returns a new sample (the input is not modified).
- */
-export interface SampleTransform {
-  apply(sample: Sample, rng: Rng): Sample;
-}
+export type { SampleTransform } from './samples';
 
 /** Horizontal flip with probability `p`: pixels, mask and box x-coordinates mirrored together. */
 export class RandomFlip implements SampleTransform {

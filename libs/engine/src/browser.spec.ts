@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { expect, it } from 'vitest';
-import { bundleForBrowser, runInBareContext } from './browser-check';
+import { bundleForBrowser, runInBareContext } from './testing/browser';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

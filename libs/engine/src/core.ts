@@ -3,11 +3,10 @@
  * progress bars. Predictors, preprocessing, seeded layers and the optimisation step's helpers run in a
  * browser bundle as they do in Node; training jobs, checkpoints and native kernels are in `@cv/engine`.
  */
-export * from './rng';
-export * from './layers';
-export * from './preprocess';
-export * from './predictor';
-export { decoupledWeightDecay, endsAccumulation, globalNorm, isDecayed, OptimizationStep, type OptimizationStepOptions, type ParamGroup } from './optim';
+export * from './infer/rng';
+export * from './infer/layers';
+export * from './infer/preprocess';
+export * from './infer/predictor';
+export { decoupledWeightDecay, endsAccumulation, globalNorm, isDecayed, OptimizationStep, type OptimizationStepOptions, type ParamGroup } from './train/optim';
 export { registerWasmTrainingKernels } from './kernels/register';
-export type { Logs } from './callbacks';
-export type { StepContext } from './trainer';
+export type { Logs, StepContext, TrainTask } from './train/types';

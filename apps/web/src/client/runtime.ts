@@ -9,7 +9,7 @@ import { type DecodedImage, loadPredictor, type Predictor, registerWasmTrainingK
 import '@cv/tasks-classify/predict';
 import '@cv/tasks-detect/predict';
 import '@cv/tasks-segment/predict';
-import '@cv/tasks-gan/predict';
+import '@cv/tasks-dcgan/predict';
 
 let backend: Promise<string> | null = null;
 

@@ -1,6 +1,6 @@
 import type { ClassificationPredictor } from '@cv/tasks-classify/predict';
 import type { DetectionPredictor } from '@cv/tasks-detect/predict';
-import type { GanPredictor } from '@cv/tasks-gan/predict';
+import type { GanPredictor } from '@cv/tasks-dcgan/predict';
 import type { SegmentationPredictor } from '@cv/tasks-segment/predict';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';

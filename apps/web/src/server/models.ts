@@ -32,7 +32,7 @@ async function load(): Promise<Loaded> {
     import('@cv/tasks-classify/predict'),
     import('@cv/tasks-detect/predict'),
     import('@cv/tasks-segment/predict'),
-    import('@cv/tasks-gan/predict'),
+    import('@cv/tasks-dcgan/predict'),
   ]);
   let line = '';
   const info = await engine.initBackend({ log: (l) => (line = l) });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, relativeError, run, values } from './oracle';
-import { initBackend } from '../backend';
+import { initBackend } from '../infer/backend';
 
 interface Case {
   stride: number;

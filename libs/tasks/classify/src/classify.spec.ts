@@ -65,7 +65,7 @@ describe('classification models', () => {
 
 describe('ClassificationTask.shard (data-parallel replicas)', () => {
   it('splits a batch into contiguous blocks that cover every row once', async () => {
-    const { ClassificationTask } = await import('./task');
+    const { ClassificationTask } = await import('./step');
     const model = createClassifier('simple-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
     const task = new ClassificationTask(model, tf.train.adam(1e-3), null as never);
     const x = tf.tensor4d(

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { listBackbones } from '@cv/backbones';
 import { ConfigError, exportModel, parseArgs, runTrainJob } from '@cv/engine';
 import { z } from 'zod';
-import { classifyTask } from './train';
+import { classifyTask } from './definition';
 
 export const PretrainSchema = z.object({
   name: z

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
 import { deriveSeed, initBackend, Rng, stepContext } from '@cv/engine';
 import { cutmix, l2Penalty, mixup, smoothLabels } from '@cv/regularization';
-import { ClassificationTask, crossEntropy } from './task';
+import { ClassificationTask, crossEntropy } from './step';
 
 beforeAll(async () => {
   await initBackend({ log: false });

@@ -13,7 +13,7 @@ import {
   topKAccuracy,
   writeReport,
 } from '@cv/metrics';
-import { predictProbs } from './task';
+import { predictProbs } from './step';
 
 const EPS = 1e-7;
 

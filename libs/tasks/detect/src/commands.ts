@@ -7,7 +7,7 @@ import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { z } from 'zod';
 import { DetectionPredictor, type DetectedObject } from './predict';
 import { drawBoxes } from './draw';
-import { writeErrorReports } from './errors';
+import { writeErrorReports } from './error-analysis';
 import { evaluateDetections, plotDetectionCurves, toCocoResults, writeDetectionReport } from './validator';
 import { cocoToYolo, yoloToCoco } from './yolo-format';
 

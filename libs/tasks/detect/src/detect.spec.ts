@@ -16,7 +16,7 @@ import { loadCocoDetection } from './data';
 import { dfl } from './loss';
 import { createDetector, REG_MAX, STRIDES } from './models';
 import { DetectionPredictor } from './predictor';
-import { DetectionTask } from './task';
+import { DetectionTask } from './step';
 
 beforeAll(async () => {
   await initBackend({ log: false });
@@ -262,7 +262,7 @@ describe('detection confusion matrix', () => {
       [1, 0, 0],
     ]);
     const { matchDetections } = await import('./matching');
-    const { writeErrorGallery } = await import('./errors');
+    const { writeErrorGallery } = await import('./error-analysis');
     const m = matchDetections(gt as unknown as Parameters<typeof detectionConfusion>[0], results as Parameters<typeof detectionConfusion>[1], [1, 2]);
     expect(m.falsePositives.map((e) => [e.kind, e.score, e.otherCategoryId])).toEqual([
       ['background', 0.8, undefined],

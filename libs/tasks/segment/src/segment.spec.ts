@@ -14,7 +14,7 @@ import { instancesOf } from './instances';
 import { IGNORE, parseLoss, segmentationLoss } from './losses';
 import { createSegmenter } from './models';
 import { SegmentationPredictor, tileOrigins } from './predictor';
-import { SegmentationTask } from './task';
+import { SegmentationTask } from './step';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', log: () => {} });

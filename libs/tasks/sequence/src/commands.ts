@@ -4,7 +4,7 @@ import { ConfigError, initBackend, loadPredictor, parseArgs, runtimeKeys, writeF
 import { z } from 'zod';
 import { BUILTIN_SEQUENCES, loadCsvSequences, readCsvSequences } from './data';
 import { SequencePredictor } from './predictor';
-import { prepareSequenceData } from './train';
+import { prepareSequenceData } from './definition';
 import { evaluateSequenceModel, writeSequenceReport } from './validator';
 
 async function sequenceModel(model: string | undefined, command: string, options: { runtime?: 'tfjs' | 'onnx'; threads?: number }): Promise<SequencePredictor> {

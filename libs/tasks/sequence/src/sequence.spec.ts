@@ -13,7 +13,7 @@ import { DilatedCausalConv1D, MaskedGlobalAveragePooling1D } from './layers';
 import { createSequenceModel, defaultDilations, tcnReceptiveField } from './models';
 import { SequencePredictor } from './predictor';
 import { padSequences, sequenceInputs } from './sequences';
-import { SequenceLoader, SequenceTask } from './task';
+import { SequenceLoader, SequenceTask } from './step';
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, relativeError, run, values, type Inputs } from '../oracle';
-import { initBackend } from '../../backend';
+import { initBackend } from '../../infer/backend';
 import { ADDON_PATH } from './addon';
 
 /**

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from './addon';
 import { elementwiseImplementations } from './elementwise';
-import { installFusedLayers, uninstallFusedLayers } from './fused-layers';
 import { allFloat, offsetOf, runNative, size, type KernelArgs, type NativeImpl, type WasmBackend } from './heap';
 
 type Attrs = Record<string, any>;
@@ -276,11 +275,9 @@ const NATIVE = Symbol.for('cv.engine.onednnKernel');
  * wasm kernels are registered); each keeps the previous kernel for the cases oneDNN does not take.
  * Idempotent.
  *
- * @example
- * const loaded = loadOneDnnAddon();
- * if ('addon' in loaded) registerOneDnnKernels(loaded.addon);
+ * The layer-level fusions over these kernels are `registerOneDnnKernels` (infer/fused-layers.ts).
  */
-export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (process.env.CV_ONEDNN_SKIP ?? '').split(',')): void {
+export function registerOneDnnOps(addon: OneDnnAddon, skip: string[]): void {
   for (const [name, native] of Object.entries(nativeImplementations(addon))) {
     if (skip.includes(name)) continue; // diagnosis: CV_ONEDNN_SKIP=Conv2D,Sum leaves those to wasm
     const current = tf.getKernel(name, 'wasm') as (tf.KernelConfig & { [NATIVE]?: tf.KernelConfig }) | undefined;
@@ -291,12 +288,10 @@ export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (proc
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel(config);
   }
-  if (!skip.includes('fused-layers')) installFusedLayers(addon);
 }
 
 /** Puts back the kernels that `registerOneDnnKernels` wrapped (pure wasm again). */
-export function unregisterOneDnnKernels(): void {
-  uninstallFusedLayers();
+export function unregisterOneDnnOps(): void {
   for (const name of ONEDNN_KERNEL_NAMES) {
     const current = tf.getKernel(name, 'wasm') as (tf.KernelConfig & { [NATIVE]?: tf.KernelConfig }) | undefined;
     if (!current?.[NATIVE]) continue;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, run, values, type Inputs } from '../oracle';
-import { initBackend, type BackendInfo } from '../../backend';
+import { initBackend, type BackendInfo } from '../../infer/backend';
 import { ADDON_PATH, loadOneDnnAddon } from './addon';
 
 /**

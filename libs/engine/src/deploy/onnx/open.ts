@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MODEL_JSON } from '../../infer/model-io';
+import { loadModelFrom, setLocalModelOpener } from '../../infer/predictor';
+import { modelToOnnx } from './export';
+import { ONNX_FILE, OnnxModel } from './runtime';
+
+/**
+ * Opens a local model folder under the runtime asked for: a folder with model.onnx runs on ONNX Runtime
+ * (the default when it holds no model.json); `runtime: 'onnx'` on a tfjs folder converts it in memory.
+ * Returns null where tfjs loads the folder as usual.
+ */
+export async function openLocalModel(source: string, options: { runtime?: 'tfjs' | 'onnx'; threads?: number }): Promise<OnnxModel | null> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || !fs.existsSync(source)) return null;
+  const hasOnnx = fs.existsSync(path.join(source, ONNX_FILE));
+  const hasTfjs = fs.existsSync(path.join(source, MODEL_JSON));
+  if (options.runtime === 'tfjs' && hasOnnx && !hasTfjs) throw new Error(`'${source}' holds an ONNX model only; use --runtime onnx`);
+  if (options.runtime !== 'onnx' && !(hasOnnx && !hasTfjs)) return null;
+  if (hasOnnx) return OnnxModel.load(source, { threads: options.threads });
+  const model = await loadModelFrom(source);
+  const metadata = (model.getUserDefinedMetadata() ?? {}) as Record<string, unknown>;
+  const bytes = modelToOnnx(model, metadata);
+  model.dispose();
+  return new OnnxModel(bytes, metadata, { threads: options.threads });
+}
+
+setLocalModelOpener(openLocalModel);
+
+/** The `--runtime` / `--threads` options every task's val and predict take. */
+export const runtimeKeys = {
+  runtime: z.enum(['tfjs', 'onnx']).optional().describe('tfjs, or ONNX Runtime (default: ONNX Runtime for a folder holding only model.onnx)'),
+  threads: z.number().int().positive().optional().describe('ONNX Runtime intra-op threads (default: all cores)'),
+};

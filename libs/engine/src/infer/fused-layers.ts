@@ -1,0 +1,301 @@
+import * as tf from '@tensorflow/tfjs';
+import type { OneDnnAddon } from '../kernels/native/addon';
+import { offsetOf, runNative, size, type WasmBackend } from '../kernels/native/heap';
+import { BatchNormalizationBase } from './layers';
+import { registerOneDnnOps, unregisterOneDnnOps } from '../kernels/native/onednn-kernels';
+
+/**
+ * Training-mode BatchNormalization, the swish activation and the Adam update as fused native kernels on
+ * the oneDNN path.
+ *
+ * tfjs-layers trains BatchNormalization through `moments` + `batchNormalization` and their autograd
+ * (~25 passes over the activation per layer and step) and swish as mul·sigmoid·mul; on large
+ * activations those memory-bound passes cost more than the convolutions. Here each is one custom-gradient
+ * op over two native kernels (statistics + normalisation; the gradient through the batch statistics).
+ * The layers' own `call` / `apply` are wrapped while the oneDNN kernels are registered and the backend is
+ * wasm; everything else (inference, other backends, the browser) runs tfjs's code unchanged, and the
+ * moving statistics are updated exactly as tfjs-layers does.
+ */
+
+const KERNELS = ['CvBatchNormTrain', 'CvBatchNormTrainGrad', 'CvSwish', 'CvSwishGrad', 'CvAdam'] as const;
+
+type LayerCall = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+interface BatchNormLayer {
+  axis: number;
+  epsilon: number;
+  momentum: number;
+  gamma: tf.LayerVariable | null;
+  beta: tf.LayerVariable | null;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+}
+type SwishApply = (this: unknown, x: tf.Tensor, alpha?: number) => tf.Tensor;
+
+const bnProto = BatchNormalizationBase.prototype as unknown as { call: LayerCall };
+const swishProto = Object.getPrototypeOf((tf.layers.activation({ activation: 'swish' }) as unknown as { activation: object }).activation) as {
+  apply: SwishApply;
+};
+/** The private members of tfjs's AdamOptimizer that its update reads (tfjs-core 4.22). */
+interface AdamInternals {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
+  accumulatedSecondMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
+  incrementIterations(): void;
+}
+type ApplyGradients = (this: tf.AdamOptimizer, grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]) => void;
+const adamProto = tf.AdamOptimizer.prototype as unknown as { applyGradients: ApplyGradients };
+const original = { call: bnProto.call, apply: swishProto.apply, applyGradients: adamProto.applyGradients };
+let active = false;
+
+const onNative = (x: tf.Tensor) => active && x.dtype === 'float32' && tf.getBackend() === 'wasm';
+
+function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
+  const wb = (backend: unknown) => backend as WasmBackend;
+  return [
+    {
+      kernelName: 'CvBatchNormTrain',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        const c = x.shape[x.shape.length - 1];
+        return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) =>
+          addon.batchNormTrain(
+            heap,
+            Int32Array.from([
+              size(x.shape) / c,
+              c,
+              offsetOf(b, x),
+              offsetOf(b, gamma),
+              offsetOf(b, beta),
+              offsetOf(b, y),
+              offsetOf(b, mean),
+              offsetOf(b, variance),
+            ]),
+            Number(attrs!.epsilon),
+          ),
+        )!;
+      },
+    },
+    {
+      kernelName: 'CvBatchNormTrainGrad',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { dy, x, mean, variance, gamma } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        const c = x.shape[x.shape.length - 1];
+        return runNative(b, [x.shape, [c], [c]], (heap, [dx, dgamma, dbeta]) =>
+          addon.batchNormTrainGrad(
+            heap,
+            Int32Array.from([
+              size(x.shape) / c,
+              c,
+              offsetOf(b, dy),
+              offsetOf(b, x),
+              offsetOf(b, mean),
+              offsetOf(b, variance),
+              offsetOf(b, gamma),
+              offsetOf(b, dx),
+              offsetOf(b, dgamma),
+              offsetOf(b, dbeta),
+            ]),
+            Number(attrs!.epsilon),
+          ),
+        )!;
+      },
+    },
+    {
+      kernelName: 'CvAdam',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { value, gradient, m, v } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        const f = new Float32Array(['lr', 'beta1', 'beta2', 'epsilon', 'c1', 'c2'].map((k) => Number(attrs![k])));
+        return runNative(b, [value.shape, value.shape, value.shape], (heap, [value2, m2, v2]) =>
+          addon.adam(
+            heap,
+            Int32Array.from([
+              size(value.shape),
+              offsetOf(b, value),
+              offsetOf(b, gradient),
+              offsetOf(b, m),
+              offsetOf(b, v),
+              offsetOf(b, value2),
+              offsetOf(b, m2),
+              offsetOf(b, v2),
+              ...new Int32Array(f.buffer),
+            ]),
+          ),
+        )!;
+      },
+    },
+    {
+      kernelName: 'CvSwish',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => {
+        const x = inputs.x as tf.TensorInfo;
+        const b = wb(backend);
+        return runNative(b, [x.shape], (heap, [y]) => addon.swish(heap, Int32Array.from([size(x.shape), offsetOf(b, x), offsetOf(b, y)])))![0];
+      },
+    },
+    {
+      kernelName: 'CvSwishGrad',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => {
+        const { dy, x } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        return runNative(b, [x.shape], (heap, [dx]) =>
+          addon.swishGrad(heap, Int32Array.from([size(x.shape), offsetOf(b, dy), offsetOf(b, x), offsetOf(b, dx)])),
+        )![0];
+      },
+    },
+  ];
+}
+
+/**
+ * Batch-normalises `x` over all axes but the last with batch statistics; returns y and the batch mean and
+ * variance (kept: the caller disposes them).
+ */
+function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  let stats: tf.Tensor[] = [];
+  const op = tf.customGrad((xi, g, bt, save) => {
+    const inputs = { x: xi as tf.Tensor, gamma: g as tf.Tensor, beta: bt as tf.Tensor };
+    const [y, mean, variance] = tf.engine().runKernel('CvBatchNormTrain', inputs, { epsilon }) as tf.Tensor[];
+    stats = [tf.keep(mean), tf.keep(variance)]; // customGrad runs f in a tidy; the caller disposes these
+    (save as (ts: tf.Tensor[]) => void)([xi as tf.Tensor, g as tf.Tensor, mean, variance]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [sx, sg, sm, sv] = saved;
+        return tf.engine().runKernel('CvBatchNormTrainGrad', { dy: dy as tf.Tensor, x: sx, mean: sm, variance: sv, gamma: sg }, { epsilon }) as tf.Tensor[];
+      },
+    };
+  });
+  const y = op(x, gamma, beta);
+  return [y, stats[0], stats[1]];
+}
+
+const swishOp = tf.customGrad((x, save) => {
+  (save as (ts: tf.Tensor[]) => void)([x as tf.Tensor]);
+  return {
+    value: tf.engine().runKernel('CvSwish', { x: x as tf.Tensor }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], [sx]: tf.Tensor[]) => tf.engine().runKernel('CvSwishGrad', { dy: dy as tf.Tensor, x: sx }) as tf.Tensor,
+  };
+});
+
+/** BatchNormalization.call with the fused training path (inference and other layouts: tfjs's call). */
+const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
+  const x = Array.isArray(inputs) ? inputs[0] : inputs;
+  const ndim = x.shape.length;
+  const lastAxis = this.axis === -1 || this.axis === ndim - 1;
+  if (!kwargs.training || !onNative(x) || !lastAxis || !this.gamma || !this.beta || ndim < 2) return original.call.call(this, inputs, kwargs);
+  return tf.tidy(() => {
+    const [y, mean, variance] = batchNormTrain(x, this.gamma!.read(), this.beta!.read(), this.epsilon);
+    for (const [moving, value] of [
+      [this.movingMean, mean],
+      [this.movingVariance, variance],
+    ] as const) {
+      tf.tidy(() => {
+        // as tfjs-layers: moving − (moving − value)·(1 − momentum)
+        const orig = moving.read();
+        moving.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
+      });
+    }
+    tf.dispose([mean, variance]);
+    return y;
+  });
+};
+
+const fusedSwish: SwishApply = function (this: unknown, x, alpha = 1) {
+  return alpha === 1 && onNative(x) ? swishOp(x) : original.apply.call(this, x, alpha);
+};
+
+/**
+ * tfjs's AdamOptimizer.applyGradients with each variable's update as one native kernel instead of ~12 ops
+ * (same slots, same accumulators, same order of assignments, so checkpoints and resume are unchanged).
+ */
+const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, variableGradients) {
+  const self = this as unknown as AdamInternals;
+  const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+  const vars = names.map((name) => tf.engine().registeredVariables[name]);
+  if (!active || tf.getBackend() !== 'wasm' || vars.some((v) => v.dtype !== 'float32')) {
+    original.applyGradients.call(this, variableGradients);
+    return;
+  }
+  tf.tidy(() => {
+    // 1 − β^t in float32, as tfjs's sub(1, accBeta) computes it.
+    const [c1, c2] = [tf.sub(1, self.accBeta1).dataSync()[0], tf.sub(1, self.accBeta2).dataSync()[0]];
+    names.forEach((name, i) => {
+      const value = vars[i];
+      for (const [slots, suffix] of [
+        [self.accumulatedFirstMoment, 'm'],
+        [self.accumulatedSecondMoment, 'v'],
+      ] as const) {
+        slots[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      }
+      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      if (gradient == null) return;
+      const m = self.accumulatedFirstMoment[i]!.variable;
+      const v = self.accumulatedSecondMoment[i]!.variable;
+      const [value2, m2, v2] = tf
+        .engine()
+        .runKernel(
+          'CvAdam',
+          { value, gradient, m, v },
+          { lr: self.learningRate, beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, c1, c2 },
+        ) as tf.Tensor[];
+      m.assign(m2);
+      v.assign(v2);
+      value.assign(value2);
+    });
+    self.accBeta1.assign(tf.mul(self.accBeta1, self.beta1));
+    self.accBeta2.assign(tf.mul(self.accBeta2, self.beta2));
+  });
+  self.incrementIterations();
+};
+
+/** Registers the fused kernels and wraps BatchNormalization / swish / Adam (idempotent). */
+export function installFusedLayers(addon: OneDnnAddon): void {
+  for (const config of kernelConfigs(addon)) {
+    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+  bnProto.call = fusedCall;
+  swishProto.apply = fusedSwish;
+  adamProto.applyGradients = fusedApplyGradients;
+  active = true;
+}
+
+/** Puts tfjs-layers' own BatchNormalization.call and swish back. */
+export function uninstallFusedLayers(): void {
+  active = false;
+  bnProto.call = original.call;
+  swishProto.apply = original.apply;
+  adamProto.applyGradients = original.applyGradients;
+  for (const name of KERNELS) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+}
+
+/**
+ * Registers the oneDNN kernels over the wasm backend's current ones (call after the engine's composed wasm
+ * kernels are registered), then the fused BatchNorm / swish / Adam layers over them; each kernel keeps the previous
+ * one for the cases oneDNN does not take. Idempotent. `CV_ONEDNN_SKIP=Conv2D,Sum,fused-layers` leaves those out.
+ *
+ * @example
+ * const loaded = loadOneDnnAddon();
+ * if ('addon' in loaded) registerOneDnnKernels(loaded.addon);
+ */
+export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (process.env.CV_ONEDNN_SKIP ?? '').split(',')): void {
+  registerOneDnnOps(addon, skip);
+  if (!skip.includes('fused-layers')) installFusedLayers(addon);
+}
+
+/** Puts back the kernels and layers that `registerOneDnnKernels` wrapped (pure wasm again). */
+export function unregisterOneDnnKernels(): void {
+  uninstallFusedLayers();
+  unregisterOneDnnOps();
+}

@@ -1,0 +1,6 @@
+/**
+ * `@cv/engine/testing`: what the suite's specs share — browser-bundle checks (`bundleForBrowser`,
+ * `runInBareContext`) and the engine's spec fixtures (a tiny conv net, a task with scripted validation).
+ */
+export * from './browser';
+export * from './fixtures';

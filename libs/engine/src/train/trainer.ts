@@ -1,0 +1,333 @@
+import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Callback } from './callbacks';
+import type { Logs, StepContext, TrainTask } from './types';
+import { loadCheckpoint, readCheckpointState, type TrainState } from './checkpoint';
+import { isStepSeeded } from '../infer/layers';
+import type { Replicas } from './parallel';
+import { deriveSeed, Rng } from '../infer/rng';
+
+export type { StepContext, TrainTask } from './types';
+
+export interface TrainerOptions {
+  /** Total epochs (a resumed run continues to this number; a larger one extends a finished run). */
+  epochs: number;
+  /** The run directory: checkpoints/, metrics.csv, metrics.jsonl. */
+  runDir: string;
+  /** Seed of everything random in the run. */
+  seed: number;
+  callbacks?: Callback[];
+  /** Continue from `runDir/checkpoints/last`. */
+  resume?: boolean;
+  log?: (line: string) => void;
+  /** Per-optimizer multiplier of the scheduled learning rate (per-group LRs, e.g. a slower backbone). */
+  lrScales?: Record<string, number>;
+  /**
+   * Data-parallel replicas (`startReplicas`): each takes its shard of every batch, gradients and step logs
+   * are averaged over replicas, validation runs on replica 0 and its logs are shared. Give the other
+   * replicas only callbacks without side effects (schedules, early stopping, NaN guard).
+   */
+  replicas?: Replicas;
+  /** Validate after every N-th epoch (and after the last one); default 1. */
+  valInterval?: number;
+  /** Validation after an epoch (e.g. a task's Validator on the EMA weights); default: the task's `validate`. */
+  validate?: (epoch: number) => Promise<Logs>;
+  /**
+   * Wall-clock budget of the training in seconds (over resumes). After the first epoch the Trainer re-plans
+   * the run to the epochs that fit (callbacks hear `onPlanChange`, e.g. a cosine schedule re-spans), and it
+   * ends after the epoch past which the next one would not fit.
+   */
+  timeBudget?: number;
+}
+
+/** Replica `rank`'s contiguous block of `n` batch rows: [start, start + size). */
+export function shardRange(n: number, rank: number, worldSize: number): { start: number; size: number } {
+  const start = Math.floor((rank * n) / worldSize);
+  return { start, size: Math.floor(((rank + 1) * n) / worldSize) - start };
+}
+
+/** A single-replica step context (for calling a task's step directly, e.g. in tests). */
+export function stepContext(globalStep: number, epoch = 0, batchIndex = globalStep, stepsPerEpoch?: number): StepContext {
+  return { epoch, globalStep, batchIndex, stepsPerEpoch, rank: 0, worldSize: 1, reduceGradients: (g) => g };
+}
+
+/** Mean of named gradients over replicas: one flat all-reduce, tensors rebuilt with their shapes. */
+function reduceOverReplicas(replicas: Replicas, grads: tf.NamedTensorMap): tf.NamedTensorMap {
+  const names = Object.keys(grads);
+  const sizes = names.map((n) => grads[n].size);
+  const flat = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  let offset = 0;
+  names.forEach((n, i) => {
+    flat.set(grads[n].dataSync() as Float32Array, offset);
+    offset += sizes[i];
+  });
+  replicas.allReduceMean(flat);
+  offset = 0;
+  const out: tf.NamedTensorMap = {};
+  names.forEach((n, i) => {
+    out[n] = tf.tensor(flat.subarray(offset, offset + sizes[i]), grads[n].shape, 'float32');
+    offset += sizes[i];
+  });
+  return out;
+}
+
+export interface FitResult {
+  history: Logs[];
+  /** Epochs completed over the whole run. */
+  epochsDone: number;
+  /** Why training ended before `epochs`, if it did. */
+  stopReason?: string;
+  /** True when it stopped on an error condition (NaN loss). */
+  failed: boolean;
+  /** Training seconds over the whole run (resumes included). */
+  trainSeconds: number;
+}
+
+/** Drives epochs of a TrainTask with callbacks, checkpoints and exact resume. */
+export class Trainer<B = unknown> {
+  readonly models: Record<string, tf.LayersModel>;
+  readonly optimizers: Record<string, tf.Optimizer>;
+  /** Planned epochs: the option, or what fits a time budget once the first epoch is timed. */
+  epochs: number;
+  readonly stepsPerEpoch: number;
+  /** Index of the current batch within its epoch. */
+  batchIndex = 0;
+  /** Did the epoch that just ended validate? (With `valInterval` > 1 most epochs do not.) */
+  validatedThisEpoch = false;
+  history: Logs[] = [];
+  /** Epoch the current fit started from (0, or the checkpoint's epoch on resume). */
+  startEpoch = 0;
+  /** Running means of the current epoch's step logs. */
+  runningLogs: Logs = {};
+  lastBatchSize = 0;
+  private globalStep = 0;
+  private priorSeconds = 0;
+  private fitStarted = performance.now();
+  private epochsDone = 0;
+  private stopReason?: string;
+  private failed = false;
+  private readonly rng: Rng;
+  private readonly callbacks: Callback[];
+
+  constructor(
+    private readonly task: TrainTask<B>,
+    private readonly options: TrainerOptions,
+  ) {
+    this.models = task.models;
+    this.optimizers = task.optimizers;
+    this.epochs = options.epochs;
+    this.stepsPerEpoch = task.stepsPerEpoch;
+    this.rng = new Rng(options.seed);
+    this.callbacks = options.callbacks ?? [];
+  }
+
+  get checkpointDir(): string {
+    return path.join(this.options.runDir, 'checkpoints');
+  }
+
+  /** Replica 0 (the only one that writes files); true without replicas. */
+  get isMain(): boolean {
+    return this.options.replicas?.isMain ?? true;
+  }
+
+  log(line: string): void {
+    (this.options.log ?? console.log)(line);
+  }
+
+  /** Ends training after the current step; `failed` marks an error stop (the epoch is not checkpointed). */
+  stop(reason: string, { failed = false } = {}): void {
+    this.stopReason ??= reason;
+    this.failed ||= failed;
+  }
+
+  /**
+   * Sets the scheduled learning rate: each optimizer gets `lr × lrScales[name]` (1 by default); tfjs
+   * optimizers read `learningRate` every step.
+   */
+  setLearningRate(lr: number): void {
+    for (const [name, opt] of Object.entries(this.optimizers)) {
+      (opt as unknown as { learningRate: number }).learningRate = lr * (this.options.lrScales?.[name] ?? 1);
+    }
+  }
+
+  /** The scheduled (unscaled) learning rate, read from the first optimizer or the one named. */
+  getLearningRate(name?: string): number {
+    const key = name ?? Object.keys(this.optimizers)[0];
+    return (this.optimizers[key] as unknown as { learningRate: number }).learningRate / (this.options.lrScales?.[key] ?? 1);
+  }
+
+  /** The state a checkpoint stores after the epoch that just ended. */
+  snapshotState(): TrainState {
+    const callbacks = Object.fromEntries(this.callbacks.filter((c) => c.getState).map((c) => [c.name, c.getState!()]));
+    const learningRates = Object.fromEntries(Object.entries(this.optimizers).map(([k, o]) => [k, (o as unknown as { learningRate: number }).learningRate]));
+    return {
+      epoch: this.epochsDone,
+      globalStep: this.globalStep,
+      rngState: this.rng.getState(),
+      learningRates,
+      callbacks,
+      history: this.history,
+      seconds: this.elapsedSeconds(),
+      ...(this.planned ? { plannedEpochs: this.epochs } : {}),
+    };
+  }
+
+  /** Training seconds over the whole run, including before a resume. */
+  elapsedSeconds(): number {
+    return this.priorSeconds + (performance.now() - this.fitStarted) / 1000;
+  }
+
+  private async restore(): Promise<void> {
+    const dir = path.join(this.checkpointDir, 'last');
+    if (!readCheckpointState(dir)) {
+      throw new Error(`'${this.options.runDir}' is not a resumable run (no checkpoints/last/state.json); start a new run without --resume`);
+    }
+    const state = await loadCheckpoint(dir, this.models, this.optimizers);
+    this.epochsDone = this.startEpoch = state.epoch;
+    this.globalStep = state.globalStep;
+    this.rng.setState(state.rngState);
+    this.history = state.history;
+    this.priorSeconds = state.seconds ?? 0;
+    for (const [k, lr] of Object.entries(state.learningRates)) {
+      if (this.optimizers[k]) (this.optimizers[k] as unknown as { learningRate: number }).learningRate = lr;
+    }
+    for (const cb of this.callbacks) if (cb.setState && state.callbacks[cb.name] !== undefined) cb.setState(state.callbacks[cb.name]);
+    if (state.plannedEpochs !== undefined && this.options.timeBudget) this.plan(state.plannedEpochs);
+    this.log(`resumed from ${dir}: ${state.epoch} epochs done, step ${state.globalStep}`);
+  }
+
+  /** Each seeded layer gets its own seed per step: two dropout layers never draw nested masks. */
+  private setStepSeeds(): void {
+    for (const [modelName, model] of Object.entries(this.models)) {
+      // By position, not name: tfjs numbers unnamed layers per process, a resumed model may name them differently.
+      model.layers.forEach((layer, i) => {
+        if (isStepSeeded(layer)) layer.setStepSeed(deriveSeed(this.options.seed, 'step', this.globalStep, modelName, i));
+      });
+    }
+  }
+
+  private planned = false;
+
+  /** Sets the planned epochs and tells the callbacks. */
+  private plan(epochs: number): void {
+    this.epochs = epochs;
+    this.planned = true;
+    for (const cb of this.callbacks) cb.onPlanChange?.(epochs);
+  }
+
+  /** Training seconds at the end of this process's first epoch (0 until then). */
+  private firstEpochEnd = 0;
+  private replanned = false;
+
+  /**
+   * Time budget: after the first timed epoch, plan the epochs that fit; after the second, plan again from the
+   * epochs after the first (the first carries start-up costs); stop when the next epoch would not fit.
+   */
+  private checkBudget(epochsThisFit: number): void {
+    const budget = this.options.timeBudget;
+    if (!budget) return;
+    const now = this.elapsedSeconds();
+    let perEpoch = (now - this.priorSeconds) / epochsThisFit;
+    if (!this.planned) {
+      const fit = Math.max(this.epochsDone, Math.floor(budget / perEpoch));
+      this.plan(fit);
+      this.log(`time budget ${(budget / 60).toFixed(1)} min: ${perEpoch.toFixed(1)} s per epoch, planned ${fit} epochs`);
+    }
+    if (epochsThisFit === 1) this.firstEpochEnd = now;
+    else if (this.firstEpochEnd > 0) {
+      perEpoch = (now - this.firstEpochEnd) / (epochsThisFit - 1);
+      if (!this.replanned) {
+        this.replanned = true;
+        const fit = Math.max(this.epochsDone, this.epochsDone + Math.floor((budget - now) / perEpoch));
+        if (fit !== this.epochs) {
+          this.plan(fit);
+          this.log(`time budget: ${perEpoch.toFixed(1)} s per epoch after the first, planned ${fit} epochs`);
+        }
+      }
+    }
+    if (this.epochsDone < this.epochs && now + perEpoch > budget) {
+      this.stop(`time budget of ${(budget / 60).toFixed(1)} min spent after ${this.epochsDone} epochs`);
+    }
+  }
+
+  /** Step logs averaged over replicas (every replica then takes the same decisions, e.g. NaN stops). */
+  private shareLogs(logs: Logs): Logs {
+    const replicas = this.options.replicas;
+    if (!replicas || replicas.worldSize === 1) return logs;
+    const keys = Object.keys(logs); // same order on every replica (same code)
+    const values = replicas.allReduceMean(Float32Array.from(keys, (k) => logs[k]));
+    return Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+  }
+
+  private async runEpoch(epoch: number): Promise<Logs> {
+    const sums: Logs = {};
+    let count = 0;
+    let batchIndex = 0;
+    this.runningLogs = {};
+    const replicas = this.options.replicas;
+    const rank = replicas?.rank ?? 0;
+    const worldSize = replicas?.worldSize ?? 1;
+    if (worldSize > 1 && !this.task.shard) throw new Error('this task cannot run on several replicas (it has no shard method); use one worker');
+    const reduceGradients = worldSize > 1 ? (g: tf.NamedTensorMap) => reduceOverReplicas(replicas!, g) : (g: tf.NamedTensorMap) => g;
+    const stepsPerEpoch = this.stepsPerEpoch;
+    for await (const full of this.task.batches(epoch, deriveSeed(this.options.seed, 'epoch', epoch), this.epochs)) {
+      this.batchIndex = batchIndex;
+      for (const cb of this.callbacks) await cb.onTrainBatchBegin?.(this.globalStep);
+      this.setStepSeeds();
+      const batch = worldSize > 1 ? this.task.shard!(full, rank, worldSize) : full;
+      const logs = this.shareLogs(
+        await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex, stepsPerEpoch, rank, worldSize, reduceGradients }),
+      );
+      this.lastBatchSize = this.task.batchSize(full);
+      if (batch !== full) this.task.disposeBatch?.(batch);
+      this.task.disposeBatch?.(full);
+      this.globalStep++;
+      batchIndex++;
+      count++;
+      for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v;
+      this.runningLogs = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
+      for (const cb of this.callbacks) await cb.onTrainBatchEnd?.(this.globalStep - 1, logs);
+      if (this.failed) break;
+      // Steps are synchronous compute; yielding to the event loop lets timers (progress output) run.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { ...this.runningLogs };
+  }
+
+  /** Runs the remaining epochs. */
+  async fit(): Promise<FitResult> {
+    if (this.isMain) fs.mkdirSync(this.options.runDir, { recursive: true }); // replicas never touch the run folder
+    for (const cb of this.callbacks) cb.trainer = this as Trainer<unknown>;
+    if (this.options.resume) await this.restore();
+    for (const cb of this.callbacks) await cb.onTrainBegin?.();
+    this.fitStarted = performance.now();
+    for (let epoch = this.epochsDone; epoch < this.epochs && !this.stopReason; epoch++) {
+      for (const cb of this.callbacks) await cb.onEpochBegin?.(epoch);
+      const trainLogs = await this.runEpoch(epoch);
+      if (this.failed) break;
+      const replicas = this.options.replicas;
+      const isMain = replicas?.isMain ?? true;
+      const interval = this.options.valInterval ?? 1;
+      const validate = this.options.validate ?? (this.task.validate ? (e: number) => this.task.validate!(e) : undefined);
+      this.validatedThisEpoch = !!validate && ((epoch + 1) % interval === 0 || epoch + 1 >= this.epochs);
+      let valLogs: Logs = isMain && this.validatedThisEpoch ? await validate!(epoch) : {};
+      if (replicas && replicas.worldSize > 1) valLogs = replicas.broadcast(valLogs); // replica 0 validates for all
+      const logs: Logs = { ...trainLogs, ...valLogs, lr: this.getLearningRate() };
+      this.epochsDone = epoch + 1;
+      this.history.push({ epoch: epoch + 1, ...logs, time: this.elapsedSeconds() }); // time: seconds since the run began
+      this.checkBudget(epoch + 1 - this.startEpoch);
+      for (const cb of this.callbacks) await cb.onEpochEnd?.(epoch, logs);
+    }
+    const last = this.history[this.history.length - 1] ?? {};
+    for (const cb of this.callbacks) await cb.onTrainEnd?.(last);
+    if (this.stopReason) this.log(this.stopReason);
+    return {
+      history: this.history,
+      epochsDone: this.epochsDone,
+      stopReason: this.stopReason,
+      failed: this.failed,
+      trainSeconds: this.elapsedSeconds(),
+    };
+  }
+}

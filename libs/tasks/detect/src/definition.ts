@@ -1,0 +1,179 @@
+import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
+import { Compose, HsvJitter, Mosaic, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
+import { Callback, ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
+import fs from 'node:fs';
+import sharp from 'sharp';
+import { drawBoxes } from './draw';
+import type { CocoDataset } from 'coco-ts-api';
+import { makeAnchors } from './boxes';
+import { type DetectTrainConfig, DetectTrainSchema } from './config';
+import { CROWD_CLASS, type DetectionSet, loadDetectionData, subsetDetection } from './data';
+import { readDatasetYaml } from './yolo-format';
+import { createDetector, REG_MAX, STRIDES } from './models';
+import type { DetectorMetadata } from './predictor';
+import { DetectionTask } from './step';
+import { writeErrorReports } from './error-analysis';
+import { detectSet, DetectionValidator, evaluateDetections, plotDetectionCurves, writeDetectionReport } from './validator';
+
+export interface DetectData {
+  train: DetectionSet;
+  val: DetectionSet;
+  valDescription: string;
+}
+
+async function prepare(cfg: DetectTrainConfig): Promise<DetectData> {
+  if (!cfg.data) {
+    throw new ConfigError(
+      'detect:train needs --data <annotations.json | data.yaml> (make a set with: npx nx run data:shapes -- --out datasets/shapes/train --n 3000)',
+    );
+  }
+  if (cfg.imgsz % 32) throw new ConfigError(`config key 'imgsz': ${cfg.imgsz} is not a multiple of 32`);
+  const size: [number, number] = [cfg.imgsz, cfg.imgsz];
+  const all = await loadDetectionData(cfg.data, cfg.images, size, 'train');
+  const yamlVal = /\.ya?ml$/i.test(cfg.data) && !!readDatasetYaml(cfg.data).dirs.val;
+  if (cfg.valData || yamlVal) {
+    const val = cfg.valData
+      ? await loadDetectionData(cfg.valData, cfg.valImages, size, 'val', all.categoryIds)
+      : await loadDetectionData(cfg.data, undefined, size, 'val', all.categoryIds);
+    return { train: all, val, valDescription: `${cfg.valData ?? `${cfg.data} (val)`} (${val.length} images)` };
+  }
+  const order = new Rng(deriveSeed(cfg.seed, 'val-split')).shuffle(Array.from({ length: all.length }, (_, i) => i)) as number[];
+  const nVal = Math.max(1, Math.round(all.length * 0.1));
+  const valIdx = order.slice(0, nVal).sort((a, b) => a - b);
+  const trainIdx = order.slice(nVal).sort((a, b) => a - b);
+  return { train: subsetDetection(all, trainIdx), val: subsetDetection(all, valIdx), valDescription: `a seeded 10 % of ${cfg.data} (${nVal} images)` };
+}
+
+/** `--preview N`: the first N augmented training samples with their boxes drawn, in `<run>/preview/` (replica 0). */
+class AugmentPreview extends Callback {
+  readonly name = 'AugmentPreview';
+  constructor(
+    readonly loader: SampleLoader,
+    readonly n: number,
+    readonly dir: string,
+    readonly classNames: string[],
+  ) {
+    super();
+  }
+
+  async onTrainBegin(): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true });
+    let written = 0;
+    for await (const b of this.loader.batches(0)) {
+      const [bs, h, w, c] = b.shape;
+      for (let i = 0; i < bs && written < this.n; i++, written++) {
+        const pixels = Uint8Array.from(b.x.subarray(i * h * w * c, (i + 1) * h * w * c), (v) => Math.round(v * 255));
+        const m = b.maxBoxes ?? 0;
+        const boxes = Array.from({ length: b.boxCounts?.[i] ?? 0 }, (_, k) => {
+          const cls = b.boxClasses![i * m + k];
+          return {
+            box: Array.from(b.boxes!.subarray((i * m + k) * 4, (i * m + k) * 4 + 4)),
+            classIndex: Math.max(0, cls),
+            label: cls === CROWD_CLASS ? 'crowd' : this.classNames[cls],
+          };
+        });
+        await drawBoxes(
+          sharp(Buffer.from(pixels), { raw: { width: w, height: h, channels: c as 3 } }),
+          boxes,
+          path.join(this.dir, `${String(written).padStart(3, '0')}.png`),
+        );
+      }
+      if (written >= this.n) break;
+    }
+  }
+}
+
+export interface DetectOutcome {
+  runDir: string;
+  stats: number[];
+  trainSeconds: number;
+}
+
+/**
+ * YOLO-style detection as a job: COCO data letterboxed to `--imgsz` with mosaic / affine / flip / HSV
+ * augmentation (mosaic and affine switched off for the last `--close-augment` planned epochs), the anchor-free detector, the
+ * task-aligned assigner with BCE + CIoU + DFL, COCO mAP validation (the best checkpoint follows mAP50-95),
+ * the model saved with the metadata its Predictor needs, and the COCO report.
+ */
+export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, import('@cv/data').SampleBatch, DetectOutcome> = {
+  command: 'detect:train',
+  root: 'runs/detect',
+  schema: DetectTrainSchema,
+  data: ({ cfg }) => prepare(cfg),
+  describeData: ({ train, val, valDescription }) =>
+    `data: ${train.length} training images, classes ${train.classNames.join(', ')}; validation: ${valDescription}; ${val.coco.annotations.length} validation objects`,
+  async build({ train, val }, { cfg, main, runDir, initialModel }) {
+    const numClasses = train.classNames.length;
+    const imgsz: [number, number] = [cfg.imgsz, cfg.imgsz];
+    const model = initialModel ?? createDetector(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init') });
+    const anchors = makeAnchors(imgsz, STRIDES);
+    const colour = new HsvJitter({ h: cfg.hsvH, s: cfg.hsvS, v: cfg.hsvV });
+    const geometric = new Compose([
+      new Mosaic(train, { p: cfg.mosaic }),
+      new RandomAffine({ degrees: cfg.degrees, scale: cfg.scale, translate: cfg.translate }),
+      new RandomFlip(cfg.flip),
+      colour,
+    ]);
+    const loader = new SampleLoader(train, { batchSize: cfg.batchSize, shuffle: true, dropLast: train.length > cfg.batchSize, transform: geometric });
+    const plainLoader = new SampleLoader(train, {
+      batchSize: cfg.batchSize,
+      shuffle: true,
+      dropLast: train.length > cfg.batchSize,
+      transform: new Compose([new RandomFlip(cfg.flip), colour]),
+    });
+    const task = new DetectionTask(model, tf.train.adam(cfg.lr), loader, {
+      anchors,
+      numClasses,
+      plainLoader,
+      closeLast: cfg.closeAugment,
+      clipNorm: cfg.clipNorm,
+      accumulate: cfg.accumulate,
+      weightDecay: cfg.weightDecay,
+    });
+    const meta = metadataOf(cfg, train);
+    return {
+      task,
+      summary: `model: ${cfg.model} (${model.countParams().toLocaleString('en')} parameters), input ${cfg.imgsz}×${cfg.imgsz}, ${anchors.count} anchors`,
+      best: { monitor: 'val_map', mode: 'max' },
+      stopMonitor: 'val_map',
+      emaModels: ['model'],
+      validator: main ? new DetectionValidator(val, meta, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet }) : undefined,
+      callbacks: cfg.preview > 0 ? [new AugmentPreview(loader, cfg.preview, path.join(runDir, 'preview'), train.classNames)] : [],
+    };
+  },
+  async finish({ cfg, runDir, data: { train, val }, fit, models, backend }) {
+    const meta = metadataOf(cfg, train);
+    await saveModel(models.model, path.join(runDir, 'model'), meta);
+    const results = detectSet(models.model, meta, val, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet });
+    const r = evaluateDetections(val.coco as unknown as CocoDataset, results);
+    writeDetectionReport(runDir, r, {
+      model: cfg.model,
+      dataset: cfg.data,
+      validation: val.coco.images.length,
+      epochs: fit.epochsDone,
+      trainSeconds: fit.trainSeconds,
+      backend: backend.name,
+    });
+    await plotDetectionCurves(runDir, r);
+    const files = new Map(val.imageIds.map((id, i) => [id, val.get(i).source]));
+    await writeErrorReports(runDir, val.coco as unknown as CocoDataset, results, train.categoryIds, (id) => files.get(id));
+    r.lines.forEach((l) => console.log(l));
+    console.log(
+      `mAP50-95 ${r.stats[0].toFixed(3)}, mAP50 ${r.stats[1].toFixed(3)} on ${r.images} validation images (train ${fit.trainSeconds.toFixed(0)} s); model: ${path.join(runDir, 'model')}`,
+    );
+    return { runDir, stats: r.stats, trainSeconds: fit.trainSeconds };
+  },
+};
+
+function metadataOf(cfg: DetectTrainConfig, train: DetectionSet): DetectorMetadata {
+  return {
+    task: 'detect',
+    classNames: train.classNames,
+    categoryIds: train.categoryIds,
+    imgsz: [cfg.imgsz, cfg.imgsz],
+    strides: STRIDES,
+    regMax: REG_MAX,
+    model: cfg.model,
+  };
+}
