@@ -69,7 +69,7 @@ describe('detect app', () => {
       '100',
     ]);
     expect(p.code, p.stderr).toBe(0);
-    expect(p.stdout).toMatch(/24 images, \d+ detections .* inference \+ NMS [\d.]+ ms/);
+    expect(p.stdout).toMatch(/24 images, \d+ detections → .*predict [\d.]+ s.* images\/s end to end/);
     expect(fs.readdirSync(out).filter((f) => f.endsWith('.png')).length).toBe(24);
     const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
     for (const r of results.slice(0, 5)) expect(Object.keys(r).sort()).toEqual(['bbox', 'category_id', 'image_id', 'score']);

@@ -1,3 +1,4 @@
-import { ExportSchema, runCli, runExport } from '@cv/engine';
+import { runMode } from '@cv/engine';
+import { detect } from '@cv/tasks-detect';
 
-runCli((argv) => runExport(argv, 'detect:export'), { schema: ExportSchema, usage: 'usage: nx run detect:export -- --model <dir> --out <dir>' });
+runMode(detect, 'export');

@@ -1,7 +1,4 @@
-import { runCli } from '@cv/engine';
-import { DetectValSchema, runDetectVal } from '@cv/tasks-detect';
+import { runMode } from '@cv/engine';
+import { detect } from '@cv/tasks-detect';
 
-runCli(runDetectVal, {
-  schema: DetectValSchema,
-  usage: 'usage: nx run detect:val -- --model <dir> --data <annotations.json> [--images <dir>] [--json out.json]',
-});
+runMode(detect, 'val');

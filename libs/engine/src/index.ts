@@ -24,3 +24,7 @@ export * from './deploy/onnx';
 export * from './deploy/prune';
 export * from './deploy/channel-prune';
 export * from './deploy/prune-job';
+export * from './train/val-job';
+export * from './train/predict-job';
+export * from './train/stage-timer';
+export * from './modes';

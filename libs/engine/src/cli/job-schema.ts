@@ -66,3 +66,9 @@ export type JobConfig = z.infer<ReturnType<typeof jobSchema>>;
 
 /** Keys a `--resume` may change: the length and the resources of the run, never what it learns. */
 export const RESUMABLE_KEYS = ['epochs', 'time', 'threads'];
+
+/** The `--runtime` / `--threads` options every task's val and predict take. */
+export const runtimeKeys = {
+  runtime: z.enum(['tfjs', 'onnx']).optional().describe('tfjs, or ONNX Runtime (default: ONNX Runtime for a folder holding only model.onnx)'),
+  threads: z.number().int().positive().optional().describe('ONNX Runtime intra-op threads (default: all cores)'),
+};

@@ -18,6 +18,8 @@ export interface InferenceModel {
   dispose(): unknown;
   readonly inputs: readonly { readonly shape: readonly (number | null)[] }[];
   readonly outputs: readonly { readonly shape: readonly (number | null)[] }[];
+  /** The runtime behind it when not tfjs: 'onnxruntime'. */
+  readonly runtime?: string;
 }
 
 /** A trained model ready to answer, for one task (see each task's `predict` entry). */
@@ -112,6 +114,23 @@ export async function loadPredictor(source: ModelSource, options: LoadOptions = 
   if (!model && options.runtime === 'onnx') throw new Error(`${where}: the ONNX runtime is available in Node for local model folders only`);
   model ??= await loadModelFrom(source);
   return predictorFor(model, where);
+}
+
+/**
+ * `loadPredictor` for a command of one task: the model must name that task, else one line says which command
+ * fits it.
+ *
+ * @example
+ * const detector = await loadTaskPredictor<DetectionPredictor>('runs/detect/exp/model', 'detect', 'detect:val');
+ */
+export async function loadTaskPredictor<P extends Predictor>(source: ModelSource, task: string, command: string, options: LoadOptions = {}): Promise<P> {
+  const predictor = await loadPredictor(source, options);
+  if (predictor.task !== task) {
+    const where = typeof source === 'string' ? `'${source}'` : 'the model';
+    predictor.dispose();
+    throw new Error(`${where} is a ${predictor.task} model, not a ${task} model; use ${predictor.task}:${command.split(':')[1] ?? 'predict'}`);
+  }
+  return predictor as P;
 }
 
 /** One class of a ranking: its index, name and probability. */

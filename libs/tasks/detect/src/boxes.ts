@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { PREDICT_DEFAULTS } from './defaults';
 
 /** Box geometry of the anchor-free detector: anchor points, DFL decoding, CIoU, IoU and NMS. No Node imports. */
 
@@ -104,7 +105,7 @@ export function nms(
   boxes: ArrayLike<number>,
   scores: ArrayLike<number>,
   numClasses: number,
-  { conf = 0.25, iou = 0.7, maxDet = 300, maxCandidates = 30000 } = {},
+  { conf = PREDICT_DEFAULTS.conf, iou = PREDICT_DEFAULTS.iou, maxDet = PREDICT_DEFAULTS.maxDet, maxCandidates = 30000 } = {},
 ): Detection[] {
   const n = boxes.length / 4;
   const cand: { i: number; c: number; s: number }[] = [];

@@ -1,6 +1,7 @@
 import { jobSchema } from '@cv/engine';
 import { z } from 'zod';
 import { DETECTORS } from './models';
+import { EVAL_DEFAULTS } from './defaults';
 
 /** Every setting of a detection training run: the shared job keys and these. */
 export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3, workers: 1, root: 'runs/detect' }).extend({
@@ -32,8 +33,8 @@ export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3
   closeAugment: z.number().int().min(0).default(2).describe('turn mosaic and the geometric augmentation off for the last N planned epochs (close_mosaic)'),
   warmupEpochs: z.number().min(0).default(1).describe('linear learning-rate warm-up, in epochs'),
   clipNorm: z.number().min(0).default(10).describe('clip gradients to this global L2 norm (0 = off; Ultralytics clips at 10)'),
-  conf: z.number().min(0).max(1).default(0.001).describe('validation: score threshold'),
-  iou: z.number().min(0).max(1).default(0.7).describe('validation: NMS IoU threshold'),
+  conf: z.number().min(0).max(1).default(EVAL_DEFAULTS.conf).describe('validation: score threshold'),
+  iou: z.number().min(0).max(1).default(EVAL_DEFAULTS.iou).describe('validation: NMS IoU threshold'),
   maxDet: z.number().int().positive().default(100).describe('validation: detections kept per image (COCO maxDets)'),
 });
 

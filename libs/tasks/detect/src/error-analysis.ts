@@ -3,6 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { plotConfusionMatrix } from '@cv/metrics';
+import { MATCHING_DEFAULTS } from './defaults';
 import type { DetectionError } from './matching';
 import { matchDetections } from './matching';
 
@@ -79,7 +80,7 @@ export async function writeErrorReports(
   results: CocoResult[],
   categoryIds: number[],
   fileOf: (imageId: number) => string | undefined,
-  { conf = 0.25, iou = 0.45 } = {},
+  { conf = MATCHING_DEFAULTS.conf, iou = MATCHING_DEFAULTS.iou } = {},
 ): Promise<{ falsePositives: number; falseNegatives: number }> {
   const m = matchDetections(gt, results, categoryIds, { conf, iou });
   const names = new Map((gt.categories ?? []).map((c) => [c.id, String(c.name)]));

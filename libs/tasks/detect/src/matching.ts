@@ -1,6 +1,7 @@
 /** Detections matched to objects one to one (browser-safe: the report's confusion matrix and the demo's explorer). */
 import type { CocoDataset, CocoResult } from 'coco-ts-api';
 import { iouXyxy } from './boxes';
+import { MATCHING_DEFAULTS } from './defaults';
 
 /**
  * A detection that is not a correct match ('background': no object under it; 'wrong class': on an object of
@@ -33,7 +34,12 @@ export interface DetectionMatching {
  * classes (as Ultralytics' confusion matrix): a pair of different classes is a confusion, an unmatched object
  * a miss (predicted background), an unmatched detection a background false positive. Crowd objects are left out.
  */
-export function matchDetections(gt: CocoDataset, results: CocoResult[], categoryIds: number[], { conf = 0.25, iou = 0.45 } = {}): DetectionMatching {
+export function matchDetections(
+  gt: CocoDataset,
+  results: CocoResult[],
+  categoryIds: number[],
+  { conf = MATCHING_DEFAULTS.conf, iou = MATCHING_DEFAULTS.iou } = {},
+): DetectionMatching {
   const k = categoryIds.length;
   const idx = new Map(categoryIds.map((id, i) => [id, i]));
   const matrix = Array.from({ length: k + 1 }, () => new Array(k + 1).fill(0));

@@ -8,5 +8,7 @@ import { DetectionPredictor } from './predictor';
 export * from './predictor';
 export * from './boxes';
 export * from './matching';
+export * from './defaults';
+export * from './answer';
 
 registerPredictor('detect', (model) => new DetectionPredictor(model));

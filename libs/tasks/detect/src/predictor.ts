@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type DecodedImage, type ImagePredictor, type InferenceModel, type LetterboxTransform, prepareInput, unletterboxBoxes } from '@cv/engine/core';
 import { decodeOutput, makeAnchors, nms } from './boxes';
+import { PREDICT_DEFAULTS } from './defaults';
 
 /** What a saved detector carries in model.json's `userDefinedMetadata`. */
 export interface DetectorMetadata {
@@ -26,11 +27,11 @@ export interface DetectedObject {
 }
 
 export interface DetectOptions {
-  /** Score threshold (default 0.25; COCO evaluation uses 0.001). */
+  /** Score threshold (default `PREDICT_DEFAULTS`; COCO evaluation: `EVAL_DEFAULTS`). */
   conf?: number;
-  /** NMS IoU threshold (0.7). */
+  /** NMS IoU threshold. */
   iou?: number;
-  /** Detections kept per image (300; COCO evaluation: 100). */
+  /** Detections kept per image. */
   maxDet?: number;
 }
 
@@ -72,9 +73,9 @@ export function detectBatch(
   const a = anchors.count;
   return transforms.map((t, i) => {
     const dets = nms(boxes.subarray(i * a * 4, (i + 1) * a * 4), scores.subarray(i * a * k, (i + 1) * a * k), k, {
-      conf: options.conf ?? 0.25,
-      iou: options.iou ?? 0.7,
-      maxDet: options.maxDet ?? 300,
+      conf: options.conf ?? PREDICT_DEFAULTS.conf,
+      iou: options.iou ?? PREDICT_DEFAULTS.iou,
+      maxDet: options.maxDet ?? PREDICT_DEFAULTS.maxDet,
     });
     return dets.map((d) => {
       const [x1, y1, x2, y2] = unletterboxBoxes(d.box, t);

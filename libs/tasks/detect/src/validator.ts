@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { COCO, type CocoDataset, type CocoResult, COCOeval } from 'coco-ts-api';
 import { type EpochValidator, type Logs, unitRange, writeFileAtomic } from '@cv/engine';
+import { MATCHING_DEFAULTS } from './defaults';
 import { renderVegaLite } from '@cv/metrics';
 import type { DetectionSet } from './data';
 import { detectBatch, type DetectOptions, type DetectorMetadata } from './predictor';
@@ -163,7 +164,7 @@ export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: 
     '',
     '![PR curves](plots/pr_curve.png) ![F1 curve](plots/f1_curve.png) ![confusion matrix](plots/confusion_matrix.png)',
     '',
-    'Errors at score ≥ 0.25, IoU ≥ 0.45 — false positives, highest scores first (plots/false_positives.png), and false negatives, largest first (plots/false_negatives.png):',
+    `Errors at score ≥ ${MATCHING_DEFAULTS.conf}, IoU ≥ ${MATCHING_DEFAULTS.iou} — false positives, highest scores first (plots/false_positives.png), and false negatives, largest first (plots/false_negatives.png):`,
     '',
     '![false positives](plots/false_positives.png)',
     '',

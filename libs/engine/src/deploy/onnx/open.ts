@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MODEL_JSON } from '../../infer/model-io';
@@ -27,8 +26,4 @@ export async function openLocalModel(source: string, options: { runtime?: 'tfjs'
 
 setLocalModelOpener(openLocalModel);
 
-/** The `--runtime` / `--threads` options every task's val and predict take. */
-export const runtimeKeys = {
-  runtime: z.enum(['tfjs', 'onnx']).optional().describe('tfjs, or ONNX Runtime (default: ONNX Runtime for a folder holding only model.onnx)'),
-  threads: z.number().int().positive().optional().describe('ONNX Runtime intra-op threads (default: all cores)'),
-};
+export { runtimeKeys } from '../../cli/job-schema';

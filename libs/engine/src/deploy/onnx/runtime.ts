@@ -55,6 +55,7 @@ export interface OnnxSessionOptions {
  * const probs = model.predict(tf.zeros([1, 28, 28, 1]));     // tf.Tensor, as a LayersModel's predict
  */
 export class OnnxModel implements InferenceModel {
+  readonly runtime = 'onnxruntime';
   readonly inputs: { shape: (number | null)[] }[];
   readonly outputs: { shape: (number | null)[] }[];
   private readonly session: BindingSession;

@@ -1,0 +1,178 @@
+import cliProgress from 'cli-progress';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, parseArgs } from '../cli/args';
+import { runtimeKeys } from '../cli/job-schema';
+import { initBackend } from '../infer/backend';
+import { writeFileAtomic } from '../infer/files';
+import { loadTaskPredictor, type Predictor } from '../infer/predictor';
+import { StageTimer } from './stage-timer';
+
+/** The keys every task's `predict` takes besides its own. */
+export const predictKeys = {
+  ...runtimeKeys,
+  model: z.string().optional().describe("model folder (a train run's model/): tfjs, quantized tfjs or ONNX"),
+  images: z.string().optional().describe('a folder of inputs or one input file (inputs may also follow the options)'),
+  out: z.string().optional().describe('folder for the answers: predictions.json and the task’s files (drawn images, masks...)'),
+  json: z.boolean().default(false).describe('print the answers as a JSON array instead of one line each'),
+  batch: z.number().int().positive().default(16).describe('inputs per forward pass (the next batch is read while this one runs)'),
+};
+
+type PredictConfig = { model?: string; images?: string; out?: string; json: boolean; batch: number; runtime?: 'tfjs' | 'onnx'; threads?: number };
+
+/** What a task's predict hooks see. */
+export interface PredictContext<C, P extends Predictor> {
+  cfg: Readonly<C & PredictConfig>;
+  predictor: P;
+  timer: StageTimer;
+}
+
+/** One answer row: what `--json` prints and predictions.json holds; `source` names its input. */
+export type PredictRow = { source: string } & Record<string, unknown>;
+
+/**
+ * A task's `predict` mode, declared as hooks; `runPredictJob` does the rest: options, backend, the model and its
+ * task check, the inputs in batches with the next batch read while this one runs, a progress bar, timing per
+ * stage, and the output folder (written beside its final place, then swapped in: a failure leaves nothing
+ * half-written).
+ */
+export interface PredictDefinition<S extends z.ZodObject, P extends Predictor, I, O> {
+  /** 'detect:predict', for messages. */
+  command: string;
+  /** The `task` the model's metadata must name. */
+  task: string;
+  /** The task's own keys; `predictKeys` are added. */
+  schema: S;
+  /** Answers are files (drawn images, masks): `--out` is required. */
+  needsOut?: boolean;
+  /** What one input is, for messages: 'image', 'CSV file'. */
+  noun: string;
+  /** A path given as input → the input files (a folder's images, sorted). */
+  list?(source: string): string[];
+  /** The inputs when they are not files (e.g. a generator's samples): overrides `list`. */
+  sources?(ctx: PredictContext<z.infer<S>, P>): string[];
+  /** Reads one input (decode an image, parse a CSV). */
+  read(source: string, ctx: PredictContext<z.infer<S>, P>): Promise<I> | I;
+  /** Answers a batch of inputs, one output per input. */
+  predict(inputs: I[], ctx: PredictContext<z.infer<S>, P>): O[] | Promise<O[]>;
+  /** The rows of one input's answer (one per image; a CSV file gives one per sequence). */
+  rows(source: string, output: O, input: I, ctx: PredictContext<z.infer<S>, P>): PredictRow[];
+  /** A row as one printed line (without `--json`). */
+  line(row: PredictRow): string;
+  /** Writes one input's files into the output folder (created with `dirs` inside). */
+  write?(dir: string, source: string, input: I, output: O, ctx: PredictContext<z.infer<S>, P>): Promise<void> | void;
+  /** Sub-folders of the output folder. */
+  dirs?: string[];
+  /** After every input: extra files (e.g. COCO results.json), given every row. */
+  finish?(dir: string, rows: PredictRow[], ctx: PredictContext<z.infer<S>, P>): Promise<void> | void;
+  /** What the answers add up to, for the closing line: '312 detections'. */
+  summary?(rows: PredictRow[]): string;
+  /** Batch size when the task has its own reason (a generator draws all its samples at once). */
+  batchSize?(ctx: PredictContext<z.infer<S>, P>): number;
+}
+
+export const predictSchema = <S extends z.ZodObject>(def: { schema: S }) => def.schema.extend(predictKeys);
+
+export interface PredictSummary {
+  inputs: number;
+  rows: PredictRow[];
+  seconds: number;
+  stages: Record<string, number>;
+}
+
+/**
+ * Runs a task's `predict` mode from its command line.
+ *
+ * @example
+ * runCli((argv) => runPredictJob(detectPredict, argv).then(() => {}), { schema: predictSchema(detectPredict), usage });
+ */
+export async function runPredictJob<S extends z.ZodObject, P extends Predictor, I, O>(
+  def: PredictDefinition<S, P, I, O>,
+  argv: string[],
+): Promise<PredictSummary> {
+  const { config, positionals } = parseArgs(predictSchema(def), argv, { allowPositionals: true });
+  const cfg = config as z.infer<S> & PredictConfig;
+  if (!cfg.model) throw new ConfigError(`${def.command} needs --model <dir>`);
+  if (def.needsOut && !cfg.out) throw new ConfigError(`${def.command} needs --out <dir> for its answers`);
+  const timer = new StageTimer();
+  const started = performance.now();
+  await initBackend({ log: (line) => console.error(line) });
+  const predictor = await timer.time('load', () => loadTaskPredictor<P>(cfg.model!, def.task, def.command, cfg));
+  const ctx: PredictContext<z.infer<S>, P> = { cfg, predictor, timer };
+  const given = [...positionals, ...(cfg.images ? [cfg.images] : [])];
+  const sources = def.sources ? def.sources(ctx) : given.flatMap((s) => def.list?.(s) ?? [s]);
+  if (!sources.length) throw new ConfigError(`${def.command} needs at least one ${def.noun}: --images <dir or file>, or paths after the options`);
+  const tmp = cfg.out ? `${cfg.out.replace(/\/+$/, '')}.tmp-${process.pid}` : null;
+  const rows: PredictRow[] = [];
+  try {
+    if (tmp) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      for (const d of ['', ...(def.dirs ?? [])]) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+    }
+    await forEachBatch(def, ctx, sources, def.batchSize?.(ctx) ?? cfg.batch, async (batch, inputs, outputs) => {
+      for (let i = 0; i < batch.length; i++) {
+        rows.push(...def.rows(batch[i], outputs[i], inputs[i], ctx));
+        if (tmp && def.write) await timer.time('write', () => def.write!(tmp, batch[i], inputs[i], outputs[i], ctx));
+      }
+    });
+    if (tmp) {
+      await timer.time('write', async () => {
+        writeFileAtomic(path.join(tmp, 'predictions.json'), JSON.stringify(rows, null, 1) + '\n');
+        await def.finish?.(tmp, rows, ctx);
+      });
+      fs.rmSync(cfg.out!, { recursive: true, force: true });
+      fs.mkdirSync(path.dirname(path.resolve(cfg.out!)), { recursive: true });
+      fs.renameSync(tmp, cfg.out!);
+    }
+  } catch (e) {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  } finally {
+    predictor.dispose();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (cfg.json) console.log(JSON.stringify(rows, null, 2));
+  else if (!cfg.out) rows.forEach((r) => console.log(def.line(r)));
+  const rate = sources.length / Math.max(seconds, 1e-9);
+  const what = [`${sources.length} ${def.noun}${sources.length === 1 ? '' : 's'}`, ...(def.summary ? [def.summary(rows)] : [])].join(', ');
+  // With --json, stdout is the JSON alone.
+  (cfg.json ? console.error : console.log)(
+    `${what}${cfg.out ? ` → ${cfg.out}/ (predictions.json)` : ''}; ${timer.summary()}; ${rate.toFixed(1)} ${def.noun}s/s end to end`,
+  );
+  return { inputs: sources.length, rows, seconds, stages: timer.toJSON() };
+}
+
+/** Batches of sources: the next batch is read (decoding runs off the main thread) while this one is predicted. */
+async function forEachBatch<S extends z.ZodObject, P extends Predictor, I, O>(
+  def: PredictDefinition<S, P, I, O>,
+  ctx: PredictContext<z.infer<S>, P>,
+  sources: string[],
+  size: number,
+  each: (batch: string[], inputs: I[], outputs: O[]) => Promise<void>,
+): Promise<void> {
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        { format: `${def.command} |{bar}| {value}/{total} ${def.noun}s | ETA {eta_formatted}`, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  bar?.start(sources.length, 0);
+  const readBatch = (start: number) => ctx.timer.time('read', () => Promise.all(sources.slice(start, start + size).map((s) => def.read(s, ctx))));
+  try {
+    let next = readBatch(0);
+    // The read stage overlaps the predict stage: their sum may exceed the wall-clock.
+    for (let start = 0; start < sources.length; start += size) {
+      const inputs = await next;
+      if (start + size < sources.length) {
+        next = readBatch(start + size);
+        next.catch(() => {}); // awaited on the next turn; a failure while this batch runs must not go unhandled
+      }
+      const outputs = await ctx.timer.time('predict', () => def.predict(inputs, ctx));
+      await each(sources.slice(start, start + size), inputs, outputs);
+      bar?.increment(inputs.length);
+    }
+  } finally {
+    bar?.stop();
+  }
+}

@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, parseArgs } from '../cli/args';
+import { runtimeKeys } from '../cli/job-schema';
+import { initBackend } from '../infer/backend';
+import { writeFileAtomic } from '../infer/files';
+import { loadTaskPredictor, type Predictor } from '../infer/predictor';
+import { StageTimer } from './stage-timer';
+
+/** The keys every task's `val` takes besides its own. */
+export const valKeys = {
+  ...runtimeKeys,
+  model: z.string().optional().describe("model folder (a train run's model/): tfjs, quantized tfjs or ONNX"),
+  json: z.string().optional().describe('also write the report JSON to this file'),
+  out: z.string().optional().describe('folder for report.json, report.md and plots/'),
+};
+
+type ValConfig = { model?: string; json?: string; out?: string; runtime?: 'tfjs' | 'onnx'; threads?: number };
+
+/** What a task's val hooks see: the config, the loaded Predictor, where the report goes, and the stage timer. */
+export interface ValContext<C, P extends Predictor> {
+  cfg: Readonly<C & ValConfig>;
+  predictor: P;
+  /** Where the report is written (`--out`, or the task's default such as a run folder); undefined: print only. */
+  outDir?: string;
+  /** `tfjs` backend name, or `onnxruntime`. */
+  runtime: string;
+  timer: StageTimer;
+}
+
+/**
+ * A task's `val` mode, declared as hooks; `runValJob` does the rest (options, backend, loading and checking the
+ * model, timing, `--json`, the report folder). The same evaluation function serves the per-epoch validator in
+ * training and this mode, so the numbers agree (the Ultralytics BaseValidator pattern).
+ */
+export interface ValDefinition<S extends z.ZodObject, P extends Predictor, D, R> {
+  /** 'detect:val', for messages. */
+  command: string;
+  /** The `task` the model's metadata must name (its Predictor's). */
+  task: string;
+  /** The task's own keys; `valKeys` are added. */
+  schema: S;
+  /** The model folder when `--model` is not given (e.g. `<run>/model`); undefined → `--model` is required. */
+  modelDir?(cfg: z.infer<S> & ValConfig): string | undefined;
+  /** The report folder when `--out` is not given (e.g. the run folder, whose report is rewritten). */
+  outDir?(cfg: z.infer<S> & ValConfig): string | undefined;
+  /** Reads and checks the truth (against the model's classes too) before anything is scored or written. */
+  data(ctx: ValContext<z.infer<S>, P>): Promise<D> | D;
+  /** Scores the model on the data: the evaluation the training validator runs. */
+  evaluate(data: D, ctx: ValContext<z.infer<S>, P>): Promise<R> | R;
+  /** Lines printed after scoring (the headline figures). */
+  lines(result: R, data: D, ctx: ValContext<z.infer<S>, P>): string[];
+  /** The machine-readable report (`--json`, report.json). */
+  json(result: R, data: D, ctx: ValContext<z.infer<S>, P>): unknown;
+  /** Writes report.json, report.md and plots into `dir`; returns a line naming what it wrote. */
+  report?(dir: string, result: R, data: D, ctx: ValContext<z.infer<S>, P>): Promise<string> | string;
+}
+
+/** Options of a val definition's command line: its own keys plus the shared ones. */
+export const valSchema = <S extends z.ZodObject>(def: { schema: S }) => def.schema.extend(valKeys);
+
+/**
+ * Runs a task's `val` mode from its command line.
+ *
+ * @example
+ * runCli((argv) => runValJob(detectVal, argv).then(() => {}), { schema: valSchema(detectVal), usage });
+ */
+export async function runValJob<S extends z.ZodObject, P extends Predictor, D, R>(def: ValDefinition<S, P, D, R>, argv: string[]): Promise<R> {
+  const { config } = parseArgs(valSchema(def), argv);
+  const cfg = config as z.infer<S> & ValConfig;
+  const timer = new StageTimer();
+  const modelDir = cfg.model ?? def.modelDir?.(cfg);
+  if (!modelDir) throw new ConfigError(`${def.command} needs --model <dir>`);
+  const backend = await initBackend({ log: (line) => console.error(line) });
+  const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
+  const runtime = predictor.model.runtime ?? backend.name;
+  const ctx: ValContext<z.infer<S>, P> = { cfg, predictor, outDir: cfg.out ?? def.outDir?.(cfg), runtime, timer };
+  const data = await timer.time('data', () => def.data(ctx));
+  const result = await timer.time('evaluate', () => def.evaluate(data, ctx));
+  def.lines(result, data, ctx).forEach((line) => console.log(line));
+  if (cfg.json) {
+    writeFileAtomic(cfg.json, JSON.stringify({ ...(def.json(result, data, ctx) as object), model: modelDir, runtime }, null, 2) + '\n');
+  }
+  if (ctx.outDir && def.report) console.log(await timer.time('report', () => def.report!(ctx.outDir!, result, data, ctx)));
+  if (cfg.json) console.log(`wrote ${cfg.json}`);
+  console.error(`[${def.command}] ${timer.summary()}`);
+  predictor.dispose();
+  return result;
+}
+
+/** `<run>/model` of a `--run` option, for tasks whose val reads a training run. */
+export const runModelDir = (run: string | undefined) => (run ? path.join(run, 'model') : undefined);
