@@ -1,8 +1,4 @@
-import { ExportSchema, runCli, runExport } from '@cv/engine';
-import { registerRegularizationLayers } from '@cv/regularization';
+import { runMode } from '@cv/engine';
+import { classify } from '@cv/tasks-classify';
 
-runCli(
-  (argv) => runExport(argv, 'classify:export'),
-  { schema: ExportSchema, usage: 'usage: nx run classify:export -- --model <dir> --out <dir>' },
-  registerRegularizationLayers,
-);
+runMode(classify, 'export');

@@ -1,5 +1,4 @@
-import { trainCommand } from '@cv/engine';
-import { registerRegularizationLayers } from '@cv/regularization';
-import { classifyTask } from '@cv/tasks-classify';
+import { runMode } from '@cv/engine';
+import { classify } from '@cv/tasks-classify';
 
-trainCommand(classifyTask, 'usage: nx run classify:train -- [--config file.json] [--key=value ...]', registerRegularizationLayers);
+runMode(classify, 'train');

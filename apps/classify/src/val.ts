@@ -1,5 +1,4 @@
-import { runCli } from '@cv/engine';
-import { registerRegularizationLayers } from '@cv/regularization';
-import { ClassifyValSchema, runClassifyVal } from '@cv/tasks-classify';
+import { runMode } from '@cv/engine';
+import { classify } from '@cv/tasks-classify';
 
-runCli(runClassifyVal, { schema: ClassifyValSchema, usage: 'usage: nx run classify:val -- --run runs/classify/<name>' }, registerRegularizationLayers);
+runMode(classify, 'val');

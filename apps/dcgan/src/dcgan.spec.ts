@@ -41,6 +41,7 @@ describe('dcgan app', () => {
       'metrics.csv',
       'plots/metrics.png',
       'report.json',
+      'report.md',
     ]) {
       expect(fs.existsSync(path.join(runDir, f)), f).toBe(true);
     }
@@ -77,6 +78,40 @@ describe('dcgan app', () => {
     expect(scores.classEntropy).toBeGreaterThanOrEqual(0);
     expect(scores.classEntropy).toBeLessThanOrEqual(1);
     expect(scores.fid).toBeGreaterThan(scores.fidFloor); // two epochs on 256 images are far from real digits
+  });
+
+  it('val: FID, floor, confidence and entropy as JSON, report.md; equal to sample --eval-classifier on the same draw', () => {
+    const json = path.join(work, 'val.json');
+    const v = run('val.ts', ['--model', runDir, '--n', '50', '--json', json, '--out', path.join(work, 'val')]);
+    expect(v.code, v.stderr).toBe(0);
+    const val = JSON.parse(fs.readFileSync(json, 'utf8'));
+    for (const k of ['fid', 'fidFloor', 'meanConfidence', 'classEntropy']) expect(Number.isFinite(val[k]), k).toBe(true);
+    const s = run('sample.ts', ['--model', runDir, '--n', '50', '--eval-classifier', 'models/classify/mnist', '--json']);
+    const scores = JSON.parse(s.stdout.trim());
+    expect(val.fid).toBe(scores.fid); // one scoring path: the same seed draws the same 50 samples
+    expect(val.meanConfidence).toBe(scores.meanConfidence);
+    for (const f of ['report.json', 'report.md', 'plots/samples.png']) expect(fs.existsSync(path.join(work, 'val', f)), f).toBe(true);
+  });
+
+  it('predict: n PNGs, a grid and predictions.json; export tfjs and ONNX (ONNX Runtime draws the same images)', async () => {
+    const out = path.join(work, 'pred');
+    const p = run('predict.ts', ['--model', runDir, '--n', '5', '--seed', '3', '--out', out]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(fs.readdirSync(out).filter((f) => /^sample_\d{3}\.png$/.test(f))).toHaveLength(5);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'predictions.json'), 'utf8'))).toHaveLength(5);
+    expect((await sharp(path.join(out, 'sample_000.png')).metadata()).width).toBe(28);
+    for (const format of ['tfjs', 'onnx']) {
+      const e = run('export.ts', ['--model', path.join(runDir, 'generator'), '--format', format, '--out', path.join(work, `g-${format}`)]);
+      expect(e.code, e.stderr).toBe(0);
+    }
+    const onnx = path.join(work, 'pred-onnx');
+    expect(run('predict.ts', ['--model', path.join(work, 'g-onnx'), '--n', '5', '--seed', '3', '--out', onnx]).code).toBe(0);
+    const pixels = async (f: string) => (await sharp(f).raw().toBuffer()).toJSON().data;
+    for (let i = 0; i < 5; i++) {
+      const a = await pixels(path.join(out, `sample_00${i}.png`));
+      const b = await pixels(path.join(onnx, `sample_00${i}.png`));
+      expect(Math.max(...a.map((v, j) => Math.abs(v - b[j])))).toBeLessThanOrEqual(1); // 8-bit rounding of a 1e-6 difference
+    }
   });
 
   it.each([

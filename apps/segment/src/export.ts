@@ -1,3 +1,4 @@
-import { ExportSchema, runCli, runExport } from '@cv/engine';
+import { runMode } from '@cv/engine';
+import { segment } from '@cv/tasks-segment';
 
-runCli((argv) => runExport(argv, 'segment:export'), { schema: ExportSchema, usage: 'usage: nx run segment:export -- --model <dir> --out <dir>' });
+runMode(segment, 'export');

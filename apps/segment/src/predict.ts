@@ -1,7 +1,4 @@
-import { runCli } from '@cv/engine';
-import { runSegmentPredict, SegmentPredictSchema } from '@cv/tasks-segment';
+import { runMode } from '@cv/engine';
+import { segment } from '@cv/tasks-segment';
 
-runCli(runSegmentPredict, {
-  schema: SegmentPredictSchema,
-  usage: 'usage: nx run segment:predict -- --model <dir> --images <dir> --out <dir> [--mode resize|whole|tiles]',
-});
+runMode(segment, 'predict');

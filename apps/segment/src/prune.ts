@@ -1,7 +1,4 @@
-import { pruneCommand } from '@cv/engine';
-import { segmentTask } from '@cv/tasks-segment';
+import { runMode } from '@cv/engine';
+import { segment } from '@cv/tasks-segment';
 
-pruneCommand(
-  segmentTask,
-  'usage: nx run segment:prune -- --model <dir> [--method magnitude|channel] --sparsity 0.5 --epochs N --out <dir> --data ... [training keys]',
-);
+runMode(segment, 'prune');

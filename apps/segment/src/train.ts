@@ -1,7 +1,4 @@
-import { trainCommand } from '@cv/engine';
-import { segmentTask } from '@cv/tasks-segment';
+import { runMode } from '@cv/engine';
+import { segment } from '@cv/tasks-segment';
 
-trainCommand(
-  segmentTask,
-  'usage: nx run segment:train -- --images <dir> --masks <dir> | --data <coco json> [--val-images <dir> --val-masks <dir>] [--model unet-n] [--epochs N | --time <min>] [--out <runDir>]',
-);
+runMode(segment, 'train');

@@ -1,7 +1,4 @@
-import { runCli } from '@cv/engine';
-import { runSegmentVal, SegmentValSchema } from '@cv/tasks-segment';
+import { runMode } from '@cv/engine';
+import { segment } from '@cv/tasks-segment';
 
-runCli(runSegmentVal, {
-  schema: SegmentValSchema,
-  usage: 'usage: nx run segment:val -- --model <dir> --images <dir> --masks <dir> [--json out.json] [--out <dir>]',
-});
+runMode(segment, 'val');

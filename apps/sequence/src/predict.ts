@@ -1,8 +1,4 @@
-import { runCli } from '@cv/engine';
-import { registerSequenceLayers, runSequencePredict, SequencePredictSchema } from '@cv/tasks-sequence';
+import { runMode } from '@cv/engine';
+import { sequence } from '@cv/tasks-sequence';
 
-runCli(
-  runSequencePredict,
-  { schema: SequencePredictSchema, usage: 'usage: nx run sequence:predict -- --model <dir> [--json] <file.csv | folder> ...' },
-  registerSequenceLayers,
-);
+runMode(sequence, 'predict');

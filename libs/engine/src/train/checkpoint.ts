@@ -82,15 +82,30 @@ export async function saveCheckpoint(
   await replaceDirAtomic(dir, async (tmp) => {
     for (const [name, model] of Object.entries(models)) await saveModel(model, path.join(tmp, name));
     for (const [name, opt] of Object.entries(optimizers)) await saveOptimizer(opt, path.join(tmp, `optimizer-${name}`));
-    fs.writeFileSync(path.join(tmp, 'state.json'), JSON.stringify(state));
+    fs.writeFileSync(path.join(tmp, 'state.json'), stateJson(state));
   });
+}
+
+/**
+ * state.json text: plain JSON, except that ±Infinity and NaN (an EarlyStopping `best` before the first validation)
+ * are written as `{"$number": "Infinity"}` — JSON itself would turn them into null.
+ */
+export function stateJson(state: TrainState): string {
+  return JSON.stringify(state, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v));
+}
+
+/** Parses state.json text written by `stateJson`. */
+export function parseStateJson(text: string): TrainState {
+  return JSON.parse(text, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof v.$number === 'string' ? Number(v.$number) : v,
+  );
 }
 
 /** Reads `state.json` of a checkpoint, or null if there is none. */
 export function readCheckpointState(dir: string): TrainState | null {
   const found = resolveDir(dir);
   if (!found || !fs.existsSync(path.join(found, 'state.json'))) return null;
-  return JSON.parse(fs.readFileSync(path.join(found, 'state.json'), 'utf8')) as TrainState;
+  return parseStateJson(fs.readFileSync(path.join(found, 'state.json'), 'utf8'));
 }
 
 /** Copies a checkpoint's weights into the given models (by layer order) and restores optimizer slots. */

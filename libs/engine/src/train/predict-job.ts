@@ -28,8 +28,8 @@ export interface PredictContext<C, P extends Predictor> {
   timer: StageTimer;
 }
 
-/** One answer row: what `--json` prints and predictions.json holds; `source` names its input. */
-export type PredictRow = { source: string } & Record<string, unknown>;
+/** One answer row: what `--json` prints and predictions.json holds (naming its input: `image`, `source`...). */
+export type PredictRow = Record<string, unknown>;
 
 /**
  * A task's `predict` mode, declared as hooks; `runPredictJob` does the rest: options, backend, the model and its
@@ -46,6 +46,8 @@ export interface PredictDefinition<S extends z.ZodObject, P extends Predictor, I
   schema: S;
   /** Answers are files (drawn images, masks): `--out` is required. */
   needsOut?: boolean;
+  /** The model folder to load from `--model` (e.g. a run's generator/); default `--model` itself. */
+  modelDir?(model: string): string;
   /** What one input is, for messages: 'image', 'CSV file'. */
   noun: string;
   /** A path given as input → the input files (a folder's images, sorted). */
@@ -98,7 +100,8 @@ export async function runPredictJob<S extends z.ZodObject, P extends Predictor, 
   const timer = new StageTimer();
   const started = performance.now();
   await initBackend({ log: (line) => console.error(line) });
-  const predictor = await timer.time('load', () => loadTaskPredictor<P>(cfg.model!, def.task, def.command, cfg));
+  const modelDir = def.modelDir ? def.modelDir(cfg.model) : cfg.model;
+  const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
   const ctx: PredictContext<z.infer<S>, P> = { cfg, predictor, timer };
   const given = [...positionals, ...(cfg.images ? [cfg.images] : [])];
   const sources = def.sources ? def.sources(ctx) : given.flatMap((s) => def.list?.(s) ?? [s]);
@@ -136,8 +139,8 @@ export async function runPredictJob<S extends z.ZodObject, P extends Predictor, 
   else if (!cfg.out) rows.forEach((r) => console.log(def.line(r)));
   const rate = sources.length / Math.max(seconds, 1e-9);
   const what = [`${sources.length} ${def.noun}${sources.length === 1 ? '' : 's'}`, ...(def.summary ? [def.summary(rows)] : [])].join(', ');
-  // With --json, stdout is the JSON alone.
-  (cfg.json ? console.error : console.log)(
+  // stdout holds the answers (JSON or lines) when they are not files.
+  (cfg.out && !cfg.json ? console.log : console.error)(
     `${what}${cfg.out ? ` → ${cfg.out}/ (predictions.json)` : ''}; ${timer.summary()}; ${rate.toFixed(1)} ${def.noun}s/s end to end`,
   );
   return { inputs: sources.length, rows, seconds, stages: timer.toJSON() };

@@ -40,7 +40,7 @@ export interface ValDefinition<S extends z.ZodObject, P extends Predictor, D, R>
   task: string;
   /** The task's own keys; `valKeys` are added. */
   schema: S;
-  /** The model folder when `--model` is not given (e.g. `<run>/model`); undefined → `--model` is required. */
+  /** The model folder to load, from `--model` and the task's keys (e.g. `<run>/model`); default `--model`. */
   modelDir?(cfg: z.infer<S> & ValConfig): string | undefined;
   /** The report folder when `--out` is not given (e.g. the run folder, whose report is rewritten). */
   outDir?(cfg: z.infer<S> & ValConfig): string | undefined;
@@ -69,7 +69,7 @@ export async function runValJob<S extends z.ZodObject, P extends Predictor, D, R
   const { config } = parseArgs(valSchema(def), argv);
   const cfg = config as z.infer<S> & ValConfig;
   const timer = new StageTimer();
-  const modelDir = cfg.model ?? def.modelDir?.(cfg);
+  const modelDir = def.modelDir ? def.modelDir(cfg) : cfg.model;
   if (!modelDir) throw new ConfigError(`${def.command} needs --model <dir>`);
   const backend = await initBackend({ log: (line) => console.error(line) });
   const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
@@ -79,7 +79,7 @@ export async function runValJob<S extends z.ZodObject, P extends Predictor, D, R
   const result = await timer.time('evaluate', () => def.evaluate(data, ctx));
   def.lines(result, data, ctx).forEach((line) => console.log(line));
   if (cfg.json) {
-    writeFileAtomic(cfg.json, JSON.stringify({ ...(def.json(result, data, ctx) as object), model: modelDir, runtime }, null, 2) + '\n');
+    writeFileAtomic(cfg.json, JSON.stringify({ ...(def.json(result, data, ctx) as object), modelDir, runtime }, null, 2) + '\n');
   }
   if (ctx.outDir && def.report) console.log(await timer.time('report', () => def.report!(ctx.outDir!, result, data, ctx)));
   if (cfg.json) console.log(`wrote ${cfg.json}`);

@@ -5,5 +5,5 @@ export * from './predictor';
 export * from './data';
 export * from './validator';
 export * from './definition';
-export * from './commands';
+export * from './modes';
 export * from './pretrain';

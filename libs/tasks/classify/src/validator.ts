@@ -104,8 +104,13 @@ export function classificationJson(r: ClassifierEvaluation, test: Classification
  * Evaluates a classifier on the test set and writes report.json, report.md and
  * plots/{training_curves,confusion_matrix}.{svg,png} into `runDir`.
  */
-export async function writeClassificationReport(model: InferenceModel, test: ClassificationSet, runDir: string, info: ReportInfo) {
-  const r = evaluateClassifier(model, test);
+export async function writeClassificationReport(
+  model: InferenceModel,
+  test: ClassificationSet,
+  runDir: string,
+  info: ReportInfo,
+  r: ClassifierEvaluation = evaluateClassifier(model, test),
+) {
   const report = classificationReport(r.confusionMatrix, test.classNames);
   const json = classificationJson(r, test, info);
   const md =

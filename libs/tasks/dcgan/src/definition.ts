@@ -6,23 +6,27 @@ import { Callback, ConfigError, deriveSeed, type EpochValidator, loadModel, type
 import { plotTrainingCurves } from '@cv/metrics';
 import { type DcganTrainConfig, DcganTrainSchema, type GeneratorMetadata } from './config';
 import { GeneratorEvaluator } from './evaluate';
+import { ganMarkdown } from './report';
 import { createDiscriminator, createGenerator, upsamplings } from './models';
 import { generateImages, imageGrid, latentVectors } from './sampling';
 import { type GanBatch, GanTask } from './step';
 
-/** The classifier folder that judges samples: explicit, `models/classify/<dataset>` for 'auto', or none. */
-function judgeDir(cfg: DcganTrainConfig): string | null {
-  if (cfg.evalClassifier === 'none' || cfg.evalSamples === 0) return null;
-  if (cfg.evalClassifier !== 'auto') {
-    if (!fs.existsSync(path.join(cfg.evalClassifier, 'model.json'))) {
+/**
+ * The classifier folder that judges samples: explicit, `models/classify/<dataset>` for 'auto' (the shipped
+ * MNIST / Fashion-MNIST classifiers), or none.
+ */
+export function judgeDir(evalClassifier: string, dataset: string): string | null {
+  if (evalClassifier === 'none') return null;
+  if (evalClassifier !== 'auto') {
+    if (!fs.existsSync(path.join(evalClassifier, 'model.json'))) {
       throw new ConfigError(
-        `config key 'evalClassifier': '${cfg.evalClassifier}' has no model.json; pass a folder written by classify:train / classify:export, or 'none'`,
+        `config key 'evalClassifier': '${evalClassifier}' has no model.json; pass a folder written by classify:train / classify:export, or 'none'`,
       );
     }
-    return cfg.evalClassifier;
+    return evalClassifier;
   }
-  const builtin = path.join('models', 'classify', cfg.dataset);
-  return ['mnist', 'fashion-mnist'].includes(cfg.dataset) && fs.existsSync(path.join(builtin, 'model.json')) ? builtin : null;
+  const builtin = path.join('models', 'classify', dataset);
+  return ['mnist', 'fashion-mnist'].includes(dataset) && fs.existsSync(path.join(builtin, 'model.json')) ? builtin : null;
 }
 
 /** Writes the grid of the fixed latent vectors after every epoch: `samples/epoch_NNN.png`. */
@@ -100,7 +104,7 @@ export const dcganTask: TaskDefinition<typeof DcganTrainSchema, GanData, GanBatc
     }
     if (train.labels.length < cfg.batchSize)
       throw new ConfigError(`config key 'batchSize': ${cfg.batchSize} is more than the ${train.labels.length} training images`);
-    return { dataset, train, judgeFolder: main ? judgeDir(cfg) : null };
+    return { dataset, train, judgeFolder: main && cfg.evalSamples > 0 ? judgeDir(cfg.evalClassifier, cfg.dataset) : null };
   },
   describeData: ({ dataset, train, judgeFolder }) =>
     `data: ${dataset.name} train=${train.labels.length} (${train.shape.join('×')}); judge: ${judgeFolder ?? 'none'}`,
@@ -154,6 +158,9 @@ export const dcganTask: TaskDefinition<typeof DcganTrainSchema, GanData, GanBatc
       history: fit.history,
     };
     writeFileAtomic(path.join(runDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    const lastGrid = `samples/epoch_${String(fit.epochsDone).padStart(3, '0')}.png`;
+    const judged = { fid: last.fid ?? null, meanConfidence: last.confidence ?? null, classEntropy: last.class_entropy ?? null };
+    writeFileAtomic(path.join(runDir, 'report.md'), ganMarkdown({ ...report, ...judged }, lastGrid) + '\n![losses and scores](plots/metrics.png)\n');
     const scores =
       fidFloor !== null
         ? ` FID ${last.fid?.toFixed(2)} (floor ${fidFloor.toFixed(2)}), confidence ${last.confidence?.toFixed(3)}, class entropy ${last.class_entropy?.toFixed(3)};`

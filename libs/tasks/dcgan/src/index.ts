@@ -5,4 +5,6 @@ export * from './evaluate';
 export * from './sampling';
 export * from './predictor';
 export * from './definition';
-export * from './commands';
+export * from './sample';
+export * from './modes';
+export * from './report';

@@ -102,13 +102,13 @@ export const detectPredict: PredictDefinition<typeof PredictSchema, DetectionPre
   list: listImages,
   read: decodeImage,
   predict: (images, { predictor, cfg }) => predictor.predict(images, cfg),
-  rows: (source, objects) => [{ source, detections: objects.map(toDetectionBox) }],
-  line: (row) => `${row.source}\t${(row.detections as unknown[]).length} detections`,
+  rows: (image, objects) => [{ image, detections: objects.map(toDetectionBox) }],
+  line: (row) => `${row.image}\t${(row.detections as unknown[]).length} detections`,
   summary: (rows) => `${rows.reduce((n, r) => n + (r.detections as unknown[]).length, 0)} detections`,
   write: (dir, source, _image, objects) => drawBoxes(sharp(source), objects, path.join(dir, `${path.parse(source).name}.png`)),
   finish(dir, rows, { cfg, predictor }) {
     const gt = cfg.data ? readCocoFile(cfg.data) : undefined;
-    const files = rows.map((r) => r.source);
+    const files = rows.map((r) => String(r.image));
     const ids = imageIds(files, gt);
     const results = rows.flatMap((r, i) =>
       (r.detections as DetectionBox[]).map((d) => ({

@@ -8,4 +8,4 @@ export * from './instances';
 export * from './overlay';
 export * from './validator';
 export * from './definition';
-export * from './commands';
+export * from './modes';

@@ -7,5 +7,5 @@ export * from './sequences';
 export * from './step';
 export * from './definition';
 export * from './validator';
-export * from './commands';
+export * from './modes';
 import './predict';

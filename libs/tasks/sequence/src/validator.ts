@@ -61,8 +61,13 @@ export interface SequenceReportInfo {
 }
 
 /** report.json / report.md / plots of a test evaluation into `dir`. */
-export async function writeSequenceReport(model: InferenceModel, test: SequenceSet, dir: string, info: SequenceReportInfo) {
-  const r = evaluateSequenceModel(model, test);
+export async function writeSequenceReport(
+  model: InferenceModel,
+  test: SequenceSet,
+  dir: string,
+  info: SequenceReportInfo,
+  r: SequenceEvaluation = evaluateSequenceModel(model, test),
+) {
   const report = classificationReport(r.confusionMatrix, test.classNames);
   const json = {
     accuracy: r.accuracy,

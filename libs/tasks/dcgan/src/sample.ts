@@ -9,9 +9,9 @@ import { imageGrid } from './sampling';
 
 /** The generator folder of `--model`: the folder itself, or a run's `generator/`. */
 export function generatorDir(model: string): string {
-  for (const dir of [model, path.join(model, 'generator')]) if (fs.existsSync(path.join(dir, 'model.json'))) return dir;
+  for (const dir of [model, path.join(model, 'generator')]) if (['model.json', 'model.onnx'].some((f) => fs.existsSync(path.join(dir, f)))) return dir;
   throw new ConfigError(
-    `--model '${model}' has no generator (no model.json in it or in its generator/ folder); pass a dcgan:train run folder or models/dcgan/<name>`,
+    `--model '${model}' has no generator (no model.json or model.onnx in it or in its generator/ folder); pass a dcgan:train run folder or models/dcgan/<name>`,
   );
 }
 

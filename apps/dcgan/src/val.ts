@@ -1,0 +1,4 @@
+import { runMode } from '@cv/engine';
+import { dcgan } from '@cv/tasks-dcgan';
+
+runMode(dcgan, 'val');

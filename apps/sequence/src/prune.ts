@@ -1,0 +1,4 @@
+import { runMode } from '@cv/engine';
+import { sequence } from '@cv/tasks-sequence';
+
+runMode(sequence, 'prune');
