@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
 import { generateWaves, wavesCsv } from '@cv/data';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -68,6 +69,47 @@ describe('sequence app: train → val → predict → export on a small CSV of w
     const e = run('export.ts', ['--model', path.join(runDir, 'model'), '--out', path.join(work, 'exported')]);
     expect(e.code, e.stderr).toBe(0);
   });
+
+  it('export: tfjs that a stock loader reads and ONNX (checked by ONNX Runtime), for conv1d and TCN; val agrees under ONNX Runtime', async () => {
+    const tcn = path.join(work, 'tcn');
+    const t = run('train.ts', ['--dataset', csv, '--model', 'tcn', '--width', '8', '--epochs', '1', '--batch-size', '32', '--out', tcn]);
+    expect(t.code, t.stderr).toBe(0);
+    for (const [name, model] of [
+      ['conv1d', path.join(runDir, 'model')],
+      ['tcn', path.join(tcn, 'model')],
+    ]) {
+      const plain = path.join(work, `${name}-tfjs`);
+      const e = run('export.ts', ['--model', model, '--out', plain]);
+      expect(e.code, e.stderr).toBe(0);
+      const json = JSON.parse(fs.readFileSync(path.join(plain, 'model.json'), 'utf8'));
+      expect(JSON.stringify(json.modelTopology)).not.toMatch(/DilatedCausalConv1D|CausalPadding1D|MaskedGlobalAveragePooling1D|SeededDropout/);
+      // This process never registered the sequence layers: a stock tfjs loader.
+      const buf = fs.readFileSync(path.join(plain, 'weights.bin'));
+      const loaded = await tf.loadLayersModel(
+        tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(buf).buffer }),
+      );
+      expect(loaded.inputs.map((i) => i.name)).toHaveLength(2);
+      loaded.dispose();
+      const onnx = path.join(work, `${name}-onnx`);
+      const o = run('export.ts', ['--model', model, '--format', 'onnx', '--out', onnx]);
+      expect(o.code, o.stderr).toBe(0);
+      expect(o.stdout).toMatch(/ONNX Runtime vs tfjs max \|Δ\| \d/);
+      const a = path.join(work, `${name}-val-tfjs.json`);
+      const b = path.join(work, `${name}-val-onnx.json`);
+      expect(run('val.ts', ['--model', model, '--dataset', csv, '--json', a]).code).toBe(0);
+      expect(run('val.ts', ['--model', onnx, '--dataset', csv, '--json', b]).code).toBe(0);
+      expect(JSON.parse(fs.readFileSync(b, 'utf8')).accuracy).toBe(JSON.parse(fs.readFileSync(a, 'utf8')).accuracy);
+    }
+  }, 240_000);
+
+  it('prune: 50 % magnitude sparsity after a one-epoch fine-tune by the training job', () => {
+    const out = path.join(work, 'pruned');
+    const r = run('prune.ts', ['--model', path.join(runDir, 'model'), '--sparsity', '0.5', '--epochs', '1', '--dataset', csv, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'model.json'), 'utf8')).userDefinedMetadata;
+    expect(meta.pruning).toMatchObject({ method: 'magnitude', target: 0.5 });
+    expect(meta.pruning.sparsity).toBeCloseTo(0.5, 2);
+  }, 120_000);
 
   it.each([
     [['--dataset', 'mnist-colums'], /neither a built-in \(mnist-rows, mnist-pixels\) nor an existing CSV/],

@@ -28,3 +28,4 @@ export * from './train/val-job';
 export * from './train/predict-job';
 export * from './train/stage-timer';
 export * from './modes';
+export * from './deploy/stock-layers';

@@ -10,6 +10,7 @@ import { loadModel, MODEL_JSON, readModelArtifacts, WEIGHTS_BIN } from '../infer
 import { modelToOnnx } from './onnx/export';
 import { ONNX_FILE, ONNX_METADATA, OnnxModel } from './onnx/runtime';
 import { QUANTIZE_MODES, type QuantizeMode, quantizeWeights } from './quantize';
+import { needsStockRewrite, toStockModel } from './stock-layers';
 
 /** Every input gets a probe (a conditional generator has two; free spatial sizes, as a U-Net's, get 64). */
 function probesFor(model: tf.LayersModel, n = 4): tf.Tensor[] {
@@ -43,6 +44,21 @@ async function writeFolder<T>(outDir: string, write: (tmp: string) => Promise<T>
   }
 }
 
+/** A model's topology, weight specs and weights, as `save` would write them. */
+async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let artifacts: tf.io.ModelArtifacts | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const metadata = model.getUserDefinedMetadata() as { [key: string]: {} };
+  const a = artifacts! as tf.io.ModelArtifacts;
+  const data = Array.isArray(a.weightData) ? tf.io.concatenateArrayBuffers(a.weightData) : a.weightData;
+  return { ...a, weightData: data, userDefinedMetadata: metadata };
+}
+
 export interface ExportOptions {
   /** Store float32 weights as float16 or per-tensor affine uint8 (tfjs manifests dequantize them on load). */
   quantize?: QuantizeMode;
@@ -56,7 +72,8 @@ export interface ExportOptions {
  */
 export async function exportModel(modelDir: string, outDir: string, options: ExportOptions = {}): Promise<number> {
   const original = await loadModel(modelDir);
-  const artifacts = readModelArtifacts(modelDir);
+  // Custom layers with a stock form (registered by their task) are written as stock layers.
+  const artifacts = needsStockRewrite(original) ? await artifactsOf(toStockModel(original)) : readModelArtifacts(modelDir);
   const weights = options.quantize
     ? quantizeWeights(artifacts.weightSpecs ?? [], artifacts.weightData as ArrayBuffer, options.quantize)
     : { specs: artifacts.weightSpecs ?? [], data: artifacts.weightData as ArrayBuffer };
@@ -96,7 +113,9 @@ export async function exportOnnx(modelDir: string, outDir: string, tolerance = 1
   const metadata = (model.getUserDefinedMetadata() ?? {}) as Record<string, unknown>;
   try {
     return await writeFolder(outDir, async (tmp) => {
-      const bytes = modelToOnnx(model, metadata);
+      const stock = needsStockRewrite(model) ? toStockModel(model) : model;
+      const bytes = modelToOnnx(stock, metadata);
+      if (stock !== model) stock.dispose();
       writeFileAtomic(path.join(tmp, ONNX_FILE), bytes);
       writeFileAtomic(path.join(tmp, ONNX_METADATA), JSON.stringify(metadata, null, 2));
       const onnx = OnnxModel.load(tmp);

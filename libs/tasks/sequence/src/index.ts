@@ -9,3 +9,4 @@ export * from './definition';
 export * from './validator';
 export * from './modes';
 import './predict';
+export * from './stock-layers';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { BUILTIN_SEQUENCES, loadCsvSequences, readCsvSequences } from './data';
 import { sequenceTask, prepareSequenceData } from './definition';
 import { registerSequenceLayers } from './layers';
+import { registerSequenceStockRewrites } from './stock-layers';
 import './predict'; // registers the sequence Predictor for loadPredictor
 import type { SequencePrediction, SequencePredictor } from './predictor';
 import type { SequenceSet } from './sequences';
@@ -84,7 +85,10 @@ export const sequencePredict: PredictDefinition<typeof PredictSchema, SequencePr
 /** The sequence task in every mode (`apps/sequence`: `runMode(sequence, 'val')`). */
 export const sequence: TaskModes = {
   name: 'sequence',
-  setup: registerSequenceLayers,
+  setup: () => {
+    registerSequenceLayers();
+    registerSequenceStockRewrites();
+  },
   train: sequenceTask,
   val: sequenceVal,
   predict: sequencePredict,

@@ -1,95 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
 import { PLAIN_INFERENCE_CLASSES } from '../../infer/layers';
-import { OnnxGraph } from './graph';
+import { activation, autoPad, checkChannelsLast, type Ctx, hwioToOihw, OnnxExportError, pair, type Value } from './context';
+import { conv1d, dot, globalPool1d, pool1d } from './convert-1d';
 
-/** A layer the ONNX writer cannot express; the message names the layer and its class. */
-export class OnnxExportError extends Error {
-  override name = 'OnnxExportError';
-}
-
-/**
- * A value in the graph. tfjs tensors are NHWC; ONNX's spatial operators want NCHW. A rank-4 value is kept
- * as NCHW (`nchw`) from the first spatial operator on and turned back (`plain`: the tfjs layout) only where
- * the layout shows: Flatten, Reshape, Dense, graph outputs.
- */
-interface Value {
-  name: string;
-  rank: number;
-  layout: 'plain' | 'nchw';
-}
-
-type Config = Record<string, unknown>;
-
-interface Ctx {
-  g: OnnxGraph;
-  layer: tf.layers.Layer;
-  config: Config;
-  weight(suffix: string): Float32Array | null;
-  weightShape(suffix: string): number[];
-  nchw(v: Value): Value;
-  plain(v: Value): Value;
-  out: string;
-}
-
-const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v as number, v as number]);
-
-/** HWIO (tfjs conv kernel) → OIHW (ONNX). Also [kh, kw, out, in] (transposed conv) → [in, out, kh, kw]. */
-function hwioToOihw(data: Float32Array, [kh, kw, ci, co]: number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++)
-      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) out[((o * ci + i) * kh + y) * kw + x] = data[((y * kw + x) * ci + i) * co + o];
-  return out;
-}
-
-/** Applies a Keras activation by name to `x`; returns the output name. */
-function activation(g: OnnxGraph, name: string, x: string, out: string, where: string, axis = -1): string {
-  switch (name) {
-    case 'linear':
-      return g.node('Identity', [x], out);
-    case 'relu':
-      return g.node('Relu', [x], out);
-    case 'sigmoid':
-      return g.node('Sigmoid', [x], out);
-    case 'tanh':
-      return g.node('Tanh', [x], out);
-    case 'elu':
-      return g.node('Elu', [x], out, { alpha: { float: 1 } });
-    case 'selu':
-      return g.node('Selu', [x], out);
-    case 'softplus':
-      return g.node('Softplus', [x], out);
-    case 'softsign':
-      return g.node('Softsign', [x], out);
-    case 'relu6':
-      return g.node('Clip', [x, g.float(g.fresh('zero'), new Float32Array([0]), []), g.float(g.fresh('six'), new Float32Array([6]), [])], out);
-    case 'hardSigmoid':
-    case 'hard_sigmoid':
-      return g.node('HardSigmoid', [x], out, { alpha: { float: 0.2 }, beta: { float: 0.5 } });
-    case 'swish':
-    case 'silu':
-      return g.node('Mul', [x, g.node('Sigmoid', [x], g.fresh('sigmoid'))], out);
-    case 'mish':
-      return g.node('Mul', [x, g.node('Tanh', [g.node('Softplus', [x], g.fresh('softplus'))], g.fresh('tanh'))], out);
-    case 'softmax':
-      return g.node('Softmax', [x], out, { axis });
-    default:
-      throw new OnnxExportError(
-        `${where}: activation '${name}' has no ONNX equivalent in this writer (supported: linear, relu, relu6, sigmoid, tanh, elu, selu, softplus, softsign, hardSigmoid, swish, mish, softmax)`,
-      );
-  }
-}
-
-/** 'same' / 'valid' for Conv and pooling: SAME_UPPER is TensorFlow's SAME (the extra pixel at the end). */
-const autoPad = (padding: unknown): string => (padding === 'same' ? 'SAME_UPPER' : 'VALID');
-
-function checkChannelsLast(ctx: Ctx): void {
-  if (ctx.config.dataFormat && ctx.config.dataFormat !== 'channelsLast') {
-    throw new OnnxExportError(
-      `layer '${ctx.layer.name}' (${ctx.layer.getClassName()}): dataFormat '${ctx.config.dataFormat}' is not supported; use channelsLast`,
-    );
-  }
-}
+export { OnnxExportError } from './context';
 
 function conv(ctx: Ctx, x: Value, depthwise: boolean): Value {
   checkChannelsLast(ctx);
@@ -166,8 +79,8 @@ function batchNorm(ctx: Ctx, x: Value): Value {
   const axis = (Array.isArray(config.axis) ? config.axis[0] : config.axis) as number;
   if (axis !== -1 && axis !== x.rank - 1)
     throw new OnnxExportError(`layer '${layer.name}' (BatchNormalization): only the last (channel) axis is supported, got ${axis}`);
-  const v = x.rank === 4 ? ctx.nchw(x) : x.rank === 2 ? x : null;
-  if (!v) throw new OnnxExportError(`layer '${layer.name}' (BatchNormalization): inputs of rank ${x.rank} are not supported (2 or 4)`);
+  const v = x.rank >= 3 ? ctx.nchw(x) : x.rank === 2 ? x : null;
+  if (!v) throw new OnnxExportError(`layer '${layer.name}' (BatchNormalization): inputs of rank ${x.rank} are not supported (2, 3 or 4)`);
   const mean = ctx.weight('moving_mean')!;
   const c = mean.length;
   const gamma = ctx.weight('gamma') ?? new Float32Array(c).fill(1);
@@ -239,6 +152,18 @@ export function convertLayer(ctx: Ctx, inputs: Value[]): Value {
       return globalPool(ctx, x, 'GlobalMaxPool');
     case 'Dense':
       return dense(ctx, x);
+    case 'Conv1D':
+      return conv1d(ctx, x);
+    case 'MaxPooling1D':
+      return pool1d(ctx, x, 'MaxPool');
+    case 'AveragePooling1D':
+      return pool1d(ctx, x, 'AveragePool');
+    case 'GlobalAveragePooling1D':
+      return globalPool1d(ctx, x, 'ReduceMean');
+    case 'GlobalMaxPooling1D':
+      return globalPool1d(ctx, x, 'ReduceMax');
+    case 'Dot':
+      return dot(ctx, inputs);
     case 'Activation':
       activation(g, config.activation as string, x.name, ctx.out, where, x.layout === 'nchw' ? 1 : -1);
       return { ...x, name: ctx.out };
@@ -268,7 +193,7 @@ export function convertLayer(ctx: Ctx, inputs: Value[]): Value {
     case 'Maximum':
     case 'Minimum':
     case 'Average': {
-      const nchw = inputs.every((v) => v.rank === 4) && inputs.some((v) => v.layout === 'nchw');
+      const nchw = inputs.every((v) => v.rank === inputs[0].rank && v.rank >= 3) && inputs.some((v) => v.layout === 'nchw');
       const vs = inputs.map((v) => (nchw ? ctx.nchw(v) : ctx.plain(v)));
       const op = { Add: 'Add', Multiply: 'Mul', Subtract: 'Sub', Maximum: 'Max', Minimum: 'Min', Average: 'Mean' }[cls]!;
       if (op === 'Sub' || vs.length === 2 || op === 'Max' || op === 'Min' || op === 'Mean')
@@ -339,9 +264,9 @@ export function convertLayer(ctx: Ctx, inputs: Value[]): Value {
     }
     default:
       throw new OnnxExportError(
-        `${where} has no ONNX converter; supported: Conv2D, DepthwiseConv2D, Conv2DTranspose, BatchNormalization, Dense, Activation, ReLU, LeakyReLU, ELU, Softmax, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Add, Multiply, Subtract, Maximum, Minimum, Average, Concatenate, Flatten, Reshape, UpSampling2D, ZeroPadding2D, Dropout and the other inference-time identities`,
+        `${where} has no ONNX converter; supported: Conv1D, Conv2D, DepthwiseConv2D, Conv2DTranspose, BatchNormalization, Dense, Activation, ReLU, LeakyReLU, ELU, Softmax, MaxPooling1D / 2D, AveragePooling1D / 2D, GlobalAveragePooling1D / 2D, GlobalMaxPooling1D / 2D, Dot, Add, Multiply, Subtract, Maximum, Minimum, Average, Concatenate, Flatten, Reshape, UpSampling2D, ZeroPadding2D, Dropout and the other inference-time identities`,
       );
   }
 }
 
-export type { Ctx, Value };
+export type { Ctx, Value } from './context';

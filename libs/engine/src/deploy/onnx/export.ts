@@ -24,15 +24,16 @@ export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, unkn
   const toPlain = new Map<string, Value>();
   const nchw = (v: Value): Value => {
     if (v.layout === 'nchw') return v;
-    if (v.rank !== 4) throw new OnnxExportError(`a spatial layer received a rank-${v.rank} value '${v.name}'; it needs [batch, height, width, channels]`);
-    if (!toNchw.has(v.name))
-      toNchw.set(v.name, { name: g.node('Transpose', [v.name], g.fresh(`${v.name}_nchw`), { perm: [0, 3, 1, 2] }), rank: 4, layout: 'nchw' });
+    if (v.rank !== 4 && v.rank !== 3)
+      throw new OnnxExportError(`a spatial layer received a rank-${v.rank} value '${v.name}'; it needs [batch, (height,) width, channels]`);
+    const perm = v.rank === 4 ? [0, 3, 1, 2] : [0, 2, 1];
+    if (!toNchw.has(v.name)) toNchw.set(v.name, { name: g.node('Transpose', [v.name], g.fresh(`${v.name}_nchw`), { perm }), rank: v.rank, layout: 'nchw' });
     return toNchw.get(v.name)!;
   };
   const plain = (v: Value): Value => {
     if (v.layout === 'plain') return v;
-    if (!toPlain.has(v.name))
-      toPlain.set(v.name, { name: g.node('Transpose', [v.name], g.fresh(`${v.name}_nhwc`), { perm: [0, 2, 3, 1] }), rank: 4, layout: 'plain' });
+    const perm = v.rank === 4 ? [0, 2, 3, 1] : [0, 2, 1];
+    if (!toPlain.has(v.name)) toPlain.set(v.name, { name: g.node('Transpose', [v.name], g.fresh(`${v.name}_nhwc`), { perm }), rank: v.rank, layout: 'plain' });
     return toPlain.get(v.name)!;
   };
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MODEL_JSON } from '../../infer/model-io';
 import { loadModelFrom, setLocalModelOpener } from '../../infer/predictor';
+import { needsStockRewrite, toStockModel } from '../stock-layers';
 import { modelToOnnx } from './export';
 import { ONNX_FILE, OnnxModel } from './runtime';
 
@@ -19,7 +20,9 @@ export async function openLocalModel(source: string, options: { runtime?: 'tfjs'
   if (hasOnnx) return OnnxModel.load(source, { threads: options.threads });
   const model = await loadModelFrom(source);
   const metadata = (model.getUserDefinedMetadata() ?? {}) as Record<string, unknown>;
-  const bytes = modelToOnnx(model, metadata);
+  const stock = needsStockRewrite(model) ? toStockModel(model) : model;
+  const bytes = modelToOnnx(stock, metadata);
+  if (stock !== model) stock.dispose();
   model.dispose();
   return new OnnxModel(bytes, metadata, { threads: options.threads });
 }
