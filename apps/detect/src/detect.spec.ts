@@ -84,6 +84,42 @@ describe('detect app', () => {
     expect(e.stdout).toMatch(/task detect/);
   });
 
+  it('exports ONNX (ONNX Runtime within 1e-4 of tfjs) whose val under ONNX Runtime gives the same stats; channel prune + fine-tune', () => {
+    const ann = path.join(data, 'annotations.json');
+    const onnx = path.join(work, 'onnx');
+    const e = run('export.ts', ['--model', path.join(runDir, 'model'), '--format', 'onnx', '--out', onnx]);
+    expect(e.code, e.stderr).toBe(0);
+    const diff = Number(/max \|Δ\| ([\d.e+-]+)/.exec(e.stdout)![1]);
+    expect(diff).toBeLessThanOrEqual(1e-4);
+    const json = (name: string) => path.join(work, `val-${name}.json`);
+    expect(run('val.ts', ['--model', path.join(runDir, 'model'), '--data', ann, '--json', json('tfjs')]).code).toBe(0);
+    expect(run('val.ts', ['--model', onnx, '--data', ann, '--json', json('onnx')]).code).toBe(0);
+    const [a, b] = ['tfjs', 'onnx'].map((n) => JSON.parse(fs.readFileSync(json(n), 'utf8')).stats as number[]);
+    a.forEach((s, i) => expect(Math.abs(s - b[i]), `stat ${i}`).toBeLessThanOrEqual(0.01)); // a 1e-6 score difference may reorder near-ties
+    const pruned = path.join(work, 'pruned');
+    const p = run('prune.ts', [
+      '--model',
+      path.join(runDir, 'model'),
+      '--method',
+      'channel',
+      '--sparsity',
+      '0.25',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--data',
+      ann,
+      '--out',
+      pruned,
+    ]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/channel pruning: \d+ layers narrowed/);
+    const size = (dir: string) => fs.statSync(path.join(dir, 'weights.bin')).size;
+    expect(size(pruned)).toBeLessThan(size(path.join(runDir, 'model')));
+    expect(run('val.ts', ['--model', pruned, '--data', ann]).code).toBe(0);
+  }, 240_000);
+
   it.each([
     [['--epochs', '1'], /detect:train needs --data/],
     [['--data', '/nope/annotations.json'], /COCO file '\/nope\/annotations.json' does not exist/],

@@ -72,6 +72,42 @@ describe('segment app', () => {
     expect(e.stdout).toMatch(/task segment/);
   }, 240_000);
 
+  it('exports ONNX (ONNX Runtime within 1e-4 of tfjs) with the same mIoU under ONNX Runtime; channel prune + fine-tune', () => {
+    const [images, masks] = [path.join(data, 'images'), path.join(data, 'masks')];
+    const onnx = path.join(work, 'onnx');
+    const e = run('export.ts', ['--model', path.join(runDir, 'model'), '--format', 'onnx', '--out', onnx]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(Number(/max \|Δ\| ([\d.e+-]+)/.exec(e.stdout)![1])).toBeLessThanOrEqual(1e-4);
+    const json = (name: string) => path.join(work, `val-${name}.json`);
+    const args = ['--images', images, '--masks', masks, '--mask-ap', 'false'];
+    expect(run('val.ts', ['--model', path.join(runDir, 'model'), ...args, '--json', json('tfjs')]).code).toBe(0);
+    expect(run('val.ts', ['--model', onnx, ...args, '--json', json('onnx')]).code).toBe(0);
+    const [a, b] = ['tfjs', 'onnx'].map((n) => JSON.parse(fs.readFileSync(json(n), 'utf8')).miou as number);
+    expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-3); // a pixel whose two best classes tie within 1e-6 may flip
+    const pruned = path.join(work, 'pruned');
+    const p = run('prune.ts', [
+      '--model',
+      path.join(runDir, 'model'),
+      '--method',
+      'channel',
+      '--sparsity',
+      '0.25',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '4',
+      '--images',
+      images,
+      '--masks',
+      masks,
+      '--out',
+      pruned,
+    ]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/channel pruning: \d+ layers narrowed/);
+    expect(fs.statSync(path.join(pruned, 'weights.bin')).size).toBeLessThan(fs.statSync(path.join(runDir, 'model', 'weights.bin')).size);
+  }, 240_000);
+
   it.each([
     [['--epochs', '1'], /segment:train needs --images <dir> --masks <dir>/],
     [['--images', '/nope/images', '--masks', '/nope/masks'], /--images '\/nope\/images' is not a folder/],

@@ -1,5 +1,7 @@
+import type { UploadTask } from '../shared/tasks';
+
 /** Calls of the site's own API from the page; a refusal throws its one-line `error`. */
-export async function postImage<T>(task: 'classify' | 'detect' | 'segment', image: Blob, fields: Record<string, string | number> = {}): Promise<T> {
+export async function postImage<T>(task: UploadTask, image: Blob, fields: Record<string, string | number> = {}): Promise<T> {
   const form = new FormData();
   form.set('image', image, (image as File).name ?? 'image');
   for (const [k, v] of Object.entries(fields)) form.set(k, String(v));

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { WebTask } from '../shared/tasks';
 
 /** The shipped models the site serves. A request names one by `id`; paths never come from a request. */
 export interface CatalogueEntry {
   id: string;
-  task: 'classify' | 'detect' | 'segment' | 'dcgan';
+  task: WebTask;
   /** Folder under the repository's `models/`. */
   dir: string;
   title: string;

@@ -9,7 +9,7 @@ import { errorResponse } from './errors';
 import { loaded, predictorFor } from './models';
 import { queued, queueState } from './queue';
 import { numberField, readUpload } from './upload';
-import { classifyAnswer, detectAnswer, segmentSummary } from '../shared/results';
+import { classifyAnswer, detectAnswer, PREDICT_DEFAULTS, segmentSummary } from '../shared/results';
 
 /** Runs a route's work in the bounded queue and turns refusals into `{"error"}` with their status. */
 async function answer(work: () => Promise<object>): Promise<Response> {
@@ -34,17 +34,17 @@ export function classify(request: Request): Promise<Response> {
 }
 
 /**
- * POST /api/detect: `{"model", "detections": [{"label", "score", "box": [x, y, w, h]}]}` in the image's own
- * pixels. Optional fields `conf` (0.25), `iou` (0.7) and `maxDet` (300), as `detect:predict`.
+ * POST /api/detect: `{"model", "detections": [{"label", "classIndex", "score", "box": [x, y, w, h]}]}` in the image's
+ * own pixels. Optional fields `conf`, `iou` and `maxDet`, defaults `PREDICT_DEFAULTS` as `detect:predict`.
  */
 export function detect(request: Request): Promise<Response> {
   return answer(async () => {
     const { image, fields } = await readUpload(request);
     const { entry, predictor } = await predictorFor<DetectionPredictor>('detect', fields.get('model') as string | null);
     const options = {
-      conf: numberField(fields, 'conf', 0.25, 0, 1),
-      iou: numberField(fields, 'iou', 0.7, 0, 1),
-      maxDet: numberField(fields, 'maxDet', 300, 1, 1000),
+      conf: numberField(fields, 'conf', PREDICT_DEFAULTS.conf, 0, 1),
+      iou: numberField(fields, 'iou', PREDICT_DEFAULTS.iou, 0, 1),
+      maxDet: numberField(fields, 'maxDet', PREDICT_DEFAULTS.maxDet, 1, 1000),
     };
     const [objects] = predictor.predict([image], options);
     return detectAnswer(entry.id, predictor.metadata.classNames, image.width, image.height, objects);

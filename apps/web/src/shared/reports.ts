@@ -1,8 +1,11 @@
+import { MATCHING_DEFAULTS } from '@cv/tasks-detect/answer';
+import type { WebTask } from './tasks';
+
 /** The committed reports the Reports page shows (plots copied to /reports/<id>/ by scripts/prepare.ts). */
 export interface ReportSource {
   id: string;
   title: string;
-  task: 'classify' | 'detect' | 'segment' | 'dcgan';
+  task: WebTask;
   /** The shipped model's folder under models/ (its MODEL_CARD.md). */
   model: string;
   /** report.json, relative to the repository (none for the GAN). */
@@ -22,7 +25,7 @@ export const REPORTS: ReportSource[] = [
     plots: [
       { file: 'plots/pr_curve.svg', title: 'Precision–recall per class (IoU 0.5)' },
       { file: 'plots/f1_curve.svg', title: 'F1 against the score threshold' },
-      { file: 'plots/confusion_matrix.svg', title: 'Confusion matrix (score ≥ 0.25, IoU ≥ 0.45)' },
+      { file: 'plots/confusion_matrix.svg', title: `Confusion matrix (score ≥ ${MATCHING_DEFAULTS.conf}, IoU ≥ ${MATCHING_DEFAULTS.iou})` },
       { file: 'plots/false_positives.png', title: 'False positives, highest scores first' },
       { file: 'plots/false_negatives.png', title: 'False negatives, largest first' },
     ],

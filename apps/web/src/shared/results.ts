@@ -3,6 +3,7 @@
  * the server (route handlers) and in the page (in-browser inference). Browser-safe.
  */
 import type { Prediction } from '@cv/tasks-classify/predict';
+import { type DetectionBox, PREDICT_DEFAULTS, toDetectionBox } from '@cv/tasks-detect/answer';
 import type { DetectedObject } from '@cv/tasks-detect/predict';
 import type { SegmentationResult } from '@cv/tasks-segment/predict';
 
@@ -11,12 +12,7 @@ export interface ClassifyAnswer {
   top: { label: string; probability: number }[];
 }
 
-export interface DetectionBox {
-  label: string;
-  score: number;
-  /** x, y, width, height in the image's own pixels. */
-  box: [number, number, number, number];
-}
+export type { DetectionBox } from '@cv/tasks-detect/answer';
 
 export interface DetectAnswer {
   model: string;
@@ -45,7 +41,7 @@ export const detectAnswer = (model: string, classes: string[], width: number, he
   classes,
   width,
   height,
-  detections: objects.map((o) => ({ label: o.label, score: o.score, box: [o.box[0], o.box[1], o.box[2] - o.box[0], o.box[3] - o.box[1]] })),
+  detections: objects.map(toDetectionBox),
 });
 
 export const segmentSummary = (model: string, classes: string[], colours: [number, number, number][], r: SegmentationResult): SegmentSummary => ({
@@ -58,4 +54,7 @@ export const segmentSummary = (model: string, classes: string[], colours: [numbe
 });
 
 /** What the detect page asks for: a loose candidate set that its sliders then filter (conf, class-aware NMS). */
-export const CANDIDATES = { conf: 0.05, iou: 0.95, maxDet: 300 };
+export const CANDIDATES = { conf: 0.05, iou: 0.95, maxDet: PREDICT_DEFAULTS.maxDet };
+
+/** Where the page's sliders start: the detector's own defaults. */
+export { PREDICT_DEFAULTS };

@@ -4,3 +4,4 @@
  */
 export * from './browser';
 export * from './fixtures';
+export * from './requirements';

@@ -10,5 +10,6 @@ export * from './boxes';
 export * from './matching';
 export * from './defaults';
 export * from './answer';
+export * from './refilter';
 
 registerPredictor('detect', (model) => new DetectionPredictor(model));

@@ -4,36 +4,21 @@ import type { DetectionPredictor } from '@cv/tasks-detect/predict';
 import { postImage } from '../../client/api';
 import { AnswerPanel, ErrorLine, ImageInput, ModeToggle, Slider } from '../../client/components';
 import { useRunner } from '../../client/use-runner';
-import { CANDIDATES, type DetectAnswer, detectAnswer, type DetectionBox } from '../../shared/results';
+import { CANDIDATES, type DetectAnswer, detectAnswer, PREDICT_DEFAULTS } from '../../shared/results';
 
 const MODEL = 'shapes-detect';
 const COLOURS = ['#e11d48', '#0369a1', '#b45309', '#15803d', '#7c3aed', '#be185d'];
 
-type Nms = typeof import('@cv/tasks-detect/predict').nms;
-
-/** The candidates kept at a score threshold and an NMS IoU, class-aware (the detector's own NMS). */
-function filterBoxes(nms: Nms, answer: DetectAnswer, conf: number, iou: number): DetectionBox[] {
-  const k = answer.classes.length;
-  const d = answer.detections;
-  const boxes = new Float32Array(d.length * 4);
-  const scores = new Float32Array(d.length * k);
-  d.forEach((o, i) => {
-    boxes.set([o.box[0], o.box[1], o.box[0] + o.box[2], o.box[1] + o.box[3]], i * 4);
-    scores[i * k + answer.classes.indexOf(o.label)] = o.score;
-  });
-  return nms(boxes, scores, k, { conf, iou, maxDet: CANDIDATES.maxDet }).map((n) => {
-    const [x1, y1, x2, y2] = n.box;
-    return { label: answer.classes[n.classIndex], score: n.score, box: [x1, y1, x2 - x1, y2 - y1] };
-  });
-}
+type Refilter = typeof import('@cv/tasks-detect/predict').filterDetections;
 
 export default function DetectPage() {
-  const [conf, setConf] = useState(0.25);
-  const [iou, setIou] = useState(0.7);
+  const [conf, setConf] = useState(PREDICT_DEFAULTS.conf);
+  const [iou, setIou] = useState(PREDICT_DEFAULTS.iou);
   const [backend, setBackend] = useState<string>();
-  const [nms, setNms] = useState<{ fn: Nms } | null>(null);
+  // The detector's own class-aware NMS, loaded with the detect lib after the first paint.
+  const [refilter, setRefilter] = useState<{ fn: Refilter } | null>(null);
   useEffect(() => {
-    import('@cv/tasks-detect/predict').then((m) => setNms({ fn: m.nms }));
+    import('@cv/tasks-detect/predict').then((m) => setRefilter({ fn: m.filterDetections }));
   }, []);
   const r = useRunner<DetectAnswer>(async (image, inBrowser) => {
     if (!inBrowser) return postImage<DetectAnswer>('detect', image, { model: MODEL, ...CANDIDATES });
@@ -44,7 +29,10 @@ export default function DetectPage() {
     const [objects] = predictor.predict([img], CANDIDATES);
     return detectAnswer(MODEL, predictor.metadata.classNames, img.width, img.height, objects);
   });
-  const shown = useMemo(() => (r.result && nms ? filterBoxes(nms.fn, r.result, conf, iou) : []), [r.result, nms, conf, iou]);
+  const shown = useMemo(
+    () => (r.result && refilter ? refilter.fn(r.result.detections, r.result.classes, { conf, iou, maxDet: CANDIDATES.maxDet }) : []),
+    [r.result, refilter, conf, iou],
+  );
   const counts = useMemo(() => {
     const c = new Map<string, number>(r.result?.classes.map((name) => [name, 0]));
     for (const d of shown) c.set(d.label, (c.get(d.label) ?? 0) + 1);

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, relativeError, run, values, type Inputs } from '../oracle';
 import { initBackend } from '../../infer/backend';
-import { ADDON_PATH } from './addon';
+import { available } from '../../testing/requirements';
+import { ADDON_PATH, ENABLE_HINT } from './addon';
 
 /**
  * The oneDNN kernels against the `cpu` backend, part 2: the memory-bound kernels (binary / unary
@@ -26,7 +27,7 @@ async function runList(backend: string, kernel: string, inputs: { shape: number[
   return result as Float32Array[] & { shapes: number[][] };
 }
 
-const built = existsSync(ADDON_PATH);
+const built = available('the oneDNN addon', existsSync(ADDON_PATH), ENABLE_HINT);
 
 describe.skipIf(!built)('oneDNN memory-bound and fused kernels match the cpu backend', () => {
   beforeAll(async () => {

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, run, values, type Inputs } from '../oracle';
 import { initBackend, type BackendInfo } from '../../infer/backend';
-import { ADDON_PATH, loadOneDnnAddon } from './addon';
+import { available } from '../../testing/requirements';
+import { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon } from './addon';
 
 /**
  * The oneDNN kernels against the `cpu` backend. The gradient kernels are also covered by
@@ -12,7 +13,7 @@ import { ADDON_PATH, loadOneDnnAddon } from './addon';
  * (onednn-fused.spec.ts): memory-bound and fused kernels, leaks, determinism.
  */
 
-const built = existsSync(ADDON_PATH);
+const built = available('the oneDNN addon', existsSync(ADDON_PATH), ENABLE_HINT);
 const addon = (() => {
   const loaded = loadOneDnnAddon();
   return 'addon' in loaded ? loaded.addon : null;

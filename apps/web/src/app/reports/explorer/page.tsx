@@ -3,6 +3,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { COCO, COCOeval, type CocoDataset, type CocoResult } from 'coco-ts-api';
 import { type DetectionError, matchDetections } from '@cv/tasks-detect/matching';
 import { ErrorLine, Slider } from '../../../client/components';
+import { MATCHING_DEFAULTS } from '@cv/tasks-detect/answer';
 
 interface ExplorerData {
   seed: number;
@@ -55,8 +56,8 @@ function Crop({ data, e }: { data: ExplorerData; e: DetectionError }) {
 export default function ExplorerPage() {
   const [data, setData] = useState<ExplorerData | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [conf, setConf] = useState(0.25);
-  const [iou, setIou] = useState(0.45);
+  const [conf, setConf] = useState(MATCHING_DEFAULTS.conf);
+  const [iou, setIou] = useState(MATCHING_DEFAULTS.iou);
   const [cell, setCell] = useState<[number, number] | null>(null);
   useEffect(() => {
     fetch('/reports/explorer/data.json')
