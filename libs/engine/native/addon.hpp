@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+
+#include "layouts.hpp"  // generated from layouts.json by build.mjs
 #include <map>
 #include <memory>
 #include <stdexcept>

@@ -1,14 +1,14 @@
-// oneDNN primitives: convolutions (forward, input and filter gradients), matmul, pooling.
+// oneDNN convolutions: forward (bias and activation fused), input gradient, filter (and bias) gradient.
 #include "addon.hpp"
 
 namespace cv {
 
 // ---- Convolution ------------------------------------------------------------------------------------
-// p: N IH IW IC OH OW OC KH KW SH SW DH DW padT padL padB padR groups act | off: x w bias y
-// (bias = -1 when absent). Modes: forward (y = act(x * w + bias)), backward-data (x ← dy = y),
+// The parameters are layouts.json's `conv` (layout::Conv): shape, then the offsets x w bias y (bias = -1 when absent). Modes: forward (y = act(x * w + bias)), backward-data (x ← dy = y),
 // backward-weights (w ← dW, bias ← dbias when given; from x and dy = y).
-constexpr size_t kConvParams = 19;
-constexpr size_t kConvArgs = kConvParams + 4;
+using layout::Conv;
+constexpr size_t kConvParams = Conv::params;
+constexpr size_t kConvArgs = Conv::args;
 
 struct ConvGeom {
   memory::desc src, wei, weiAny, bias, dst;  // weiAny: the filter layout left to oneDNN
@@ -16,8 +16,9 @@ struct ConvGeom {
 };
 
 ConvGeom convGeom(const int32_t *p) {
-  const memory::dim n = p[0], ih = p[1], iw = p[2], ic = p[3], oh = p[4], ow = p[5], oc = p[6];
-  const memory::dim kh = p[7], kw = p[8], g = p[17];
+  const memory::dim n = p[Conv::batch], ih = p[Conv::inHeight], iw = p[Conv::inWidth], ic = p[Conv::inChannels];
+  const memory::dim oh = p[Conv::outHeight], ow = p[Conv::outWidth], oc = p[Conv::outChannels];
+  const memory::dim kh = p[Conv::filterHeight], kw = p[Conv::filterWidth], g = p[Conv::groups];
   ConvGeom c;
   c.src = memory::desc({n, ic, ih, iw}, dt::f32, tag::nhwc);
   c.dst = memory::desc({n, oc, oh, ow}, dt::f32, tag::nhwc);
@@ -25,10 +26,10 @@ ConvGeom convGeom(const int32_t *p) {
                  : memory::desc({g, oc / g, ic / g, kh, kw}, dt::f32, tag::hwigo);
   c.weiAny = memory::desc(c.wei.dims(), dt::f32, tag::any);
   c.bias = memory::desc({oc}, dt::f32, tag::a);
-  c.strides = {dimOf(p[9]), dimOf(p[10])};
-  c.dilates = {dimOf(p[11] - 1), dimOf(p[12] - 1)};  // oneDNN counts dilation from 0
-  c.padL = {dimOf(p[13]), dimOf(p[14])};
-  c.padR = {dimOf(p[15]), dimOf(p[16])};
+  c.strides = {dimOf(p[Conv::strideHeight]), dimOf(p[Conv::strideWidth])};
+  c.dilates = {dimOf(p[Conv::dilationHeight] - 1), dimOf(p[Conv::dilationWidth] - 1)};  // oneDNN counts dilation from 0
+  c.padL = {dimOf(p[Conv::padTop]), dimOf(p[Conv::padLeft])};
+  c.padR = {dimOf(p[Conv::padBottom]), dimOf(p[Conv::padRight])};
   return c;
 }
 
@@ -41,16 +42,16 @@ convolution_forward::primitive_desc convForwardPd(const ConvGeom &c, bool bias, 
 }
 
 Cached *convPrimitive(char mode, const int32_t *p, float alpha) {
-  const bool withBias = p[kConvParams + 2] >= 0;
+  const bool withBias = p[Conv::bias] >= 0;
   const std::string key = keyOf(mode, p, kConvParams, alpha) + (withBias ? "b" : "-");  // shapes, not offsets
   auto &c = cache();
   auto it = c.find(key);
   if (it != c.end()) return it->second.get();
   const ConvGeom g = convGeom(p);
-  const bool bias = p[kConvParams + 2] >= 0;
+  const bool bias = p[Conv::bias] >= 0;
   auto entry = std::make_unique<Cached>();
   if (mode == 'f') {
-    auto pd = convForwardPd(g, bias, activationAttr(p[18], alpha));
+    auto pd = convForwardPd(g, bias, activationAttr(p[Conv::activation], alpha));
     entry->prim = convolution_forward(pd);
     entry->scratchBytes = pd.scratchpad_desc().get_size();
     entry->weiInternal = pd.weights_desc();
@@ -132,189 +133,5 @@ napi_value convEntry(napi_env env, napi_callback_info info, char mode) {
 napi_value ConvForward(napi_env env, napi_callback_info info) { return convEntry(env, info, 'f'); }
 napi_value ConvBackwardData(napi_env env, napi_callback_info info) { return convEntry(env, info, 'd'); }
 napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) { return convEntry(env, info, 'w'); }
-
-// ---- MatMul -----------------------------------------------------------------------------------------
-// p: batchA batchB M K N transA transB act | off: a b bias c  (bias: N values, -1 when absent).
-// A is [batchA, M, K] ([batchA, K, M] when transA), B is [batchB, K, N] ([batchB, N, K] when transB),
-// C is [max(batchA, batchB), M, N]; a batch of 1 broadcasts.
-constexpr size_t kMatMulParams = 8;
-constexpr size_t kMatMulArgs = kMatMulParams + 4;
-
-napi_value MatMul(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!readArgsOf(env, info, a, kMatMulArgs, "matmul(heap, Int32Array[12], alpha?) expected")) return nullptr;
-  const int32_t *p = a.p;
-  const int32_t *off = a.p + kMatMulParams;
-  try {
-    const std::string key = keyOf('m', p, kMatMulParams, a.alpha) + (off[2] >= 0 ? "b" : "-");
-    auto &cc = cache();
-    auto it = cc.find(key);
-    Cached *c;
-    if (it == cc.end()) {
-      const memory::dim ba = p[0], bb = p[1], m = p[2], k = p[3], n = p[4];
-      const memory::dim b = std::max(ba, bb);
-      auto am = p[5] ? memory::desc({ba, m, k}, dt::f32, memory::dims{m * k, 1, m})
-                     : memory::desc({ba, m, k}, dt::f32, memory::dims{m * k, k, 1});
-      auto bm = p[6] ? memory::desc({bb, k, n}, dt::f32, memory::dims{k * n, 1, k})
-                     : memory::desc({bb, k, n}, dt::f32, memory::dims{k * n, n, 1});
-      auto cm = memory::desc({b, m, n}, dt::f32, memory::dims{m * n, n, 1});
-      auto biasm = memory::desc({1, 1, n}, dt::f32, memory::dims{n, n, 1});
-      auto d = off[2] >= 0 ? matmul::desc(am, bm, biasm, cm) : matmul::desc(am, bm, cm);
-      auto entry = std::make_unique<Cached>();
-      auto pd = matmul::primitive_desc(d, activationAttr(p[7], a.alpha), cpu());
-      entry->prim = matmul(pd);
-      entry->scratchBytes = pd.scratchpad_desc().get_size();
-      entry->a = am;
-      entry->b = bm;
-      entry->c = biasm;
-      entry->d = cm;
-      c = entry.get();
-      cc.emplace(key, std::move(entry));
-    } else {
-      c = it->second.get();
-    }
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, memory(c->a, cpu(), a.heap + off[0])},
-        {DNNL_ARG_WEIGHTS, memory(c->b, cpu(), a.heap + off[1])},
-        {DNNL_ARG_DST, memory(c->d, cpu(), a.heap + off[3])},
-    };
-    if (off[2] >= 0) args.emplace(DNNL_ARG_BIAS, memory(c->c, cpu(), a.heap + off[2]));
-    execute(c, args);
-  } catch (const dnnl::error &e) {
-    if (unsupported(e)) return boolean(env, false);
-    throwError(env, "matmul", e);
-    return nullptr;
-  } catch (const std::exception &e) {
-    napi_throw_error(env, nullptr, e.what());
-    return nullptr;
-  }
-  return boolean(env, true);
-}
-
-// ---- Pooling ----------------------------------------------------------------------------------------
-// p: N IH IW C OH OW KH KW SH SW padT padL padB padR avg | off: x y (forward) or x dy dx (backward).
-// Max pooling treats padding as -inf; average pooling divides by the in-bounds count (tfjs's rule).
-// Backward entries need only the input's shape and dy; x is read by max pooling (to find the argmax).
-constexpr size_t kPoolParams = 15;
-
-struct PoolGeom {
-  memory::desc src, dst;
-  memory::dims strides, kernel, padL, padR;
-  algorithm alg;
-};
-
-PoolGeom poolGeom(const int32_t *p, bool backward) {
-  PoolGeom g;
-  g.src = memory::desc({p[0], p[3], p[1], p[2]}, dt::f32, tag::nhwc);
-  g.dst = memory::desc({p[0], p[3], p[4], p[5]}, dt::f32, tag::nhwc);
-  g.kernel = {p[6], p[7]};
-  g.strides = {p[8], p[9]};
-  g.padL = {p[10], p[11]};
-  g.padR = {p[12], p[13]};
-  // tfjs's AvgPoolGrad spreads each gradient by 1 / (kh·kw), padding included, although its forward
-  // pass divides by the in-bounds count: the backward primitive follows tfjs, not its own forward.
-  const algorithm avg = backward ? algorithm::pooling_avg_include_padding : algorithm::pooling_avg_exclude_padding;
-  g.alg = p[14] ? avg : algorithm::pooling_max;
-  return g;
-}
-
-pooling_forward::primitive_desc poolForwardPd(const PoolGeom &g, prop_kind kind) {
-  auto d = pooling_forward::desc(kind, g.alg, g.src, g.dst, g.strides, g.kernel, g.padL, g.padR);
-  return pooling_forward::primitive_desc(d, cpu());
-}
-
-napi_value PoolForward(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!readArgsOf(env, info, a, kPoolParams + 2, "poolForward(heap, Int32Array[17]) expected")) return nullptr;
-  const int32_t *off = a.p + kPoolParams;
-  try {
-    const std::string key = keyOf('p', a.p, kPoolParams, 0.f);
-    auto &cc = cache();
-    auto it = cc.find(key);
-    Cached *c;
-    if (it == cc.end()) {
-      const PoolGeom g = poolGeom(a.p, false);
-      auto entry = std::make_unique<Cached>();
-      entry->prim = pooling_forward(poolForwardPd(g, prop_kind::forward_inference));
-      entry->a = g.src;
-      entry->d = g.dst;
-      c = entry.get();
-      cc.emplace(key, std::move(entry));
-    } else {
-      c = it->second.get();
-    }
-    const SignalGuard guard;
-    c->prim.execute(strm(), {{DNNL_ARG_SRC, memory(c->a, cpu(), a.heap + off[0])},
-                             {DNNL_ARG_DST, memory(c->d, cpu(), a.heap + off[1])}});
-    strm().wait();
-  } catch (const dnnl::error &e) {
-    if (unsupported(e)) return boolean(env, false);
-    throwError(env, "pooling", e);
-    return nullptr;
-  }
-  return boolean(env, true);
-}
-
-// Max pooling's backward pass needs the forward pass's workspace (the argmax of each window), so the
-// gradient entry re-runs the forward training pass into a scratch output first.
-struct PoolBackward {
-  primitive fwd, bwd;
-  memory::desc src, dst, ws;
-  std::vector<float> y;
-  std::vector<uint8_t> wsData;
-};
-
-napi_value PoolBackwardEntry(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!readArgsOf(env, info, a, kPoolParams + 3, "poolBackward(heap, Int32Array[18]) expected")) return nullptr;
-  thread_local std::map<std::string, std::unique_ptr<PoolBackward>> entries;
-  const int32_t *off = a.p + kPoolParams;
-  try {
-    const std::string key = keyOf('q', a.p, kPoolParams, 0.f);
-    auto it = entries.find(key);
-    PoolBackward *c;
-    if (it == entries.end()) {
-      const PoolGeom g = poolGeom(a.p, true);
-      auto fpd = poolForwardPd(g, prop_kind::forward_training);
-      auto bd = pooling_backward::desc(g.alg, g.src, g.dst, g.strides, g.kernel, g.padL, g.padR);
-      auto entry = std::make_unique<PoolBackward>();
-      entry->fwd = pooling_forward(fpd);
-      entry->bwd = pooling_backward(pooling_backward::primitive_desc(bd, cpu(), fpd));
-      entry->src = g.src;
-      entry->dst = g.dst;
-      entry->ws = fpd.workspace_desc();
-      entry->y.resize(g.dst.get_size() / sizeof(float));
-      entry->wsData.resize(entry->ws.get_size());
-      c = entry.get();
-      entries.emplace(key, std::move(entry));
-    } else {
-      c = it->second.get();
-    }
-    const bool max = a.p[14] == 0;
-    const SignalGuard guard;
-    memory ws(c->ws, cpu(), c->wsData.data());
-    if (max) {
-      c->fwd.execute(strm(), {{DNNL_ARG_SRC, memory(c->src, cpu(), a.heap + off[0])},
-                              {DNNL_ARG_DST, memory(c->dst, cpu(), c->y.data())},
-                              {DNNL_ARG_WORKSPACE, ws}});
-      strm().wait();
-      // A window holding only -inf has no maximum in tfjs's sense and routes no gradient; oneDNN would
-      // route it to the window's first element (its running maximum starts at the lowest float). Such windows are rare: leave them to the wasm kernel.
-      for (float v : c->y) {
-        if (!(v > std::numeric_limits<float>::lowest())) return boolean(env, false);  // also NaN
-      }
-    }
-    std::unordered_map<int, memory> args = {{DNNL_ARG_DIFF_DST, memory(c->dst, cpu(), a.heap + off[1])},
-                                            {DNNL_ARG_DIFF_SRC, memory(c->src, cpu(), a.heap + off[2])}};
-    if (max) args.emplace(DNNL_ARG_WORKSPACE, ws);
-    c->bwd.execute(strm(), args);
-    strm().wait();
-  } catch (const dnnl::error &e) {
-    if (unsupported(e)) return boolean(env, false);
-    throwError(env, "pooling backward", e);
-    return nullptr;
-  }
-  return boolean(env, true);
-}
 
 }  // namespace cv

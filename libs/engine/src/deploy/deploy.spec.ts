@@ -143,12 +143,12 @@ describe('ONNX export', () => {
   });
 
   it('a layer without a converter is named with its class; nothing is written', async () => {
-    const model = tf.sequential({ layers: [tf.layers.conv1d({ inputShape: [8, 2], filters: 2, kernelSize: 3, name: 'my_conv1d' })] });
+    const model = tf.sequential({ layers: [tf.layers.simpleRNN({ inputShape: [8, 2], units: 2, name: 'my_rnn' })] });
     expect(() => modelToOnnx(model)).toThrow(OnnxExportError);
-    expect(() => modelToOnnx(model)).toThrow(/layer 'my_conv1d' \(Conv1D\) has no ONNX converter/);
+    expect(() => modelToOnnx(model)).toThrow(/layer 'my_rnn' \(SimpleRNN\) has no ONNX converter/);
     const dir = tmpDir();
     await saveModel(model, path.join(dir, 'm'), { task: 'test' });
-    await expect(exportOnnx(path.join(dir, 'm'), path.join(dir, 'onnx'))).rejects.toThrow(/Conv1D/);
+    await expect(exportOnnx(path.join(dir, 'm'), path.join(dir, 'onnx'))).rejects.toThrow(/SimpleRNN/);
     expect(fs.existsSync(path.join(dir, 'onnx'))).toBe(false);
     expect(fs.readdirSync(dir)).toEqual(['m']);
   });
@@ -170,6 +170,32 @@ describe('ONNX export', () => {
     expect(onnx.inputs[0].shape).toEqual([null, 8, 8, 1]);
     onnx.dispose();
   });
+});
+
+it('sequence layers: Conv1D (same, valid, dilated, strided), BatchNorm, 1-D pooling, Dot over time and global pooling match tfjs under ONNX Runtime', async () => {
+  await initBackend({ log: false });
+  const x = tf.input({ shape: [12, 3], name: 'x' });
+  const m = tf.input({ shape: [12, 1], name: 'mask' });
+  let h = tf.layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same', name: 'c_same' }).apply(x) as tf.SymbolicTensor;
+  h = tf.layers.batchNormalization({ name: 'bn' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same', dilationRate: 2, name: 'c_dilated_same' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.multiply({ name: 'masked' }).apply([h, m]) as tf.SymbolicTensor;
+  const pooled = tf.layers.maxPooling1d({ poolSize: 2, padding: 'same', name: 'pool' }).apply(h) as tf.SymbolicTensor; // [6, 4]
+  const s = tf.layers.conv1d({ filters: 5, kernelSize: 2, strides: 2, padding: 'valid', name: 'c_strided' }).apply(pooled) as tf.SymbolicTensor; // [3, 5]
+  const d = tf.layers.conv1d({ filters: 2, kernelSize: 2, dilationRate: 2, padding: 'same', name: 'c_dilated' }).apply(s) as tf.SymbolicTensor;
+  const avg = tf.layers.globalAveragePooling1d({ name: 'gap' }).apply(d) as tf.SymbolicTensor;
+  const sum = tf.layers.flatten({ name: 'f' }).apply(tf.layers.dot({ axes: 1, name: 'dot' }).apply([m, x]) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: [x, m], outputs: tf.layers.concatenate({ name: 'out' }).apply([avg, sum]) as tf.SymbolicTensor });
+  const bn = model.getLayer('bn');
+  bn.setWeights(bn.getWeights().map((w, i) => tf.add(w, tf.randomUniform(w.shape, 0.1, 0.5, 'float32', i))));
+  const onnx = new OnnxModel(modelToOnnx(model), {}, { threads: 1 });
+  const inputs = [tf.randomNormal([3, 12, 3], 0, 1, 'float32', 1), tf.cast(tf.greater(tf.randomUniform([3, 12, 1], 0, 1, 'float32', 2), 0.3), 'float32')];
+  const a = model.predict(inputs) as tf.Tensor;
+  const b = onnx.predict(inputs) as tf.Tensor;
+  expect(b.shape).toEqual(a.shape);
+  expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-5);
+  tf.dispose([a, b, ...inputs]);
+  onnx.dispose();
 });
 
 describe('pruning', () => {

@@ -6,7 +6,11 @@ import { autoPad, type Ctx, OnnxExportError, type Value } from './context';
 
 const first = (v: unknown): number => (Array.isArray(v) ? (v[0] as number) : (v as number));
 
-/** Conv1D: kernel [k, Cin, Cout] → [Cout, Cin, k]; 'causal' pads (k − 1)·d steps on the left only. */
+/**
+ * Conv1D: kernel [k, Cin, Cout] → [Cout, Cin, k]. tfjs's 'causal' padding is refused: tfjs infers its output length
+ * as 'valid' but pads as Keras does (and ignores the dilation), so no ONNX graph can match it; the suite's causal
+ * convolutions export as left padding + a dilated convolution instead.
+ */
 export function conv1d(ctx: Ctx, x: Value): Value {
   const { g, config, layer } = ctx;
   const xin = ctx.nchw(x);
@@ -18,11 +22,25 @@ export function conv1d(ctx: Ctx, x: Value): Value {
   const bias = ctx.weight('bias');
   if (bias) inputs.push(g.float(`${layer.name}/bias`, bias, [co]));
   const d = first(config.dilationRate ?? 1);
-  const padding: Record<string, number[] | string> = config.padding === 'causal' ? { pads: [(k - 1) * d, 0] } : { auto_pad: autoPad(config.padding) };
+  if (config.padding === 'causal')
+    throw new OnnxExportError(
+      `layer '${layer.name}' (Conv1D): 'causal' padding is not supported (tfjs's own is inconsistent); pad the input on the left and use 'valid'`,
+    );
+  const stride = first(config.strides ?? 1);
+  const padding: Record<string, string | number[]> = { auto_pad: autoPad(config.padding) };
+  if (config.padding === 'same' && d > 1) {
+    // ONNX Runtime refuses SAME auto-padding with dilation: TensorFlow's SAME pads written out.
+    const steps = (layer.inputSpec?.[0]?.shape ?? (layer.input as { shape: (number | null)[] }).shape)?.[1] ?? null;
+    if (stride > 1 && steps === null)
+      throw new OnnxExportError(`layer '${layer.name}' (Conv1D): 'same' with dilation and stride needs a fixed sequence length`);
+    const total = stride === 1 ? (k - 1) * d : Math.max((Math.ceil(steps! / stride) - 1) * stride + (k - 1) * d + 1 - steps!, 0);
+    delete padding.auto_pad;
+    padding.pads = [Math.floor(total / 2), total - Math.floor(total / 2)];
+  }
   const act = (config.activation as string) ?? 'linear';
   if (act !== 'linear')
     throw new OnnxExportError(`layer '${layer.name}' (Conv1D): a fused activation '${act}' is not supported; use a separate Activation layer`);
-  g.node('Conv', inputs, ctx.out, { kernel_shape: [k], strides: [first(config.strides ?? 1)], dilations: [d], ...padding });
+  g.node('Conv', inputs, ctx.out, { kernel_shape: [k], strides: [stride], dilations: [d], ...padding });
   return { name: ctx.out, rank: 3, layout: 'nchw' };
 }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from './addon';
 import { elementwiseImplementations } from './elementwise';
 import { allFloat, offsetOf, runNative, size, type KernelArgs, type NativeImpl, type WasmBackend } from './heap';
+import { packArgs } from './layouts';
 
 type Attrs = Record<string, any>;
 
@@ -14,31 +15,34 @@ interface ConvCall {
   alpha: number;
 }
 
-/** The addon's 19 convolution parameters followed by the offsets (x, w, bias, y). */
+/** The addon's convolution arguments (layouts.json `conv`): geometry, groups, activation, then the offsets (x, w, bias, y). */
 function convParams({ info, groups, act }: ConvCall, offs: [number, number, number, number]): Int32Array {
   const p = info.padInfo;
-  return Int32Array.from([
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.dilationHeight,
-    info.dilationWidth,
-    p.top,
-    p.left,
-    p.bottom,
-    p.right,
-    groups,
-    act,
-    ...offs,
-  ]);
+  return packArgs(
+    'conv',
+    {
+      batch: info.batchSize,
+      inHeight: info.inHeight,
+      inWidth: info.inWidth,
+      inChannels: info.inChannels,
+      outHeight: info.outHeight,
+      outWidth: info.outWidth,
+      outChannels: info.outChannels,
+      filterHeight: info.filterHeight,
+      filterWidth: info.filterWidth,
+      strideHeight: info.strideHeight,
+      strideWidth: info.strideWidth,
+      dilationHeight: info.dilationHeight,
+      dilationWidth: info.dilationWidth,
+      padTop: p.top,
+      padLeft: p.left,
+      padBottom: p.bottom,
+      padRight: p.right,
+      groups,
+      activation: act,
+    },
+    offs,
+  );
 }
 
 /** Conv geometry in NHWC; null when the case is not one the addon takes (NCHW, odd padding values). */
@@ -145,7 +149,12 @@ function matMul(addon: OneDnnAddon, fused: boolean) {
     const outs = runNative(b, [[...outer, m, n]], (heap, [c]) =>
       addon.matmul(
         heap,
-        Int32Array.from([batchA, batchB, m, k, n, ta ? 1 : 0, tb ? 1 : 0, act, offsetOf(b, a), offsetOf(b, bt), bias ? offsetOf(b, bias) : -1, offsetOf(b, c)]),
+        packArgs('matmul', { batchA, batchB, m, k, n, transA: ta ? 1 : 0, transB: tb ? 1 : 0, activation: act }, [
+          offsetOf(b, a),
+          offsetOf(b, bt),
+          bias ? offsetOf(b, bias) : -1,
+          offsetOf(b, c),
+        ]),
         alpha,
       ),
     );
@@ -170,26 +179,30 @@ function poolInfo(xShape: number[], attrs: Attrs): tf.backend_util.Conv2DInfo | 
   return info;
 }
 
+/** The addon's pooling arguments (layouts.json `pool`), then the offsets (x, y forward; x, dy, dx backward). */
 function poolParams(info: tf.backend_util.Conv2DInfo, avg: boolean, offs: number[]): Int32Array {
   const p = info.padInfo;
-  return Int32Array.from([
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    p.top,
-    p.left,
-    p.bottom,
-    p.right,
-    avg ? 1 : 0,
-    ...offs,
-  ]);
+  return packArgs(
+    'pool',
+    {
+      batch: info.batchSize,
+      inHeight: info.inHeight,
+      inWidth: info.inWidth,
+      channels: info.inChannels,
+      outHeight: info.outHeight,
+      outWidth: info.outWidth,
+      filterHeight: info.filterHeight,
+      filterWidth: info.filterWidth,
+      strideHeight: info.strideHeight,
+      strideWidth: info.strideWidth,
+      padTop: p.top,
+      padLeft: p.left,
+      padBottom: p.bottom,
+      padRight: p.right,
+      average: avg ? 1 : 0,
+    },
+    offs,
+  );
 }
 
 function poolForward(addon: OneDnnAddon, avg: boolean) {
