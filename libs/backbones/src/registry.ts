@@ -29,11 +29,6 @@ export function listBackbones(): string[] {
   return Object.keys(DEFINITIONS);
 }
 
-/** Name → one-line description. */
-export function describeBackbones(): Record<string, string> {
-  return Object.fromEntries(Object.entries(DEFINITIONS).map(([k, d]) => [k, d.description]));
-}
-
 /** A clear error for a name that is not registered. */
 export class UnknownBackboneError extends Error {
   override name = 'UnknownBackboneError';

@@ -1,4 +1,4 @@
-import { deriveSeed, Rng, shardRange, unitRange } from '@cv/engine';
+import { deriveSeed, LoaderTask, Rng, shardRange, unitRange } from '@cv/engine';
 import { prefetch } from './loader';
 import type { ClassificationSet } from './types';
 
@@ -174,4 +174,22 @@ export class SampleLoader {
  */
 export interface SampleTransform {
   apply(sample: Sample, rng: Rng): Sample;
+}
+
+/**
+ * A LoaderTask over `SampleBatch`es (detection, segmentation): images per batch and each replica's contiguous
+ * block of a batch come from the batch itself; a task adds its loss step.
+ *
+ * @example
+ * class MyTask extends SampleBatchTask { trainStep(batch, ctx) { ... } }
+ */
+export abstract class SampleBatchTask extends LoaderTask<SampleBatch> {
+  batchSize(batch: SampleBatch): number {
+    return batch.shape[0];
+  }
+
+  /** Replica `rank`'s contiguous block of images (and their padded targets or masks). */
+  shard(batch: SampleBatch, rank: number, worldSize: number): SampleBatch {
+    return shardSamples(batch, rank, worldSize);
+  }
 }

@@ -190,3 +190,14 @@ export function parseArgs<S extends z.ZodObject>(schema: S, argv: string[], opti
   if (!result.success) throw new ConfigError(formatIssue(result.error.issues[0]));
   return { config: deepFreeze(result.data) as Readonly<z.infer<S>>, positionals: parsed.positionals };
 }
+
+/**
+ * A required option: its value, else a ConfigError with `message` (the command, the option, an example).
+ *
+ * @example
+ * const data = need(cfg.data, 'detect:val needs --data <annotations.json>');
+ */
+export function need<T>(value: T | undefined | null, message: string): T {
+  if (value === undefined || value === null || value === '') throw new ConfigError(message);
+  return value;
+}

@@ -31,8 +31,6 @@ export interface LetterboxTransform {
   height: number;
 }
 
-/** The interpolation every resize of the suite uses (tfjs's bilinear, half-pixel centres as OpenCV and PIL). */
-export const INTERPOLATION = 'bilinear';
 /** Grey value of letterbox padding (Ultralytics' 114). */
 export const LETTERBOX_PAD = 114;
 

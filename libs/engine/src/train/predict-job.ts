@@ -50,7 +50,7 @@ export interface PredictDefinition<S extends z.ZodObject, P extends Predictor, I
   modelDir?(model: string): string;
   /** What one input is, for messages: 'image', 'CSV file'. */
   noun: string;
-  /** A path given as input → the input files (a folder's images, sorted). */
+  /** A path given as input → the input files (a folder's images, sorted); default: the path itself, which must exist. */
   list?(source: string): string[];
   /** The inputs when they are not files (e.g. a generator's samples): overrides `list`. */
   sources?(ctx: PredictContext<z.infer<S>, P>): string[];
@@ -104,7 +104,11 @@ export async function runPredictJob<S extends z.ZodObject, P extends Predictor, 
   const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
   const ctx: PredictContext<z.infer<S>, P> = { cfg, predictor, timer };
   const given = [...positionals, ...(cfg.images ? [cfg.images] : [])];
-  const sources = def.sources ? def.sources(ctx) : given.flatMap((s) => def.list?.(s) ?? [s]);
+  const exists = (s: string) => {
+    if (!fs.existsSync(s)) throw new ConfigError(`'${s}' does not exist; pass ${def.noun} paths or a folder of them`);
+    return [s];
+  };
+  const sources = def.sources ? def.sources(ctx) : given.flatMap((s) => (def.list ?? exists)(s));
   if (!sources.length) throw new ConfigError(`${def.command} needs at least one ${def.noun}: --images <dir or file>, or paths after the options`);
   const tmp = cfg.out ? `${cfg.out.replace(/\/+$/, '')}.tmp-${process.pid}` : null;
   const rows: PredictRow[] = [];

@@ -1,6 +1,6 @@
 import { balancedHead, type ClassificationDataset, type ClassificationSet, loadClassificationDataset, selectClasses, subset } from '@cv/data';
-import { ConfigError, deriveSeed, Rng } from '@cv/engine';
-import type { ClassifyTrainConfig } from './config';
+import { ConfigError, deriveSeed, readRunArgs, Rng } from '@cv/engine';
+import { type ClassifyTrainConfig, ClassifyTrainSchema } from './config';
 
 export interface PreparedData {
   dataset: ClassificationDataset;
@@ -55,4 +55,30 @@ export async function prepareData(
   let train = subset(full, trainIdx);
   if (cfg.trainLimit > 0) train = balancedHead(train, cfg.trainLimit);
   return { dataset, train, val: valIdx.length ? subset(full, valIdx) : null };
+}
+
+/** What `classify:val` scores a model on: its run's data (`--run`), else the dataset its metadata names. */
+export type ValDataArgs = Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'classes' | 'model'>;
+
+/**
+ * The test split a classifier is scored on, checked against its classes: the saved config of `run` when given,
+ * else the dataset, input size and channels in the model's metadata.
+ */
+export async function valDataset(
+  run: string | undefined,
+  meta: { dataset?: string; inputShape: number[]; classNames: string[]; model?: string },
+  where: string,
+): Promise<{ dataset: ClassificationDataset; args: ValDataArgs }> {
+  let args: ValDataArgs;
+  if (run) {
+    const { backend: _b, kernels: _k, ...saved } = readRunArgs(run, 'classify:train');
+    args = ClassifyTrainSchema.parse(saved);
+  } else {
+    if (!meta.dataset) throw new ConfigError(`'${where}' names no dataset in its metadata; pass --run <run dir> to score it on that run's data`);
+    args = { dataset: meta.dataset, imageSize: meta.inputShape[0], channels: meta.inputShape[2] as 1 | 3, classes: '', model: meta.model ?? 'model' };
+  }
+  const dataset = await loadDatasetFor(args);
+  if (dataset.test.classNames.length !== meta.classNames.length)
+    throw new ConfigError(`'${where}' has ${meta.classNames.length} classes but ${dataset.name} has ${dataset.test.classNames.length}`);
+  return { dataset, args };
 }

@@ -6,28 +6,11 @@ import { Callback, ConfigError, deriveSeed, type EpochValidator, loadModel, type
 import { plotTrainingCurves } from '@cv/metrics';
 import { type DcganTrainConfig, DcganTrainSchema, type GeneratorMetadata } from './config';
 import { GeneratorEvaluator } from './evaluate';
+import { judgeDir } from './judge';
 import { ganMarkdown } from './report';
 import { createDiscriminator, createGenerator, upsamplings } from './models';
 import { generateImages, imageGrid, latentVectors } from './sampling';
 import { type GanBatch, GanTask } from './step';
-
-/**
- * The classifier folder that judges samples: explicit, `models/classify/<dataset>` for 'auto' (the shipped
- * MNIST / Fashion-MNIST classifiers), or none.
- */
-export function judgeDir(evalClassifier: string, dataset: string): string | null {
-  if (evalClassifier === 'none') return null;
-  if (evalClassifier !== 'auto') {
-    if (!fs.existsSync(path.join(evalClassifier, 'model.json'))) {
-      throw new ConfigError(
-        `config key 'evalClassifier': '${evalClassifier}' has no model.json; pass a folder written by classify:train / classify:export, or 'none'`,
-      );
-    }
-    return evalClassifier;
-  }
-  const builtin = path.join('models', 'classify', dataset);
-  return ['mnist', 'fashion-mnist'].includes(dataset) && fs.existsSync(path.join(builtin, 'model.json')) ? builtin : null;
-}
 
 /** Writes the grid of the fixed latent vectors after every epoch: `samples/epoch_NNN.png`. */
 class SampleGrid extends Callback {

@@ -8,3 +8,4 @@ export * from './definition';
 export * from './sample';
 export * from './modes';
 export * from './report';
+export * from './judge';

@@ -1,3 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { writePng } from '@cv/data';
+import { writeFileAtomic } from '@cv/engine';
+import type { GeneratorScores } from './evaluate';
+import type { Samples } from './predictor';
+import { imageGrid } from './sampling';
+
 /** report.md of a generator's scores (dcgan:val and the end of dcgan:train). */
 export function ganMarkdown(
   r: Record<string, unknown> & { fid?: number | null; fidFloor: number | null; meanConfidence?: number | null; classEntropy?: number | null },
@@ -24,4 +32,22 @@ export function ganMarkdown(
     `![samples](${image})`,
     '',
   ].join('\n');
+}
+
+/** `dcgan:val --out`: report.json, report.md and plots/samples.png (the first 64 samples). */
+export async function writeGeneratorReport(dir: string, scores: GeneratorScores, samples: Samples, info: Record<string, unknown>): Promise<void> {
+  const size = samples.shape.reduce((a, b) => a * b);
+  const n = Math.min(64, samples.images.length / size);
+  const grid = imageGrid(samples.images.subarray(0, n * size), samples.shape, Math.ceil(Math.sqrt(n)));
+  fs.mkdirSync(path.join(dir, 'plots'), { recursive: true });
+  await writePng(path.join(dir, 'plots', 'samples.png'), grid.pixels, grid.shape);
+  const report = { ...scores, ...info, date: new Date().toISOString() };
+  writeFileAtomic(path.join(dir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomic(path.join(dir, 'report.md'), ganMarkdown(report));
+}
+
+/** One image (0..1, HWC) as a PNG without a frame. */
+export async function writeImagePng(file: string, image: Float32Array, shape: [number, number, number]): Promise<void> {
+  const { pixels } = imageGrid(image, shape, 1, 0);
+  await writePng(file, pixels, shape);
 }

@@ -15,3 +15,4 @@ export * from './refilter';
 export * from './yolo-format';
 export * from './error-analysis';
 export * from './matching';
+export * from './files';

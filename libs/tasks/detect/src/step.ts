@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type SampleBatch, shardSamples } from '@cv/data';
-import { type BatchSource, LoaderTask, type LoaderTaskOptions, type Logs, type StepContext } from '@cv/engine';
+import { type SampleBatch, SampleBatchTask } from '@cv/data';
+import { type BatchSource, type LoaderTaskOptions, type Logs, type StepContext } from '@cv/engine';
 import type { Anchors } from './boxes';
 import { DEFAULT_GAINS, detectionLoss, type LossGains } from './loss';
 import { REG_MAX } from './models';
@@ -18,7 +18,7 @@ export interface DetectionTaskOptions extends LoaderTaskOptions<SampleBatch> {
  * @example
  * const task = new DetectionTask(model, tf.train.adam(2e-3), loader, { anchors, numClasses: 3 });
  */
-export class DetectionTask extends LoaderTask<SampleBatch> {
+export class DetectionTask extends SampleBatchTask {
   constructor(
     model: tf.LayersModel,
     optimizer: tf.Optimizer,
@@ -26,15 +26,6 @@ export class DetectionTask extends LoaderTask<SampleBatch> {
     readonly options: DetectionTaskOptions,
   ) {
     super(model, optimizer, loader, options);
-  }
-
-  batchSize(batch: SampleBatch): number {
-    return batch.shape[0];
-  }
-
-  /** Replica `rank`'s contiguous block of images (and their padded targets). */
-  shard(batch: SampleBatch, rank: number, worldSize: number): SampleBatch {
-    return shardSamples(batch, rank, worldSize);
   }
 
   trainStep(batch: SampleBatch, ctx: StepContext): Logs {

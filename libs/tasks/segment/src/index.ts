@@ -9,3 +9,4 @@ export * from './overlay';
 export * from './validator';
 export * from './definition';
 export * from './modes';
+export * from './files';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type SampleBatch, shardSamples } from '@cv/data';
-import { type BatchSource, LoaderTask, type LoaderTaskOptions, type Logs, type StepContext } from '@cv/engine';
+import { type SampleBatch, SampleBatchTask } from '@cv/data';
+import { type BatchSource, type LoaderTaskOptions, type Logs, type StepContext } from '@cv/engine';
 import { type LossSpec, segmentationLoss } from './losses';
 
 export interface SegmentationTaskOptions extends LoaderTaskOptions<SampleBatch> {
@@ -14,7 +14,7 @@ export interface SegmentationTaskOptions extends LoaderTaskOptions<SampleBatch> 
  * @example
  * const task = new SegmentationTask(model, tf.train.adam(2e-3), loader, { loss: { terms: parseLoss('ce+dice') } });
  */
-export class SegmentationTask extends LoaderTask<SampleBatch> {
+export class SegmentationTask extends SampleBatchTask {
   constructor(
     model: tf.LayersModel,
     optimizer: tf.Optimizer,
@@ -22,14 +22,6 @@ export class SegmentationTask extends LoaderTask<SampleBatch> {
     readonly options: SegmentationTaskOptions,
   ) {
     super(model, optimizer, loader, options);
-  }
-
-  batchSize(batch: SampleBatch): number {
-    return batch.shape[0];
-  }
-
-  shard(batch: SampleBatch, rank: number, worldSize: number): SampleBatch {
-    return shardSamples(batch, rank, worldSize);
   }
 
   trainStep(batch: SampleBatch, ctx: StepContext): Logs {

@@ -64,6 +64,25 @@ export function prepareSequenceData(
   return { train, val, test, name, description };
 }
 
+/**
+ * The sequences a model is scored on by `sequence:val`: the test split of the dataset its metadata names (or
+ * `dataset`), split as in training (CSV: `testFraction`, `seed`), or every sequence of a CSV with `all`.
+ */
+export function valSequences(
+  cfg: { dataset?: string; labelColumn: string; testFraction: number; seed: number; all: boolean },
+  meta: { dataset?: string; classNames: string[]; features: number },
+  where: string,
+): { set: SequenceSet; name: string } {
+  const name = cfg.dataset ?? meta.dataset?.replace(/ \(permuted\)$/, '');
+  if (!name) throw new ConfigError(`'${where}' names no dataset; pass --dataset <name or csv>`);
+  const permute = !cfg.dataset && !!meta.dataset?.endsWith(' (permuted)');
+  const builtin = (BUILTIN_SEQUENCES as readonly string[]).includes(name);
+  const split = { dataset: name, permute, labelColumn: cfg.labelColumn, testFraction: cfg.testFraction, valFraction: 0, trainLimit: 0, seed: cfg.seed };
+  const set = !builtin && cfg.all ? loadCsvSequences(name, cfg.labelColumn, meta.classNames) : prepareSequenceData(split).test;
+  if (set.features !== meta.features) throw new ConfigError(`'${name}' has ${set.features} feature(s) per step; the model takes ${meta.features}`);
+  return { set, name };
+}
+
 export interface SequenceOutcome {
   runDir: string;
   accuracy: number;
