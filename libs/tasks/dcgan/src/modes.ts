@@ -86,4 +86,11 @@ export const dcganPredict: PredictDefinition<typeof PredictSchema, GanPredictor,
 };
 
 /** The DCGAN task in every mode (`apps/dcgan`: `runMode(dcgan, 'val')`); `dcgan:sample` draws grids and strips. */
-export const dcgan: TaskModes = { name: 'dcgan', setup: registerRegularizationLayers, train: dcganTask, val: dcganVal, predict: dcganPredict };
+export const dcgan: TaskModes = {
+  name: 'dcgan',
+  setup: registerRegularizationLayers, // any classify model can judge samples
+  train: dcganTask,
+  val: dcganVal,
+  predict: dcganPredict,
+  usage: { train: 'nx run dcgan:train -- [--dataset mnist] [--epochs N] [--out runs/dcgan/exp] [--resume <runDir>] [--key=value ...]' },
+};

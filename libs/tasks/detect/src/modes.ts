@@ -72,4 +72,14 @@ export const detectPredict: PredictDefinition<typeof PredictSchema, DetectionPre
 };
 
 /** The detection task in every mode (`apps/detect`: `runMode(detect, 'val')`). */
-export const detect: TaskModes = { name: 'detect', train: detectTask, val: detectVal, predict: detectPredict, prune: true };
+export const detect: TaskModes = {
+  name: 'detect',
+  train: detectTask,
+  val: detectVal,
+  predict: detectPredict,
+  prune: true,
+  usage: {
+    train:
+      'nx run detect:train -- --data <annotations.json> [--images <dir>] [--val-data <json>] [--model yolo-n] [--epochs N | --time <min>] [--out <runDir>]',
+  },
+};

@@ -58,4 +58,14 @@ export const segmentPredict: PredictDefinition<typeof PredictSchema, Segmentatio
 };
 
 /** The segmentation task in every mode (`apps/segment`: `runMode(segment, 'val')`). */
-export const segment: TaskModes = { name: 'segment', train: segmentTask, val: segmentVal, predict: segmentPredict, prune: true };
+export const segment: TaskModes = {
+  name: 'segment',
+  train: segmentTask,
+  val: segmentVal,
+  predict: segmentPredict,
+  prune: true,
+  usage: {
+    train:
+      'nx run segment:train -- --images <dir> --masks <dir> | --data <coco json> [--val-images <dir> --val-masks <dir>] [--model unet-n] [--epochs N | --time <min>] [--out <runDir>]',
+  },
+};

@@ -69,4 +69,5 @@ export const sequence: TaskModes = {
   val: sequenceVal,
   predict: sequencePredict,
   prune: true,
+  usage: { train: 'nx run sequence:train -- --dataset mnist-rows|mnist-pixels|<csv> --model conv1d|tcn --epochs N --out <runDir>' },
 };
