@@ -1,9 +1,6 @@
 /**
- * Pretrains a registry backbone (with a classification head) on a dataset the suite has and ships it:
- *
- *   npx nx run backbones:pretrain -- --name resnet-s [--dataset fashion-mnist] [--epochs 2]
- *
- * The run goes to runs/backbones/<name>; the exported weights and a model card go to models/backbones/<name>/.
+ * Pretrains a registry backbone (with a classification head) and ships it: the run goes to runs/backbones/<name>,
+ * the exported weights and a model card to models/backbones/<name>/.
  */
 import { runCli } from '@cv/engine';
 import { registerRegularizationLayers } from '@cv/regularization';

@@ -117,12 +117,17 @@ export async function runPredictJob<S extends z.ZodObject, P extends Predictor, 
       fs.rmSync(tmp, { recursive: true, force: true });
       for (const d of ['', ...(def.dirs ?? [])]) fs.mkdirSync(path.join(tmp, d), { recursive: true });
     }
+    // A batch's files are written together (sharp encodes off the main thread) while the next batch is read and
+    // predicted; at most one batch of writes is in flight.
+    let writing: Promise<unknown> = Promise.resolve();
     await forEachBatch(def, ctx, sources, def.batchSize?.(ctx) ?? cfg.batch, async (batch, inputs, outputs) => {
-      for (let i = 0; i < batch.length; i++) {
-        rows.push(...def.rows(batch[i], outputs[i], inputs[i], ctx));
-        if (tmp && def.write) await timer.time('write', () => def.write!(tmp, batch[i], inputs[i], outputs[i], ctx));
-      }
+      batch.forEach((source, i) => rows.push(...def.rows(source, outputs[i], inputs[i], ctx)));
+      if (!tmp || !def.write) return;
+      await writing;
+      writing = timer.time('write', () => Promise.all(batch.map((source, i) => def.write!(tmp, source, inputs[i], outputs[i], ctx))));
+      writing.catch(() => {}); // awaited below or on the next batch
     });
+    await writing;
     if (tmp) {
       await timer.time('write', async () => {
         writeFileAtomic(path.join(tmp, 'predictions.json'), JSON.stringify(rows, null, 1) + '\n');
