@@ -1,4 +1,5 @@
+import { queueModes } from '@cv/distributed';
 import { runMode } from '@cv/engine';
 import { classify } from '@cv/tasks-classify';
 
-runMode(classify, 'val');
+runMode(classify, 'val', queueModes); // --queue redis://…: shards on worker:start processes

@@ -1,4 +1,5 @@
+import { queueModes } from '@cv/distributed';
 import { runMode } from '@cv/engine';
 import { dcgan } from '@cv/tasks-dcgan';
 
-runMode(dcgan, 'val');
+runMode(dcgan, 'val', queueModes); // --queue redis://…: shards on worker:start processes

@@ -1,4 +1,5 @@
+import { queueModes } from '@cv/distributed';
 import { runMode } from '@cv/engine';
 import { segment } from '@cv/tasks-segment';
 
-runMode(segment, 'val');
+runMode(segment, 'val', queueModes); // --queue redis://…: shards on worker:start processes

@@ -1,4 +1,5 @@
+import { queueModes } from '@cv/distributed';
 import { runMode } from '@cv/engine';
 import { sequence } from '@cv/tasks-sequence';
 
-runMode(sequence, 'predict');
+runMode(sequence, 'predict', queueModes); // --queue redis://…: shards on worker:start processes

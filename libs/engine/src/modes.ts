@@ -33,6 +33,15 @@ export interface TaskModes {
   usage?: Partial<Record<Mode, string>>;
 }
 
+/**
+ * Runners of val and predict over worker processes (`@cv/distributed`'s `queueModes`), used when the command line
+ * has `--queue`; without them `--queue` is refused with one line.
+ */
+export interface RemoteModes {
+  val?(task: TaskModes, argv: string[]): Promise<void>;
+  predict?(task: TaskModes, argv: string[]): Promise<void>;
+}
+
 const defaultUsage = (task: string, mode: Mode) =>
   ({
     train: `nx run ${task}:train -- [--config file.json] [--key=value ...]`,
@@ -51,10 +60,12 @@ const defaultUsage = (task: string, mode: Mode) =>
  * import { detect } from '@cv/tasks-detect';
  * runMode(detect, 'val');
  */
-export function runMode(task: TaskModes, mode: Mode): void {
+export function runMode(task: TaskModes, mode: Mode, remote: RemoteModes = {}): void {
   const usage = `usage: ${task.usage?.[mode] ?? defaultUsage(task.name, mode)}`;
   const main = async (argv: string[]) => {
-    if (mode === 'train') await runTrainJob(task.train, argv);
+    const queued = argv.some((a) => a === '--queue' || a.startsWith('--queue='));
+    if (queued && (mode === 'val' || mode === 'predict') && remote[mode]) await remote[mode]!(task, argv);
+    else if (mode === 'train') await runTrainJob(task.train, argv);
     else if (mode === 'val') await runValJob(task.val as ValDefinition<z.ZodObject, Predictor, unknown, unknown>, argv);
     else if (mode === 'predict') await runPredictJob(task.predict as PredictDefinition<z.ZodObject, Predictor, unknown, unknown>, argv);
     else if (mode === 'export') await runExport(argv, `${task.name}:export`);

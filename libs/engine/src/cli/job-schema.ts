@@ -72,3 +72,14 @@ export const runtimeKeys = {
   runtime: z.enum(['tfjs', 'onnx']).optional().describe('tfjs, or ONNX Runtime (default: ONNX Runtime for a folder holding only model.onnx)'),
   threads: z.number().int().positive().optional().describe('ONNX Runtime intra-op threads (default: all cores)'),
 };
+
+/**
+ * The keys that send a val or predict run to worker processes through a Redis queue (`@cv/distributed`; the apps
+ * pass its runner to `runMode`). Without `--queue` the run is local.
+ */
+export const queueKeys = {
+  queue: z.string().optional().describe('redis://[:password@]host:port (or rediss://): run as shards on worker processes (npx nx run worker:start)'),
+  queueName: z.string().default('cv').describe('with --queue: the queue namespace, so several users of one Redis do not collide'),
+  shardSize: z.number().int().positive().default(1000).describe('with --queue: inputs per shard (a multiple of --batch keeps batches as in a local run)'),
+};
+export type QueueConfig = { queue?: string; queueName: string; shardSize: number };

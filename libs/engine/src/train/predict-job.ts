@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseArgs } from '../cli/args';
-import { runtimeKeys } from '../cli/job-schema';
+import { type QueueConfig, queueKeys, runtimeKeys } from '../cli/job-schema';
 import { initBackend } from '../infer/backend';
 import { writeFileAtomic } from '../infer/files';
 import { loadTaskPredictor, type Predictor } from '../infer/predictor';
@@ -17,9 +17,10 @@ export const predictKeys = {
   out: z.string().optional().describe('folder for the answers: predictions.json and the task’s files (drawn images, masks...)'),
   json: z.boolean().default(false).describe('print the answers as a JSON array instead of one line each'),
   batch: z.number().int().positive().default(16).describe('inputs per forward pass (the next batch is read while this one runs)'),
+  ...queueKeys,
 };
 
-type PredictConfig = { model?: string; images?: string; out?: string; json: boolean; batch: number; runtime?: 'tfjs' | 'onnx'; threads?: number };
+type PredictConfig = { model?: string; images?: string; out?: string; json: boolean; batch: number; runtime?: 'tfjs' | 'onnx'; threads?: number } & QueueConfig;
 
 /** What a task's predict hooks see. */
 export interface PredictContext<C, P extends Predictor> {
@@ -83,6 +84,63 @@ export interface PredictSummary {
   stages: Record<string, number>;
 }
 
+/** Parses a predict command line and opens its model: the context every predict hook sees (the caller disposes the predictor). */
+export async function openPredict<S extends z.ZodObject, P extends Predictor, I, O>(
+  def: PredictDefinition<S, P, I, O>,
+  argv: string[],
+  timer = new StageTimer(),
+): Promise<{ ctx: PredictContext<z.infer<S>, P>; positionals: string[] }> {
+  const { config, positionals } = parseArgs(predictSchema(def), argv, { allowPositionals: true });
+  const cfg = config as z.infer<S> & PredictConfig;
+  if (!cfg.model) throw new ConfigError(`${def.command} needs --model <dir>`);
+  if (def.needsOut && !cfg.out) throw new ConfigError(`${def.command} needs --out <dir> for its answers`);
+  await initBackend({ log: (line) => console.error(line) });
+  const modelDir = def.modelDir ? def.modelDir(cfg.model) : cfg.model;
+  const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
+  return { ctx: { cfg, predictor, timer }, positionals };
+}
+
+/** The inputs of a predict command: the task's own (`sources`), else every path given, listed (a folder's images). */
+export function predictSources<S extends z.ZodObject, P extends Predictor, I, O>(
+  def: PredictDefinition<S, P, I, O>,
+  ctx: PredictContext<z.infer<S>, P>,
+  positionals: string[],
+): string[] {
+  const given = [...positionals, ...(ctx.cfg.images ? [ctx.cfg.images] : [])];
+  const exists = (s: string) => {
+    if (!fs.existsSync(s)) throw new ConfigError(`'${s}' does not exist; pass ${def.noun} paths or a folder of them`);
+    return [s];
+  };
+  const sources = def.sources ? def.sources(ctx) : given.flatMap((s) => (def.list ?? exists)(s));
+  if (!sources.length) throw new ConfigError(`${def.command} needs at least one ${def.noun}: --images <dir or file>, or paths after the options`);
+  return sources;
+}
+
+/**
+ * Answers `sources` in batches — the next batch read while this one is predicted, a batch's files written together
+ * into `dir` (when given) while the next is predicted — and returns the rows. The loop of `predict`, and of a
+ * queue worker's shard.
+ */
+export async function predictInto<S extends z.ZodObject, P extends Predictor, I, O>(
+  def: PredictDefinition<S, P, I, O>,
+  ctx: PredictContext<z.infer<S>, P>,
+  sources: string[],
+  dir: string | null,
+): Promise<PredictRow[]> {
+  const rows: PredictRow[] = [];
+  if (dir) for (const d of ['', ...(def.dirs ?? [])]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  let writing: Promise<unknown> = Promise.resolve(); // at most one batch of writes in flight
+  await forEachBatch(def, ctx, sources, def.batchSize?.(ctx) ?? ctx.cfg.batch, async (batch, inputs, outputs) => {
+    batch.forEach((source, i) => rows.push(...def.rows(source, outputs[i], inputs[i], ctx)));
+    if (!dir || !def.write) return;
+    await writing;
+    writing = ctx.timer.time('write', () => Promise.all(batch.map((source, i) => def.write!(dir, source, inputs[i], outputs[i], ctx))));
+    writing.catch(() => {}); // awaited below or on the next batch
+  });
+  await writing;
+  return rows;
+}
+
 /**
  * Runs a task's `predict` mode from its command line.
  *
@@ -93,46 +151,19 @@ export async function runPredictJob<S extends z.ZodObject, P extends Predictor, 
   def: PredictDefinition<S, P, I, O>,
   argv: string[],
 ): Promise<PredictSummary> {
-  const { config, positionals } = parseArgs(predictSchema(def), argv, { allowPositionals: true });
-  const cfg = config as z.infer<S> & PredictConfig;
-  if (!cfg.model) throw new ConfigError(`${def.command} needs --model <dir>`);
-  if (def.needsOut && !cfg.out) throw new ConfigError(`${def.command} needs --out <dir> for its answers`);
-  const timer = new StageTimer();
   const started = performance.now();
-  await initBackend({ log: (line) => console.error(line) });
-  const modelDir = def.modelDir ? def.modelDir(cfg.model) : cfg.model;
-  const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
-  const ctx: PredictContext<z.infer<S>, P> = { cfg, predictor, timer };
-  const given = [...positionals, ...(cfg.images ? [cfg.images] : [])];
-  const exists = (s: string) => {
-    if (!fs.existsSync(s)) throw new ConfigError(`'${s}' does not exist; pass ${def.noun} paths or a folder of them`);
-    return [s];
-  };
-  const sources = def.sources ? def.sources(ctx) : given.flatMap((s) => (def.list ?? exists)(s));
-  if (!sources.length) throw new ConfigError(`${def.command} needs at least one ${def.noun}: --images <dir or file>, or paths after the options`);
+  const { ctx, positionals } = await openPredict(def, argv);
+  const { cfg, predictor, timer } = ctx;
+  let sources: string[] = [];
+  let rows: PredictRow[] = [];
   const tmp = cfg.out ? `${cfg.out.replace(/\/+$/, '')}.tmp-${process.pid}` : null;
-  const rows: PredictRow[] = [];
   try {
+    if (cfg.queue) throw new ConfigError(`${def.command}: --queue runs through the distributed runner; start it with the task's app (apps/<task>)`);
+    sources = predictSources(def, ctx, positionals);
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    rows = await predictInto(def, ctx, sources, tmp);
     if (tmp) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      for (const d of ['', ...(def.dirs ?? [])]) fs.mkdirSync(path.join(tmp, d), { recursive: true });
-    }
-    // A batch's files are written together (sharp encodes off the main thread) while the next batch is read and
-    // predicted; at most one batch of writes is in flight.
-    let writing: Promise<unknown> = Promise.resolve();
-    await forEachBatch(def, ctx, sources, def.batchSize?.(ctx) ?? cfg.batch, async (batch, inputs, outputs) => {
-      batch.forEach((source, i) => rows.push(...def.rows(source, outputs[i], inputs[i], ctx)));
-      if (!tmp || !def.write) return;
-      await writing;
-      writing = timer.time('write', () => Promise.all(batch.map((source, i) => def.write!(tmp, source, inputs[i], outputs[i], ctx))));
-      writing.catch(() => {}); // awaited below or on the next batch
-    });
-    await writing;
-    if (tmp) {
-      await timer.time('write', async () => {
-        writeFileAtomic(path.join(tmp, 'predictions.json'), JSON.stringify(rows, null, 1) + '\n');
-        await def.finish?.(tmp, rows, ctx);
-      });
+      await timer.time('write', () => finishPredictFolder(def, ctx, tmp, rows));
       fs.rmSync(cfg.out!, { recursive: true, force: true });
       fs.mkdirSync(path.dirname(path.resolve(cfg.out!)), { recursive: true });
       fs.renameSync(tmp, cfg.out!);
@@ -146,13 +177,33 @@ export async function runPredictJob<S extends z.ZodObject, P extends Predictor, 
   const seconds = (performance.now() - started) / 1000;
   if (cfg.json) console.log(JSON.stringify(rows, null, 2));
   else if (!cfg.out) rows.forEach((r) => console.log(def.line(r)));
-  const rate = sources.length / Math.max(seconds, 1e-9);
-  const what = [`${sources.length} ${def.noun}${sources.length === 1 ? '' : 's'}`, ...(def.summary ? [def.summary(rows)] : [])].join(', ');
   // stdout holds the answers (JSON or lines) when they are not files.
-  (cfg.out && !cfg.json ? console.log : console.error)(
-    `${what}${cfg.out ? ` → ${cfg.out}/ (predictions.json)` : ''}; ${timer.summary()}; ${rate.toFixed(1)} ${def.noun}s/s end to end`,
-  );
+  (cfg.out && !cfg.json ? console.log : console.error)(predictSummaryLine(def, cfg, sources.length, rows, `${timer.summary()}; `, seconds));
   return { inputs: sources.length, rows, seconds, stages: timer.toJSON() };
+}
+
+/** The set-level files of an answers folder: predictions.json (every row, in input order) and the task's own. */
+export async function finishPredictFolder<S extends z.ZodObject, P extends Predictor, I, O>(
+  def: PredictDefinition<S, P, I, O>,
+  ctx: PredictContext<z.infer<S>, P>,
+  dir: string,
+  rows: PredictRow[],
+): Promise<void> {
+  writeFileAtomic(path.join(dir, 'predictions.json'), JSON.stringify(rows, null, 1) + '\n');
+  await def.finish?.(dir, rows, ctx);
+}
+
+/** The closing line of a predict run: inputs, the task's summary, where the answers went, stages, inputs/s. */
+export function predictSummaryLine<S extends z.ZodObject, P extends Predictor, I, O>(
+  def: PredictDefinition<S, P, I, O>,
+  cfg: { out?: string },
+  inputs: number,
+  rows: PredictRow[],
+  stages: string,
+  seconds: number,
+): string {
+  const what = [`${inputs} ${def.noun}${inputs === 1 ? '' : 's'}`, ...(def.summary ? [def.summary(rows)] : [])].join(', ');
+  return `${what}${cfg.out ? ` → ${cfg.out}/ (predictions.json)` : ''}; ${stages}${(inputs / Math.max(seconds, 1e-9)).toFixed(1)} ${def.noun}s/s end to end`;
 }
 
 /** Batches of sources: the next batch is read (decoding runs off the main thread) while this one is predicted. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseArgs } from '../cli/args';
-import { runtimeKeys } from '../cli/job-schema';
+import { type QueueConfig, queueKeys, runtimeKeys } from '../cli/job-schema';
 import { initBackend } from '../infer/backend';
 import { writeFileAtomic } from '../infer/files';
 import { loadTaskPredictor, type Predictor } from '../infer/predictor';
@@ -13,9 +13,10 @@ export const valKeys = {
   model: z.string().optional().describe("model folder (a train run's model/): tfjs, quantized tfjs or ONNX"),
   json: z.string().optional().describe('also write the report JSON to this file'),
   out: z.string().optional().describe('folder for report.json, report.md and plots/'),
+  ...queueKeys,
 };
 
-type ValConfig = { model?: string; json?: string; out?: string; runtime?: 'tfjs' | 'onnx'; threads?: number };
+type ValConfig = { model?: string; json?: string; out?: string; runtime?: 'tfjs' | 'onnx'; threads?: number } & QueueConfig;
 
 /** What a task's val hooks see: the config, the loaded Predictor, where the report goes, and the stage timer. */
 export interface ValContext<C, P extends Predictor> {
@@ -26,6 +27,8 @@ export interface ValContext<C, P extends Predictor> {
   /** `tfjs` backend name, or `onnxruntime`. */
   runtime: string;
   timer: StageTimer;
+  /** The model folder loaded. */
+  modelDir: string;
 }
 
 /**
@@ -52,6 +55,15 @@ export interface ValDefinition<S extends z.ZodObject, P extends Predictor, D, R>
   lines(result: R, data: D, ctx: ValContext<z.infer<S>, P>): string[];
   /** The machine-readable report (`--json`, report.json). */
   json(result: R, data: D, ctx: ValContext<z.infer<S>, P>): unknown;
+  /**
+   * Evaluation in shards on queue workers (`--queue`): how many items the data holds, one shard's partial result
+   * (JSON-safe) for some of them, and the merge of every shard's part into the result — equal to `evaluate`'s.
+   */
+  shards?: {
+    count(data: D): number;
+    evaluate(data: D, items: number[], ctx: ValContext<z.infer<S>, P>): Promise<unknown> | unknown;
+    merge(parts: unknown[], data: D, ctx: ValContext<z.infer<S>, P>): Promise<R> | R;
+  };
   /** Writes report.json, report.md and plots into `dir`; returns a line naming what it wrote. */
   report?(dir: string, result: R, data: D, ctx: ValContext<z.infer<S>, P>): Promise<string> | string;
 }
@@ -66,6 +78,18 @@ export const valSchema = <S extends z.ZodObject>(def: { schema: S }) => def.sche
  * runCli((argv) => runValJob(detectVal, argv).then(() => {}), { schema: valSchema(detectVal), usage });
  */
 export async function runValJob<S extends z.ZodObject, P extends Predictor, D, R>(def: ValDefinition<S, P, D, R>, argv: string[]): Promise<R> {
+  const { ctx, data } = await openVal(def, argv);
+  if (ctx.cfg.queue) throw new ConfigError(`${def.command}: --queue runs through the distributed runner; start it with the task's app (apps/<task>)`);
+  const result = await ctx.timer.time('evaluate', () => def.evaluate(data, ctx));
+  await finishVal(def, ctx, data, result);
+  return result;
+}
+
+/** Parses a val command line, opens its model and reads its data: what the hooks need (a queue worker too). */
+export async function openVal<S extends z.ZodObject, P extends Predictor, D, R>(
+  def: ValDefinition<S, P, D, R>,
+  argv: string[],
+): Promise<{ ctx: ValContext<z.infer<S>, P>; data: D }> {
   const { config } = parseArgs(valSchema(def), argv);
   const cfg = config as z.infer<S> & ValConfig;
   const timer = new StageTimer();
@@ -74,19 +98,33 @@ export async function runValJob<S extends z.ZodObject, P extends Predictor, D, R
   const backend = await initBackend({ log: (line) => console.error(line) });
   const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
   const runtime = predictor.model.runtime ?? backend.name;
-  const ctx: ValContext<z.infer<S>, P> = { cfg, predictor, outDir: cfg.out ?? def.outDir?.(cfg), runtime, timer };
+  const ctx: ValContext<z.infer<S>, P> = { cfg, predictor, outDir: cfg.out ?? def.outDir?.(cfg), runtime, timer, modelDir };
   const data = await timer.time('data', () => def.data(ctx));
-  const result = await timer.time('evaluate', () => def.evaluate(data, ctx));
+  return { ctx, data };
+}
+
+/** Prints the result's lines, writes `--json` and the report folder, then releases the model. */
+export async function finishVal<S extends z.ZodObject, P extends Predictor, D, R>(
+  def: ValDefinition<S, P, D, R>,
+  ctx: ValContext<z.infer<S>, P>,
+  data: D,
+  result: R,
+): Promise<void> {
+  const { cfg, timer } = ctx;
   def.lines(result, data, ctx).forEach((line) => console.log(line));
-  if (cfg.json) {
-    writeFileAtomic(cfg.json, JSON.stringify({ ...(def.json(result, data, ctx) as object), modelDir, runtime }, null, 2) + '\n');
-  }
+  if (cfg.json) writeFileAtomic(cfg.json, JSON.stringify(valJson(def, ctx, data, result), null, 2) + '\n');
   if (ctx.outDir && def.report) console.log(await timer.time('report', () => def.report!(ctx.outDir!, result, data, ctx)));
   if (cfg.json) console.log(`wrote ${cfg.json}`);
   console.error(`[${def.command}] ${timer.summary()}`);
-  predictor.dispose();
-  return result;
+  ctx.predictor.dispose();
 }
+
+/** The `--json` object of a val run: the task's JSON, the model folder and the runtime. */
+export const valJson = <S extends z.ZodObject, P extends Predictor, D, R>(def: ValDefinition<S, P, D, R>, ctx: ValContext<z.infer<S>, P>, data: D, result: R) => ({
+  ...(def.json(result, data, ctx) as object),
+  modelDir: ctx.modelDir,
+  runtime: ctx.runtime,
+});
 
 /** `<run>/model` of a `--run` option, for tasks whose val reads a training run. */
 export const runModelDir = (run: string | undefined) => (run ? path.join(run, 'model') : undefined);

@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { decodeImage, listImages } from '@cv/data';
-import { type DecodedImage, need, type PredictDefinition, readHistory, readRunArgs, type TaskModes, type ValDefinition } from '@cv/engine';
+import { type DecodedImage, need, type PredictDefinition, readRunArgs, type TaskModes, type ValDefinition } from '@cv/engine';
 import { registerRegularizationLayers } from '@cv/regularization';
 import { z } from 'zod';
 import { valDataset } from './data';
 import { classifyTask } from './definition';
 import './predict'; // registers the classifier's Predictor for loadPredictor
 import type { ClassificationPredictor, Prediction } from './predictor';
-import { classificationJson, type ClassifierEvaluation, evaluateClassifier, writeClassificationReport } from './validator';
+import { classificationJson, type ClassifierEvaluation, classifyReportInfo, evaluateClassifier, writeClassificationReport } from './validator';
 
 const ValSchema = z.object({ run: z.string().optional().describe('run directory written by classify:train (its report is rewritten)') });
 type ValData = Awaited<ReturnType<typeof valDataset>>;
@@ -29,20 +29,12 @@ export const classifyVal: ValDefinition<typeof ValSchema, ClassificationPredicto
   lines: (r, _d, { runtime }) => [
     `test accuracy: ${(100 * r.accuracy).toFixed(2)} % (top-5 ${(100 * r.top5Accuracy).toFixed(2)} %) on ${r.images} images (${runtime})`,
   ],
-  json: (r, d, ctx) => classificationJson(r, d.dataset.test, reportInfo(d, ctx)),
+  json: (r, d, ctx) => classificationJson(r, d.dataset.test, classifyReportInfo(d, ctx)),
   async report(dir, r, d, ctx) {
-    await writeClassificationReport(ctx.predictor.model, d.dataset.test, dir, reportInfo(d, ctx), r);
+    await writeClassificationReport(ctx.predictor.model, d.dataset.test, dir, classifyReportInfo(d, ctx), r);
     return `wrote ${path.join(dir, 'report.json')}, report.md, plots/confusion_matrix.png${ctx.cfg.run ? ', plots/training_curves.png' : ''}`;
   },
 };
-
-const reportInfo = ({ dataset, args }: ValData, { cfg, runtime }: { cfg: { run?: string }; runtime: string }) => ({
-  backend: runtime,
-  epochs: cfg.run ? readHistory(cfg.run).length : 0,
-  dataset: dataset.name,
-  model: args.model,
-  split: dataset.splitDescription,
-});
 
 const PredictSchema = z.object({ topK: z.number().int().positive().default(3).describe('classes listed per image with --json') });
 

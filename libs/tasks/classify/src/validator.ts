@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import type { ClassificationSet } from '@cv/data';
+import type { ClassificationDataset, ClassificationSet } from '@cv/data';
 import { type EpochValidator, type InferenceModel, type Logs, readHistory, unitRange } from '@cv/engine';
 import {
   accuracy,
@@ -128,3 +128,15 @@ export async function writeClassificationReport(
   await plotConfusionMatrix(r.confusionMatrix, test.classNames, path.join(runDir, 'plots', 'confusion_matrix'));
   return json;
 }
+
+/** The report header of `classify:val`: the data scored, the runtime, and the run's epochs when it is a run. */
+export const classifyReportInfo = (
+  { dataset, args }: { dataset: ClassificationDataset; args: { model: string } },
+  { cfg, runtime }: { cfg: { run?: string }; runtime: string },
+): ReportInfo => ({
+  backend: runtime,
+  epochs: cfg.run ? readHistory(cfg.run).length : 0,
+  dataset: dataset.name,
+  model: args.model,
+  split: dataset.splitDescription,
+});

@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage } from '@cv/data';
 import { ConfigError } from '@cv/engine';
-import type { CocoDataset, CocoResult } from 'coco-ts-api';
+import { COCO, type CocoDataset, type CocoResult, COCOeval, evaluateShard, mergeShards, parseShard, serializeShard } from 'coco-ts-api';
 import { MATCHING_DEFAULTS, type Thresholds } from './defaults';
 import { writeErrorReports } from './error-analysis';
 import type { DetectedObject, DetectionPredictor } from './predictor';
-import { type DetectionEvaluation, evaluateDetections, plotDetectionCurves, toCocoResults, writeDetectionReport } from './validator';
+import { type DetectionEvaluation, evaluateDetections, plotDetectionCurves, summarizeDetections, toCocoResults, writeDetectionReport } from './validator';
 
 export function readCocoFile(file: string): CocoDataset {
   if (!fs.existsSync(file)) throw new ConfigError(`COCO file '${file}' does not exist; pass --data <annotations.json>`);
@@ -33,10 +33,17 @@ export function cocoImageIds(files: string[], gt?: CocoDataset): number[] {
   });
 }
 
-export type FileEvaluation = DetectionEvaluation & { results: CocoResult[]; msPerImage: number };
+/** `results`: every detection, when one process holds them (a queued run's shards keep theirs). */
+export type FileEvaluation = DetectionEvaluation & { results?: CocoResult[]; msPerImage: number };
 
 /** COCOeval of the Predictor on image files (decoded 16 at a time): the path of `detect:predict`, scored. */
 export async function evaluateDetectorOnFiles(predictor: DetectionPredictor, gt: CocoDataset, files: string[], options: Thresholds): Promise<FileEvaluation> {
+  const { results, ms } = await detectFiles(predictor, gt, files, options);
+  return { ...evaluateDetections(gt, results), results, msPerImage: ms / Math.max(1, files.length) };
+}
+
+/** COCO results of the Predictor on image files (decoded 16 at a time, as `detect:predict` batches) and the inference ms. */
+async function detectFiles(predictor: DetectionPredictor, gt: CocoDataset, files: string[], options: Thresholds) {
   const detections: DetectedObject[][] = [];
   let ms = 0;
   for (let i = 0; i < files.length; i += 16) {
@@ -44,8 +51,38 @@ export async function evaluateDetectorOnFiles(predictor: DetectionPredictor, gt:
     detections.push(...predictor.predict(images, options));
     ms += predictor.timing.inference * images.length;
   }
-  const results = toCocoResults(detections, cocoImageIds(files, gt));
-  return { ...evaluateDetections(gt, results), results, msPerImage: ms / Math.max(1, files.length) };
+  return { results: toCocoResults(detections, cocoImageIds(files, gt)), ms };
+}
+
+/** One shard of a queued `detect:val`: its images' detections evaluated on those images only (a coco-ts-api shard). */
+export interface DetectionShardPart {
+  shard: string;
+  detections: number;
+  ms: number;
+  images: number;
+}
+
+/** The part of some images (indices into `files`): detections, then COCOeval on those images (`evaluateShard`). */
+export async function evaluateDetectionShard(
+  predictor: DetectionPredictor,
+  gt: CocoDataset,
+  files: string[],
+  items: number[],
+  options: Thresholds,
+): Promise<DetectionShardPart> {
+  const mine = items.map((i) => files[i]);
+  const { results, ms } = await detectFiles(predictor, gt, mine, options);
+  const coco = new COCO(gt);
+  const E = new COCOeval(coco, coco.loadRes(results), 'bbox');
+  return { shard: serializeShard(evaluateShard(E, cocoImageIds(mine, gt))), detections: results.length, ms, images: mine.length };
+}
+
+/** Every shard's part merged and accumulated once: the numbers of one `evaluateDetectorOnFiles`, bit for bit. */
+export function mergeDetectionShards(parts: DetectionShardPart[], gt: CocoDataset): FileEvaluation {
+  const E = mergeShards(parts.map((p) => parseShard(p.shard)));
+  const detections = parts.reduce((n, p) => n + p.detections, 0);
+  const ms = parts.reduce((n, p) => n + p.ms, 0);
+  return { ...summarizeDetections(E, gt, detections), msPerImage: ms / Math.max(1, parts.reduce((n, p) => n + p.images, 0)) };
 }
 
 /** The lines `detect:val` prints: pycocotools' 12, a per-class table, the speed. */
@@ -67,6 +104,7 @@ export async function writeFileEvaluationReport(
   await plotDetectionCurves(dir, r);
   const cats = [...(gt.categories ?? [])].map((c) => c.id).sort((a, b) => a - b);
   const fileOf = new Map((gt.images ?? []).map((im, i) => [im.id, files[i]]));
+  if (!r.results) return `report → ${dir}/report.md (the error galleries need every detection in one process: run without --queue)`;
   const e = await writeErrorReports(dir, gt, r.results, cats, (id) => fileOf.get(id));
   return `report → ${dir}/report.md (${e.falsePositives} false positives, ${e.falseNegatives} false negatives at score ≥ ${MATCHING_DEFAULTS.conf})`;
 }

@@ -7,7 +7,18 @@ import { type DetectionBox, toDetectionBox } from './answer';
 import { EVAL_DEFAULTS, PREDICT_DEFAULTS, type Thresholds } from './defaults';
 import { detectTask } from './definition';
 import { drawBoxes } from './draw';
-import { cocoImageIds, detectionLines, evaluateDetectorOnFiles, type FileEvaluation, readCocoFile, readCocoImages, writeFileEvaluationReport } from './files';
+import {
+  cocoImageIds,
+  type DetectionShardPart,
+  detectionLines,
+  evaluateDetectionShard,
+  evaluateDetectorOnFiles,
+  type FileEvaluation,
+  mergeDetectionShards,
+  readCocoFile,
+  readCocoImages,
+  writeFileEvaluationReport,
+} from './files';
 import './predict'; // registers the detector's Predictor for loadPredictor
 import type { DetectedObject, DetectionPredictor } from './predictor';
 
@@ -33,6 +44,11 @@ export const detectVal: ValDefinition<typeof ValSchema, DetectionPredictor, ValD
   lines: (r, { files }) => detectionLines(r, files.length),
   json: (r) => ({ stats: r.stats, perCategory: r.perCategory }),
   report: (dir, r, { gt, files }, { cfg }) => writeFileEvaluationReport(dir, r, gt, files, { model: cfg.model, dataset: cfg.data }),
+  shards: {
+    count: ({ files }) => files.length,
+    evaluate: ({ gt, files }, items, { cfg, predictor }) => evaluateDetectionShard(predictor, gt, files, items, cfg),
+    merge: (parts, { gt }) => mergeDetectionShards(parts as DetectionShardPart[], gt),
+  },
 };
 
 const PredictSchema = z.object({

@@ -73,6 +73,14 @@ export function evaluateDetections(gtDataset: CocoDataset, results: CocoResult[]
   const gt = new COCO(gtDataset);
   const E = new COCOeval(gt, results.length ? gt.loadRes(results) : gt.loadRes([]), 'bbox');
   E.evaluate();
+  return summarizeDetections(E, gtDataset, results.length);
+}
+
+/**
+ * The evaluation of an evaluated COCOeval (one `evaluate()`, or the merge of shards: coco-ts-api's `mergeShards`):
+ * accumulate, the 12 stats and their lines, PR curves, per-class AP.
+ */
+export function summarizeDetections(E: COCOeval, gtDataset: CocoDataset, detections: number): DetectionEvaluation {
   E.accumulate();
   const lines: string[] = [];
   const stats = E.summarize((l) => lines.push(l));
@@ -92,7 +100,7 @@ export function evaluateDetections(gtDataset: CocoDataset, results: CocoResult[]
     curves,
     stats,
     lines,
-    detections: results.length,
+    detections,
     images: (gtDataset.images ?? []).length,
     perCategory: E.perCategory().map((c) => ({ ...c, name: names.get(c.categoryId) ?? String(c.categoryId) })),
   };

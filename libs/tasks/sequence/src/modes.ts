@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type PredictDefinition, type TaskModes, type ValDefinition } from '@cv/engine';
 import { z } from 'zod';
+import { SequenceTrainSchema } from './config';
 import { readCsvSequences } from './data';
 import { sequenceTask, valSequences } from './definition';
 import { registerSequenceLayers } from './layers';
@@ -9,11 +10,9 @@ import type { SequencePrediction, SequencePredictor } from './predictor';
 import { registerSequenceStockRewrites } from './stock-layers';
 import { evaluateSequenceModel, type SequenceEvaluation, writeSequenceReport } from './validator';
 
-const ValSchema = z.object({
+// The CSV split keys are training's (same defaults): pass the run's values to score its test split.
+const ValSchema = SequenceTrainSchema.pick({ labelColumn: true, testFraction: true, seed: true }).extend({
   dataset: z.string().optional().describe('default: the dataset in the model metadata; its test split is scored'),
-  labelColumn: z.string().default('label').describe('CSV: the column holding the class'),
-  testFraction: z.number().min(0).max(0.9).default(0.2).describe('CSV: the test fraction used in training'),
-  seed: z.number().int().min(0).default(0).describe('CSV: the seed used in training (the test split depends on it)'),
   all: z.boolean().default(false).describe('CSV: score every sequence (a separate test file)'),
 });
 type ValData = ReturnType<typeof valSequences>;
@@ -39,8 +38,7 @@ export const sequenceVal: ValDefinition<typeof ValSchema, SequencePredictor, Val
   },
 };
 
-const PredictSchema = z.object({
-  labelColumn: z.string().default('label').describe('CSV: a label column to ignore (and compare with) when present'),
+const PredictSchema = SequenceTrainSchema.pick({ labelColumn: true }).extend({
   topK: z.number().int().positive().default(3).describe('classes listed per sequence with --json'),
 });
 type Csv = ReturnType<typeof readCsvSequences>;

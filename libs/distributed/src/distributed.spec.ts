@@ -1,0 +1,204 @@
+/**
+ * Prediction and COCO evaluation over a real Redis (a `redis-server` started here on a free loopback port) with
+ * three `worker:start` processes: the answers equal a single-process run exactly — also when a worker is killed
+ * with SIGKILL mid-run, and when Redis restarts (losing every job) mid-run.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeShapes } from '@cv/data';
+import { available } from '@cv/engine/testing';
+import { hidePassword, redisTarget, runId, shardRanges, toArgv } from './index';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const hasRedis = available('redis-server', spawnSync('redis-server', ['--version']).status === 0, 'apt-get install -y redis-server');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'distributed-'));
+const env = (): NodeJS.ProcessEnv => {
+  const e: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
+  delete e.FORCE_COLOR;
+  return e;
+};
+const cli = (script: string, args: string[]) => {
+  const r = spawnSync(tsx, [path.join(root, script), ...args], { cwd: root, encoding: 'utf8', env: env(), timeout: 240_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A child's exit code, or null after `ms` (the child is then killed, so a hang fails the test with its output). */
+const exitOf = (child: ChildProcess, ms: number) =>
+  new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => (child.kill('SIGKILL'), resolve(null)), ms);
+    child.once('exit', (code) => (clearTimeout(timer), resolve(code)));
+  });
+
+describe('units', () => {
+  it('redis URLs: options, TLS, database, the password never printed, bad URLs as one line', () => {
+    const t = redisTarget('rediss://user:s3cret@10.1.2.3:6380/2');
+    expect(t.options).toMatchObject({ host: '10.1.2.3', port: 6380, db: 2, username: 'user', password: 's3cret', tls: {} });
+    expect(t.display).toBe('rediss://user:***@10.1.2.3:6380/2');
+    expect(redisTarget('redis://localhost').options).toMatchObject({ host: 'localhost', port: 6379, db: 0 });
+    expect(() => redisTarget('http://x:1')).toThrow(/not a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => redisTarget('redis://:pw@')).toThrow(/is not a URL|names no host/);
+    expect(hidePassword('redis://:pw@host:1')).toBe('redis://:***@host:1');
+  });
+
+  it('job ids depend on the work only; shards cover every item once; configs round-trip to argv', () => {
+    expect(runId('detect', 'val', ['--a=1'], ['x', 'y'])).toBe(runId('detect', 'val', ['--a=1'], ['x', 'y']));
+    expect(runId('detect', 'val', ['--a=1'], ['x', 'y'])).not.toBe(runId('detect', 'val', ['--a=2'], ['x', 'y']));
+    expect(shardRanges(5, 2)).toEqual([[0, 1], [2, 3], [4]]);
+    expect(toArgv({ conf: 0.5, maskAp: false, json: true, data: 'a b.json', queue: 'redis://x' }, ['queue'])).toEqual([
+      '--conf=0.5',
+      '--no-mask-ap',
+      '--json',
+      '--data=a b.json',
+    ]);
+  });
+});
+
+describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processes', () => {
+  let port = 0;
+  let redis: ChildProcess | null = null;
+  const workers: ChildProcess[] = [];
+  const data = path.join(work, 'shapes');
+  const ann = path.join(data, 'annotations.json');
+  const model = 'models/detect/shapes';
+  const url = () => `redis://127.0.0.1:${port}`;
+
+  const startRedis = async () => {
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
+      await sleep(50);
+    }
+    throw new Error(`redis-server did not answer on port ${port}`);
+  };
+  const stopRedis = () =>
+    new Promise<void>((resolve) => {
+      if (!redis || redis.exitCode !== null) return resolve();
+      redis.once('exit', () => resolve());
+      redis.kill('SIGKILL');
+    });
+  const startWorker = () =>
+    new Promise<ChildProcess>((resolve, reject) => {
+      const w = spawn(tsx, [path.join(root, 'apps/worker/src/start.ts'), '--redis', url(), '--threads', '1', '--lock-seconds', '2'], {
+        cwd: root,
+        env: env(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let log = '';
+      w.stdout!.on('data', (d) => {
+        log += String(d);
+        if (log.includes('serving queue')) resolve(w);
+      });
+      w.stderr!.on('data', (d) => (log += String(d)));
+      w.once('exit', (code) => reject(new Error(`worker exited (${code}) before serving: ${log}`)));
+      workers.push(w);
+    });
+  const queued = (script: string, args: string[]) => cli(script, [...args, '--queue', url(), '--shard-size', '16']);
+
+  beforeAll(async () => {
+    port = await freePort();
+    await startRedis();
+    await writeShapes(data, { n: 320, seed: 21 });
+    await Promise.all([startWorker(), startWorker(), startWorker()]);
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    await stopRedis();
+  });
+
+  it('val in 20 shards merged by a flow equals the single-process val bit for bit (the same --json)', () => {
+    const a = path.join(work, 'val-local.json');
+    const b = path.join(work, 'val-queue.json');
+    expect(cli('apps/detect/src/val.ts', ['--model', model, '--data', ann, '--json', a]).code).toBe(0);
+    const q = queued('apps/detect/src/val.ts', ['--model', model, '--data', ann, '--json', b]);
+    expect(q.code, q.stderr).toBe(0);
+    expect(q.stderr).toMatch(/320 items in 20 shards/);
+    expect(fs.readFileSync(b, 'utf8')).toBe(fs.readFileSync(a, 'utf8'));
+  });
+
+  it('predict in 20 shards writes the same results.json and one drawn image per input', () => {
+    const local = path.join(work, 'pred-local');
+    const remote = path.join(work, 'pred-queue');
+    expect(cli('apps/detect/src/predict.ts', ['--model', model, '--images', path.join(data, 'images'), '--data', ann, '--out', local]).code).toBe(0);
+    const q = queued('apps/detect/src/predict.ts', ['--model', model, '--images', path.join(data, 'images'), '--data', ann, '--out', remote]);
+    expect(q.code, q.stderr).toBe(0);
+    expect(q.stdout).toMatch(/workers: .+ \d+/);
+    expect(fs.readFileSync(path.join(remote, 'results.json'), 'utf8')).toBe(fs.readFileSync(path.join(local, 'results.json'), 'utf8'));
+    expect(fs.readdirSync(remote).filter((f) => f.endsWith('.png'))).toHaveLength(320);
+  });
+
+  it('a worker killed with SIGKILL mid-run: its shard is redone elsewhere, the answer is the same, nothing twice', async () => {
+    const out = path.join(work, 'pred-kill');
+    const producer = spawn(
+      tsx,
+      [path.join(root, 'apps/detect/src/predict.ts'), '--model', model, '--images', path.join(data, 'images'), '--data', ann, '--out', out].concat([
+        '--queue',
+        url(),
+        '--shard-size',
+        '8',
+        '--conf',
+        '0.3',
+      ]),
+      { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    producer.stderr!.on('data', (d) => (stderr += String(d)));
+    const victim = workers[0];
+    let killed = false;
+    victim.stdout!.on('data', (d) => {
+      if (killed || !String(d).includes('done in')) return;
+      killed = true;
+      setTimeout(() => victim.kill('SIGKILL'), 150); // after its first shard the next is in hand: killed mid-shard
+    });
+    const code = await exitOf(producer, 150_000);
+    expect(code, stderr).toBe(0);
+    expect(killed).toBe(true);
+    const local = path.join(work, 'pred-kill-local');
+    expect(
+      cli('apps/detect/src/predict.ts', ['--model', model, '--images', path.join(data, 'images'), '--data', ann, '--conf', '0.3', '--out', local]).code,
+    ).toBe(0);
+    const results = fs.readFileSync(path.join(out, 'results.json'), 'utf8');
+    expect(results).toBe(fs.readFileSync(path.join(local, 'results.json'), 'utf8'));
+  }, 240_000);
+
+  it('Redis restarted mid-run (every job lost): workers reconnect, the producer submits again, the answer is the same', async () => {
+    const b = path.join(work, 'val-restart.json');
+    const producer = spawn(
+      tsx,
+      [path.join(root, 'apps/detect/src/val.ts'), '--model', model, '--data', ann, '--json', b, '--iou', '0.6', '--queue', url(), '--shard-size', '16'],
+      { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    producer.stderr!.on('data', (d) => (stderr += String(d)));
+    for (let i = 0; i < 600 && !/shards done/.test(stderr); i++) await sleep(50); // mid-run: some shards done, not all
+    await stopRedis();
+    await sleep(500);
+    await startRedis();
+    const code = await exitOf(producer, 150_000);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/not on the queue \(Redis restarted\?\): submitting them again/);
+    const a = path.join(work, 'val-restart-local.json');
+    expect(cli('apps/detect/src/val.ts', ['--model', model, '--data', ann, '--iou', '0.6', '--json', a]).code).toBe(0);
+    expect(fs.readFileSync(b, 'utf8')).toBe(fs.readFileSync(a, 'utf8'));
+  }, 240_000);
+
+  it('a bad --queue URL is one line and exit 1, with the password hidden', () => {
+    const r = cli('apps/detect/src/val.ts', ['--model', model, '--data', ann, '--queue', 'http://:hunter2@x:1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('hunter2');
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([expect.stringMatching(/not a redis:\/\/ or rediss:\/\/ URL/)]);
+  });
+});

@@ -1,0 +1,5 @@
+export * from './redis';
+export * from './store';
+export * from './jobs';
+export * from './worker';
+export * from './producer';

@@ -1,0 +1,124 @@
+/**
+ * A queue worker: pulls shards from Redis (BullMQ) and runs them through the tasks' own val and predict hooks, with
+ * each model loaded once per process.
+ */
+import os from 'node:os';
+import { type Job, Worker } from 'bullmq';
+import { ConfigError, openPredict, openVal, type PredictContext, predictInto, type Predictor, type TaskModes, type ValContext, valJson } from '@cv/engine';
+import type { z } from 'zod';
+import { type EvaluateShardJob, type MergeJob, type PredictShardJob, QUEUE, type QueueJob, type ShardOutcome } from './jobs';
+import { redisTarget } from './redis';
+import { FolderStore } from './store';
+
+export interface WorkerOptions {
+  /** redis://host:port of the queue. */
+  redis: string;
+  /** The queue namespace (the producers' `--queue-name`). */
+  queueName: string;
+  /** Shards this process runs at once (they share its models; one is usually right on a CPU). */
+  concurrency: number;
+  /** The tasks it can run. */
+  tasks: TaskModes[];
+  /**
+   * Seconds a shard's lock lasts without renewal: a killed worker's shard goes back to the queue after this (and the
+   * stalled check that follows it). The lock is renewed while a shard runs: the loop yields between batches.
+   */
+  lockSeconds?: number;
+  log?: (line: string) => void;
+}
+
+type AnyPredict = PredictContext<z.ZodObject, Predictor>;
+type AnyVal = { ctx: ValContext<z.ZodObject, Predictor>; data: unknown };
+
+/**
+ * Starts a worker; resolves to a handle whose `close()` finishes the shards in hand and disconnects (what SIGTERM
+ * does in `worker:start`).
+ *
+ * @example
+ * const worker = await startWorker({ redis: 'redis://127.0.0.1:6379', queueName: 'cv', concurrency: 1, tasks: [detect] });
+ */
+export async function startWorker(options: WorkerOptions): Promise<{ close(): Promise<void>; name: string }> {
+  const target = redisTarget(options.redis);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const name = `${os.hostname()}:${process.pid}`;
+  const tasks = new Map(options.tasks.map((t) => [t.name, t]));
+  for (const t of options.tasks) t.setup?.();
+  const opened = new Map<string, Promise<AnyPredict | AnyVal>>();
+  const open = <T>(key: string, make: () => Promise<T>): Promise<T> => {
+    if (!opened.has(key)) opened.set(key, make() as Promise<AnyPredict | AnyVal>);
+    return opened.get(key)! as Promise<T>;
+  };
+  const taskOf = (name: string) => {
+    const t = tasks.get(name);
+    if (!t) throw new Error(`this worker runs ${[...tasks.keys()].join(', ')}, not '${name}'`);
+    return t;
+  };
+
+  const predict = async (job: PredictShardJob): Promise<ShardOutcome> => {
+    const task = taskOf(job.task);
+    const ctx = await open<AnyPredict>(`predict ${job.task} ${job.argv.join(' ')}`, async () => (await openPredict(task.predict, job.argv)).ctx);
+    const rows = await predictInto(task.predict, ctx, job.sources, ctx.cfg.out ?? null);
+    new FolderStore(ctx.cfg.out!).put(`${job.run}-${job.shard}`, JSON.stringify(rows));
+    return { worker: name, shard: job.shard, inputs: job.sources.length };
+  };
+
+  const openedVal = (job: EvaluateShardJob | MergeJob) => {
+    const task = taskOf(job.task);
+    if (!task.val.shards) throw new ConfigError(`${task.val.command} has no sharded evaluation`);
+    return open<AnyVal>(`val ${job.task} ${job.argv.join(' ')}`, () => openVal(task.val, job.argv)).then((v) => ({ task, ...v }));
+  };
+
+  const evaluate = async (job: EvaluateShardJob): Promise<ShardOutcome> => {
+    const { task, ctx, data } = await openedVal(job);
+    const part = await task.val.shards!.evaluate(data, job.items, ctx);
+    return { worker: name, shard: job.shard, inputs: job.items.length, part };
+  };
+
+  const merge = async (job: MergeJob, bull: Job) => {
+    const { task, ctx, data } = await openedVal(job);
+    const children = Object.values(await bull.getChildrenValues()) as ShardOutcome[];
+    if (children.length !== job.shards) throw new Error(`merge of ${job.run}: ${children.length} of ${job.shards} shards returned`);
+    children.sort((a, b) => a.shard - b.shard);
+    const result = await task.val.shards!.merge(
+      children.map((c) => c.part),
+      data,
+      ctx,
+    );
+    const perWorker: Record<string, number> = {};
+    for (const c of children) perWorker[c.worker] = (perWorker[c.worker] ?? 0) + c.inputs;
+    return { lines: task.val.lines(result, data, ctx), json: valJson(task.val, ctx, data, result), perWorker };
+  };
+
+  const worker = new Worker(
+    QUEUE,
+    async (bull: Job) => {
+      const job = bull.data as QueueJob;
+      const t0 = performance.now();
+      const out = job.kind === 'predict' ? await predict(job) : job.kind === 'evaluate' ? await evaluate(job) : await merge(job, bull);
+      log(`[worker ${name}] ${job.kind} ${bull.id} done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+      return out;
+    },
+    {
+      connection: target.options,
+      prefix: options.queueName,
+      concurrency: options.concurrency,
+      lockDuration: (options.lockSeconds ?? 30) * 1000,
+      stalledInterval: (options.lockSeconds ?? 30) * 1000,
+      maxStalledCount: 3,
+    },
+  );
+  worker.on('failed', (bull, err) => log(`[worker ${name}] ${bull?.id ?? 'a job'} failed: ${err.message}`));
+  worker.on('error', (err) => log(`[worker ${name}] ${err.message}`));
+  await worker.waitUntilReady();
+  log(`[worker ${name}] serving queue '${options.queueName}' on ${target.display}: ${[...tasks.keys()].join(', ')}; ${options.concurrency} at once`);
+  return {
+    name,
+    async close() {
+      await worker.close();
+      for (const p of opened.values()) {
+        const v = await p.catch(() => null);
+        if (v) ('ctx' in v ? v.ctx.predictor : v.predictor).dispose();
+      }
+    },
+  };
+}
