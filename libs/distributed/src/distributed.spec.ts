@@ -74,6 +74,7 @@ describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processe
   const ann = path.join(data, 'annotations.json');
   const model = 'models/detect/shapes';
   const url = () => `redis://127.0.0.1:${port}`;
+  let workerOutput = ''; // every worker's stdout: one "done" line per shard run
 
   const startRedis = async () => {
     redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -99,6 +100,7 @@ describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processe
       let log = '';
       w.stdout!.on('data', (d) => {
         log += String(d);
+        workerOutput += String(d);
         if (log.includes('serving queue')) resolve(w);
       });
       w.stderr!.on('data', (d) => (log += String(d)));
@@ -140,6 +142,29 @@ describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processe
     expect(fs.readdirSync(remote).filter((f) => f.endsWith('.png'))).toHaveLength(320);
   });
 
+  it('segment:val in 20 shards (confusion counts summed, mask-AP shards merged) equals the single-process val bit for bit', () => {
+    const args = ['--model', 'models/segment/shapes', '--images', path.join(data, 'images'), '--masks', path.join(data, 'masks')];
+    const a = path.join(work, 'seg-local.json');
+    const b = path.join(work, 'seg-queue.json');
+    expect(cli('apps/segment/src/val.ts', [...args, '--json', a]).code).toBe(0);
+    const q = queued('apps/segment/src/val.ts', [...args, '--json', b]);
+    expect(q.code, q.stderr).toBe(0);
+    expect(fs.readFileSync(b, 'utf8')).toBe(fs.readFileSync(a, 'utf8'));
+  });
+
+  it('an unreadable image in a shard is reported (failures.json) and the rest of the shard goes on', () => {
+    const dir = path.join(work, 'some-bad');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(path.join(data, 'images')).slice(0, 5)) fs.copyFileSync(path.join(data, 'images', f), path.join(dir, f));
+    fs.writeFileSync(path.join(dir, '00002.png'), ''); // 0 bytes
+    const out = path.join(work, 'pred-bad');
+    const q = queued('apps/detect/src/predict.ts', ['--model', model, '--images', dir, '--out', out]);
+    expect(q.code, q.stderr).toBe(0);
+    expect(q.stderr).toMatch(/1 input\(s\) could not be read and were left out .*00002\.png.*0 bytes/);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'failures.json'), 'utf8'))).toHaveLength(1);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'predictions.json'), 'utf8'))).toHaveLength(4);
+  });
+
   it('a worker killed with SIGKILL mid-run: its shard is redone elsewhere, the answer is the same, nothing twice', async () => {
     const out = path.join(work, 'pred-kill');
     const producer = spawn(
@@ -172,6 +197,38 @@ describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processe
     ).toBe(0);
     const results = fs.readFileSync(path.join(out, 'results.json'), 'utf8');
     expect(results).toBe(fs.readFileSync(path.join(local, 'results.json'), 'utf8'));
+  }, 240_000);
+
+  it('a producer killed mid-run and started again re-attaches to its jobs: the same answer, no shard run twice', async () => {
+    const out = path.join(work, 'pred-reattach');
+    const args = [path.join(root, 'apps/detect/src/predict.ts'), '--model', model, '--images', path.join(data, 'images'), '--data', ann].concat([
+      '--out',
+      out,
+      '--conf',
+      '0.35',
+      '--queue',
+      url(),
+      '--shard-size',
+      '16',
+    ]);
+    const first = spawn(tsx, args, { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    first.stderr!.on('data', (d) => (stderr += String(d)));
+    for (let i = 0; i < 600 && !/shards done/.test(stderr); i++) await sleep(50);
+    first.kill('SIGKILL');
+    const again = cli('apps/detect/src/predict.ts', args.slice(1));
+    expect(again.code, again.stderr).toBe(0);
+    const run = /\(run (\S+)\)/.exec(again.stderr)![1];
+    expect(stderr).toContain(`(run ${run})`); // the same job family
+    for (let s = 0; s < 20; s++) {
+      const id = `${run}-s${String(s).padStart(5, '0')}`;
+      expect(workerOutput.split(`predict ${id} done`).length - 1, id).toBe(1); // each shard ran once
+    }
+    const local = path.join(work, 'pred-reattach-local');
+    expect(
+      cli('apps/detect/src/predict.ts', ['--model', model, '--images', path.join(data, 'images'), '--data', ann, '--conf', '0.35', '--out', local]).code,
+    ).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'results.json'), 'utf8')).toBe(fs.readFileSync(path.join(local, 'results.json'), 'utf8'));
   }, 240_000);
 
   it('Redis restarted mid-run (every job lost): workers reconnect, the producer submits again, the answer is the same', async () => {

@@ -44,6 +44,8 @@ export interface ShardOutcome {
   shard: number;
   inputs: number;
   part?: unknown;
+  /** Inputs of a predict shard that could not be read (left out; the rest of the shard goes on). */
+  failures?: { source: string; error: string }[];
 }
 
 /**

@@ -78,9 +78,17 @@ export async function queuedPredict(task: TaskModes, argv: string[]): Promise<vo
         return JSON.parse(text) as Record<string, unknown>[];
       });
       await finishPredictFolder(def, ctx, out, rows);
+      const failures = outcomes.flatMap((o) => o.failures ?? []);
+      if (failures.length) writeFileAtomic(path.join(out, 'failures.json'), JSON.stringify(failures, null, 1) + '\n');
       const seconds = (performance.now() - started) / 1000;
       console.log(predictSummaryLine(def, cfg, sources.length, rows, `${shards.length} shards; `, seconds));
       console.log(workerLine(outcomes));
+      if (failures.length) {
+        const shown = failures.slice(0, 3).map((f) => `${f.source}: ${f.error}`);
+        console.error(
+          `${failures.length} input(s) could not be read and were left out (${out}/failures.json): ${shown.join('; ')}${failures.length > 3 ? '; …' : ''}`,
+        );
+      }
     } finally {
       await queue.close();
     }
@@ -180,8 +188,18 @@ async function runJobs(
     : null;
   bar?.start(watch.length, 0);
   let reported = 0;
+  let lastWorkerCheck = performance.now();
   try {
     for (;;) {
+      if (performance.now() - lastWorkerCheck > 10_000) {
+        // A queue nobody serves waits forever: say so (once per 10 s) with the command that starts a worker.
+        lastWorkerCheck = performance.now();
+        const serving = await retrying(() => queue.getWorkersCount(), `${command}: counting workers`);
+        if (!serving)
+          console.error(
+            `[${command}] no worker serves queue '${queue.opts.prefix}'; start one: npx nx run worker:start -- --redis <url> --queue-name ${queue.opts.prefix}`,
+          );
+      }
       const states = await retrying(() => Promise.all(jobs.map((j) => queue.getJobState(j.id))), `${command}: reading the queue`);
       const lost = jobs.filter((_, i) => states[i] === 'unknown');
       if (lost.length) {

@@ -57,9 +57,10 @@ export async function startWorker(options: WorkerOptions): Promise<{ close(): Pr
   const predict = async (job: PredictShardJob): Promise<ShardOutcome> => {
     const task = taskOf(job.task);
     const ctx = await open<AnyPredict>(`predict ${job.task} ${job.argv.join(' ')}`, async () => (await openPredict(task.predict, job.argv)).ctx);
-    const rows = await predictInto(task.predict, ctx, job.sources, ctx.cfg.out ?? null);
+    const failures: { source: string; error: string }[] = [];
+    const rows = await predictInto(task.predict, ctx, job.sources, ctx.cfg.out ?? null, (source, e) => failures.push({ source, error: e.message }));
     new FolderStore(ctx.cfg.out!).put(`${job.run}-${job.shard}`, JSON.stringify(rows));
-    return { worker: name, shard: job.shard, inputs: job.sources.length };
+    return { worker: name, shard: job.shard, inputs: job.sources.length, failures };
   };
 
   const openedVal = (job: EvaluateShardJob | MergeJob) => {

@@ -119,13 +119,14 @@ export function predictSources<S extends z.ZodObject, P extends Predictor, I, O>
 /**
  * Answers `sources` in batches — the next batch read while this one is predicted, a batch's files written together
  * into `dir` (when given) while the next is predicted — and returns the rows. The loop of `predict`, and of a
- * queue worker's shard.
+ * queue worker's shard (which passes `onReadError`: an unreadable input is reported and the rest goes on).
  */
 export async function predictInto<S extends z.ZodObject, P extends Predictor, I, O>(
   def: PredictDefinition<S, P, I, O>,
   ctx: PredictContext<z.infer<S>, P>,
   sources: string[],
   dir: string | null,
+  onReadError?: (source: string, error: Error) => void,
 ): Promise<PredictRow[]> {
   const rows: PredictRow[] = [];
   if (dir) for (const d of ['', ...(def.dirs ?? [])]) fs.mkdirSync(path.join(dir, d), { recursive: true });
@@ -136,7 +137,7 @@ export async function predictInto<S extends z.ZodObject, P extends Predictor, I,
     await writing;
     writing = ctx.timer.time('write', () => Promise.all(batch.map((source, i) => def.write!(dir, source, inputs[i], outputs[i], ctx))));
     writing.catch(() => {}); // awaited below or on the next batch
-  });
+  }, onReadError);
   await writing;
   return rows;
 }
@@ -213,6 +214,7 @@ async function forEachBatch<S extends z.ZodObject, P extends Predictor, I, O>(
   sources: string[],
   size: number,
   each: (batch: string[], inputs: I[], outputs: O[]) => Promise<void>,
+  onReadError?: (source: string, error: Error) => void,
 ): Promise<void> {
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
@@ -221,19 +223,35 @@ async function forEachBatch<S extends z.ZodObject, P extends Predictor, I, O>(
       )
     : null;
   bar?.start(sources.length, 0);
-  const readBatch = (start: number) => ctx.timer.time('read', () => Promise.all(sources.slice(start, start + size).map((s) => def.read(s, ctx))));
+  // Without `onReadError` an unreadable input fails the run; with it, the input is reported and left out.
+  const readOne = async (s: string): Promise<{ s: string; input: I } | null> => {
+    try {
+      return { s, input: await def.read(s, ctx) };
+    } catch (e) {
+      if (!onReadError) throw e;
+      onReadError(s, e as Error);
+      return null;
+    }
+  };
+  const readBatch = (start: number) =>
+    ctx.timer.time('read', async () => (await Promise.all(sources.slice(start, start + size).map(readOne))).filter((r) => r !== null));
   try {
     let next = readBatch(0);
     // The read stage overlaps the predict stage: their sum may exceed the wall-clock.
     for (let start = 0; start < sources.length; start += size) {
-      const inputs = await next;
+      const read = await next;
       if (start + size < sources.length) {
         next = readBatch(start + size);
         next.catch(() => {}); // awaited on the next turn; a failure while this batch runs must not go unhandled
       }
-      const outputs = await ctx.timer.time('predict', () => def.predict(inputs, ctx));
-      await each(sources.slice(start, start + size), inputs, outputs);
-      bar?.increment(inputs.length);
+      const inputs = read.map((r) => r.input);
+      const outputs = inputs.length ? await ctx.timer.time('predict', () => def.predict(inputs, ctx)) : [];
+      await each(
+        read.map((r) => r.s),
+        inputs,
+        outputs,
+      );
+      bar?.increment(Math.min(size, sources.length - start));
     }
   } finally {
     bar?.stop();

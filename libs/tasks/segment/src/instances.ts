@@ -64,8 +64,22 @@ export function maskAp(
   images: { truth: Uint8Array; pred: Uint8Array; confidence?: Float32Array; width: number; height: number }[],
   classNames: string[],
 ): { stats: number[]; lines: string[] } {
+  const E = maskApEval(images, classNames);
+  E.evaluate();
+  return summarizeMaskAp(E);
+}
+
+/**
+ * The COCOeval (segm) of connected components: image `firstId + i` for `images[i]` (a shard of a queued
+ * `segment:val` passes its global offset, so the merged shards are the one evaluation).
+ */
+export function maskApEval(
+  images: { truth: Uint8Array; pred: Uint8Array; confidence?: Float32Array; width: number; height: number }[],
+  classNames: string[],
+  firstId = 1,
+): COCOeval {
   const gt: CocoDataset = {
-    images: images.map((im, i) => ({ id: i + 1, width: im.width, height: im.height })),
+    images: images.map((im, i) => ({ id: firstId + i, width: im.width, height: im.height })),
     annotations: [],
     categories: classNames.slice(1).map((name, i) => ({ id: i + 1, name })),
   };
@@ -74,7 +88,7 @@ export function maskAp(
     for (const o of instancesOf(im.truth, im.width, im.height))
       gt.annotations!.push({
         id: gt.annotations!.length + 1,
-        image_id: i + 1,
+        image_id: firstId + i,
         category_id: o.classIndex,
         segmentation: o.rle,
         area: o.area,
@@ -82,11 +96,14 @@ export function maskAp(
         iscrowd: 0,
       });
     for (const o of instancesOf(im.pred, im.width, im.height, im.confidence))
-      results.push({ image_id: i + 1, category_id: o.classIndex, segmentation: o.rle, score: o.score });
+      results.push({ image_id: firstId + i, category_id: o.classIndex, segmentation: o.rle, score: o.score });
   });
   const coco = new COCO(gt);
-  const E = new COCOeval(coco, coco.loadRes(results), 'segm');
-  E.evaluate();
+  return new COCOeval(coco, coco.loadRes(results), 'segm');
+}
+
+/** Accumulate and the 12 stats of an evaluated (or merged) mask-AP COCOeval. */
+export function summarizeMaskAp(E: COCOeval): { stats: number[]; lines: string[] } {
   E.accumulate();
   const lines: string[] = [];
   const stats = E.summarize((l) => lines.push(l));

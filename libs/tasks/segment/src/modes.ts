@@ -6,7 +6,15 @@ import { segmentTask } from './definition';
 import { segmentModeKeys, segmentOptions, type TruthItems, truthItems, writeMaskFiles } from './files';
 import './predict'; // registers the segmenter's Predictor for loadPredictor
 import type { SegmentationPredictor, SegmentationResult } from './predictor';
-import { evaluateSegmenter, evaluationJson, type SegmentationEvaluation, writeSegmentationReport } from './validator';
+import {
+  evaluateSegmenter,
+  evaluateSegmenterShard,
+  evaluationJson,
+  mergeSegmenterShards,
+  type SegmentationEvaluation,
+  type SegmentationShardPart,
+  writeSegmentationReport,
+} from './validator';
 
 const ValSchema = z.object({
   images: z.string().optional().describe('folder of images'),
@@ -34,6 +42,12 @@ export const segmentVal: ValDefinition<typeof ValSchema, SegmentationPredictor, 
     const truthOf = (f: string) => byFile.get(f)!();
     await writeSegmentationReport(dir, r, { model: cfg.model, dataset: cfg.masks ?? cfg.data }, { predictor, truthOf, options: segmentOptions(cfg) });
     return `report → ${path.join(dir, 'report.md')}`;
+  },
+  shards: {
+    count: (items) => items.length,
+    evaluate: (items, indices, { cfg, predictor }) =>
+      evaluateSegmenterShard(predictor, items, indices, { options: segmentOptions(cfg), withMaskAp: cfg.maskAp }),
+    merge: (parts, _items, { predictor }) => mergeSegmenterShards(parts as SegmentationShardPart[], predictor.metadata.classNames),
   },
 };
 

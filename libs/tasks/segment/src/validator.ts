@@ -6,7 +6,8 @@ import { decodeImage } from '@cv/data';
 import { type EpochValidator, type Logs, unitRange, writeFileAtomic } from '@cv/engine';
 import { plotConfusionMatrix, renderVegaLite, SegmentationConfusion, segmentationMetrics, type SegmentationMetrics } from '@cv/metrics';
 import type { ClassMask } from './data';
-import { maskAp } from './instances';
+import { maskAp, maskApEval, summarizeMaskAp } from './instances';
+import { evaluateShard, mergeShards, parseShard, serializeShard } from 'coco-ts-api';
 import { IGNORE } from './losses';
 import { overlayPng } from './overlay';
 import type { SegmentationPredictor, SegmentOptions } from './predictor';
@@ -34,7 +35,15 @@ export async function evaluateSegmenter(
   { options = {}, withMaskAp = true, onProgress }: { options?: SegmentOptions; withMaskAp?: boolean; onProgress?: (done: number) => void } = {},
 ): Promise<SegmentationEvaluation> {
   const names = predictor.metadata.classNames;
-  const k = names.length;
+  const s = await scoreImages(predictor, items, options, withMaskAp, onProgress);
+  return assemble(names, s.cm, s.perImage, withMaskAp && names.length > 1 ? maskAp(s.forAp, names) : undefined);
+}
+
+type Item = { file: string; truth: () => ClassMask };
+
+/** The Predictor over image files against their truth: the summed confusion, per-image mIoU, what mask AP needs. */
+async function scoreImages(predictor: SegmentationPredictor, items: Item[], options: SegmentOptions, withMaskAp: boolean, onProgress?: (done: number) => void) {
+  const k = predictor.metadata.classNames.length;
   const cm = new SegmentationConfusion(k, IGNORE);
   const perImage: SegmentationEvaluation['perImage'] = [];
   const forAp: Parameters<typeof maskAp>[0] = [];
@@ -52,14 +61,60 @@ export async function evaluateSegmenter(
     if (withMaskAp) forAp.push({ truth: truth.data, pred: r.mask, confidence: r.confidence, width: img.width, height: img.height });
     onProgress?.(i + 1);
   }
-  return {
-    ...segmentationMetrics(cm),
-    classNames: names,
-    matrix: cm.matrix(),
-    perImage,
-    maskAp: withMaskAp && k > 1 ? maskAp(forAp, names) : undefined,
-    images: items.length,
-  };
+  return { cm, perImage, forAp };
+}
+
+function assemble(
+  names: string[],
+  cm: SegmentationConfusion,
+  perImage: SegmentationEvaluation['perImage'],
+  ap: SegmentationEvaluation['maskAp'],
+): SegmentationEvaluation {
+  return { ...segmentationMetrics(cm), classNames: names, matrix: cm.matrix(), perImage, maskAp: ap, images: perImage.length };
+}
+
+/** One shard of a queued `segment:val`: its images' confusion counts, per-image mIoU and mask-AP shard (coco-ts-api). */
+export interface SegmentationShardPart {
+  counts: number[];
+  perImage: SegmentationEvaluation['perImage'];
+  maskAp?: string;
+}
+
+/** The part of the consecutive items `indices` (their mask-AP image ids are their global positions + 1). */
+export async function evaluateSegmenterShard(
+  predictor: SegmentationPredictor,
+  items: Item[],
+  indices: number[],
+  { options = {}, withMaskAp = true }: { options?: SegmentOptions; withMaskAp?: boolean } = {},
+): Promise<SegmentationShardPart> {
+  const names = predictor.metadata.classNames;
+  const s = await scoreImages(
+    predictor,
+    indices.map((i) => items[i]),
+    options,
+    withMaskAp,
+  );
+  const ap =
+    withMaskAp && names.length > 1
+      ? evaluateShard(
+          maskApEval(s.forAp, names, indices[0] + 1),
+          indices.map((i) => i + 1),
+        )
+      : null;
+  return { counts: Array.from(s.cm.counts), perImage: s.perImage, ...(ap ? { maskAp: serializeShard(ap) } : {}) };
+}
+
+/** Every shard's part merged: the evaluation `evaluateSegmenter` gives over all the items, bit for bit. */
+export function mergeSegmenterShards(parts: SegmentationShardPart[], names: string[]): SegmentationEvaluation {
+  const cm = new SegmentationConfusion(names.length, IGNORE);
+  for (const p of parts) p.counts.forEach((v, i) => (cm.counts[i] += v));
+  const ap = parts.every((p) => p.maskAp) && parts.length ? summarizeMaskAp(mergeShards(parts.map((p) => parseShard(p.maskAp!)))) : undefined;
+  return assemble(
+    names,
+    cm,
+    parts.flatMap((p) => p.perImage),
+    ap,
+  );
 }
 
 /** mIoU etc. of a model's argmax on an in-memory (letterboxed) set; padding is ignored. */
