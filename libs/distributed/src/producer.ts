@@ -132,7 +132,8 @@ export async function queuedVal(task: TaskModes, argv: string[]): Promise<void> 
           name: 'evaluate',
           queueName: QUEUE,
           data: c.data,
-          opts: { jobId: c.id, attempts: 3, failParentOnFailure: true, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
+          // A child's value lives on in its parent's record of its children: the child can go when it completes.
+          opts: { jobId: c.id, attempts: 3, failParentOnFailure: true, removeOnComplete: true, removeOnFail: KEEP_FINISHED },
         })),
       });
     };
@@ -213,7 +214,8 @@ async function runJobs(
         throw new Error(`${command}: job ${failed.id} failed after its retries: ${job?.failedReason ?? 'no reason recorded'}`);
       }
       const watched = isFlow ? await retrying(() => Promise.all(watch.map((w) => queue.getJobState(w.id))), `${command}: reading the queue`) : states;
-      const done = watched.filter((s) => s === 'completed').length;
+      // A flow's completed children are removed (their values are in the parent): gone counts as done while the parent is there.
+      const done = watched.filter((s) => s === 'completed' || (isFlow && s === 'unknown' && states[0] !== 'unknown')).length;
       bar?.update(done);
       if (!bar && done > reported && (done === watch.length || done - reported >= Math.max(1, Math.round(watch.length / 10)))) {
         console.error(`[${command}] ${done}/${watch.length} shards done`);
