@@ -131,13 +131,20 @@ export async function predictInto<S extends z.ZodObject, P extends Predictor, I,
   const rows: PredictRow[] = [];
   if (dir) for (const d of ['', ...(def.dirs ?? [])]) fs.mkdirSync(path.join(dir, d), { recursive: true });
   let writing: Promise<unknown> = Promise.resolve(); // at most one batch of writes in flight
-  await forEachBatch(def, ctx, sources, def.batchSize?.(ctx) ?? ctx.cfg.batch, async (batch, inputs, outputs) => {
-    batch.forEach((source, i) => rows.push(...def.rows(source, outputs[i], inputs[i], ctx)));
-    if (!dir || !def.write) return;
-    await writing;
-    writing = ctx.timer.time('write', () => Promise.all(batch.map((source, i) => def.write!(dir, source, inputs[i], outputs[i], ctx))));
-    writing.catch(() => {}); // awaited below or on the next batch
-  }, onReadError);
+  await forEachBatch(
+    def,
+    ctx,
+    sources,
+    def.batchSize?.(ctx) ?? ctx.cfg.batch,
+    async (batch, inputs, outputs) => {
+      batch.forEach((source, i) => rows.push(...def.rows(source, outputs[i], inputs[i], ctx)));
+      if (!dir || !def.write) return;
+      await writing;
+      writing = ctx.timer.time('write', () => Promise.all(batch.map((source, i) => def.write!(dir, source, inputs[i], outputs[i], ctx))));
+      writing.catch(() => {}); // awaited below or on the next batch
+    },
+    onReadError,
+  );
   await writing;
   return rows;
 }

@@ -120,7 +120,12 @@ export async function finishVal<S extends z.ZodObject, P extends Predictor, D, R
 }
 
 /** The `--json` object of a val run: the task's JSON, the model folder and the runtime. */
-export const valJson = <S extends z.ZodObject, P extends Predictor, D, R>(def: ValDefinition<S, P, D, R>, ctx: ValContext<z.infer<S>, P>, data: D, result: R) => ({
+export const valJson = <S extends z.ZodObject, P extends Predictor, D, R>(
+  def: ValDefinition<S, P, D, R>,
+  ctx: ValContext<z.infer<S>, P>,
+  data: D,
+  result: R,
+) => ({
   ...(def.json(result, data, ctx) as object),
   modelDir: ctx.modelDir,
   runtime: ctx.runtime,

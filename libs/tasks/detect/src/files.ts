@@ -82,7 +82,15 @@ export function mergeDetectionShards(parts: DetectionShardPart[], gt: CocoDatase
   const E = mergeShards(parts.map((p) => parseShard(p.shard)));
   const detections = parts.reduce((n, p) => n + p.detections, 0);
   const ms = parts.reduce((n, p) => n + p.ms, 0);
-  return { ...summarizeDetections(E, gt, detections), msPerImage: ms / Math.max(1, parts.reduce((n, p) => n + p.images, 0)) };
+  return {
+    ...summarizeDetections(E, gt, detections),
+    msPerImage:
+      ms /
+      Math.max(
+        1,
+        parts.reduce((n, p) => n + p.images, 0),
+      ),
+  };
 }
 
 /** The lines `detect:val` prints: pycocotools' 12, a per-class table, the speed. */
