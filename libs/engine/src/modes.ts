@@ -68,7 +68,7 @@ export function runMode(task: TaskModes, mode: Mode, remote: RemoteModes = {}): 
     else if (mode === 'train') await runTrainJob(task.train, argv);
     else if (mode === 'val') await runValJob(task.val as ValDefinition<z.ZodObject, Predictor, unknown, unknown>, argv);
     else if (mode === 'predict') await runPredictJob(task.predict as PredictDefinition<z.ZodObject, Predictor, unknown, unknown>, argv);
-    else if (mode === 'export') await runExport(argv, `${task.name}:export`);
+    else if (mode === 'export') await runExport(withModelDir(argv, task.predict.modelDir), `${task.name}:export`);
     else if (task.prune) await runPruneJob(task.train, argv);
     else throw new Error(`${task.name} has no prune mode`);
   };
@@ -80,4 +80,14 @@ function schemaOf(task: TaskModes, mode: Mode): z.ZodObject {
   if (mode === 'val') return valSchema(task.val);
   if (mode === 'predict') return predictSchema(task.predict);
   return mode === 'export' ? ExportSchema : PruneSchema;
+}
+
+/** `--model` mapped to the folder the task's predict loads (dcgan: a run folder's generator/), for export. */
+function withModelDir(argv: string[], modelDir?: (model: string) => string): string[] {
+  if (!modelDir) return argv;
+  return argv.flatMap((a, i) => {
+    if (a.startsWith('--model=')) return [`--model=${modelDir(a.slice(8))}`];
+    if (argv[i - 1] === '--model' && !a.startsWith('--')) return [modelDir(a)];
+    return [a];
+  });
 }
