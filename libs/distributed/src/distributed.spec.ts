@@ -208,14 +208,12 @@ describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processe
   it('a producer killed mid-run and started again re-attaches to its jobs: the same answer, each shard run once', async () => {
     const out = path.join(work, 'pred-reattach');
     const args = [...detectPredict(out), ...queueArgs()];
-    family--; // the second producer gets the same job family (the same --threads)
     const first = spawn(tsx, [path.join(root, args[0]), ...args.slice(1)], { cwd: root, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     first.stderr!.on('data', (d) => (stderr += String(d)));
     for (let i = 0; i < 2400 && !/shards done/.test(stderr); i++) await sleep(50);
     first.kill('SIGKILL');
-    const again = cli(args[0], args.slice(1));
-    family++;
+    const again = cli(args[0], args.slice(1)); // the same command line: the same job family
     expect(again.code, again.stderr).toBe(0);
     const runId = /\(run (\S+)\)/.exec(again.stderr)![1];
     expect(stderr).toContain(`(run ${runId})`); // the same job family
