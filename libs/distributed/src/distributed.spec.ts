@@ -5,18 +5,17 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeShapes } from '@cv/data';
 import { available } from '@cv/engine/testing';
-import { hidePassword, redisTarget, runId, shardRanges, toArgv } from './index';
+import { hasRedisServer, hidePassword, type LocalRedis, redisTarget, runId, shardRanges, startLocalRedis, toArgv } from './index';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-const hasRedis = available('redis-server', spawnSync('redis-server', ['--version']).status === 0, 'apt-get install -y redis-server');
+const hasRedis = available('redis-server', hasRedisServer(), 'apt-get install -y redis-server');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'distributed-'));
 const env = (): NodeJS.ProcessEnv => {
   const e: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
@@ -27,13 +26,6 @@ const cli = (script: string, args: string[]) => {
   const r = spawnSync(tsx, [path.join(root, script), ...args], { cwd: root, encoding: 'utf8', env: env(), timeout: 240_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A child's exit code, or null after `ms` (the child is then killed, so a hang fails the test with its output). */
 const exitOf = (child: ChildProcess, ms: number) =>
@@ -67,29 +59,14 @@ describe('units', () => {
 });
 
 describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processes', () => {
-  let port = 0;
-  let redis: ChildProcess | null = null;
+  let redis: LocalRedis;
   const workers: ChildProcess[] = [];
   const data = path.join(work, 'shapes');
   const ann = path.join(data, 'annotations.json');
   const model = 'models/detect/shapes';
-  const url = () => `redis://127.0.0.1:${port}`;
+  const url = () => redis.url;
   let workerOutput = ''; // every worker's stdout: one "done" line per shard run
 
-  const startRedis = async () => {
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 200; i++) {
-      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
-      await sleep(50);
-    }
-    throw new Error(`redis-server did not answer on port ${port}`);
-  };
-  const stopRedis = () =>
-    new Promise<void>((resolve) => {
-      if (!redis || redis.exitCode !== null) return resolve();
-      redis.once('exit', () => resolve());
-      redis.kill('SIGKILL');
-    });
   const startWorker = () =>
     new Promise<ChildProcess>((resolve, reject) => {
       const w = spawn(tsx, [path.join(root, 'apps/worker/src/start.ts'), '--redis', url(), '--threads', '1', '--lock-seconds', '2'], {
@@ -137,8 +114,7 @@ describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processe
   };
 
   beforeAll(async () => {
-    port = await freePort();
-    await startRedis();
+    redis = await startLocalRedis();
     await writeShapes(data, { n: 160, seed: 21 });
     const ready = Promise.all([startWorker(), startWorker(), startWorker()]);
     for (const args of [detectVal(local.val), detectPredict(local.predict), segmentVal(local.segment)]) {
@@ -150,7 +126,7 @@ describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processe
 
   afterAll(async () => {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
-    await stopRedis();
+    await redis?.stop();
   });
 
   it('detect:val in 20 shards merged by a flow equals the single-process val bit for bit (the same --json)', () => {
@@ -228,9 +204,9 @@ describe.skipIf(!hasRedis)('detect over a Redis queue with three worker processe
     const b = path.join(work, 'val-restart.json');
     const run = background(detectVal(b));
     for (let i = 0; i < 2400 && !/shards done/.test(run.stderr); i++) await sleep(50); // mid-run: some shards done
-    await stopRedis();
+    await redis.stop();
     await sleep(500);
-    await startRedis();
+    await redis.start();
     expect(await exitOf(run.child, 280_000), run.stderr).toBe(0);
     expect(run.stderr).toMatch(/not on the queue \(Redis restarted\?\): submitting them again/);
     expect(read(b)).toBe(read(local.val));

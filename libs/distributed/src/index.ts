@@ -3,3 +3,4 @@ export * from './store';
 export * from './jobs';
 export * from './worker';
 export * from './producer';
+export * from './local-redis';

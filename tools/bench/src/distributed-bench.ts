@@ -7,10 +7,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { writeShapes } from '@cv/data';
+import { startLocalRedis } from '@cv/distributed';
 import { availableCores, parseArgs, runCli } from '@cv/engine';
 import { z } from 'zod';
 
@@ -24,13 +24,6 @@ const root = process.cwd();
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const model = 'models/detect/shapes';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs a command to its exit; its wall-clock seconds. */
@@ -68,10 +61,8 @@ runCli(
     const local = timed(['apps/detect/src/predict.ts', '--model', model, '--images', images, '--out', out('local')]);
     const reference = fs.readFileSync(path.join(out('local'), 'results.json'), 'utf8');
     rows.push({ run: 'one process (no queue)', workers: 0, seconds: local, imagesPerSecond: cfg.images / local });
-    const port = await freePort();
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await sleep(500);
-    const url = `redis://127.0.0.1:${port}`;
+    const redis = await startLocalRedis();
+    const url = redis.url;
     try {
       for (const n of cfg.workers.split(',').map(Number)) {
         const threads = Math.max(1, Math.floor(availableCores() / n));
@@ -109,7 +100,7 @@ runCli(
         }
       }
     } finally {
-      redis.kill('SIGKILL');
+      await redis.stop();
     }
     if (cfg.json) rows.forEach((r) => console.log(JSON.stringify(r)));
     else {
