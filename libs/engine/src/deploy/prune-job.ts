@@ -3,7 +3,6 @@ import path from 'node:path';
 import { z } from 'zod';
 import { initBackend } from '../infer/backend';
 import { channelPrune } from './channel-prune';
-import { runCli } from '../cli/run-cli';
 import { ConfigError, parseArgs } from '../cli/args';
 import { exportModel } from './export';
 import { writeFileAtomic } from '../infer/files';
@@ -114,14 +113,4 @@ export async function runPruneJob<S extends z.ZodObject, D, B, R>(def: TaskDefin
   console.log(
     `pruned model → ${config.out}: ${initial.countParams().toLocaleString('en')} parameters, kernel sparsity ${(100 * measured).toFixed(1)} % (fine-tune run ${runDir})`,
   );
-}
-
-/**
- * A task's `prune` command.
- *
- * @example
- * pruneCommand(classifyTask, 'usage: nx run classify:prune -- --model <dir> --sparsity 0.5 --epochs 3 --out <dir>');
- */
-export function pruneCommand<S extends z.ZodObject, D, B, R>(def: TaskDefinition<S, D, B, R>, usage: string, setup?: () => void): void {
-  runCli((argv) => runPruneJob(def, argv), { schema: PruneSchema, usage }, setup);
 }

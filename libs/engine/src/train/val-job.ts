@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseArgs } from '../cli/args';
 import { type QueueConfig, queueKeys, runtimeKeys } from '../cli/job-schema';
@@ -130,6 +129,3 @@ export const valJson = <S extends z.ZodObject, P extends Predictor, D, R>(
   modelDir: ctx.modelDir,
   runtime: ctx.runtime,
 });
-
-/** `<run>/model` of a `--run` option, for tasks whose val reads a training run. */
-export const runModelDir = (run: string | undefined) => (run ? path.join(run, 'model') : undefined);
