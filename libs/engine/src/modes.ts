@@ -11,14 +11,14 @@ import { runValJob, type ValDefinition, valSchema } from './train/val-job';
 export const MODES = ['train', 'val', 'predict', 'export', 'prune'] as const;
 export type Mode = (typeof MODES)[number];
 
-/**
- * A task, as the apps see it: its name, the custom layers its models need, and a definition per mode. The
- * Ultralytics task × mode table in one object; an app file is `runMode(detect, 'val')`.
- */
 // A task's definitions differ in their data, batch and result types: `any` here, precise types in the task.
 /* eslint-disable-next-line @typescript-eslint/no-explicit-any */
 type Any = any;
 
+/**
+ * A task, as the apps see it: its name, the custom layers its models need, and a definition per mode. The
+ * Ultralytics task × mode table in one object; an app file is `runMode(detect, 'val')`.
+ */
 export interface TaskModes {
   /** 'detect' — the apps' name and the commands' prefix. */
   name: string;
