@@ -6,10 +6,12 @@ import { explicitTransposeBatchMatMul } from './matmul';
 import { maxPoolGrad } from './maxpool-grad';
 import { broadcastTile, isBroadcastTile, leadingAxes, leadingAxesSum } from './reduce';
 import { heapViewSlice } from './slice';
+import { unsortedSegmentSumWasm } from './segment-sum';
 
 /**
  * Kernels the engine provides for the wasm backend. The depthwise gradients and Conv2DBackpropFilter
- * are missing from tfjs-backend-wasm (so CNNs cannot train on it as shipped); Conv2DBackpropInput and
+ * are missing from tfjs-backend-wasm (so CNNs cannot train on it as shipped), as is UnsortedSegmentSum (the
+ * gradient of gather); Conv2DBackpropInput and
  * MaxPoolGrad replace wasm's per-element loops with its own vectorised kernels.
  */
 export const WASM_TRAINING_KERNELS: tf.KernelConfig[] = [
@@ -18,6 +20,7 @@ export const WASM_TRAINING_KERNELS: tf.KernelConfig[] = [
   compositeKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm', depthwiseBackpropFilter),
   compositeKernel('DepthwiseConv2dNativeBackpropInput', 'wasm', depthwiseBackpropInput),
   compositeKernel('MaxPoolGrad', 'wasm', maxPoolGrad),
+  unsortedSegmentSumWasm,
 ];
 
 const REGISTERED = Symbol.for('cv.engine.wasmKernel');

@@ -56,8 +56,9 @@ export function distancesToBoxes(ltrb: tf.Tensor3D, anchors: Anchors): tf.Tensor
  */
 export function ciou(a: tf.Tensor, b: tf.Tensor, eps = 1e-7): tf.Tensor {
   return tf.tidy(() => {
-    const [ax1, ay1, ax2, ay2] = tf.unstack(a, -1);
-    const [bx1, by1, bx2, by2] = tf.unstack(b, -1);
+    // split, not unstack: the backends' Unpack copies element by element.
+    const [ax1, ay1, ax2, ay2] = tf.split(a, 4, -1);
+    const [bx1, by1, bx2, by2] = tf.split(b, 4, -1);
     const aw = tf.sub(ax2, ax1);
     const ah = tf.add(tf.sub(ay2, ay1), eps);
     const bw = tf.sub(bx2, bx1);
@@ -75,7 +76,7 @@ export function ciou(a: tf.Tensor, b: tf.Tensor, eps = 1e-7): tf.Tensor {
     // α is a constant of the gradient (as torch's no_grad in Ultralytics' bbox_iou): a tensor rebuilt from its values.
     const a0 = tf.div(v, tf.add(tf.sub(v, iou), 1 + eps));
     const alpha = tf.tensor(a0.dataSync(), a0.shape);
-    return tf.sub(iou, tf.add(tf.div(rho2, c2), tf.mul(alpha, v)));
+    return tf.reshape(tf.sub(iou, tf.add(tf.div(rho2, c2), tf.mul(alpha, v))), a.shape.slice(0, -1));
   });
 }
 

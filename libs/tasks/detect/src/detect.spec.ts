@@ -11,9 +11,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { collate, SampleLoader } from '@cv/data';
 import { initBackend, stepContext } from '@cv/engine';
 import { assign } from './assigner';
-import { ciou, makeAnchors, nms } from './boxes';
+import { ciou, distancesToBoxes, dflExpectation, makeAnchors, nms } from './boxes';
 import { loadCocoDetection } from './data';
-import { dfl } from './loss';
+import { bceWithLogits, detectionLoss, dfl } from './loss';
 import { createDetector, REG_MAX, STRIDES } from './models';
 import { DetectionPredictor } from './predictor';
 import { DetectionTask } from './step';
@@ -23,6 +23,69 @@ beforeAll(async () => {
 });
 
 describe('box losses', () => {
+  it('the detection loss on the gathered positives equals the dense form (values and gradients)', () => {
+    const anchors = makeAnchors([64, 64], STRIDES);
+    const a = anchors.count;
+    const k = 2;
+    const raw = tf.randomNormal([2, a, 4 * REG_MAX + k], 0, 1, 'float32', 3) as tf.Tensor3D;
+    const batch = collate([
+      { image: new Uint8Array(64 * 64 * 3), shape: [64, 64, 3], boxes: Float32Array.from([4, 6, 30, 40, 20, 20, 60, 50]), boxClasses: Int32Array.from([0, 1]) },
+      { image: new Uint8Array(64 * 64 * 3), shape: [64, 64, 3], boxes: Float32Array.from([10, 10, 22, 26]), boxClasses: Int32Array.from([1]) },
+    ]);
+    // The dense reference: every anchor's CIoU and DFL, weighted by (sum of target scores) · foreground.
+    const dense = (r: tf.Tensor3D) => {
+      const reg = tf.slice(r, [0, 0, 0], [-1, -1, 4 * REG_MAX]) as tf.Tensor3D;
+      const cls = tf.slice(r, [0, 0, 4 * REG_MAX], [-1, -1, k]);
+      const boxes = distancesToBoxes(dflExpectation(reg, REG_MAX), anchors);
+      const scores = tf.sigmoid(cls).dataSync();
+      const bx = boxes.dataSync();
+      const tB = new Float32Array(2 * a * 4);
+      const tS = new Float32Array(2 * a * k);
+      const fg = new Float32Array(2 * a);
+      for (let i = 0; i < 2; i++) {
+        const n = batch.boxCounts![i];
+        const m = batch.maxBoxes!;
+        const res = assign(
+          scores.subarray(i * a * k, (i + 1) * a * k),
+          bx.subarray(i * a * 4, (i + 1) * a * 4),
+          anchors,
+          k,
+          batch.boxes!.subarray(i * m * 4, i * m * 4 + n * 4),
+          batch.boxClasses!.subarray(i * m, i * m + n),
+        );
+        tB.set(res.boxes, i * a * 4);
+        tS.set(res.scores, i * a * k);
+        res.foreground.forEach((f, j) => (fg[i * a + j] = f));
+      }
+      const tss = Math.max(
+        1,
+        tS.reduce((s, v) => s + v, 0),
+      );
+      const ts = tf.tensor3d(tS, [2, a, k]);
+      const clsLoss = tf.div(tf.sum(bceWithLogits(cls, ts)), tss);
+      const w = tf.mul(tf.sum(ts, -1), tf.tensor2d(fg, [2, a]));
+      const tb = tf.tensor3d(tB, [2, a, 4]);
+      const boxLoss = tf.div(tf.sum(tf.mul(tf.sub(1, ciou(boxes, tb)), w)), tss);
+      const pts = tf.tensor2d(anchors.points, [a, 2]);
+      const st = tf.tensor2d(anchors.strides, [a, 1]);
+      const t = tf.div(tf.concat([tf.sub(pts, tf.slice(tb, [0, 0, 0], [-1, -1, 2])), tf.sub(tf.slice(tb, [0, 0, 2], [-1, -1, 2]), pts)], -1), st);
+      const dflLoss = tf.div(tf.sum(tf.mul(tf.mean(dfl(tf.reshape(reg, [2, a, 4, REG_MAX]), t, REG_MAX), -1), w)), tss);
+      return tf.addN([tf.mul(boxLoss, 7.5), tf.mul(clsLoss, 0.5), tf.mul(dflLoss, 1.5)]) as tf.Scalar;
+    };
+    const gathered = (r: tf.Tensor3D) => detectionLoss(r, batch, anchors, k, REG_MAX).loss;
+    const [lg, gg] = [tf.valueAndGrad(gathered)(raw), tf.valueAndGrad(dense)(raw)].map((o) => [o.value.dataSync()[0], o.grad.dataSync()] as const);
+    expect(lg[0]).toBeGreaterThan(0);
+    expect(Math.abs(lg[0] - gg[0])).toBeLessThan(1e-5 * gg[0]);
+    let maxDiff = 0;
+    let maxGrad = 0;
+    lg[1].forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - gg[1][i]));
+      maxGrad = Math.max(maxGrad, Math.abs(gg[1][i]));
+    });
+    expect(maxGrad).toBeGreaterThan(0);
+    expect(maxDiff).toBeLessThan(1e-6 + 1e-4 * maxGrad);
+  });
+
   it('CIoU: identical boxes give 1 (loss 0); a hand-computed pair', () => {
     const a = tf.tensor2d([
       [0, 0, 2, 2],

@@ -99,17 +99,41 @@ export function detectionLoss(
   tss = Math.max(tss, 1);
   const targetScores = tf.tensor3d(tScores, [b, a, numClasses]);
   const clsLoss = tf.div(tf.sum(tf.mul(bceWithLogits(clsLogits, targetScores), tf.tensor3d(weight, [b, a, 1]))), tss) as tf.Scalar;
-  const boxWeight = tf.mul(tf.sum(targetScores, -1), tf.tensor2d(fg, [b, a])); // [B, A]
-  const targetBoxes = tf.tensor3d(tBoxes, [b, a, 4]);
-  const boxLoss = tf.div(tf.sum(tf.mul(tf.sub(1, ciou(predBoxes, targetBoxes)), boxWeight)), tss) as tf.Scalar;
+  // CIoU and DFL count only on the positives (their weight is 0 elsewhere): gather those rows, so the box
+  // terms and their gradients cost P rows, not B·A (as Ultralytics indexes with fg_mask).
+  const pos: number[] = [];
+  for (let i = 0; i < b * a; i++) if (fg[i]) pos.push(i);
+  if (!pos.length) {
+    const zero = tf.mul(tf.sum(reg), 0) as tf.Scalar;
+    const loss = tf.mul(clsLoss, gains.cls) as tf.Scalar;
+    return { loss: tf.add(loss, zero) as tf.Scalar, box: tf.scalar(0), cls: clsLoss, dfl: tf.scalar(0) };
+  }
+  const p = pos.length;
+  const posPts = new Float32Array(p * 2);
+  const posStrides = new Float32Array(p);
+  const posTargets = new Float32Array(p * 4);
+  const posWeight = new Float32Array(p);
+  pos.forEach((i, j) => {
+    const k = i % a;
+    posPts[j * 2] = anchors.points[k * 2];
+    posPts[j * 2 + 1] = anchors.points[k * 2 + 1];
+    posStrides[j] = anchors.strides[k];
+    posTargets.set(tBoxes.subarray(i * 4, i * 4 + 4), j * 4);
+    let w = 0;
+    for (let c = 0; c < numClasses; c++) w += tScores[i * numClasses + c];
+    posWeight[j] = w;
+  });
+  const posReg = tf.gather(tf.reshape(reg, [b * a, 4 * regMax]), tf.tensor1d(Int32Array.from(pos), 'int32')); // [P, 4R]
+  const posAnchors: Anchors = { points: posPts, strides: posStrides, count: p };
+  const posBoxes = tf.reshape(distancesToBoxes(dflExpectation(tf.reshape(posReg, [1, p, 4 * regMax]) as tf.Tensor3D, regMax), posAnchors), [p, 4]);
+  const targetBoxes = tf.tensor2d(posTargets, [p, 4]);
+  const boxWeight = tf.tensor1d(posWeight);
+  const boxLoss = tf.div(tf.sum(tf.mul(tf.sub(1, ciou(posBoxes, targetBoxes)), boxWeight)), tss) as tf.Scalar;
   // DFL targets: distances of the target box's sides from the anchor point, in stride units.
-  const pts = tf.tensor2d(anchors.points, [a, 2]);
-  const s = tf.tensor2d(anchors.strides, [a, 1]);
-  const tltrb = tf.div(
-    tf.concat([tf.sub(pts, tf.slice(targetBoxes, [0, 0, 0], [-1, -1, 2])), tf.sub(tf.slice(targetBoxes, [0, 0, 2], [-1, -1, 2]), pts)], -1),
-    s,
-  );
-  const dflPer = tf.mean(dfl(tf.reshape(reg, [b, a, 4, regMax]), tltrb, regMax), -1); // [B, A]
+  const pts = tf.tensor2d(posPts, [p, 2]);
+  const s = tf.tensor2d(posStrides, [p, 1]);
+  const tltrb = tf.div(tf.concat([tf.sub(pts, tf.slice(targetBoxes, [0, 0], [-1, 2])), tf.sub(tf.slice(targetBoxes, [0, 2], [-1, 2]), pts)], -1), s);
+  const dflPer = tf.mean(dfl(tf.reshape(posReg, [p, 4, regMax]), tltrb, regMax), -1); // [P]
   const dflLoss = tf.div(tf.sum(tf.mul(dflPer, boxWeight)), tss) as tf.Scalar;
   const loss = tf.addN([tf.mul(boxLoss, gains.box), tf.mul(clsLoss, gains.cls), tf.mul(dflLoss, gains.dfl)]) as tf.Scalar;
   return { loss, box: boxLoss, cls: clsLoss, dfl: dflLoss };
