@@ -10,3 +10,4 @@ export * from './samples';
 export * from './shapes';
 export * from './waves';
 export * from './transforms';
+export * from './sample-workers';

@@ -131,6 +131,44 @@ describe('samples with boxes and masks', () => {
     expect(await collect(1)).not.toEqual(await collect(2));
   });
 
+  it('worker threads give the batches of this thread, byte for byte (mosaic, affine, flip, HSV; boxes, masks, labels)', async () => {
+    const rng = new Rng(5);
+    const samples = Array.from({ length: 9 }, (_, i) => {
+      const s = blockSample();
+      const image = new Uint8Array(8 * 10 * 3).map(() => Math.floor(rng.next() * 256));
+      return {
+        ...s,
+        image,
+        shape: [8, 10, 3] as [number, number, number],
+        label: i,
+        boxes: i === 4 ? undefined : s.boxes,
+        boxClasses: i === 4 ? undefined : s.boxClasses,
+      };
+    });
+    const set = { length: samples.length, classNames: ['bg', 'block'], get: (i: number) => samples[i] };
+    const transform = () =>
+      new Compose([
+        new Mosaic(set, { p: 0.5 }),
+        new RandomAffine({ degrees: 10, scale: 0.3, translate: 0.2 }),
+        new RandomFlip(0.5),
+        new HsvJitter({ h: 0.1, s: 0.5, v: 0.5 }),
+      ]);
+    const plain = new SampleLoader(set, { batchSize: 4, shuffle: true, transform: transform() });
+    const threaded = new SampleLoader(set, { batchSize: 4, shuffle: true, transform: transform(), workers: 2 });
+    const collect = async (loader: SampleLoader, seed: number) => {
+      const out: unknown[] = [];
+      for await (const b of loader.batches(seed)) out.push(b);
+      return out;
+    };
+    for (const seed of [1, 2]) expect(await collect(threaded, seed)).toEqual(await collect(plain, seed));
+    expect((threaded as unknown as { pool: unknown }).pool).not.toBeNull(); // the threads made them
+    // A transform the workers cannot rebuild (a mosaic over another set) keeps to this thread, same batches.
+    const other = new SampleLoader(set, { batchSize: 4, transform: new Mosaic({ ...set }), workers: 1 });
+    expect((await collect(other, 3)).length).toBe(3);
+    await threaded.close();
+    await other.close();
+  });
+
   it('a classification set reads as samples with labels', () => {
     const set = {
       images: new Uint8Array(3 * 4),

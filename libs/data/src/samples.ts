@@ -1,5 +1,6 @@
 import { deriveSeed, LoaderTask, Rng, shardRange, unitRange } from '@cv/engine';
 import { prefetch } from './loader';
+import { SampleWorkers } from './sample-workers';
 import type { ClassificationSet } from './types';
 
 /**
@@ -128,6 +129,18 @@ export interface SampleLoaderOptions {
   /** Geometry-aware augmentation of each sample (seeded per batch). */
   transform?: SampleTransform;
   prefetch?: number;
+  /**
+   * Worker threads that read, augment and collate batches while the step runs (0: this thread). The
+   * batches are the same either way. Used only when the transform can be described (`spec`); else 0.
+   */
+  workers?: number;
+}
+
+/** Batch `b` of the epoch with `seed`, made of samples `indices` (what a loader thread or worker makes). */
+export function makeBatch(set: SampleSet, indices: ArrayLike<number>, transform: SampleTransform | undefined, seed: number, b: number): SampleBatch {
+  const rng = new Rng(deriveSeed(seed, 'augment', b));
+  const picked = Array.from(indices, (i) => set.get(i));
+  return collate(transform ? picked.map((s) => transform.apply(s, rng)) : picked);
 }
 
 /**
@@ -151,20 +164,65 @@ export class SampleLoader {
     return this.options.dropLast ? Math.floor(n / this.options.batchSize) : Math.ceil(n / this.options.batchSize);
   }
 
-  private async *generate(seed: number): AsyncGenerator<SampleBatch> {
+  private pool: SampleWorkers | null = null;
+
+  private order(seed: number): Int32Array {
     const order = Int32Array.from({ length: this.set.length }, (_, i) => i);
     if (this.options.shuffle) new Rng(deriveSeed(seed, 'shuffle')).shuffle(order);
+    return order;
+  }
+
+  private indices(order: Int32Array, b: number): Int32Array {
     const bs = this.options.batchSize;
-    for (let b = 0; b < this.length; b++) {
-      const rng = new Rng(deriveSeed(seed, 'augment', b));
-      const picked = Array.from(order.subarray(b * bs, Math.min(order.length, (b + 1) * bs)), (i) => this.set.get(i));
-      yield collate(this.options.transform ? picked.map((s) => this.options.transform!.apply(s, rng)) : picked);
+    return order.slice(b * bs, Math.min(order.length, (b + 1) * bs));
+  }
+
+  private async *generate(seed: number): AsyncGenerator<SampleBatch> {
+    const order = this.order(seed);
+    for (let b = 0; b < this.length; b++) yield makeBatch(this.set, this.indices(order, b), this.options.transform, seed, b);
+  }
+
+  /** The workers' batches in order, up to `prefetch` per worker in flight. */
+  private async *fromWorkers(pool: SampleWorkers, seed: number): AsyncGenerator<SampleBatch> {
+    const order = this.order(seed);
+    const depth = Math.max(2, (this.options.prefetch ?? 2) * (this.options.workers ?? 1));
+    const queue: Promise<SampleBatch>[] = [];
+    let next = 0;
+    const submit = () => {
+      if (next >= this.length) return;
+      const p = pool.run(seed, next, this.indices(order, next++));
+      p.catch(() => {}); // a consumer that stops early leaves these unread
+      queue.push(p);
+    };
+    for (let i = 0; i < depth; i++) submit();
+    while (queue.length) {
+      const batch = await queue.shift()!;
+      submit();
+      yield batch;
     }
   }
 
-  /** The batches of one epoch; deterministic in `seed`. */
+  private workerPool(): SampleWorkers | null {
+    const n = this.options.workers ?? 0;
+    if (n < 1) return null;
+    if (this.pool) return this.pool;
+    const spec = this.options.transform ? (this.options.transform.spec?.(this.set) ?? null) : null;
+    if (this.options.transform && !spec) return null; // a transform the workers cannot rebuild: this thread
+    this.pool = new SampleWorkers(this.set, spec, n);
+    return this.pool;
+  }
+
+  /** The batches of one epoch; deterministic in `seed` (and the same with any number of workers). */
   batches(seed = 0): AsyncIterable<SampleBatch> {
-    return prefetch(this.generate(seed), this.options.prefetch ?? 2);
+    const pool = this.workerPool();
+    return pool ? this.fromWorkers(pool, seed) : prefetch(this.generate(seed), this.options.prefetch ?? 2);
+  }
+
+  /** Stops the worker threads (they are started again if more batches are asked for). */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.close();
   }
 }
 
@@ -174,6 +232,8 @@ export class SampleLoader {
  */
 export interface SampleTransform {
   apply(sample: Sample, rng: Rng): Sample;
+  /** The transform as data (null when it cannot be), so the loader's worker threads can rebuild it. */
+  spec?(set: SampleSet): import('./transforms').TransformSpec | null;
 }
 
 /**

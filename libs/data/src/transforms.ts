@@ -6,6 +6,9 @@ export type { SampleTransform } from './samples';
 /** Horizontal flip with probability `p`: pixels, mask and box x-coordinates mirrored together. */
 export class RandomFlip implements SampleTransform {
   constructor(readonly p = 0.5) {}
+  spec(): TransformSpec {
+    return { name: 'flip', options: { p: this.p } };
+  }
 
   apply(s: Sample, rng: Rng): Sample {
     if (!(rng.next() < this.p)) return s;
@@ -49,6 +52,9 @@ export interface AffineRange {
  */
 export class RandomAffine implements SampleTransform {
   constructor(readonly range: AffineRange) {}
+  spec(): TransformSpec {
+    return { name: 'affine', options: { ...this.range } };
+  }
 
   apply(s: Sample, rng: Rng): Sample {
     const [h, w, c] = s.shape;
@@ -76,6 +82,8 @@ export class RandomAffine implements SampleTransform {
         m01 = sin / k,
         m10 = -sin / k,
         m11 = cos / k;
+      const srcMask = s.mask;
+      // Rounding of non-negative values: (v + 0.5) | 0 equals Math.round(v) there, and is cheaper.
       for (let y = 0; y < h; y++) {
         const v = y + 0.5 - cy - ty;
         for (let x = 0; x < w; x++) {
@@ -89,27 +97,34 @@ export class RandomAffine implements SampleTransform {
           const ax = fx - x0;
           const ay = fy - y0;
           const o = (y * w + x) * c;
-          const in00 = x0 >= 0 && x0 < w && y0 >= 0 && y0 < h;
-          const in01 = x0 + 1 >= 0 && x0 + 1 < w && y0 >= 0 && y0 < h;
-          const in10 = x0 >= 0 && x0 < w && y0 + 1 >= 0 && y0 + 1 < h;
-          const in11 = x0 + 1 >= 0 && x0 + 1 < w && y0 + 1 >= 0 && y0 + 1 < h;
           const p00 = (y0 * w + x0) * c;
           const p10 = p00 + w * c;
           const w00 = (1 - ax) * (1 - ay),
             w01 = ax * (1 - ay),
             w10 = (1 - ax) * ay,
             w11 = ax * ay;
-          for (let ch = 0; ch < c; ch++) {
-            const v00 = in00 ? src[p00 + ch] : 114;
-            const v01 = in01 ? src[p00 + c + ch] : 114;
-            const v10 = in10 ? src[p10 + ch] : 114;
-            const v11 = in11 ? src[p10 + c + ch] : 114;
-            image[o + ch] = Math.round(w00 * v00 + w01 * v01 + w10 * v10 + w11 * v11);
+          if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h) {
+            // All four neighbours inside (most pixels).
+            for (let ch = 0; ch < c; ch++) {
+              image[o + ch] = (w00 * src[p00 + ch] + w01 * src[p00 + c + ch] + w10 * src[p10 + ch] + w11 * src[p10 + c + ch] + 0.5) | 0;
+            }
+          } else {
+            const in00 = x0 >= 0 && x0 < w && y0 >= 0 && y0 < h;
+            const in01 = x0 + 1 >= 0 && x0 + 1 < w && y0 >= 0 && y0 < h;
+            const in10 = x0 >= 0 && x0 < w && y0 + 1 >= 0 && y0 + 1 < h;
+            const in11 = x0 + 1 >= 0 && x0 + 1 < w && y0 + 1 >= 0 && y0 + 1 < h;
+            for (let ch = 0; ch < c; ch++) {
+              const v00 = in00 ? src[p00 + ch] : 114;
+              const v01 = in01 ? src[p00 + c + ch] : 114;
+              const v10 = in10 ? src[p10 + ch] : 114;
+              const v11 = in11 ? src[p10 + c + ch] : 114;
+              image[o + ch] = (w00 * v00 + w01 * v01 + w10 * v10 + w11 * v11 + 0.5) | 0;
+            }
           }
           if (mask) {
             const nx = Math.floor(sx);
             const ny = Math.floor(sy);
-            mask[y * w + x] = nx >= 0 && nx < w && ny >= 0 && ny < h ? s.mask![ny * w + nx] : IGNORE_INDEX;
+            mask[y * w + x] = nx >= 0 && nx < w && ny >= 0 && ny < h ? srcMask![ny * w + nx] : IGNORE_INDEX;
           }
         }
       }
@@ -143,16 +158,13 @@ export class RandomAffine implements SampleTransform {
 /** Transforms in order. */
 export class Compose implements SampleTransform {
   constructor(readonly transforms: SampleTransform[]) {}
+  spec(set: SampleSet): TransformSpec | null {
+    const items = this.transforms.map((t) => t.spec?.(set) ?? null);
+    return items.every((i) => i) ? { name: 'compose', options: {}, items: items as TransformSpec[] } : null;
+  }
   apply(s: Sample, rng: Rng): Sample {
     return this.transforms.reduce((acc, t) => t.apply(acc, rng), s);
   }
-}
-
-/** The ramp of the HSV → RGB formula: max(0, min(k, 4 − k, 1)) with k = x mod 6. */
-function hsvRamp(x: number): number {
-  const k = x >= 6 ? (x >= 12 ? x - 12 : x - 6) : x;
-  const m = k < 4 - k ? k : 4 - k;
-  return m < 0 ? 0 : m > 1 ? 1 : m;
 }
 
 /**
@@ -161,6 +173,9 @@ function hsvRamp(x: number): number {
  */
 export class HsvJitter implements SampleTransform {
   constructor(readonly gains: { h?: number; s?: number; v?: number }) {}
+  spec(): TransformSpec {
+    return { name: 'hsv', options: { ...this.gains } };
+  }
 
   apply(sample: Sample, rng: Rng): Sample {
     const { h = 0, s = 0, v = 0 } = this.gains;
@@ -186,12 +201,23 @@ export class HsvJitter implements SampleTransform {
       hue += dh;
       hue -= 6 * Math.floor(hue / 6);
       const val = max * kv > 255 ? 255 : max * kv;
-      const sat = max === 0 ? 0 : Math.min(1, (d / max) * ks);
-      // HSV → RGB without temporaries: channel n takes v − v·s·max(0, min(k, 4 − k, 1)), k = (n + h) mod 6.
+      const sr = max === 0 ? 0 : (d / max) * ks;
+      const sat = sr < 1 ? sr : 1;
+      // HSV → RGB without temporaries: channel n takes v − v·s·max(0, min(k, 4 − k, 1)), k = (n + h) mod 6
+      // max(0, min(k, 4 − k, 1)) written out; the result is ≥ 0, so (x + 0.5) | 0 rounds as Math.round.
       const vs = val * sat;
-      image[i] = Math.round(val - vs * hsvRamp(5 + hue));
-      image[i + 1] = Math.round(val - vs * hsvRamp(3 + hue));
-      image[i + 2] = Math.round(val - vs * hsvRamp(1 + hue));
+      let k = 5 + hue;
+      k = k >= 6 ? (k >= 12 ? k - 12 : k - 6) : k;
+      let m = k < 4 - k ? k : 4 - k;
+      image[i] = (val - vs * (m < 0 ? 0 : m > 1 ? 1 : m) + 0.5) | 0;
+      k = 3 + hue;
+      k = k >= 6 ? k - 6 : k;
+      m = k < 4 - k ? k : 4 - k;
+      image[i + 1] = (val - vs * (m < 0 ? 0 : m > 1 ? 1 : m) + 0.5) | 0;
+      k = 1 + hue;
+      k = k >= 6 ? k - 6 : k;
+      m = k < 4 - k ? k : 4 - k;
+      image[i + 2] = (val - vs * (m < 0 ? 0 : m > 1 ? 1 : m) + 0.5) | 0;
     }
     return { ...sample, image };
   }
@@ -209,6 +235,10 @@ export class Mosaic implements SampleTransform {
     readonly set: SampleSet,
     readonly options: { p?: number; minAreaRatio?: number; minSize?: number } = {},
   ) {}
+  /** Describable only when it draws from the loader's own set (the worker rebuilds it on its copy). */
+  spec(set: SampleSet): TransformSpec | null {
+    return set === this.set ? { name: 'mosaic', options: { ...this.options } } : null;
+  }
 
   apply(sample: Sample, rng: Rng): Sample {
     const { p = 1, minAreaRatio = 0.1, minSize = 2 } = this.options;
@@ -270,5 +300,29 @@ export class Mosaic implements SampleTransform {
       boxClasses: hasBoxes ? Int32Array.from(classes) : undefined,
       source: undefined,
     };
+  }
+}
+
+/** A transform as data, so a loader's worker threads can rebuild it (see `SampleTransform.spec`). */
+export interface TransformSpec {
+  name: 'flip' | 'affine' | 'hsv' | 'mosaic' | 'compose';
+  options: Record<string, unknown>;
+  items?: TransformSpec[];
+}
+
+/** Rebuilds a transform from its spec; `set` is the loader's set (Mosaic draws from it). */
+export function transformFromSpec(spec: TransformSpec, set: SampleSet): SampleTransform {
+  const o = spec.options as never;
+  switch (spec.name) {
+    case 'flip':
+      return new RandomFlip((spec.options as { p: number }).p);
+    case 'affine':
+      return new RandomAffine(o);
+    case 'hsv':
+      return new HsvJitter(o);
+    case 'mosaic':
+      return new Mosaic(set, o);
+    case 'compose':
+      return new Compose((spec.items ?? []).map((i) => transformFromSpec(i, set)));
   }
 }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { z } from 'zod';
 
 /** Per-task defaults of the shared keys (a detector trains longer and slower than a digit classifier). */
@@ -65,7 +66,7 @@ export function jobSchema(d: JobDefaults) {
 export type JobConfig = z.infer<ReturnType<typeof jobSchema>>;
 
 /** Keys a `--resume` may change: the length and the resources of the run, never what it learns. */
-export const RESUMABLE_KEYS = ['epochs', 'time', 'threads'];
+export const RESUMABLE_KEYS = ['epochs', 'time', 'threads', 'dataWorkers'];
 
 /** The `--runtime` / `--threads` options every task's val and predict take. */
 export const runtimeKeys = {
@@ -83,3 +84,15 @@ export const queueKeys = {
   shardSize: z.number().int().positive().default(1000).describe('with --queue: inputs per shard (a multiple of --batch keeps batches as in a local run)'),
 };
 export type QueueConfig = { queue?: string; queueName: string; shardSize: number };
+
+/** The data-loader key of the tasks whose loader can run in worker threads (`SampleLoader`: detect, segment). */
+export const loaderKeys = {
+  dataWorkers: z
+    .number()
+    .int()
+    .min(0)
+    .default(os.availableParallelism() > 2 ? 1 : 0)
+    .describe(
+      'worker threads that read, augment and collate batches while the step runs (0: the main thread; the batches are the same). Default 1 with more than 2 cores: with 2, the thread takes a core from the kernels and a step gets no faster',
+    ),
+};

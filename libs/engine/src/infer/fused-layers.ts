@@ -200,11 +200,8 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
       [this.movingMean, mean],
       [this.movingVariance, variance],
     ] as const) {
-      tf.tidy(() => {
-        // as tfjs-layers: moving − (moving − value)·(1 − momentum)
-        const orig = moving.read();
-        moving.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - this.momentum)));
-      });
+      // as tfjs-layers: moving − (moving − value)·(1 − momentum), the same float32 roundings, one kernel
+      moving.write(tf.engine().runKernel('CvMovingAverage', { moving: moving.read(), value }, { momentum: this.momentum }) as tf.Tensor);
     }
     tf.dispose([mean, variance]);
     return y;

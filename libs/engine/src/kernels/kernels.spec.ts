@@ -195,6 +195,26 @@ describe('wasm training kernels match the cpu backend', () => {
     { k: 2, s: 2, pad: 'same', h: 7, w: 5, c: 3, n: 2 }, // padded: typed-array path
     { k: 3, s: 2, pad: 'same', h: 12, w: 13, c: 32, n: 2 }, // overlapping, many channels
   ];
+  it('CvSumSquares: one kernel for the global norm of many tensors equals the composed form', async () => {
+    const { globalNorm } = await import('../train/optim');
+    await tf.setBackend('wasm');
+    const ts = [[3, 3, 16, 8], [8], [1], [5, 7]].map((shape, i) =>
+      tf.tensor(
+        values(
+          shape.reduce((p, v) => p * v, 1),
+          30 + i,
+        ),
+        shape,
+      ),
+    );
+    const fused = globalNorm(ts).dataSync()[0];
+    const composed = tf.sqrt(tf.addN(ts.map((t) => tf.sum(tf.square(t))))).dataSync()[0];
+    expect(tf.getKernel('CvSumSquares', 'wasm')).toBeDefined();
+    expect(Math.abs(fused - composed)).toBeLessThan(1e-5 * composed);
+    expect(globalNorm([tf.tensor([3, 4])]).dataSync()[0]).toBe(5);
+    tf.dispose(ts);
+  });
+
   it.each([
     { xShape: [7, 3, 5], ids: [2, 0, 2, 4, -1, 9, 0], n: 5 },
     { xShape: [6], ids: [0, 1, 0, 1, 2, 2], n: 3 },

@@ -7,6 +7,8 @@ import { maxPoolGrad } from './maxpool-grad';
 import { broadcastTile, isBroadcastTile, leadingAxes, leadingAxesSum } from './reduce';
 import { heapViewSlice } from './slice';
 import { unsortedSegmentSumWasm } from './segment-sum';
+import { sumSquaresWasm } from './sum-squares';
+import { movingAverageWasm } from './moving-average';
 
 /**
  * Kernels the engine provides for the wasm backend. The depthwise gradients and Conv2DBackpropFilter
@@ -21,6 +23,8 @@ export const WASM_TRAINING_KERNELS: tf.KernelConfig[] = [
   compositeKernel('DepthwiseConv2dNativeBackpropInput', 'wasm', depthwiseBackpropInput),
   compositeKernel('MaxPoolGrad', 'wasm', maxPoolGrad),
   unsortedSegmentSumWasm,
+  sumSquaresWasm,
+  movingAverageWasm,
 ];
 
 const REGISTERED = Symbol.for('cv.engine.wasmKernel');

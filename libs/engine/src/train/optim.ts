@@ -29,7 +29,13 @@ export function decoupledWeightDecay(weights: tf.Variable[], lr: number, wd: num
 
 /** The global L2 norm of a set of gradients (as torch.nn.utils.clip_grad_norm_ measures it). */
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
-  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  return tf.tidy(() => {
+    // One kernel for all the tensors where the backend has it (the engine's wasm kernels).
+    if (grads.length && grads.every((g) => g.dtype === 'float32') && tf.getKernel('CvSumSquares', tf.getBackend())) {
+      return tf.sqrt(tf.engine().runKernel('CvSumSquares', grads as unknown as tf.NamedTensorMap, {}) as tf.Scalar);
+    }
+    return tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+  });
 }
 
 /**

@@ -1,10 +1,11 @@
-import { jobSchema } from '@cv/engine';
+import { jobSchema, loaderKeys } from '@cv/engine';
 import { z } from 'zod';
 import { DETECTORS } from './models';
 import { EVAL_DEFAULTS } from './defaults';
 
 /** Every setting of a detection training run: the shared job keys and these. */
 export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3, workers: 1, root: 'runs/detect' }).extend({
+  ...loaderKeys,
   data: z.string().optional().describe('training set: a COCO JSON (with --images)'),
   images: z.string().optional().describe("folder of the COCO file's images (default: <data folder>/images)"),
   valData: z.string().optional().describe('validation set: a COCO JSON (default: a seeded 10 % of the training images)'),

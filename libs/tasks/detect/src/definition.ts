@@ -115,12 +115,19 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       new RandomFlip(cfg.flip),
       colour,
     ]);
-    const loader = new SampleLoader(train, { batchSize: cfg.batchSize, shuffle: true, dropLast: train.length > cfg.batchSize, transform: geometric });
+    const loader = new SampleLoader(train, {
+      batchSize: cfg.batchSize,
+      shuffle: true,
+      dropLast: train.length > cfg.batchSize,
+      transform: geometric,
+      workers: cfg.dataWorkers,
+    });
     const plainLoader = new SampleLoader(train, {
       batchSize: cfg.batchSize,
       shuffle: true,
       dropLast: train.length > cfg.batchSize,
       transform: new Compose([new RandomFlip(cfg.flip), colour]),
+      workers: cfg.dataWorkers,
     });
     const task = new DetectionTask(model, tf.train.adam(cfg.lr), loader, {
       anchors,

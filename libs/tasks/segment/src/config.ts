@@ -1,10 +1,11 @@
-import { jobSchema } from '@cv/engine';
+import { jobSchema, loaderKeys } from '@cv/engine';
 import { listBackbones } from '@cv/backbones';
 import { z } from 'zod';
 import { SEGMENTERS } from './models';
 
 /** Every setting of a segmentation training run: the shared job keys and these. */
 export const SegmentTrainSchema = jobSchema({ epochs: 10, batchSize: 16, lr: 2e-3, workers: 1, root: 'runs/segment' }).extend({
+  ...loaderKeys,
   images: z.string().optional().describe('folder of training images (with --masks, or the images of --data)'),
   masks: z.string().optional().describe('folder of class-index mask PNGs, matched to the images by file name'),
   data: z.string().optional().describe('training set as a COCO segmentation JSON (polygons / RLE), with --images'),

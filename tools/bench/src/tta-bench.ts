@@ -1,0 +1,190 @@
+/**
+ * Time to accuracy of a task's default recipe, end to end as a user runs it: the `shapes` sets are written
+ * with fixed seeds (3,000 training images, seed 1; 200 validation images, seed 2), `<task>:train` runs with
+ * `--time` (validating every epoch on the validation set, never trained on), and this prints the training
+ * seconds at which the validation metric first reached each threshold, the metric at the PyTorch anchor's
+ * wall-clock, and the trained model's predict speed (letterbox + inference + NMS / argmax, from decoded
+ * pixels, batch 32). `--model` skips training and times that model's inference only.
+ *
+ *   npx nx run bench:tta -- --task detect [--time 9] [--json]
+ *   npx nx run bench:tta -- --task segment --time 6.3
+ *   npx nx run bench:tta -- --task detect --model models/detect/shapes --json
+ *
+ * With `--torch`, the PyTorch yardstick (tools/bench/torch_tta.py) times the same architecture's inference
+ * in the same run; PyTorch must use OpenBLAS (`apt-get install -y libopenblas0-pthread`), else the run is refused
+ * unless `--allow-reference-blas`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { decodeImage, listImages, writeShapes } from '@cv/data';
+import { ConfigError, initBackend, loadTaskPredictor, parseArgs, runCli, type DecodedImage, type ImagePredictor } from '@cv/engine';
+import { z } from 'zod';
+
+const Schema = z.object({
+  task: z.enum(['detect', 'segment']).describe('the task whose default recipe is timed'),
+  time: z.number().positive().optional().describe('training budget in minutes (default: half the anchor, detect 9, segment 6.3)'),
+  model: z.string().optional().describe('skip training: time this model folder’s inference only'),
+  work: z.string().default('tmp/tta').describe('folder for the generated sets and the runs'),
+  batch: z.number().int().positive().default(32).describe('inference batch'),
+  torch: z.boolean().default(false).describe('also time the PyTorch yardstick (tools/bench/torch_tta.py) in this run'),
+  allowReferenceBlas: z.boolean().default(false).describe("with --torch: accept a PyTorch on Debian's reference BLAS"),
+  json: z.boolean().default(false).describe('print one JSON object per line'),
+  train: z.string().default('').describe('extra options for <task>:train, as one string (e.g. "--batch-size 32")'),
+});
+type Config = z.infer<typeof Schema>;
+
+/** The PyTorch anchors of the issue this bench answers (same machine, 2 cores, OpenBLAS). */
+const ANCHORS = {
+  detect: { metric: 'val_map', name: 'mAP50-95', thresholds: [0.9, 0.95, 0.962], seconds: 1068, score: 0.962, inferImgPerS: 383, minutes: 9 },
+  segment: { metric: 'val_miou', name: 'mIoU', thresholds: [0.9, 0.931, 0.95], seconds: 755, score: 0.931, inferImgPerS: 23, minutes: 6.3 },
+} as const;
+
+const root = process.cwd();
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+
+/** The shapes set at `dir` (written once; a folder from another generator or size is refused). */
+async function shapesSet(dir: string, n: number, seed: number): Promise<string> {
+  const ann = path.join(dir, 'annotations.json');
+  const want = `shapes: ${n} images, seed ${seed}`;
+  if (fs.existsSync(ann)) {
+    const got = (JSON.parse(fs.readFileSync(ann, 'utf8')) as { info?: { description?: string } }).info?.description;
+    if (got !== want) throw new ConfigError(`${dir} holds '${got}', not '${want}'; remove it or choose another --work`);
+    return dir;
+  }
+  process.stderr.write(`writing ${dir} (${want})\n`);
+  await writeShapes(dir, { n, seed });
+  return dir;
+}
+
+interface Row {
+  epoch: number;
+  time: number;
+  score: number;
+}
+
+function readMetrics(file: string, metric: string): Row[] {
+  const [head, ...lines] = fs.readFileSync(file, 'utf8').trim().split('\n');
+  const cols = head.split(',');
+  const [e, t, m] = ['epoch', 'time', metric].map((c) => cols.indexOf(c));
+  if (m < 0) throw new Error(`${file} has no '${metric}' column`);
+  return lines.map((l) => l.split(',')).map((v) => ({ epoch: +v[e], time: +v[t], score: +v[m] }));
+}
+
+/** Trains the default recipe; the run folder. Progress goes to stderr. */
+async function train(cfg: Config, train: string, val: string): Promise<string> {
+  const out = path.join(cfg.work, 'runs', `${cfg.task}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const minutes = cfg.time ?? ANCHORS[cfg.task].minutes;
+  const data =
+    cfg.task === 'detect'
+      ? ['--data', path.join(train, 'annotations.json'), '--val-data', path.join(val, 'annotations.json')]
+      : [
+          '--images',
+          path.join(train, 'images'),
+          '--masks',
+          path.join(train, 'masks'),
+          '--val-images',
+          path.join(val, 'images'),
+          '--val-masks',
+          path.join(val, 'masks'),
+        ];
+  const args = [`apps/${cfg.task}/src/train.ts`, ...data, '--time', String(minutes), '--out', out, ...cfg.train.split(/\s+/).filter(Boolean)];
+  process.stderr.write(`npx nx run ${cfg.task}:train -- ${args.slice(1).join(' ')}\n`);
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(tsx, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0' } });
+    p.stdout.on('data', (d: Buffer) => process.stderr.write(d));
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cfg.task}:train exited with code ${code}`))));
+  });
+  return out;
+}
+
+/** Images per second through the Predictor (letterbox + inference + post-processing) at batch `batch`. */
+async function inferSpeed(predictor: ImagePredictor<unknown>, images: DecodedImage[], batch: number): Promise<number> {
+  const run = () => {
+    for (let i = 0; i < images.length; i += batch) predictor.predict(images.slice(i, i + batch));
+  };
+  run(); // warm-up: kernels, caches
+  const passes = 3;
+  const t0 = performance.now();
+  for (let p = 0; p < passes; p++) run();
+  return (images.length * passes) / ((performance.now() - t0) / 1000);
+}
+
+/** The Python that imports torch, the BLAS it loaded, and its inference img/s for the same data; null without torch. */
+function torchInfer(cfg: Config, val: string): { inferImgPerS: number; blas: string } | null {
+  const python = [process.env.CV_TORCH_PYTHON, 'python3'].find((p) => p && spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  if (!python) throw new ConfigError('--torch needs a python3 with torch (Debian: apt-get install -y python3-torch libopenblas0-pthread)');
+  const r = spawnSync(python, ['tools/bench/torch_tta.py', '--task', cfg.task, '--images', path.join(val, 'images'), '--batch', String(cfg.batch)], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`torch_tta.py failed: ${r.stderr.trim().split('\n').pop()}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { inferImgPerS: number; blas: string };
+  if (!/openblas/i.test(out.blas) && !cfg.allowReferenceBlas) {
+    throw new ConfigError(
+      `PyTorch loaded ${out.blas}, not OpenBLAS: its matmuls run ~12× slower than they can; apt-get install -y libopenblas0-pthread (or pass --allow-reference-blas)`,
+    );
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { config: cfg } = parseArgs(Schema, argv);
+  const anchor = ANCHORS[cfg.task];
+  const trainDir = await shapesSet(path.join(cfg.work, 'shapes-train'), 3000, 1);
+  const valDir = await shapesSet(path.join(cfg.work, 'shapes-val'), 200, 2);
+  const runDir = cfg.model ? null : await train(cfg, trainDir, valDir);
+  const modelDir = cfg.model ?? path.join(runDir!, 'model');
+
+  await initBackend({ log: !cfg.json });
+  const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`);
+  const images = await Promise.all(listImages(path.join(valDir, 'images')).map((f) => decodeImage(f)));
+  const inferImgPerS = await inferSpeed(predictor, images, cfg.batch);
+  const torch = cfg.torch ? torchInfer(cfg, valDir) : null;
+
+  const rows = runDir ? readMetrics(path.join(runDir, 'metrics.csv'), anchor.metric) : [];
+  const secondsTo = Object.fromEntries(anchor.thresholds.map((t) => [t.toFixed(3).replace(/0$/, ''), rows.find((r) => r.score >= t)?.time ?? null]));
+  const at = (s: number) => rows.filter((r) => r.time <= s).pop()?.score ?? null;
+  const last = rows[rows.length - 1];
+  const scoreAt: Record<string, number | null> = { [String(anchor.seconds / 2)]: at(anchor.seconds / 2), [String(anchor.seconds)]: at(anchor.seconds) };
+  if (last) scoreAt[last.time.toFixed(0)] = last.score;
+  const result = {
+    task: cfg.task,
+    metric: anchor.name,
+    run: runDir,
+    model: modelDir,
+    epochs: last?.epoch ?? null,
+    trainSeconds: last?.time ?? null,
+    final: last?.score ?? null,
+    secondsTo,
+    scoreAt,
+    inferImgPerS,
+    inferBatch: cfg.batch,
+    torchInferImgPerS: torch?.inferImgPerS ?? null,
+    torchBlas: torch?.blas ?? null,
+    anchor: { score: anchor.score, seconds: anchor.seconds, inferImgPerS: anchor.inferImgPerS },
+    backend: tf.getBackend(),
+    date: new Date().toISOString(),
+  };
+  if (cfg.json) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const s = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} s`);
+  console.log(`\n${cfg.task}: ${anchor.name} on 200 validation images (shapes seed 2)${runDir ? `, run ${runDir}` : ''}`);
+  if (runDir) {
+    console.log(`| threshold | ${anchor.thresholds.map((t) => t.toFixed(3)).join(' | ')} |`);
+    console.log(`| --- | ${anchor.thresholds.map(() => '---:').join(' | ')} |`);
+    console.log(`| seconds to reach | ${Object.values(secondsTo).map(s).join(' | ')} |`);
+    console.log(
+      `final ${anchor.name} ${last.score.toFixed(4)} after ${last.epoch} epochs (${last.time.toFixed(0)} s); at the anchor's ${anchor.seconds} s: ${at(anchor.seconds)?.toFixed(4) ?? '—'} (anchor ${anchor.score})`,
+    );
+  }
+  console.log(
+    `predict (letterbox + inference + post-processing, batch ${cfg.batch}): ${inferImgPerS.toFixed(0)} img/s` +
+      (torch ? `; PyTorch ${torch.inferImgPerS.toFixed(0)} img/s (${torch.blas})` : `; the anchor's published ${anchor.inferImgPerS} img/s`),
+  );
+}
+
+runCli(main, { schema: Schema, usage: 'npx nx run bench:tta -- --task detect|segment [--time M] [--model DIR] [--torch] [--json]' });
