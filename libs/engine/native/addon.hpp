@@ -109,7 +109,7 @@ inline bool unsupported(const dnnl::error &e) { return e.status == dnnl_unimplem
 inline memory::dim dimOf(int32_t v) { return static_cast<memory::dim>(v); }
 
 // Fused activations (tfjs's FusedConv2D / _FusedMatMul names, numbered by the caller).
-enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5 };
+enum Act { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5, kSwish = 6 };
 
 // Scratchpads are the caller's (one growing buffer per thread, shared by all primitives) rather than
 // one per cached primitive.
@@ -129,6 +129,7 @@ inline primitive_attr activationAttr(int act, float alpha) {
     case kElu: ops.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); break;
     case kSigmoid: ops.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
     case kLeakyRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
+    case kSwish: ops.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f); break;  // x·sigmoid(x) (SiLU)
     default: break;
   }
   attr.set_post_ops(ops);

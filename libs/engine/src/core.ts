@@ -10,3 +10,4 @@ export * from './infer/predictor';
 export { decoupledWeightDecay, endsAccumulation, globalNorm, isDecayed, OptimizationStep, type OptimizationStepOptions, type ParamGroup } from './train/optim';
 export { registerWasmTrainingKernels } from './kernels/register';
 export type { Logs, StepContext, TrainTask } from './train/types';
+export { fuseForInference } from './infer/fuse';

@@ -20,6 +20,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, listImages, writeShapes } from '@cv/data';
 import { ConfigError, initBackend, loadTaskPredictor, parseArgs, runCli, type DecodedImage, type ImagePredictor } from '@cv/engine';
+import '@cv/tasks-detect/predict';
+import '@cv/tasks-segment/predict';
 import { z } from 'zod';
 
 const Schema = z.object({
@@ -31,6 +33,7 @@ const Schema = z.object({
   torch: z.boolean().default(false).describe('also time the PyTorch yardstick (tools/bench/torch_tta.py) in this run'),
   allowReferenceBlas: z.boolean().default(false).describe("with --torch: accept a PyTorch on Debian's reference BLAS"),
   json: z.boolean().default(false).describe('print one JSON object per line'),
+  fuse: z.boolean().default(true).describe('predict through the inference graph (BatchNorm folded, activations fused); --no-fuse: the saved graph'),
   train: z.string().default('').describe('extra options for <task>:train, as one string (e.g. "--batch-size 32")'),
 });
 type Config = z.infer<typeof Schema>;
@@ -138,7 +141,7 @@ async function main(argv: string[]): Promise<void> {
   const modelDir = cfg.model ?? path.join(runDir!, 'model');
 
   await initBackend({ log: !cfg.json });
-  const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`);
+  const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse });
   const images = await Promise.all(listImages(path.join(valDir, 'images')).map((f) => decodeImage(f)));
   const inferImgPerS = await inferSpeed(predictor, images, cfg.batch);
   const torch = cfg.torch ? torchInfer(cfg, valDir) : null;

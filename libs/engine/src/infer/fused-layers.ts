@@ -1,3 +1,4 @@
+import { setNativeFusedActivations } from './fuse';
 import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from '../kernels/native/addon';
 import { offsetOf, runNative, size, type WasmBackend } from '../kernels/native/heap';
@@ -289,10 +290,12 @@ export function uninstallFusedLayers(): void {
 export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (process.env.CV_ONEDNN_SKIP ?? '').split(',')): void {
   registerOneDnnOps(addon, skip);
   if (!skip.includes('fused-layers')) installFusedLayers(addon);
+  setNativeFusedActivations(skip.includes('FusedConv2D') ? [] : ['swish']);
 }
 
 /** Puts back the kernels and layers that `registerOneDnnKernels` wrapped (pure wasm again). */
 export function unregisterOneDnnKernels(): void {
+  setNativeFusedActivations([]);
   uninstallFusedLayers();
   unregisterOneDnnOps();
 }

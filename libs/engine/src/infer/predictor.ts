@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerEngineLayers } from './layers';
+import { fuseForInference } from './fuse';
 import type { DecodedImage } from './preprocess';
 
 /** What every saved model carries in model.json's `userDefinedMetadata`: at least the task that made it. */
@@ -89,6 +90,8 @@ export interface LoadOptions {
   runtime?: Runtime;
   /** ONNX Runtime's intra-op threads (default: all cores). */
   threads?: number;
+  /** tfjs: fold BatchNorm into the convolutions and fuse their activations (`fuseForInference`; default true). */
+  fuse?: boolean;
 }
 
 type Opener = (source: string, options: LoadOptions) => Promise<InferenceModel | null>;
@@ -113,6 +116,8 @@ export async function loadPredictor(source: ModelSource, options: LoadOptions = 
   let model: InferenceModel | null = typeof source === 'string' && localOpener ? await localOpener(source, options) : null;
   if (!model && options.runtime === 'onnx') throw new Error(`${where}: the ONNX runtime is available in Node for local model folders only`);
   model ??= await loadModelFrom(source);
+  // Conv + BatchNorm (+ activation) folded into one kernel; `fuse: false` keeps the saved graph as it is.
+  if (model instanceof tf.LayersModel && options.fuse !== false) model = fuseForInference(model);
   return predictorFor(model, where);
 }
 

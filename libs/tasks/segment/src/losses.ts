@@ -39,6 +39,13 @@ export function parseLoss(text: string): LossSpec['terms'] {
  */
 export function segmentationLoss(logits: tf.Tensor4D, target: tf.Tensor3D, spec: LossSpec): { loss: tf.Scalar; parts: Record<string, tf.Scalar> } {
   const c = logits.shape[3];
+  if (
+    !spec.classWeights &&
+    spec.terms.every((t) => t.name === 'ce' || t.name === 'dice') &&
+    new Set(spec.terms.map((t) => t.name)).size === spec.terms.length
+  ) {
+    return ceDiceLoss(logits, target, spec.terms);
+  }
   return tf.tidy(() => {
     const valid = tf.cast(tf.notEqual(target, IGNORE), 'float32') as tf.Tensor3D;
     const safe = tf.where(tf.notEqual(target, IGNORE), target, tf.zerosLike(target)) as tf.Tensor3D;
@@ -73,6 +80,94 @@ export function segmentationLoss(logits: tf.Tensor4D, target: tf.Tensor3D, spec:
     }
     return { loss: total, parts };
   });
+}
+
+/**
+ * The `ce` and `dice` terms (no class weights) and their gradient in two passes over the logits, as one
+ * differentiable op: the composed form is ~40 tensor ops over [B, H, W, C] and as many in the backward pass.
+ * Same definitions as above (sums in float64). Gradient: w_ce·(p − y)·valid / N for cross-entropy; for Dice,
+ * ∂/∂p_c = −(2·present_c / C)·(y_c·card_c − inter_c) / card_c² on counted pixels (0 where card_c ≤ 1e-7, as the
+ * max(card, 1e-7) gives), taken through the softmax: ∂z_k = p_k·(g_k − Σ_j p_j·g_j).
+ */
+function ceDiceLoss(logits: tf.Tensor4D, target: tf.Tensor3D, terms: LossSpec['terms']): { loss: tf.Scalar; parts: Record<string, tf.Scalar> } {
+  const c = logits.shape[3];
+  const wCe = terms.find((t) => t.name === 'ce')?.weight ?? 0;
+  const wDice = terms.find((t) => t.name === 'dice')?.weight ?? 0;
+  let ceValue = 0;
+  let diceValue = 0;
+  const op = tf.customGrad((x) => {
+    const z = (x as tf.Tensor).dataSync() as Float32Array;
+    const t = target.dataSync();
+    const n = t.length;
+    const probs = new Float32Array(z.length);
+    const inter = new Float64Array(c);
+    const card = new Float64Array(c);
+    const count = new Float64Array(c);
+    let nll = 0;
+    let valid = 0;
+    for (let i = 0; i < n; i++) {
+      const o = i * c;
+      let max = -Infinity;
+      for (let k = 0; k < c; k++) if (z[o + k] > max) max = z[o + k];
+      let sum = 0;
+      for (let k = 0; k < c; k++) sum += Math.exp(z[o + k] - max);
+      const y = t[i];
+      if (y === IGNORE) continue; // probabilities stay 0: ignored pixels count nowhere
+      valid++;
+      const logSum = Math.log(sum);
+      nll -= z[o + y] - max - logSum;
+      for (let k = 0; k < c; k++) {
+        const p = Math.exp(z[o + k] - max - logSum);
+        probs[o + k] = p;
+        card[k] += p;
+      }
+      inter[y] += probs[o + y];
+      card[y] += 1;
+      count[y] += 1;
+    }
+    ceValue = nll / Math.max(valid, 1e-7);
+    let dice = 0;
+    const g = new Float64Array(c); // ∂dice/∂p_c without the y_c·card_c term's y
+    const gy = new Float64Array(c);
+    for (let k = 0; k < c; k++) {
+      if (!count[k]) continue;
+      const cd = Math.max(card[k], 1e-7);
+      dice += 1 - (2 * inter[k]) / cd;
+      if (card[k] > 1e-7) {
+        g[k] = ((-2 / c) * -inter[k]) / (card[k] * card[k]);
+        gy[k] = ((-2 / c) * card[k]) / (card[k] * card[k]);
+      }
+    }
+    diceValue = dice / c;
+    const value = tf.scalar(wCe * ceValue + wDice * diceValue);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+        const scale = (dy as tf.Tensor).dataSync()[0];
+        const grad = new Float32Array(z.length);
+        const gk = new Float64Array(c);
+        for (let i = 0; i < n; i++) {
+          const y = t[i];
+          if (y === IGNORE) continue;
+          const o = i * c;
+          let dot = 0;
+          for (let k = 0; k < c; k++) {
+            gk[k] = wDice * (g[k] + (k === y ? gy[k] : 0));
+            dot += probs[o + k] * gk[k];
+          }
+          for (let k = 0; k < c; k++) {
+            const p = probs[o + k];
+            grad[o + k] = scale * ((wCe * (p - (k === y ? 1 : 0))) / valid + p * (gk[k] - dot));
+          }
+        }
+        return tf.tensor(grad, (x as tf.Tensor).shape);
+      },
+    };
+  });
+  const loss = op(logits) as tf.Scalar;
+  const parts: Record<string, tf.Scalar> = {};
+  for (const { name } of terms) parts[name] = tf.scalar(name === 'ce' ? ceValue : diceValue);
+  return { loss, parts };
 }
 
 function checkWeights(w: number[], c: number): number[] {

@@ -46,6 +46,29 @@ describe('segmentation losses against hand-computed values', () => {
     expect(value('jaccard', logits, target([1]))).toBeCloseTo((1 - 0.75 / 1) / 2, 6);
   });
 
+  it('ce+dice in one op equals the composed tensor form: value, each term and the gradient (ignored pixels, an absent class)', () => {
+    const [b, h, w, c] = [2, 5, 6, 4];
+    const logits = tf.randomNormal([b, h, w, c], 0, 2, 'float32', 11) as tf.Tensor4D;
+    const labels = Int32Array.from({ length: b * h * w }, (_, i) => (i % 7 === 0 ? IGNORE : (i * 5) % 3)); // class 3 absent
+    const target = tf.tensor3d(labels, [b, h, w], 'int32');
+    for (const terms of ['ce+dice', '0.5*ce+2*dice', 'dice', 'ce']) {
+      const fused = (x: tf.Tensor) => segmentationLoss(x as tf.Tensor4D, target, { terms: parseLoss(terms) });
+      const composed = (x: tf.Tensor) => segmentationLoss(x as tf.Tensor4D, target, { terms: parseLoss(terms), classWeights: [1, 1, 1, 1] });
+      const [f, r] = [fused, composed].map((fn) => tf.valueAndGrad((x: tf.Tensor) => fn(x).loss)(logits));
+      expect(f.value.dataSync()[0]).toBeCloseTo(r.value.dataSync()[0], 5);
+      const fg = f.grad.dataSync();
+      const rg = r.grad.dataSync();
+      let diff = 0;
+      let scale = 0;
+      rg.forEach((v, i) => ((diff = Math.max(diff, Math.abs(v - fg[i]))), (scale = Math.max(scale, Math.abs(v)))));
+      expect(scale).toBeGreaterThan(0);
+      expect(diff).toBeLessThan(1e-5 * scale);
+      const fp = fused(logits).parts;
+      const rp = composed(logits).parts;
+      for (const k of Object.keys(rp)) expect(fp[k].dataSync()[0]).toBeCloseTo(rp[k].dataSync()[0], 5);
+    }
+  });
+
   it('cross-entropy with class weights is Σ w·nll / Σ w; focal is (1 − p)^γ · nll; ignored pixels change nothing', () => {
     const logits = tf.tensor4d([0, Math.log(3), 0, Math.log(3)], [1, 1, 2, 2]); // p = (0.25, 0.75) at both pixels
     const t = target([0, 1]);

@@ -6,7 +6,11 @@ import { packArgs } from './layouts';
 
 type Attrs = Record<string, any>;
 
-const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5 };
+/**
+ * Activations the native kernels fuse. 'swish' (x·sigmoid(x)) is not one of tfjs's fused activations: only the
+ * engine's inference graph (`fuseForInference`) asks for it, and only while these kernels are registered.
+ */
+export const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5, swish: 6 };
 
 interface ConvCall {
   info: tf.backend_util.Conv2DInfo;

@@ -1,0 +1,86 @@
+/**
+ * The inference graph (`fuseForInference`): Conv2D → BatchNorm (→ activation) folded into one convolution gives
+ * the model's outputs within float rounding, on pure wasm and with the native kernels (SiLU fused there), and
+ * leaves shared or non-matching structure as it is.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from './backend';
+import { fuseForInference } from './fuse';
+import { ADDON_PATH, ENABLE_HINT } from '../kernels/native/addon';
+import { available } from '../testing/requirements';
+import { relativeError, values } from '../kernels/oracle';
+
+type ST = tf.SymbolicTensor;
+const ap = (l: tf.layers.Layer, x: ST | ST[]) => l.apply(x) as ST;
+
+/** conv→BN→swish, conv(bias)→BN→relu, a BN feeding two layers (not folded), a conv whose output is also a model output. */
+function testModel(): tf.LayersModel {
+  const x = tf.input({ shape: [12, 10, 3] });
+  const a = ap(
+    tf.layers.activation({ activation: 'swish' }),
+    ap(tf.layers.batchNormalization({ epsilon: 1e-3 }), ap(tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false }), x)),
+  );
+  const b = ap(
+    tf.layers.reLU(),
+    ap(tf.layers.batchNormalization({ scale: false }), ap(tf.layers.conv2d({ filters: 8, kernelSize: 1, strides: 2, padding: 'same' }), a)),
+  );
+  const shared = ap(tf.layers.batchNormalization(), ap(tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'valid' }), b));
+  const c = ap(tf.layers.add(), [ap(tf.layers.activation({ activation: 'sigmoid' }), shared), shared]);
+  const headConv = ap(tf.layers.conv2d({ filters: 4, kernelSize: 1 }), c);
+  const head = ap(tf.layers.activation({ activation: 'swish' }), ap(tf.layers.batchNormalization(), headConv));
+  const m = tf.model({ inputs: x, outputs: [head, headConv] });
+  // Non-trivial statistics and affine parameters in every BatchNorm.
+  m.layers.forEach((l, i) => {
+    if (l.getClassName() !== 'BatchNormalization') return;
+    l.setWeights(
+      l.getWeights().map((w, j) =>
+        tf.tensor(
+          values(w.size, 10 * i + j).map((v) => (w.name.includes('variance') ? 0.5 + v * v : v)),
+          w.shape,
+        ),
+      ),
+    );
+  });
+  return m;
+}
+
+async function check(): Promise<void> {
+  const model = testModel();
+  const fused = fuseForInference(model);
+  expect(fused).not.toBe(model);
+  const kinds = fused.layers.map((l) => l.getClassName());
+  expect(kinds.filter((k) => k === 'CvFoldedConv2D').length).toBe(3); // the shared BN's conv stays unfolded
+  expect(kinds.filter((k) => k === 'BatchNormalization').length).toBe(1);
+  const x = tf.tensor4d(values(2 * 12 * 10 * 3, 3), [2, 12, 10, 3]);
+  const want = model.predict(x) as tf.Tensor[];
+  const got = fused.predict(x) as tf.Tensor[];
+  for (let i = 0; i < want.length; i++) {
+    expect(got[i].shape).toEqual(want[i].shape);
+    expect(relativeError((await got[i].data()) as Float32Array, (await want[i].data()) as Float32Array)).toBeLessThan(1e-5);
+  }
+  const before = tf.memory().numTensors;
+  tf.dispose(fused.predict(x) as tf.Tensor[]);
+  expect(tf.memory().numTensors).toBe(before);
+  tf.dispose([x, ...want, ...got]);
+  fused.dispose(); // the original's layers too
+}
+
+describe('fuseForInference', () => {
+  it('pure wasm: outputs equal the model within rounding; folded convs, the shared BatchNorm left alone', async () => {
+    await initBackend({ backend: 'wasm', kernels: 'wasm', log: false });
+    await check();
+  });
+
+  const built = available('the oneDNN addon', existsSync(ADDON_PATH), ENABLE_HINT);
+  it.skipIf(!built)('with the native kernels (SiLU fused into the convolution): the same outputs', async () => {
+    await initBackend({ backend: 'wasm', kernels: 'onednn', log: false });
+    await check();
+  });
+
+  afterAll(async () => {
+    await initBackend({ log: false });
+  });
+  beforeAll(() => undefined);
+});
