@@ -10,8 +10,8 @@
  *   npx nx run bench:tta -- --task segment --time 6.3
  *   npx nx run bench:tta -- --task detect --model models/detect/shapes --json
  *
- * With `--torch`, the PyTorch yardstick (tools/bench/torch_tta.py) times the same architecture's inference
- * in the same run; PyTorch must use OpenBLAS (`apt-get install -y libopenblas0-pthread`), else the run is refused
+ * With `--torch`, the PyTorch yardstick (tools/bench/torch_tta.py) rebuilds the same trained model (topology and
+ * weights) in PyTorch and times the same predict path in the same run; PyTorch must use OpenBLAS (`apt-get install -y libopenblas0-pthread`), else the run is refused
  * unless `--allow-reference-blas`.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -114,16 +114,26 @@ async function inferSpeed(predictor: ImagePredictor<unknown>, images: DecodedIma
   return (images.length * passes) / ((performance.now() - t0) / 1000);
 }
 
+interface TorchAnswer {
+  inferImgPerS: number;
+  blas: string;
+  maxAbsDiff: number | null;
+  outputScale: number;
+}
+
 /** The Python that imports torch, the BLAS it loaded, and its inference img/s for the same data; null without torch. */
-function torchInfer(cfg: Config, val: string): { inferImgPerS: number; blas: string } | null {
-  const python = [process.env.CV_TORCH_PYTHON, 'python3'].find((p) => p && spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+function torchInfer(cfg: Config, val: string, modelDir: string, check: string): TorchAnswer {
+  const python = [process.env.CV_TORCH_PYTHON, 'python3', '/usr/bin/python3'].find((p) => p && spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
   if (!python) throw new ConfigError('--torch needs a python3 with torch (Debian: apt-get install -y python3-torch libopenblas0-pthread)');
-  const r = spawnSync(python, ['tools/bench/torch_tta.py', '--task', cfg.task, '--images', path.join(val, 'images'), '--batch', String(cfg.batch)], {
+  const r = spawnSync(python, ['tools/bench/torch_tta.py', '--task', cfg.task, '--model', modelDir, '--images', path.join(val, 'images'), '--batch', String(cfg.batch), '--check', check], {
     cwd: root,
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`torch_tta.py failed: ${r.stderr.trim().split('\n').pop()}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { inferImgPerS: number; blas: string };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchAnswer;
+  if (!(out.maxAbsDiff !== null && out.maxAbsDiff <= 1e-3 * Math.max(1, out.outputScale))) {
+    throw new Error(`the PyTorch rebuild of ${modelDir} does not reproduce its outputs (max difference ${out.maxAbsDiff}); the comparison would be meaningless`);
+  }
   if (!/openblas/i.test(out.blas) && !cfg.allowReferenceBlas) {
     throw new ConfigError(
       `PyTorch loaded ${out.blas}, not OpenBLAS: its matmuls run ~12× slower than they can; apt-get install -y libopenblas0-pthread (or pass --allow-reference-blas)`,
@@ -144,11 +154,29 @@ async function main(argv: string[]): Promise<void> {
   const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse });
   const images = await Promise.all(listImages(path.join(valDir, 'images')).map((f) => decodeImage(f)));
   const inferImgPerS = await inferSpeed(predictor, images, cfg.batch);
-  const torch = cfg.torch ? torchInfer(cfg, valDir) : null;
+  let torch: TorchAnswer | null = null;
+  if (cfg.torch) {
+    // The raw output of the first batch, for the PyTorch rebuild to check itself against.
+    const check = path.join(cfg.work, `raw-${process.pid}.f32`);
+    const model = (predictor as unknown as { model: tf.LayersModel }).model;
+    const x = tf.tensor4d(
+      Float32Array.from(images.slice(0, cfg.batch).flatMap((im) => Array.from(im.data, (v) => v / 255))),
+      [Math.min(cfg.batch, images.length), images[0].height, images[0].width, 3],
+    );
+    const y = model.predict(x) as tf.Tensor;
+    fs.writeFileSync(check, Buffer.from((y.dataSync() as Float32Array).buffer));
+    tf.dispose([x, y]);
+    try {
+      torch = torchInfer(cfg, valDir, modelDir, check);
+    } finally {
+      fs.rmSync(check, { force: true });
+    }
+  }
 
   const rows = runDir ? readMetrics(path.join(runDir, 'metrics.csv'), anchor.metric) : [];
   const secondsTo = Object.fromEntries(anchor.thresholds.map((t) => [t.toFixed(3).replace(/0$/, ''), rows.find((r) => r.score >= t)?.time ?? null]));
-  const at = (s: number) => rows.filter((r) => r.time <= s).pop()?.score ?? null;
+  // The score at s seconds: the last validation at or before s, when the run lasted that long.
+  const at = (s: number) => (rows.length && rows[rows.length - 1].time >= s ? (rows.filter((r) => r.time <= s).pop()?.score ?? null) : null);
   const last = rows[rows.length - 1];
   const scoreAt: Record<string, number | null> = { [String(anchor.seconds / 2)]: at(anchor.seconds / 2), [String(anchor.seconds)]: at(anchor.seconds) };
   if (last) scoreAt[last.time.toFixed(0)] = last.score;
@@ -166,6 +194,7 @@ async function main(argv: string[]): Promise<void> {
     inferBatch: cfg.batch,
     torchInferImgPerS: torch?.inferImgPerS ?? null,
     torchBlas: torch?.blas ?? null,
+    torchMaxAbsDiff: torch?.maxAbsDiff ?? null,
     anchor: { score: anchor.score, seconds: anchor.seconds, inferImgPerS: anchor.inferImgPerS },
     backend: tf.getBackend(),
     date: new Date().toISOString(),
@@ -186,7 +215,7 @@ async function main(argv: string[]): Promise<void> {
   }
   console.log(
     `predict (letterbox + inference + post-processing, batch ${cfg.batch}): ${inferImgPerS.toFixed(0)} img/s` +
-      (torch ? `; PyTorch ${torch.inferImgPerS.toFixed(0)} img/s (${torch.blas})` : `; the anchor's published ${anchor.inferImgPerS} img/s`),
+      (torch ? `; PyTorch ${torch.inferImgPerS.toFixed(0)} img/s, same model (${torch.blas}; outputs within ${torch.maxAbsDiff?.toExponential(1)})` : `; the anchor's published ${anchor.inferImgPerS} img/s`),
   );
 }
 
