@@ -2,4 +2,4 @@ export * from './types';
 export * from './registry';
 export * from './freeze';
 export * from './weights';
-export { convUnit, cspBlock, type Activation } from './blocks';
+export { convUnit, cspBlock, depthwiseUnit, type Activation } from './blocks';

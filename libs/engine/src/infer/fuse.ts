@@ -9,6 +9,13 @@ import * as tf from '@tensorflow/tfjs';
 
 type ST = tf.SymbolicTensor;
 
+let bnClass: Function | null = null;
+/** BatchNormalization or a subclass (the backbones' FreezableBatchNorm): the same inference. */
+function isBatchNorm(l: tf.layers.Layer): boolean {
+  bnClass ??= tf.layers.batchNormalization({}).constructor;
+  return l instanceof (bnClass as new () => tf.layers.Layer) || l.getClassName() === 'BatchNormalization';
+}
+
 /** Activations tfjs's fused kernels take on every backend. */
 const FUSABLE = new Set(['relu', 'relu6', 'elu', 'sigmoid']);
 /** Activations fused only when the backend's FusedConv2D is the engine's native one (see `ACTIVATIONS`). */
@@ -129,7 +136,7 @@ export function fuseForInference(model: tf.LayersModel): tf.LayersModel {
     const node = nodesOf(l)[0];
     const inputs = node.inputTensors.map((t) => mapped.get(t)!);
     const bn = next.get(l);
-    const weights = l.getClassName() === 'Conv2D' && bn?.getClassName() === 'BatchNormalization' && only(l, bn) ? fold(l, bn) : null;
+    const weights = l.getClassName() === 'Conv2D' && bn && isBatchNorm(bn) && only(l, bn) ? fold(l, bn) : null;
     if (weights && bn) {
       const act = next.get(bn);
       const name = act ? activationOf(act) : null;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { collate, SampleLoader } from '@cv/data';
-import { initBackend, stepContext } from '@cv/engine';
+import { fuseForInference, initBackend, stepContext } from '@cv/engine';
 import { assign } from './assigner';
 import { ciou, distancesToBoxes, dflExpectation, makeAnchors, nms } from './boxes';
 import { loadCocoDetection } from './data';
@@ -214,6 +214,22 @@ describe('data and predictor', () => {
       /annotation 8's box .* is outside its 100×60 image/,
     );
     await expect(bad({ images: [{ id: 7, file_name: 'missing.png', width: 100, height: 60 }] })).rejects.toThrow(/missing.png' does not exist/);
+  });
+
+  it("yolo-n-dw: YOLO11's depthwise class branch, the same output layout with fewer parameters; its inference graph folds every Conv2D + BatchNorm", () => {
+    const plain = createDetector('yolo-n', { imgsz: [64, 64], numClasses: 2, seed: 1 });
+    const dw = createDetector('yolo-n-dw', { imgsz: [64, 64], numClasses: 2, seed: 1 });
+    expect(dw.outputs[0].shape).toEqual(plain.outputs[0].shape);
+    expect(dw.countParams()).toBeLessThan(plain.countParams());
+    expect(dw.layers.filter((l) => l.getClassName() === 'DepthwiseConv2D').length).toBe(6); // 2 per level
+    const fused = fuseForInference(dw);
+    expect(fused.layers.filter((l) => l.getClassName() === 'Conv2D').length).toBe(6); // the heads' final 1×1 convs (no BatchNorm)
+    const x = tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 5);
+    const [a, b] = [dw.predict(x) as tf.Tensor, fused.predict(x) as tf.Tensor];
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-3 * Math.max(1, tf.max(tf.abs(a)).dataSync()[0]));
+    tf.dispose([x, a, b]);
+    fused.dispose();
+    plain.dispose();
   });
 
   it('a training step leaks nothing, and the predictor maps boxes back to original pixels', async () => {
