@@ -166,7 +166,7 @@ function ceDiceLoss(logits: tf.Tensor4D, target: tf.Tensor3D, terms: LossSpec['t
   });
   const loss = op(logits) as tf.Scalar;
   const parts: Record<string, tf.Scalar> = {};
-  for (const { name } of terms) parts[name] = tf.scalar(name === 'ce' ? ceValue : diceValue);
+  for (const { name } of terms) parts[name] = tf.keep(tf.scalar(name === 'ce' ? ceValue : diceValue)); // read after the step's tidy, as the composed form's
   return { loss, parts };
 }
 
