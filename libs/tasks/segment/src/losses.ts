@@ -96,31 +96,33 @@ function ceDiceLoss(logits: tf.Tensor4D, target: tf.Tensor3D, terms: LossSpec['t
   let ceValue = 0;
   let diceValue = 0;
   const op = tf.customGrad((x) => {
-    const z = (x as tf.Tensor).dataSync() as Float32Array;
+    // log-probabilities and probabilities by the backend's (vectorised) kernels; the sums in JavaScript.
+    // (Read inside the tidy: a tidy's return value is walked element by element looking for tensors.)
+    let logp = new Float32Array(0);
+    let probs = new Float32Array(0);
+    tf.tidy(() => {
+      const lp = tf.logSoftmax(x as tf.Tensor);
+      logp = lp.dataSync() as Float32Array;
+      probs = tf.exp(lp).dataSync() as Float32Array;
+    });
+    const z = probs;
     const t = target.dataSync();
     const n = t.length;
-    const probs = new Float32Array(z.length);
     const inter = new Float64Array(c);
     const card = new Float64Array(c);
     const count = new Float64Array(c);
     let nll = 0;
     let valid = 0;
     for (let i = 0; i < n; i++) {
-      const o = i * c;
-      let max = -Infinity;
-      for (let k = 0; k < c; k++) if (z[o + k] > max) max = z[o + k];
-      let sum = 0;
-      for (let k = 0; k < c; k++) sum += Math.exp(z[o + k] - max);
       const y = t[i];
-      if (y === IGNORE) continue; // probabilities stay 0: ignored pixels count nowhere
-      valid++;
-      const logSum = Math.log(sum);
-      nll -= z[o + y] - max - logSum;
-      for (let k = 0; k < c; k++) {
-        const p = Math.exp(z[o + k] - max - logSum);
-        probs[o + k] = p;
-        card[k] += p;
+      const o = i * c;
+      if (y === IGNORE) {
+        probs.fill(0, o, o + c); // ignored pixels count nowhere
+        continue;
       }
+      valid++;
+      nll -= logp[o + y];
+      for (let k = 0; k < c; k++) card[k] += probs[o + k];
       inter[y] += probs[o + y];
       card[y] += 1;
       count[y] += 1;
@@ -146,19 +148,20 @@ function ceDiceLoss(logits: tf.Tensor4D, target: tf.Tensor3D, terms: LossSpec['t
         const scale = (dy as tf.Tensor).dataSync()[0];
         const grad = new Float32Array(z.length);
         const gk = new Float64Array(c);
+        const ceScale = (scale * wCe) / valid;
+        for (let k = 0; k < c; k++) gk[k] = wDice * g[k];
         for (let i = 0; i < n; i++) {
           const y = t[i];
           if (y === IGNORE) continue;
           const o = i * c;
-          let dot = 0;
-          for (let k = 0; k < c; k++) {
-            gk[k] = wDice * (g[k] + (k === y ? gy[k] : 0));
-            dot += probs[o + k] * gk[k];
-          }
+          // ∂dice/∂p_k for this pixel: the class-wide part, plus the truth class's own term.
+          let dot = wDice * gy[y] * probs[o + y];
+          for (let k = 0; k < c; k++) dot += probs[o + k] * gk[k];
           for (let k = 0; k < c; k++) {
             const p = probs[o + k];
-            grad[o + k] = scale * ((wCe * (p - (k === y ? 1 : 0))) / valid + p * (gk[k] - dot));
+            grad[o + k] = ceScale * p + scale * p * (gk[k] - dot);
           }
+          grad[o + y] += -ceScale + scale * probs[o + y] * wDice * gy[y];
         }
         return tf.tensor(grad, (x as tf.Tensor).shape);
       },
