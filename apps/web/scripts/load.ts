@@ -4,7 +4,7 @@
  * latency of single requests one at a time (the server's own time from its Server-Timing header, and the
  * round trip). A warm-up round at full concurrency comes before the counted ones (see below).
  *
- *   npx nx run web:start            # in another terminal
+ *   WEB_DIAGNOSTICS=1 npx nx run web:start            # in another terminal (the server then reports its RSS)
  *   npx nx run web:load -- --url http://localhost:3000 --concurrency 20 --rounds 10 --out docs/results/web-load.json
  */
 import fs from 'node:fs';
@@ -49,7 +49,12 @@ async function memory(): Promise<ServerMemory> {
     console.error(`no demo server at ${base} (${e.message}); start it with npx nx run web:start, or pass --url`);
     process.exit(2);
   });
-  return (await res.json()) as ServerMemory;
+  const body = (await res.json()) as { diagnostics?: ServerMemory };
+  if (!body.diagnostics) {
+    console.error(`${base} does not report its memory; start it with WEB_DIAGNOSTICS=1 npx nx run web:start`);
+    process.exit(2);
+  }
+  return body.diagnostics;
 }
 
 const scene = makeShapesImage(21, 0);

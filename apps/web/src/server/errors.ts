@@ -16,3 +16,12 @@ export function errorResponse(e: unknown): Response {
   console.error('[web] request failed:', e);
   return Response.json({ error: `the server failed on this request (${String((e as Error)?.message ?? e).split('\n')[0]})` }, { status: 500 });
 }
+
+/** The 405 answer of a route for a method it does not serve: a JSON error like every other, and `Allow`. */
+export function methodNotAllowed(allowed: string): () => Response {
+  return () =>
+    Response.json(
+      { error: `this route answers ${allowed} only` },
+      { status: 405, headers: { allow: allowed } },
+    );
+}

@@ -5,10 +5,10 @@ import type { SegmentationPredictor } from '@cv/tasks-segment/predict';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { CATALOGUE } from './catalogue';
-import { errorResponse } from './errors';
+import { errorResponse, HttpError } from './errors';
 import { loaded, predictorFor } from './models';
 import { queued, queueState } from './queue';
-import { numberField, readUpload } from './upload';
+import { integerField, numberField, readUpload } from './upload';
 import { classifyAnswer, detectAnswer, PREDICT_DEFAULTS, segmentSummary } from '../shared/results';
 
 /** Runs a route's work in the bounded queue and turns refusals into `{"error"}` with their status. */
@@ -27,7 +27,7 @@ export function classify(request: Request): Promise<Response> {
   return answer(async () => {
     const { image, fields } = await readUpload(request);
     const { entry, predictor } = await predictorFor<ClassificationPredictor>('classify', fields.get('model') as string | null);
-    const k = numberField(fields, 'top', 5, 1, predictor.metadata.classNames.length);
+    const k = integerField(fields, 'top', 5, 1, predictor.metadata.classNames.length);
     const [p] = predictor.predict([image], k);
     return classifyAnswer(entry.id, p);
   });
@@ -44,7 +44,7 @@ export function detect(request: Request): Promise<Response> {
     const options = {
       conf: numberField(fields, 'conf', PREDICT_DEFAULTS.conf, 0, 1),
       iou: numberField(fields, 'iou', PREDICT_DEFAULTS.iou, 0, 1),
-      maxDet: numberField(fields, 'maxDet', PREDICT_DEFAULTS.maxDet, 1, 1000),
+      maxDet: integerField(fields, 'maxDet', PREDICT_DEFAULTS.maxDet, 1, 1000),
     };
     const [objects] = predictor.predict([image], options);
     return detectAnswer(entry.id, predictor.metadata.classNames, image.width, image.height, objects);
@@ -73,9 +73,11 @@ export function generate(request: Request): Promise<Response> {
   return answer(async () => {
     const q = new URL(request.url).searchParams;
     const { entry, predictor } = await predictorFor<GanPredictor>('dcgan', q.get('model'));
-    const n = numberField(q, 'n', 16, 1, 64);
-    const seed = numberField(q, 'seed', 1, 0, 2 ** 31 - 1);
-    const { images, shape } = predictor.sample({ n, seed: Math.floor(seed), interpolate: q.get('interpolate') === '1' });
+    const n = integerField(q, 'n', 16, 1, 64);
+    const seed = integerField(q, 'seed', 1, 0, 2 ** 31 - 1);
+    const interpolate = q.get('interpolate');
+    if (interpolate !== null && interpolate !== '0' && interpolate !== '1') throw new HttpError(400, `'interpolate' must be 0 or 1 (got '${interpolate.slice(0, 40)}')`);
+    const { images, shape } = predictor.sample({ n, seed, interpolate: interpolate === '1' });
     const [h, w, c] = shape;
     const pngs = await Promise.all(
       Array.from({ length: n }, (_, i) => {
@@ -89,7 +91,10 @@ export function generate(request: Request): Promise<Response> {
   });
 }
 
-/** GET /api/models: `{"models": [{"id", "task", "classes", ...}], "backend", "queue", "rssBytes", "tensors"}` (live tensors: a leak shows here). */
+/**
+ * GET /api/models: `{"models": [{"id", "task", "classes", ...}], "backend", "loadMs"}`; with WEB_DIAGNOSTICS=1 also
+ * `"diagnostics": {"queue", "rssBytes", "heapUsedBytes", "tensors"}` (live tensors: a leak shows there).
+ */
 export async function models(): Promise<Response> {
   try {
     const { backend, predictors, sizes, loadMs } = await loaded();
@@ -108,17 +113,14 @@ export async function models(): Promise<Response> {
         url: `/models/${entry.id}/model.json`,
       };
     });
-    const { numTensors, numBytes } = tf.memory();
-    const { rss, heapUsed } = process.memoryUsage();
-    return Response.json({
-      models: list,
-      backend,
-      loadMs,
-      queue: queueState(),
-      rssBytes: rss,
-      heapUsedBytes: heapUsed,
-      tensors: { count: numTensors, bytes: numBytes },
-    });
+    const body: Record<string, unknown> = { models: list, backend, loadMs };
+    // The process's state only where the operator asked for it (WEB_DIAGNOSTICS=1; web:load reads it).
+    if (process.env.WEB_DIAGNOSTICS === '1') {
+      const { numTensors, numBytes } = tf.memory();
+      const { rss, heapUsed } = process.memoryUsage();
+      body.diagnostics = { queue: queueState(), rssBytes: rss, heapUsedBytes: heapUsed, tensors: { count: numTensors, bytes: numBytes } };
+    }
+    return Response.json(body);
   } catch (e) {
     return errorResponse(e);
   }

@@ -7,8 +7,7 @@ interface ModelsAnswer {
   models: { id: string; task: string; title: string; classes: string[]; architecture: string | null; input: (number | null)[]; sizeBytes: number; url: string }[];
   backend: { name: string; kernels: string; threads: number; line: string };
   loadMs: number;
-  queue: { waiting: number; running: number; concurrency: number; maxWaiting: number };
-  rssBytes: number;
+  diagnostics?: { queue: { waiting: number; running: number; concurrency: number; maxWaiting: number }; rssBytes: number };
 }
 
 export default function ModelsPage() {
@@ -37,8 +36,14 @@ export default function ModelsPage() {
             </p>
             <p className="mt-1 text-xs text-slate-600">{data.backend.line}</p>
             <p className="mt-1 text-xs text-slate-600">
-              models loaded once in {data.loadMs.toFixed(0)} ms · process RSS {(data.rssBytes / 1048576).toFixed(0)} MB · queue: {data.queue.running} running,{' '}
-              {data.queue.waiting} waiting (at most {data.queue.concurrency} at once, {data.queue.maxWaiting} waiting)
+              models loaded once in {data.loadMs.toFixed(0)} ms
+              {data.diagnostics && (
+                <>
+                  {' '}
+                  · process RSS {(data.diagnostics.rssBytes / 1048576).toFixed(0)} MB · queue: {data.diagnostics.queue.running} running,{' '}
+                  {data.diagnostics.queue.waiting} waiting (at most {data.diagnostics.queue.concurrency} at once, {data.diagnostics.queue.maxWaiting} waiting)
+                </>
+              )}
             </p>
           </section>
           <table className="w-full rounded-lg border border-slate-200 bg-white text-sm" data-testid="models-table">
