@@ -19,9 +19,5 @@ export function errorResponse(e: unknown): Response {
 
 /** The 405 answer of a route for a method it does not serve: a JSON error like every other, and `Allow`. */
 export function methodNotAllowed(allowed: string): () => Response {
-  return () =>
-    Response.json(
-      { error: `this route answers ${allowed} only` },
-      { status: 405, headers: { allow: allowed } },
-    );
+  return () => Response.json({ error: `this route answers ${allowed} only` }, { status: 405, headers: { allow: allowed } });
 }

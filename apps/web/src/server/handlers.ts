@@ -76,7 +76,8 @@ export function generate(request: Request): Promise<Response> {
     const n = integerField(q, 'n', 16, 1, 64);
     const seed = integerField(q, 'seed', 1, 0, 2 ** 31 - 1);
     const interpolate = q.get('interpolate');
-    if (interpolate !== null && interpolate !== '0' && interpolate !== '1') throw new HttpError(400, `'interpolate' must be 0 or 1 (got '${interpolate.slice(0, 40)}')`);
+    if (interpolate !== null && interpolate !== '0' && interpolate !== '1')
+      throw new HttpError(400, `'interpolate' must be 0 or 1 (got '${interpolate.slice(0, 40)}')`);
     const { images, shape } = predictor.sample({ n, seed, interpolate: interpolate === '1' });
     const [h, w, c] = shape;
     const pngs = await Promise.all(

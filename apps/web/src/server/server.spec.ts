@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { classify, detect, generate, models, segment } from './handlers';
 import { HttpError } from './errors';
 import { CONCURRENCY, MAX_WAITING, queued } from './queue';
-import { MAX_BYTES, numberField, readUpload } from './upload';
+import { integerField, MAX_BODY, MAX_BYTES, numberField, readUpload } from './upload';
+import zlib from 'node:zlib';
+import { methodNotAllowed } from './errors';
 
 const png = (width: number, height: number) =>
   sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 90 } } })
@@ -61,6 +63,99 @@ describe('readUpload', () => {
   });
 });
 
+/** A PNG whose header declares width × height, with a tiny all-zero IDAT (a decompression bomb's header). */
+function pngHeader(width: number, height: number): Uint8Array {
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return new Uint8Array(
+    Buffer.concat([
+      Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', zlib.deflateSync(Buffer.alloc(1024))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]),
+  );
+}
+
+describe('hostile uploads', () => {
+  it('a chunked body (no Content-Length) is refused with 413 at the limit while it streams: the rest is never read', async () => {
+    let pulled = 0;
+    const chunk = new Uint8Array(256 * 1024);
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled += chunk.byteLength;
+        if (pulled > 200 * 1048576)
+          c.close(); // a 200 MB body, were it read whole
+        else c.enqueue(chunk);
+      },
+    });
+    const request = new Request('http://localhost/api/detect', {
+      method: 'POST',
+      body: endless,
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      duplex: 'half',
+    } as RequestInit);
+    expect(await refusal(readUpload(request))).toMatchObject({ status: 413, message: expect.stringContaining('10 MB') });
+    expect(pulled).toBeLessThan(MAX_BODY + 4 * chunk.byteLength);
+  });
+
+  it('pixel counts come from the header, whatever it declares: 50,000² is 413 "too many pixels", not "not a PNG"', async () => {
+    expect(await refusal(readUpload(upload(pngHeader(50000, 50000))))).toMatchObject({ status: 413, message: expect.stringContaining('50000×50000') });
+    expect(await refusal(readUpload(upload(pngHeader(4097, 4096))))).toMatchObject({ status: 413 });
+  });
+
+  it("a truncated PNG or JPEG is named in the suite's words, not libvips'", async () => {
+    const full = await png(64, 64);
+    for (const bytes of [full.subarray(0, Math.floor(full.length * 0.6))]) {
+      const r = await refusal(readUpload(upload(bytes)));
+      expect(r.status).toBe(415);
+      expect(r.message).toMatch(/damaged or truncated/);
+      expect(r.message).not.toMatch(/vips|libpng|libjpeg/i);
+    }
+    const noise = Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 7919) % 251));
+    const jpeg = await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } })
+      .jpeg()
+      .toBuffer();
+    const r = await refusal(readUpload(upload(jpeg.subarray(0, jpeg.length >> 1))));
+    expect(r.status).toBe(415);
+    expect(r.message).not.toMatch(/vips|libjpeg/i);
+  });
+
+  it('a body that is not a multipart form gets 400, and numbers must be decimal (counts whole)', async () => {
+    const json = new Request('http://localhost/api/detect', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(await refusal(readUpload(json))).toMatchObject({ status: 400, message: expect.stringContaining('multipart') });
+    const f = new URLSearchParams({ hex: '0x1', inf: 'Infinity', half: '2.5', n: '12', neg: '-5', exp: '1e-1' });
+    expect(() => numberField(f, 'hex', 0.25, 0, 1)).toThrow(/'hex' must be a number/);
+    expect(() => numberField(f, 'inf', 0.25, 0, 1e9)).toThrow(HttpError);
+    expect(numberField(f, 'exp', 0.25, 0, 1)).toBe(0.1);
+    expect(() => integerField(f, 'half', 16, 1, 64)).toThrow(/'half' must be a whole number from 1 to 64/);
+    expect(integerField(f, 'n', 16, 1, 64)).toBe(12);
+    expect(() => integerField(f, 'neg', 1, 0, 100)).toThrow(HttpError);
+  });
+
+  it('wrong methods get 405 with a JSON error and Allow; generate refuses fractional counts with 400', async () => {
+    const r = methodNotAllowed('POST')();
+    expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toBe('POST');
+    expect(await r.json()).toEqual({ error: 'this route answers POST only' });
+    for (const q of ['n=1.5', 'seed=-5', 'n=0x1', 'interpolate=yes']) {
+      const g = await generate(new Request(`http://localhost/api/generate?${q}`));
+      expect(g.status).toBe(400);
+      expect(Object.keys(await g.json())).toEqual(['error']);
+    }
+  });
+});
+
 describe('the bounded queue', () => {
   it('refuses with 503 once the waiting room is full, and serves again after', async () => {
     let release!: () => void;
@@ -92,6 +187,8 @@ describe('route handlers on the shipped models', () => {
     expect(g.images).toHaveLength(3);
     const m = await (await models()).json();
     expect(m.models.map((x: { id: string }) => x.id)).toContain('shapes-segment');
+    expect(m.diagnostics).toBeUndefined(); // the process's state only with WEB_DIAGNOSTICS=1
+    expect(JSON.stringify(m)).not.toMatch(/rss|heap/i);
   });
 
   it('refuse unknown ids and models of another task with 4xx, never reading a path from the request', async () => {

@@ -119,6 +119,7 @@ export function integerField(fields: FormData | URLSearchParams, name: string, f
   if (raw === null || raw === '') return fallback;
   const text = String(raw).trim();
   const v = /^[-+]?\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new HttpError(400, `'${name}' must be a whole number from ${lo} to ${hi} (got '${String(raw).slice(0, 40)}')`);
+  if (!Number.isSafeInteger(v) || v < lo || v > hi)
+    throw new HttpError(400, `'${name}' must be a whole number from ${lo} to ${hi} (got '${String(raw).slice(0, 40)}')`);
   return v;
 }

@@ -1,0 +1,70 @@
+import http from 'node:http';
+import { expect, test } from '@playwright/test';
+
+const HEADERS = ['content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy'];
+
+test('security headers on pages, API answers and static files; frames refused', async ({ request }) => {
+  for (const path of ['/', '/detect', '/api/health', '/api/models', '/models/shapes-detect/model.json']) {
+    const res = await request.get(path);
+    expect(res.status(), path).toBe(200);
+    const h = res.headers();
+    for (const k of HEADERS) expect(h[k], `${k} on ${path}`).toBeTruthy();
+    expect(h['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(h['x-content-type-options']).toBe('nosniff');
+  }
+});
+
+test('/api/health says only ok; /api/models shows nothing of the process', async ({ request }) => {
+  expect(await (await request.get('/api/health')).json()).toEqual({ ok: true });
+  const models = JSON.stringify(await (await request.get('/api/models')).json());
+  expect(models).not.toMatch(/rss|heap|queue/i);
+});
+
+test('wrong methods get 405 with a JSON error; fractional or hex numbers get 400', async ({ request }) => {
+  for (const [method, path] of [
+    ['GET', '/api/detect'],
+    ['PUT', '/api/classify'],
+    ['DELETE', '/api/segment'],
+    ['POST', '/api/generate'],
+    ['POST', '/api/models'],
+  ] as const) {
+    const res = await request.fetch(path, { method });
+    expect(res.status(), `${method} ${path}`).toBe(405);
+    expect(Object.keys(await res.json())).toEqual(['error']);
+  }
+  for (const q of ['n=1.5', 'n=0x1', 'seed=-5']) {
+    const res = await request.get(`/api/generate?${q}`);
+    expect(res.status(), q).toBe(400);
+  }
+});
+
+test('a chunked 30 MB body without Content-Length is refused with 413 while it streams', async ({ baseURL }) => {
+  const url = new URL('/api/detect', baseURL);
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x', 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', (e) => (/EPIPE|ECONNRESET/.test(e.message) ? undefined : reject(e)));
+    const chunk = Buffer.alloc(1024 * 1024, 65);
+    let sent = 0;
+    const pump = () => {
+      while (sent < 30 && req.write(chunk)) sent++;
+      if (sent >= 30) req.end();
+      else req.once('drain', () => (sent++, pump()));
+    };
+    pump();
+  });
+  expect(status).toBe(413);
+  const health = await fetch(new URL('/api/health', baseURL));
+  expect(health.status).toBe(200);
+});
