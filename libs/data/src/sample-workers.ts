@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Sample, SampleBatch, SampleSet } from './samples';
-import type { TransformSpec } from './transforms';
+import type { Sample, SampleBatch, SampleSet, TransformSpec } from './sample-types';
 
 /**
  * A sample set copied once into shared memory, so worker threads read its images, boxes and masks without

@@ -2,34 +2,12 @@ import { deriveSeed, LoaderTask, Rng, shardRange, unitRange } from '@cv/engine';
 import { prefetch } from './loader';
 import { SampleWorkers } from './sample-workers';
 import type { ClassificationSet } from './types';
+import type { Sample, SampleBatch, SampleSet, SampleTransform } from './sample-types';
 
-/**
- * One training sample of any task: the image and whatever targets it has — a class label
- * (classification), boxes with their classes (detection), a per-pixel class mask (segmentation).
- */
-export interface Sample {
-  /** HWC bytes. */
-  image: Uint8Array;
-  shape: [number, number, number];
-  label?: number;
-  /** Boxes as [x1, y1, x2, y2] in pixels, box after box. */
-  boxes?: Float32Array;
-  /** Class of each box. */
-  boxClasses?: Int32Array;
-  /** H·W class indices (`IGNORE_INDEX` = not scored). */
-  mask?: Uint8Array;
-  source?: string;
-}
+export type { Sample, SampleBatch, SampleSet, SampleTransform } from './sample-types';
 
 /** Mask value of pixels no loss or metric counts (as torchvision / smp's ignore_index 255). */
 export const IGNORE_INDEX = 255;
-
-/** An indexable set of samples. */
-export interface SampleSet {
-  readonly length: number;
-  readonly classNames: string[];
-  get(index: number): Sample;
-}
 
 /** A classification set as samples (labels only). */
 export function classificationSamples(set: ClassificationSet): SampleSet {
@@ -39,23 +17,6 @@ export function classificationSamples(set: ClassificationSet): SampleSet {
     classNames: set.classNames,
     get: (i) => ({ image: set.images.subarray(i * size, (i + 1) * size), shape: set.shape, label: set.labels[i], source: set.sources?.[i] }),
   };
-}
-
-/** A batch of samples: images in 0..1 and their targets, boxes padded to the most boxes in the batch. */
-export interface SampleBatch {
-  x: Float32Array;
-  /** [B, H, W, C] */
-  shape: [number, number, number, number];
-  /** Class labels [B] (when the samples have them). */
-  y?: Int32Array;
-  /** [B, maxBoxes, 4] boxes, zero-padded; `boxCounts[i]` are real. */
-  boxes?: Float32Array;
-  /** [B, maxBoxes] box classes, −1 where padded. */
-  boxClasses?: Int32Array;
-  boxCounts?: Int32Array;
-  maxBoxes?: number;
-  /** [B, H, W] masks. */
-  masks?: Uint8Array;
 }
 
 /**
@@ -224,16 +185,6 @@ export class SampleLoader {
     this.pool = null;
     await pool?.close();
   }
-}
-
-/**
- * A geometry-aware augmentation: transforms the image and its boxes and mask together (flip, affine,
- * crop...), drawing from `rng`. Returns a new sample (the input is not modified).
- */
-export interface SampleTransform {
-  apply(sample: Sample, rng: Rng): Sample;
-  /** The transform as data (null when it cannot be), so the loader's worker threads can rebuild it. */
-  spec?(set: SampleSet): import('./transforms').TransformSpec | null;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Rng } from '@cv/engine';
-import { IGNORE_INDEX, type Sample, type SampleSet, type SampleTransform } from './samples';
+import { IGNORE_INDEX } from './samples';
+import type { Sample, SampleSet, SampleTransform, TransformSpec } from './sample-types';
 
-export type { SampleTransform } from './samples';
+export type { SampleTransform, TransformSpec } from './sample-types';
 
 /** Horizontal flip with probability `p`: pixels, mask and box x-coordinates mirrored together. */
 export class RandomFlip implements SampleTransform {
@@ -301,13 +302,6 @@ export class Mosaic implements SampleTransform {
       source: undefined,
     };
   }
-}
-
-/** A transform as data, so a loader's worker threads can rebuild it (see `SampleTransform.spec`). */
-export interface TransformSpec {
-  name: 'flip' | 'affine' | 'hsv' | 'mosaic' | 'compose';
-  options: Record<string, unknown>;
-  items?: TransformSpec[];
 }
 
 /** Rebuilds a transform from its spec; `set` is the loader's set (Mosaic draws from it). */

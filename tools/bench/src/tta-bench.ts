@@ -123,16 +123,24 @@ interface TorchAnswer {
 
 /** The Python that imports torch, the BLAS it loaded, and its inference img/s for the same data; null without torch. */
 function torchInfer(cfg: Config, val: string, modelDir: string, check: string): TorchAnswer {
-  const python = [process.env.CV_TORCH_PYTHON, 'python3', '/usr/bin/python3'].find((p) => p && spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  const python = [process.env.CV_TORCH_PYTHON, 'python3', '/usr/bin/python3'].find(
+    (p) => p && spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+  );
   if (!python) throw new ConfigError('--torch needs a python3 with torch (Debian: apt-get install -y python3-torch libopenblas0-pthread)');
-  const r = spawnSync(python, ['tools/bench/torch_tta.py', '--task', cfg.task, '--model', modelDir, '--images', path.join(val, 'images'), '--batch', String(cfg.batch), '--check', check], {
-    cwd: root,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    python,
+    ['tools/bench/torch_tta.py', '--task', cfg.task, '--model', modelDir, '--images', path.join(val, 'images'), '--batch', String(cfg.batch), '--check', check],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`torch_tta.py failed: ${r.stderr.trim().split('\n').pop()}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchAnswer;
   if (!(out.maxAbsDiff !== null && out.maxAbsDiff <= 1e-3 * Math.max(1, out.outputScale))) {
-    throw new Error(`the PyTorch rebuild of ${modelDir} does not reproduce its outputs (max difference ${out.maxAbsDiff}); the comparison would be meaningless`);
+    throw new Error(
+      `the PyTorch rebuild of ${modelDir} does not reproduce its outputs (max difference ${out.maxAbsDiff}); the comparison would be meaningless`,
+    );
   }
   if (!/openblas/i.test(out.blas) && !cfg.allowReferenceBlas) {
     throw new ConfigError(
@@ -159,10 +167,12 @@ async function main(argv: string[]): Promise<void> {
     // The raw output of the first batch, for the PyTorch rebuild to check itself against.
     const check = path.join(cfg.work, `raw-${process.pid}.f32`);
     const model = (predictor as unknown as { model: tf.LayersModel }).model;
-    const x = tf.tensor4d(
-      Float32Array.from(images.slice(0, cfg.batch).flatMap((im) => Array.from(im.data, (v) => v / 255))),
-      [Math.min(cfg.batch, images.length), images[0].height, images[0].width, 3],
-    );
+    const x = tf.tensor4d(Float32Array.from(images.slice(0, cfg.batch).flatMap((im) => Array.from(im.data, (v) => v / 255))), [
+      Math.min(cfg.batch, images.length),
+      images[0].height,
+      images[0].width,
+      3,
+    ]);
     const y = model.predict(x) as tf.Tensor;
     fs.writeFileSync(check, Buffer.from((y.dataSync() as Float32Array).buffer));
     tf.dispose([x, y]);
@@ -215,7 +225,9 @@ async function main(argv: string[]): Promise<void> {
   }
   console.log(
     `predict (letterbox + inference + post-processing, batch ${cfg.batch}): ${inferImgPerS.toFixed(0)} img/s` +
-      (torch ? `; PyTorch ${torch.inferImgPerS.toFixed(0)} img/s, same model (${torch.blas}; outputs within ${torch.maxAbsDiff?.toExponential(1)})` : `; the anchor's published ${anchor.inferImgPerS} img/s`),
+      (torch
+        ? `; PyTorch ${torch.inferImgPerS.toFixed(0)} img/s, same model (${torch.blas}; outputs within ${torch.maxAbsDiff?.toExponential(1)})`
+        : `; the anchor's published ${anchor.inferImgPerS} img/s`),
   );
 }
 

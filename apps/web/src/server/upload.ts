@@ -66,7 +66,7 @@ export async function readUpload(request: Request): Promise<Upload> {
   const body = await readBody(request);
   let fields: FormData;
   try {
-    fields = await new Response(body, { headers: { 'content-type': type } }).formData();
+    fields = await new Response(body as unknown as BodyInit, { headers: { 'content-type': type } }).formData();
   } catch {
     throw new HttpError(400, "the multipart form could not be read (a truncated or malformed body); send the image in a field named 'image'");
   }

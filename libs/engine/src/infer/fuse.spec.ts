@@ -35,10 +35,10 @@ function testModel(): tf.LayersModel {
   m.layers.forEach((l, i) => {
     if (l.getClassName() !== 'BatchNormalization') return;
     l.setWeights(
-      l.getWeights().map((w, j) =>
+      l.weights.map((w, j) =>
         tf.tensor(
-          values(w.size, 10 * i + j).map((v) => (w.name.includes('variance') ? 0.5 + v * v : v)),
-          w.shape,
+          values(w.shape.reduce((p, q) => (p as number) * (q as number), 1) as number, 10 * i + j).map((v) => (w.name.includes('variance') ? 0.5 + v * v : v)),
+          w.shape as number[],
         ),
       ),
     );

@@ -13,7 +13,8 @@ let bnClass: Function | null = null;
 /** BatchNormalization or a subclass (the backbones' FreezableBatchNorm): the same inference. */
 function isBatchNorm(l: tf.layers.Layer): boolean {
   bnClass ??= tf.layers.batchNormalization({}).constructor;
-  return l instanceof (bnClass as new () => tf.layers.Layer) || l.getClassName() === 'BatchNormalization';
+  const name = l.getClassName();
+  return name === 'BatchNormalization' || l instanceof (bnClass as new () => tf.layers.Layer);
 }
 
 /** Activations tfjs's fused kernels take on every backend. */

@@ -98,8 +98,8 @@ function ceDiceLoss(logits: tf.Tensor4D, target: tf.Tensor3D, terms: LossSpec['t
   const op = tf.customGrad((x) => {
     // log-probabilities and probabilities by the backend's (vectorised) kernels; the sums in JavaScript.
     // (Read inside the tidy: a tidy's return value is walked element by element looking for tensors.)
-    let logp = new Float32Array(0);
-    let probs = new Float32Array(0);
+    let logp: Float32Array = new Float32Array(0);
+    let probs: Float32Array = new Float32Array(0);
     tf.tidy(() => {
       const lp = tf.logSoftmax(x as tf.Tensor);
       logp = lp.dataSync() as Float32Array;
