@@ -49,6 +49,11 @@ export async function decodeImage(file: string): Promise<DecodedImage> {
 export interface DecodeLimits {
   /** Largest width × height; a larger image is refused from its header, before its pixels are decoded. */
   maxPixels?: number;
+  /**
+   * Decode at most this many pixels on the longer side (shrink-on-load: a larger image comes back scaled down,
+   * aspect kept; the caller maps its results back to the original size).
+   */
+  maxSide?: number;
 }
 
 /**
@@ -69,6 +74,8 @@ export async function decodeImageBytes(
       .removeAlpha();
     const meta = await image.metadata();
     const grey = meta.channels !== undefined && meta.channels <= 2 && meta.space !== 'srgb';
+    const [w, h] = (meta.orientation ?? 1) >= 5 ? [meta.height ?? 0, meta.width ?? 0] : [meta.width ?? 0, meta.height ?? 0];
+    if (limits.maxSide && Math.max(w, h) > limits.maxSide) image.resize({ width: limits.maxSide, height: limits.maxSide, fit: 'inside' });
     const { data, info } = await (grey ? image.grayscale() : image.toColourspace('srgb')).raw().toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels as 1 | 3 };
   } catch (e) {

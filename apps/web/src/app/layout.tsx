@@ -3,7 +3,7 @@ import Link from 'next/link';
 import './globals.css';
 
 export const metadata: Metadata = {
-  title: 'cv-suite demo',
+  title: { default: 'cv-suite demo', template: '%s · cv-suite demo' },
   description: 'Classification, detection, segmentation and generation with the suite’s shipped models; a CNN trained in the page.',
 };
 
@@ -23,11 +23,11 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
       <body className="min-h-screen bg-slate-50 text-slate-900 antialiased">
         <header className="border-b border-slate-200 bg-white">
           <nav aria-label="Main" className="mx-auto flex max-w-6xl flex-wrap items-center gap-x-5 gap-y-2 px-4 py-3">
-            <Link href="/" className="font-semibold text-slate-900">
+            <Link href="/" className="inline-flex min-h-6 items-center font-semibold text-slate-900">
               cv-suite
             </Link>
             {PAGES.map(([href, label]) => (
-              <Link key={href} href={href} className="text-sm text-slate-700 hover:text-blue-700 hover:underline">
+              <Link key={href} href={href} className="inline-flex min-h-6 items-center text-sm text-slate-700 hover:text-blue-700 hover:underline">
                 {label}
               </Link>
             ))}

@@ -39,15 +39,18 @@ export function classify(request: Request): Promise<Response> {
  */
 export function detect(request: Request): Promise<Response> {
   return answer(async () => {
-    const { image, fields } = await readUpload(request);
+    const { image, width, height, fields } = await readUpload(request);
     const { entry, predictor } = await predictorFor<DetectionPredictor>('detect', fields.get('model') as string | null);
     const options = {
       conf: numberField(fields, 'conf', PREDICT_DEFAULTS.conf, 0, 1),
       iou: numberField(fields, 'iou', PREDICT_DEFAULTS.iou, 0, 1),
       maxDet: integerField(fields, 'maxDet', PREDICT_DEFAULTS.maxDet, 1, 1000),
     };
-    const [objects] = predictor.predict([image], options);
-    return detectAnswer(entry.id, predictor.metadata.classNames, image.width, image.height, objects);
+    const [found] = predictor.predict([image], options);
+    // Boxes in the upload's own pixels (a large upload was decoded smaller).
+    const [sx, sy] = [width / image.width, height / image.height];
+    const objects = found.map((o) => ({ ...o, box: [o.box[0] * sx, o.box[1] * sy, o.box[2] * sx, o.box[3] * sy] as typeof o.box }));
+    return detectAnswer(entry.id, predictor.metadata.classNames, width, height, objects);
   });
 }
 
@@ -57,14 +60,17 @@ export function detect(request: Request): Promise<Response> {
  */
 export function segment(request: Request): Promise<Response> {
   return answer(async () => {
-    const { image, fields } = await readUpload(request);
+    const { image, width, height, fields } = await readUpload(request);
     const { entry, predictor } = await predictorFor<SegmentationPredictor>('segment', fields.get('model') as string | null);
     const [r] = predictor.predict([image]);
-    const png = await sharp(Buffer.from(r.mask.buffer, r.mask.byteOffset, r.mask.byteLength), { raw: { width: r.width, height: r.height, channels: 1 } })
+    let mask = sharp(Buffer.from(r.mask.buffer, r.mask.byteOffset, r.mask.byteLength), { raw: { width: r.width, height: r.height, channels: 1 } });
+    // At the upload's own size (a large upload was decoded smaller): nearest, so every pixel keeps a class index.
+    if (r.width !== width || r.height !== height) mask = mask.resize(width, height, { fit: 'fill', kernel: 'nearest' });
+    const png = await mask
       .toColourspace('b-w') // one byte per pixel: the class index
       .png()
       .toBuffer();
-    return { ...segmentSummary(entry.id, predictor.metadata.classNames, predictor.metadata.colours, r), mask: png.toString('base64') };
+    return { ...segmentSummary(entry.id, predictor.metadata.classNames, predictor.metadata.colours, r), width, height, mask: png.toString('base64') };
   });
 }
 

@@ -131,6 +131,18 @@ describe('hostile uploads', () => {
     expect(r.message).not.toMatch(/vips|libjpeg/i);
   });
 
+  it('a large upload is decoded at most 1024 a side (shrink-on-load); answers are in its own pixels', async () => {
+    const big = await png(2000, 1500);
+    const { image, width, height } = await readUpload(upload(big));
+    expect([image.width, image.height, width, height]).toEqual([1024, 768, 2000, 1500]);
+    const d = await (await detect(upload(big, { conf: '0.001' }))).json();
+    expect([d.width, d.height]).toEqual([2000, 1500]);
+    for (const o of d.detections) expect(o.box[0] + o.box[2]).toBeLessThanOrEqual(2000 + 1e-3);
+    const s = await (await segment(upload(big))).json();
+    const meta = await sharp(Buffer.from(s.mask, 'base64')).metadata();
+    expect([meta.width, meta.height, s.width, s.height]).toEqual([2000, 1500, 2000, 1500]);
+  });
+
   it('a body that is not a multipart form gets 400, and numbers must be decimal (counts whole)', async () => {
     const json = new Request('http://localhost/api/detect', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(await refusal(readUpload(json))).toMatchObject({ status: 400, message: expect.stringContaining('multipart') });

@@ -6,14 +6,19 @@ import { HttpError } from './errors';
 export const MAX_BYTES = 10 * 1024 * 1024;
 export const MAX_SIDE = 4096;
 export const MAX_PIXELS = MAX_SIDE * MAX_SIDE;
+/** Uploads are decoded to at most this side (every model's input is smaller); answers are mapped back. */
+export const DECODE_SIDE = 1024;
 const FORMATS = new Set(['png', 'jpeg', 'webp']);
 
 // Every upload is new: libvips' operation cache (50 MB by default) would only hold memory.
 sharp.cache(false);
 
-/** An upload's form: the decoded image and the other fields. */
+/** An upload's form: the decoded image (at most `DECODE_SIDE` a side), its original size, and the other fields. */
 export interface Upload {
   image: DecodedImage;
+  /** The upload's own size (after EXIF orientation): what answers are given in. */
+  width: number;
+  height: number;
   fields: FormData;
   format: string;
 }
@@ -90,8 +95,9 @@ export async function readUpload(request: Request): Promise<Upload> {
     );
   }
   try {
-    const image = await decodeImageBytes(bytes, 'the image', 'choose a PNG, JPEG or WebP file', { maxPixels: MAX_PIXELS });
-    return { image, fields, format: meta.format };
+    const image = await decodeImageBytes(bytes, 'the image', 'choose a PNG, JPEG or WebP file', { maxPixels: MAX_PIXELS, maxSide: DECODE_SIDE });
+    const [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height!, meta.width!] : [meta.width!, meta.height!];
+    return { image, width, height, fields, format: meta.format };
   } catch {
     throw new HttpError(
       415,

@@ -91,8 +91,11 @@ export const loaderKeys = {
     .number()
     .int()
     .min(0)
-    .default(os.availableParallelism() > 2 ? 1 : 0)
+    .optional()
     .describe(
-      'worker threads that read, augment and collate batches while the step runs (0: the main thread; the batches are the same). Default 1 with more than 2 cores: with 2, the thread takes a core from the kernels and a step gets no faster',
+      'worker threads that read, augment and collate batches while the step runs (0: the main thread; the batches are the same); default 1 with more than 2 cores, 0 with 2 or fewer (there the thread takes a core from the kernels and a step gets no faster)',
     ),
 };
+
+/** `--data-workers` as given, else 1 on machines with more than 2 cores, else 0. */
+export const dataWorkers = (given: number | undefined): number => given ?? (os.availableParallelism() > 2 ? 1 : 0);

@@ -52,6 +52,9 @@ function givenKeys(argv: string[]): string[] {
     );
 }
 
+/** dataWorkers → data-workers, as the option is written. */
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /**
  * A training command's config and run folder: a fresh run (`--out`, else the next `<root>/exp…`), or with
  * `--resume <runDir>` the run's saved `args.json`, where only the keys in `mayChange` may be given again.
@@ -70,7 +73,10 @@ export function resolveRun<S extends z.ZodObject>(
   const given = givenKeys(argv);
   const changed = given.filter((k) => k !== 'resume' && !mayChange.includes(k));
   if (changed.length) {
-    throw new ConfigError(`--resume continues a run with its saved config; only ${mayChange.map((k) => `--${k}`).join(', ')} may change (got --${changed[0]})`);
+    const keys = mayChange.filter((k) => k in schema.shape); // the keys this command has
+    throw new ConfigError(
+      `--resume continues a run with its saved config; only ${keys.map((k) => `--${kebab(k)}`).join(', ')} may change (got --${changed[0]})`,
+    );
   }
   const { backend: _b, kernels: _k, ...saved } = readRunArgs(resume, writer); // what ran it, not settings
   const changes = Object.fromEntries(mayChange.filter((k) => given.includes(k)).map((k) => [k, (config as Record<string, unknown>)[k]]));

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { Compose, HsvJitter, Mosaic, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
-import { Callback, ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
+import { Callback, ConfigError, dataWorkers, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
 import fs from 'node:fs';
 import sharp from 'sharp';
 import { drawBoxes } from './draw';
@@ -120,14 +120,14 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       shuffle: true,
       dropLast: train.length > cfg.batchSize,
       transform: geometric,
-      workers: cfg.dataWorkers,
+      workers: dataWorkers(cfg.dataWorkers),
     });
     const plainLoader = new SampleLoader(train, {
       batchSize: cfg.batchSize,
       shuffle: true,
       dropLast: train.length > cfg.batchSize,
       transform: new Compose([new RandomFlip(cfg.flip), colour]),
-      workers: cfg.dataWorkers,
+      workers: dataWorkers(cfg.dataWorkers),
     });
     const task = new DetectionTask(model, tf.train.adam(cfg.lr), loader, {
       anchors,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { Compose, HsvJitter, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
 import { loadPretrained } from '@cv/backbones';
-import { ConfigError, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
+import { ConfigError, dataWorkers, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
 import { type SegmentTrainConfig, SegmentTrainSchema } from './config';
 import { loadSegmentationData, type SegmentationSet, type SegmentationSource, subsetSegmentation } from './data';
 import { type LossSpec, parseLoss } from './losses';
@@ -110,7 +110,7 @@ export const segmentTask: TaskDefinition<typeof SegmentTrainSchema, SegmentData,
     const loss = lossOf(cfg, train.classNames.length);
     const colour = new HsvJitter({ h: cfg.hsvH, s: cfg.hsvS, v: cfg.hsvV });
     const augment = new Compose([new RandomAffine({ degrees: cfg.degrees, scale: cfg.scale, translate: cfg.translate }), new RandomFlip(cfg.flip), colour]);
-    const opts = { batchSize: cfg.batchSize, shuffle: true, dropLast: train.length > cfg.batchSize, workers: cfg.dataWorkers };
+    const opts = { batchSize: cfg.batchSize, shuffle: true, dropLast: train.length > cfg.batchSize, workers: dataWorkers(cfg.dataWorkers) };
     const loader = new SampleLoader(train, { ...opts, transform: augment });
     const plainLoader = new SampleLoader(train, { ...opts, transform: new Compose([new RandomFlip(cfg.flip), colour]) });
     const task = new SegmentationTask(model, tf.train.adam(cfg.lr), loader, {

@@ -6,6 +6,7 @@ import { repoRoot } from '../../server/catalogue';
 import { COCO_STAT_NAMES, REPORTS, type ReportSource } from '../../shared/reports';
 
 export const dynamic = 'force-static';
+export const metadata = { title: 'Reports' };
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(repoRoot(), file), 'utf8'));
 const pct = (v: number) => (v < 0 ? '—' : v.toFixed(3));
