@@ -26,7 +26,7 @@ export default function ClassifyPage() {
     [model],
   );
   return (
-    <div className="grid gap-6 lg:grid-cols-2">
+    <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Classify</h1>
         <div className="flex flex-wrap items-center gap-4">

@@ -40,7 +40,7 @@ export default function DetectPage() {
   }, [shown, r.result]);
   const colourOf = (label: string) => COLOURS[Math.max(0, r.result?.classes.indexOf(label) ?? 0) % COLOURS.length];
   return (
-    <div className="grid gap-6 lg:grid-cols-2">
+    <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Detect</h1>
         <p className="text-sm text-slate-700">

@@ -46,7 +46,7 @@ export default function ModelsPage() {
               )}
             </p>
           </section>
-          <table className="w-full rounded-lg border border-slate-200 bg-white text-sm" data-testid="models-table">
+          <div className="max-w-full overflow-x-auto" tabIndex={0} role="region" aria-label="Models table"><table className="w-full rounded-lg border border-slate-200 bg-white text-sm" data-testid="models-table">
             <thead>
               <tr>
                 {['id', 'task', 'architecture', 'input', 'classes', 'size'].map((h) => (
@@ -68,7 +68,7 @@ export default function ModelsPage() {
                 </tr>
               ))}
             </tbody>
-          </table>
+          </table></div>
         </>
       )}
       <section aria-label="This page" className="rounded-lg border border-slate-200 bg-white p-4 text-sm">

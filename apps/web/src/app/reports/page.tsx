@@ -13,28 +13,30 @@ const pct = (v: number) => (v < 0 ? '—' : v.toFixed(3));
 
 function Table({ head, rows, label }: { head: string[]; rows: (string | number)[][]; label: string }) {
   return (
-    <table className="my-3 text-sm" aria-label={label}>
-      <thead>
-        <tr>
-          {head.map((h, i) => (
-            <th key={h} className={`border-b border-slate-300 px-2 py-1 ${i ? 'text-right' : 'text-left'}`}>
-              {h}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r, i) => (
-          <tr key={i}>
-            {r.map((c, j) => (
-              <td key={j} className={`border-b border-slate-100 px-2 py-1 ${j ? 'text-right tabular-nums' : ''}`}>
-                {c}
-              </td>
+    <div className="max-w-full overflow-x-auto" tabIndex={0} role="region" aria-label={label}>
+      <table className="my-3 text-sm" aria-label={label}>
+        <thead>
+          <tr>
+            {head.map((h, i) => (
+              <th key={h} className={`border-b border-slate-300 px-2 py-1 ${i ? 'text-right' : 'text-left'}`}>
+                {h}
+              </th>
             ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            <tr key={i}>
+              {r.map((c, j) => (
+                <td key={j} className={`border-b border-slate-100 px-2 py-1 ${j ? 'text-right tabular-nums' : ''}`}>
+                  {c}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -130,7 +132,7 @@ export default function ReportsPage() {
               {source.title}
             </h2>
             <Metrics source={source} />
-            <div className="mt-4 grid gap-4 md:grid-cols-2">
+            <div className="mt-4 grid grid-cols-1 gap-4 md:grid-cols-2">
               {source.plots.map((p) => (
                 <figure key={p.file} className="rounded border border-slate-100 p-2">
                   {/* eslint-disable-next-line @next/next/no-img-element */}

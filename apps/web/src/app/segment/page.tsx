@@ -42,7 +42,7 @@ export default function SegmentPage() {
   }, [r.result, opacity]);
   const res = r.result;
   return (
-    <div className="grid gap-6 lg:grid-cols-2">
+    <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Segment</h1>
         <p className="text-sm text-slate-700">

@@ -107,7 +107,7 @@ export default function TrainPage() {
 
   const heldOut = progress?.heldOut.at(-1);
   return (
-    <div className="grid gap-6 lg:grid-cols-2">
+    <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Train a CNN in the browser</h1>
         <p className="text-sm text-slate-700">

@@ -101,79 +101,83 @@ export default function ExplorerPage() {
         <Slider label="IoU threshold" testId="explorer-iou" value={iou} min={0.3} max={0.95} step={0.05} onChange={setIou} />
       </div>
       {matching && (
-        <div className="grid gap-6 lg:grid-cols-2">
+        <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
           <section aria-label="Per class" className="rounded-lg border border-slate-200 bg-white p-4">
-            <table className="text-sm" data-testid="explorer-table">
-              <caption className="mb-2 text-left font-medium">
-                At score ≥ {conf.toFixed(2)}, IoU ≥ {iou.toFixed(2)}
-              </caption>
-              <thead>
-                <tr>
-                  {['class', 'TP', 'FP', 'FN', 'precision', 'recall', `AP@${iou.toFixed(2)}`].map((h, i) => (
-                    <th key={h} className={`border-b border-slate-300 px-2 py-1 ${i ? 'text-right' : 'text-left'}`}>
-                      {h}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {perClass.map((c, i) => (
-                  <tr key={names[i]} data-testid={`explorer-row-${names[i]}`} data-precision={c.precision} data-recall={c.recall}>
-                    <td className="px-2 py-1">{names[i]}</td>
-                    <td className="px-2 py-1 text-right">{c.tp}</td>
-                    <td className="px-2 py-1 text-right">{c.fp}</td>
-                    <td className="px-2 py-1 text-right">{c.fn}</td>
-                    <td className="px-2 py-1 text-right">{c.precision.toFixed(3)}</td>
-                    <td className="px-2 py-1 text-right">{c.recall.toFixed(3)}</td>
-                    <td className="px-2 py-1 text-right">{ap[i] < 0 ? '—' : ap[i].toFixed(3)}</td>
+            <div className="max-w-full overflow-x-auto" tabIndex={0} role="region" aria-label="Per-class table">
+              <table className="text-sm" data-testid="explorer-table">
+                <caption className="mb-2 text-left font-medium">
+                  At score ≥ {conf.toFixed(2)}, IoU ≥ {iou.toFixed(2)}
+                </caption>
+                <thead>
+                  <tr>
+                    {['class', 'TP', 'FP', 'FN', 'precision', 'recall', `AP@${iou.toFixed(2)}`].map((h, i) => (
+                      <th key={h} className={`border-b border-slate-300 px-2 py-1 ${i ? 'text-right' : 'text-left'}`}>
+                        {h}
+                      </th>
+                    ))}
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {perClass.map((c, i) => (
+                    <tr key={names[i]} data-testid={`explorer-row-${names[i]}`} data-precision={c.precision} data-recall={c.recall}>
+                      <td className="px-2 py-1">{names[i]}</td>
+                      <td className="px-2 py-1 text-right">{c.tp}</td>
+                      <td className="px-2 py-1 text-right">{c.fp}</td>
+                      <td className="px-2 py-1 text-right">{c.fn}</td>
+                      <td className="px-2 py-1 text-right">{c.precision.toFixed(3)}</td>
+                      <td className="px-2 py-1 text-right">{c.recall.toFixed(3)}</td>
+                      <td className="px-2 py-1 text-right">{ap[i] < 0 ? '—' : ap[i].toFixed(3)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </section>
           <section aria-label="Confusion matrix" className="rounded-lg border border-slate-200 bg-white p-4">
-            <table className="text-sm" data-testid="confusion">
-              <caption className="mb-2 text-left font-medium">Confusion matrix (rows: truth, columns: prediction)</caption>
-              <thead>
-                <tr>
-                  <th />
-                  {Array.from({ length: k + 1 }, (_, p) => (
-                    <th key={p} scope="col" className="px-2 py-1 text-xs font-medium">
-                      {label(p)}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {matching.matrix.map((row, t) => (
-                  <tr key={t}>
-                    <th scope="row" className="px-2 py-1 text-left text-xs font-medium">
-                      {label(t)}
-                    </th>
-                    {row.map((v, p) =>
-                      t === k && p === k ? (
-                        <td key={p} className="p-0.5 text-center text-slate-500" aria-label="not counted">
-                          —
-                        </td>
-                      ) : (
-                        <td key={p} className="p-0.5">
-                          <button
-                            type="button"
-                            data-testid={`cell-${t}-${p}`}
-                            onClick={() => setCell([t, p])}
-                            aria-label={`truth ${label(t)}, predicted ${label(p)}: ${v}`}
-                            aria-pressed={cell?.[0] === t && cell?.[1] === p}
-                            className={`h-9 w-14 rounded text-sm tabular-nums ${t === p ? 'bg-emerald-100 text-emerald-900' : v ? 'bg-red-100 text-red-900' : 'bg-slate-50 text-slate-600'} ${cell?.[0] === t && cell?.[1] === p ? 'ring-2 ring-blue-700' : ''}`}
-                          >
-                            {v}
-                          </button>
-                        </td>
-                      ),
-                    )}
+            <div className="max-w-full overflow-x-auto" tabIndex={0} role="region" aria-label="Confusion matrix">
+              <table className="text-sm" data-testid="confusion">
+                <caption className="mb-2 text-left font-medium">Confusion matrix (rows: truth, columns: prediction)</caption>
+                <thead>
+                  <tr>
+                    <th />
+                    {Array.from({ length: k + 1 }, (_, p) => (
+                      <th key={p} scope="col" className="px-2 py-1 text-xs font-medium">
+                        {label(p)}
+                      </th>
+                    ))}
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {matching.matrix.map((row, t) => (
+                    <tr key={t}>
+                      <th scope="row" className="px-2 py-1 text-left text-xs font-medium">
+                        {label(t)}
+                      </th>
+                      {row.map((v, p) =>
+                        t === k && p === k ? (
+                          <td key={p} className="p-0.5 text-center text-slate-500" aria-label="not counted">
+                            —
+                          </td>
+                        ) : (
+                          <td key={p} className="p-0.5">
+                            <button
+                              type="button"
+                              data-testid={`cell-${t}-${p}`}
+                              onClick={() => setCell([t, p])}
+                              aria-label={`truth ${label(t)}, predicted ${label(p)}: ${v}`}
+                              aria-pressed={cell?.[0] === t && cell?.[1] === p}
+                              className={`h-9 w-14 rounded text-sm tabular-nums ${t === p ? 'bg-emerald-100 text-emerald-900' : v ? 'bg-red-100 text-red-900' : 'bg-slate-50 text-slate-600'} ${cell?.[0] === t && cell?.[1] === p ? 'ring-2 ring-blue-700' : ''}`}
+                            >
+                              {v}
+                            </button>
+                          </td>
+                        ),
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </section>
         </div>
       )}
