@@ -68,3 +68,25 @@ test('a chunked 30 MB body without Content-Length is refused with 413 while it s
   const health = await fetch(new URL('/api/health', baseURL));
   expect(health.status).toBe(200);
 });
+
+test.describe('at 360 px wide', () => {
+  test.use({ viewport: { width: 360, height: 800 } });
+  for (const path of ['/', '/classify', '/detect', '/segment', '/generate', '/train', '/reports', '/reports/explorer', '/models']) {
+    test(`${path} does not scroll sideways`, async ({ page }) => {
+      await page.goto(path);
+      await page.waitForLoadState('networkidle');
+      const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: document.documentElement.clientWidth }));
+      expect(scroll, `${path} is ${scroll} px wide at ${width}`).toBeLessThanOrEqual(width);
+    });
+  }
+});
+
+test('every page has its own title, and the icon is served', async ({ page, request }) => {
+  const titles = new Set<string>();
+  for (const path of ['/', '/classify', '/detect', '/segment', '/generate', '/train', '/reports', '/reports/explorer', '/models']) {
+    await page.goto(path);
+    titles.add(await page.title());
+  }
+  expect(titles.size).toBe(9);
+  expect((await request.get('/icon.svg')).status()).toBe(200);
+});

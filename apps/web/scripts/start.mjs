@@ -1,5 +1,6 @@
 // npx nx run web:start — builds the site when it has no build (or an older one than its sources), then serves
-// the production build on PORT (default 3000) and prints the URL.
+// the production build on PORT (default 3000) through scripts/server.mjs (Next's handler with header and request
+// timeouts) and prints the URL.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,10 +35,10 @@ if (process.env.WEB_REBUILD === '1' || !fs.existsSync(buildId) || fs.statSync(bu
     }
   }
 }
-const server = spawn(bin('next'), ['start', web, '-p', port], {
+const server = spawn(process.execPath, [path.join(web, 'scripts', 'server.mjs')], {
   stdio: ['ignore', 'pipe', 'inherit'],
   cwd: root,
-  env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  env: { ...process.env, PORT: port, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
 });
 let announced = false;
 server.stdout.on('data', (chunk) => {

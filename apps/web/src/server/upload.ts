@@ -6,8 +6,8 @@ import { HttpError } from './errors';
 export const MAX_BYTES = 10 * 1024 * 1024;
 export const MAX_SIDE = 4096;
 export const MAX_PIXELS = MAX_SIDE * MAX_SIDE;
-/** Uploads are decoded to at most this side (every model's input is smaller); answers are mapped back. */
-export const DECODE_SIDE = 1024;
+/** Uploads are decoded to at most this side (every model input is 160 px or less); answers are mapped back. */
+export const DECODE_SIDE = 640;
 const FORMATS = new Set(['png', 'jpeg', 'webp']);
 
 // Every upload is new: libvips' operation cache (50 MB by default) would only hold memory.
