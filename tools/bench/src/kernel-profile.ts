@@ -5,11 +5,11 @@
  *
  *   npx nx run bench:kernels -- --net yolo-stage [--mode train|infer] [--steps 20]
  */
-import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseArgs } from '@cv/engine';
 import { z } from 'zod';
 import { BENCH_NETS } from './architectures';
 import { benchSteps } from './bench-steps';
+import { instrumentKernels } from './instrument';
 
 const Schema = z.object({
   net: z.string().default('reference-cnn').describe('bench network (reference-cnn, unet-stage, yolo-stage)'),
@@ -18,25 +18,15 @@ const Schema = z.object({
   top: z.number().int().positive().default(25).describe('kernels listed'),
 });
 
-/** Wraps every kernel of the backend with a clock; returns the table it fills. */
+/** Every kernel of the backend wrapped with a clock; returns the table it fills. */
 function instrument(backend: string): Map<string, { ms: number; calls: number }> {
   const times = new Map<string, { ms: number; calls: number }>();
-  for (const k of tf.getKernelsForBackend(backend)) {
-    const run = k.kernelFunc;
-    tf.unregisterKernel(k.kernelName, backend);
-    tf.registerKernel({
-      ...k,
-      kernelFunc: (args) => {
-        const t0 = performance.now();
-        const out = run(args);
-        const e = times.get(k.kernelName) ?? { ms: 0, calls: 0 };
-        e.ms += performance.now() - t0;
-        e.calls++;
-        times.set(k.kernelName, e);
-        return out;
-      },
-    });
-  }
+  instrumentKernels(backend, (name, ms) => {
+    const e = times.get(name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    times.set(name, e);
+  });
   return times;
 }
 

@@ -17,6 +17,7 @@ import type { OptimizationStep } from '@cv/engine/core';
 import { detectTask } from '@cv/tasks-detect';
 import { segmentTask } from '@cv/tasks-segment';
 import { z } from 'zod';
+import { instrumentKernels } from './instrument';
 
 const Schema = z.object({
   task: z.enum(['detect', 'segment']).describe('the task whose default training step is profiled'),
@@ -40,25 +41,14 @@ interface Clock {
 
 /** Every kernel of the backend, wrapped with a clock that charges the part running now. */
 function instrument(backend: string, clock: Clock): void {
-  for (const k of tf.getKernelsForBackend(backend)) {
-    const run = k.kernelFunc;
-    tf.unregisterKernel(k.kernelName, backend);
-    tf.registerKernel({
-      ...k,
-      kernelFunc: (args) => {
-        const t0 = performance.now();
-        const out = run(args);
-        const ms = performance.now() - t0;
-        clock.kernels[clock.part] += ms;
-        const key = `${clock.part}:${k.kernelName}`;
-        const e = clock.byKernel.get(key) ?? { ms: 0, calls: 0 };
-        e.ms += ms;
-        e.calls++;
-        clock.byKernel.set(key, e);
-        return out;
-      },
-    });
-  }
+  instrumentKernels(backend, (name, ms) => {
+    clock.kernels[clock.part] += ms;
+    const key = `${clock.part}:${name}`;
+    const e = clock.byKernel.get(key) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    clock.byKernel.set(key, e);
+  });
 }
 
 const zero = (): Record<Part, number> => Object.fromEntries(PARTS.map((p) => [p, 0])) as Record<Part, number>;

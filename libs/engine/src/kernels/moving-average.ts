@@ -1,9 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import type { HeapBackend } from './slice';
 
 /**
  * CvMovingAverage for wasm: moving − (moving − value)·(1 − momentum), rounded to float32 after each

@@ -1,9 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import type { HeapBackend } from './slice';
 
 /**
  * UnsortedSegmentSum for wasm, which lacks it (so the gradient of `tf.gather` failed there): row r of `x`

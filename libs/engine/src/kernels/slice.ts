@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
-interface HeapBackend {
+/** The two tfjs-backend-wasm members the heap-view kernels use: allocate an output, view a tensor in the heap. */
+export interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }

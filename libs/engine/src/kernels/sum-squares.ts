@@ -1,9 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import type { HeapBackend } from './slice';
 
 /**
  * CvSumSquares for wasm: Σ x² over every element of every input (float32 tensors, any shapes), accumulated
