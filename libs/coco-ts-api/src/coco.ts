@@ -92,12 +92,22 @@ export class COCO {
     ] as const) {
       if (list !== undefined && !Array.isArray(list)) throw new CocoError(`dataset field '${name}' must be a list`);
     }
+    const repeated = new Set<number>();
     for (const ann of annotations ?? []) {
       if (ann === null || typeof ann !== 'object') throw new CocoError('an annotation is not an object');
       if (typeof ann.image_id !== 'number') throw new CocoError(`annotation ${ann.id ?? '(no id)'} has no numeric 'image_id'`);
       if (!this.imgToAnns.has(ann.image_id)) this.imgToAnns.set(ann.image_id, []);
       this.imgToAnns.get(ann.image_id)!.push(ann);
+      if (this.anns.has(ann.id)) repeated.add(ann.id);
       this.anns.set(ann.id, ann);
+    }
+    if (repeated.size) {
+      // pycocotools' index keeps the last annotation of an id, and its evaluation then reads that one for every
+      // occurrence: numbers that depend on the file's order. Refused rather than reproduced in silence.
+      const ids = [...repeated].slice(0, 5).join(', ');
+      throw new CocoError(
+        `annotation id${repeated.size > 1 ? 's' : ''} ${ids}${repeated.size > 5 ? ` and ${repeated.size - 5} more` : ''} appear${repeated.size > 1 ? '' : 's'} more than once; pycocotools would evaluate the last annotation of an id in place of every one of them — give each annotation its own id`,
+      );
     }
     for (const img of images ?? []) this.imgs.set(img.id, img);
     for (const cat of categories ?? []) this.cats.set(cat.id, cat);
@@ -226,6 +236,12 @@ export class COCO {
     const segm = ann.segmentation;
     if (Array.isArray(segm)) {
       if (segm.length === 0) throw new CocoError(`annotation ${ann.id}: 'segmentation' is an empty polygon list`);
+      if (Array.isArray(segm[0]) && segm[0].length === 4) {
+        // pycocotools passes a list whose first part has 4 numbers to frBbox, which refuses a Python list.
+        throw new CocoError(
+          `annotation ${ann.id}: 'segmentation' starts with a part of 4 numbers, which pycocotools 2.0.11 reads as boxes and refuses for a list (TypeError: Argument 'bb' has incorrect type); give each polygon at least 3 points`,
+        );
+      }
       try {
         // pycocotools' annToRLE: frPyObjects on the list (refusing what 2.0.11 raises for), then merge.
         return merge(frPyObjects(segm as Polygon[], img.height, img.width) as RLE[]);

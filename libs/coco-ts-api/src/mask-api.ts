@@ -97,19 +97,25 @@ export function frUncompressedRLE(rles: UncompressedRLE[]): RLE[] {
 type PyObject = Polygon[] | UncompressedRLE[] | UncompressedRLE | number[];
 
 /**
- * pycocotools' `frPyObjects` for what 2.0.11 accepts from Python lists: a list of polygons (its first of
- * more than 4 numbers) → one RLE each; a list of uncompressed RLEs → one RLE each; one uncompressed RLE → one
- * RLE. What 2.0.11 raises a TypeError for is refused with a clear line: a list whose first entry has 4 numbers
- * (it is passed to frBbox, which wants a NumPy array — use `frBbox`), a single flat list of numbers, a first
- * polygon of fewer than 4 numbers.
+ * pycocotools' `frPyObjects`: a list whose first entry has 4 numbers → boxes, one RLE each (`frBbox`: pycocotools
+ * takes that path for an N×4 NumPy array; for a Python list 2.0.11 raises a TypeError, but JavaScript has no such
+ * distinction, so the numbers are read as the array would be — every entry must then have 4 numbers); a list of
+ * polygons (its first of more than 4 numbers) → one RLE each; a list of uncompressed RLEs → one RLE each; one
+ * uncompressed RLE → one RLE. Refused with a clear line: a single flat list of numbers, a first polygon of fewer
+ * than 4 numbers. (A COCO annotation's segmentation is a Python list in pycocotools, so `annToRLE` still refuses a
+ * first part of 4 numbers, as 2.0.11 does.)
  */
 export function frPyObjects(obj: PyObject, h: number, w: number): RLE | RLE[] {
   if (Array.isArray(obj) && obj.length > 0 && Array.isArray(obj[0])) {
     const list = obj as number[][];
-    if (list[0].length === 4)
-      throw new MaskError(
-        "frPyObjects: a list whose first entry has 4 numbers is read as boxes, which pycocotools 2.0.11 refuses for a Python list (TypeError: Argument 'bb' has incorrect type); pass boxes to frBbox, or give the polygon at least 3 points",
-      );
+    if (list[0].length === 4) {
+      const bad = list.findIndex((b) => !Array.isArray(b) || b.length !== 4 || b.some((v) => typeof v !== 'number'));
+      if (bad >= 0)
+        throw new MaskError(
+          `frPyObjects: entry 0 is a box (4 numbers), so every entry must be one; entry ${bad} is not (an N×4 array, as pycocotools' box path)`,
+        );
+      return frBbox(list as Bbox[], h, w);
+    }
     if (list[0].length < 4) throw new MaskError(`frPyObjects: the first polygon has ${list[0].length} numbers; a polygon needs at least 3 points (6 numbers)`);
     return frPoly(list, h, w);
   }

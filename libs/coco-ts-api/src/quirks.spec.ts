@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { COCO, CocoError, type CocoResult } from './coco';
 import { COCOeval, evalRow } from './eval';
 import { linspace, pairwiseSum, pyFixed } from './numeric';
-import { area, frPoly, frPyObjects } from './mask-api';
+import { area, frBbox, frPoly, frPyObjects } from './mask-api';
+import type { RLE } from './mask';
 
 type Box = [number, number, number, number];
 const EPS = 2.220446049250313e-16;
@@ -170,7 +171,7 @@ describe('bad input gives a clear error naming the annotation or field', () => {
     [
       { id: 12, image_id: 1, category_id: 1, area: 4, iscrowd: 0, segmentation: [[1, 1, 2, 2]] },
       'segm',
-      /annotation 12: frPyObjects: a list whose first entry has 4 numbers .* pass boxes to frBbox/,
+      /annotation 12: 'segmentation' starts with a part of 4 numbers, which pycocotools 2\.0\.11 reads as boxes and refuses/,
     ],
   ])('%j (%s)', (ann, iouType, message) => {
     const gt = new COCO({ ...base(), annotations: [ann as never] });
@@ -282,8 +283,49 @@ describe('pycocotools behaviours at the edges of the format', () => {
     expect(() => E.evaluate()).toThrow(/params\.maxDets holds 2\.5/);
   });
 
-  it('frPyObjects refuses what pycocotools 2.0.11 raises a TypeError for: a list of boxes, a flat list', () => {
-    expect(() => frPyObjects([[0, 0, 2, 2]], 4, 4)).toThrow(/first entry has 4 numbers .* pass boxes to frBbox/);
+  it('annotation ids repeated across images are refused with one line naming them (pycocotools would evaluate the last one for each)', () => {
+    const anns = [
+      { id: 7, image_id: 1, category_id: 1, bbox: [0, 0, 2, 2], area: 4, iscrowd: 0 },
+      { id: 7, image_id: 2, category_id: 1, bbox: [1, 1, 2, 2], area: 4, iscrowd: 0 },
+      { id: 8, image_id: 2, category_id: 1, bbox: [3, 3, 2, 2], area: 4, iscrowd: 0 },
+    ];
+    const images = [1, 2].map((id) => ({ id, width: 10, height: 10 }));
+    const make = () => new COCO({ images, categories: [{ id: 1, name: 'a' }], annotations: anns as never });
+    expect(make).toThrow(CocoError);
+    expect(make).toThrow(/annotation id 7 appears more than once; .* give each annotation its own id/);
+  });
+
+  it('frPyObjects reads a list of 4-number entries as boxes (the N×4 array path); refuses a flat list and short polygons', () => {
+    expect(
+      frPyObjects(
+        [
+          [0, 0, 2, 2],
+          [1, 1, 3, 2],
+        ],
+        4,
+        4,
+      ),
+    ).toEqual(
+      frBbox(
+        [
+          [0, 0, 2, 2],
+          [1, 1, 3, 2],
+        ],
+        4,
+        4,
+      ),
+    );
+    expect((frPyObjects([[0, 0, 2, 2]], 4, 4) as RLE[]).map(area)).toEqual([4]);
+    expect(() =>
+      frPyObjects(
+        [
+          [0, 0, 2, 2],
+          [0, 0, 3, 0, 3, 3],
+        ],
+        4,
+        4,
+      ),
+    ).toThrow(/entry 0 is a box .* entry 1 is not/);
     expect(() => frPyObjects([0, 0, 2, 2], 4, 4)).toThrow(/a single flat list of numbers is not accepted/);
     expect(() => frPyObjects([0, 0, 3, 0, 3, 3], 4, 4)).toThrow(/a single flat list/);
     expect(() => frPyObjects([[0, 0, 3]], 4, 4)).toThrow(/the first polygon has 3 numbers/);
