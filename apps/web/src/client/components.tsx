@@ -1,29 +1,132 @@
 'use client';
-import { useId } from 'react';
+import { useCallback, useEffect, useId, useState } from 'react';
 import { samples, type Sample } from '../shared/samples';
+import type { ModelChoice, StageTiming } from '../shared/results';
+import type { Timing } from './use-runner';
 
-/** An upload field and sample thumbnails; gives the chosen image as a Blob with its object URL. */
-export function ImageInput({ kinds, onImage, busy }: { kinds: Sample['kind'][]; onImage: (file: Blob, name: string) => void; busy?: boolean }) {
+const ACCEPTED = ['image/png', 'image/jpeg', 'image/webp'];
+
+/** Image files among dropped or pasted items (the others are left out; none: the reason). */
+function imageFiles(list: FileList | null | undefined): { files: { blob: Blob; name: string }[]; refused: string | null } {
+  const all = [...(list ?? [])];
+  const files = all.filter((f) => ACCEPTED.includes(f.type)).map((f) => ({ blob: f as Blob, name: f.name || 'pasted image' }));
+  const refused = all.length && !files.length ? `${all.map((f) => f.name || f.type || 'the item').join(', ')}: not a PNG, JPEG or WebP image` : null;
+  return { files, refused };
+}
+
+/**
+ * Images dropped anywhere on the page or pasted (Ctrl+V) go to `onFiles`; `dragging` is true while files are
+ * held over the page. Text fields keep their own paste.
+ */
+export function useDropAndPaste(onFiles: (files: { blob: Blob; name: string }[]) => void, onRefused: (why: string) => void, enabled = true) {
+  const [dragging, setDragging] = useState(false);
+  useEffect(() => {
+    if (!enabled) return;
+    let depth = 0;
+    const hasFiles = (e: DragEvent) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+    const enter = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      depth++;
+      setDragging(true);
+    };
+    const leave = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      depth = Math.max(0, depth - 1);
+      if (!depth) setDragging(false);
+    };
+    const over = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+    };
+    const drop = (e: DragEvent) => {
+      if (!e.dataTransfer?.files.length) return;
+      e.preventDefault();
+      depth = 0;
+      setDragging(false);
+      const { files, refused } = imageFiles(e.dataTransfer.files);
+      if (files.length) onFiles(files);
+      else if (refused) onRefused(refused);
+    };
+    const paste = (e: ClipboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (target?.closest('input[type=text], input[type=number], textarea, [contenteditable=true]')) return;
+      const { files, refused } = imageFiles(e.clipboardData?.files);
+      if (!files.length && !refused) return;
+      e.preventDefault();
+      if (files.length) onFiles(files);
+      else if (refused) onRefused(refused);
+    };
+    window.addEventListener('dragenter', enter);
+    window.addEventListener('dragleave', leave);
+    window.addEventListener('dragover', over);
+    window.addEventListener('drop', drop);
+    document.addEventListener('paste', paste);
+    return () => {
+      window.removeEventListener('dragenter', enter);
+      window.removeEventListener('dragleave', leave);
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('drop', drop);
+      document.removeEventListener('paste', paste);
+    };
+  }, [onFiles, onRefused, enabled]);
+  return dragging;
+}
+
+/**
+ * Where images come from: an upload field (several files at once), drag-and-drop or paste anywhere on the page,
+ * and sample thumbnails. Gives the chosen images as Blobs with their names.
+ */
+export function ImageInput({
+  kinds,
+  onImages,
+  busy,
+  onSample,
+}: {
+  kinds: Sample['kind'][];
+  onImages: (files: { blob: Blob; name: string }[]) => void;
+  busy?: boolean;
+  /** Told which sample was picked (e.g. to pick the model that suits it). */
+  onSample?: (sample: Sample) => void;
+}) {
   const id = useId();
+  const [refused, setRefused] = useState<string | null>(null);
+  const take = useCallback(
+    (files: { blob: Blob; name: string }[]) => {
+      setRefused(null);
+      onImages(files);
+    },
+    [onImages],
+  );
+  const dragging = useDropAndPaste(take, setRefused, !busy);
   const picks = samples.filter((s) => kinds.includes(s.kind));
   return (
     <section aria-label="Choose an image" className="rounded-lg border border-slate-200 bg-white p-4">
       <label htmlFor={id} className="block text-sm font-medium text-slate-800">
-        Upload an image (PNG, JPEG or WebP, up to 10 MB and 4096 × 4096)
+        Upload images (PNG, JPEG or WebP, up to 10 MB and 4096 × 4096; several at once make a gallery)
       </label>
       <input
         id={id}
         data-testid="upload"
         type="file"
-        accept="image/png,image/jpeg,image/webp"
+        multiple
+        accept={ACCEPTED.join(',')}
         disabled={busy}
         className="mt-2 block w-full text-sm text-slate-800 file:mr-3 file:rounded file:border-0 file:bg-blue-700 file:px-3 file:py-1.5 file:text-white"
         onChange={(e) => {
-          const f = e.target.files?.[0];
-          if (f) onImage(f, f.name);
+          const files = [...(e.target.files ?? [])].map((f) => ({ blob: f as Blob, name: f.name }));
+          if (files.length) take(files);
           e.target.value = '';
         }}
       />
+      <p className="mt-2 text-xs text-slate-700" data-testid="drop-hint">
+        or drop images anywhere on this page, or paste one (Ctrl+V)
+      </p>
+      {refused && (
+        <p role="alert" className="mt-2 text-sm text-red-800" data-testid="drop-refused">
+          {refused}
+        </p>
+      )}
       <p className="mt-3 text-sm text-slate-700">or pick a sample:</p>
       <ul className="mt-1 flex flex-wrap gap-2">
         {picks.map((s) => (
@@ -34,10 +137,64 @@ export function ImageInput({ kinds, onImage, busy }: { kinds: Sample['kind'][]; 
               disabled={busy}
               title={s.title}
               className="rounded border border-slate-300 p-0.5 hover:border-blue-600 focus:outline-2 focus:outline-blue-700"
-              onClick={async () => onImage(await (await fetch(`/samples/${s.file}`)).blob(), s.file)}
+              onClick={async () => {
+                onSample?.(s);
+                take([{ blob: await (await fetch(`/samples/${s.file}`)).blob(), name: s.file }]);
+              }}
             >
               {/* eslint-disable-next-line @next/next/no-img-element */}
               <img src={`/samples/${s.file}`} alt={s.title} width={48} height={48} className="h-12 w-12 object-contain [image-rendering:pixelated]" />
+            </button>
+          </li>
+        ))}
+      </ul>
+      {dragging && (
+        <div
+          className="pointer-events-none fixed inset-0 z-50 flex items-center justify-center bg-blue-900/40 text-2xl font-semibold text-white"
+          data-testid="drop-overlay"
+        >
+          Drop the images to answer for them
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** The chosen images as a strip of thumbnails, each with its short answer; choosing one shows it in full. */
+export function Gallery<T>({
+  items,
+  selected,
+  onSelect,
+  summary,
+}: {
+  items: { url: string; name: string; result: T | null; error: string | null }[];
+  selected: number;
+  onSelect: (i: number) => void;
+  summary: (result: T) => string;
+}) {
+  if (items.length < 2) return null;
+  return (
+    <section aria-label="Gallery" className="rounded-lg border border-slate-200 bg-white p-4">
+      <h2 className="mb-2 text-sm font-medium text-slate-800">
+        {items.length} images ({items.filter((i) => i.result || i.error).length} answered)
+      </h2>
+      <ul className="grid grid-cols-2 gap-2 sm:grid-cols-3" data-testid="gallery">
+        {items.map((it, i) => (
+          <li key={it.url}>
+            <button
+              type="button"
+              aria-pressed={i === selected}
+              data-testid="gallery-item"
+              data-done={it.result || it.error ? 'true' : 'false'}
+              onClick={() => onSelect(i)}
+              className={`w-full rounded border p-1 text-left text-xs ${i === selected ? 'border-blue-700 ring-2 ring-blue-700' : 'border-slate-300'}`}
+            >
+              {/* eslint-disable-next-line @next/next/no-img-element */}
+              <img src={it.url} alt={it.name} className="h-20 w-full object-contain" />
+              <span className="block truncate text-slate-800">{it.name}</span>
+              <span className={`block truncate ${it.error ? 'text-red-800' : 'text-slate-700'}`} data-testid="gallery-summary">
+                {it.error ? it.error : it.result ? summary(it.result) : '…'}
+              </span>
             </button>
           </li>
         ))}
@@ -128,31 +285,137 @@ export function ModelSelect({ ids, value, onChange }: { ids: { id: string; title
 }
 
 /** The answer side of a task page: its JSON in `data-json` (what the e2e tests read), busy state, and provenance. */
-export function AnswerPanel({
-  json,
-  busy,
-  timing,
-  children,
-}: {
-  json: string;
-  busy: boolean;
-  timing: { where: string; ms: number } | null;
-  children: React.ReactNode;
-}) {
+export function AnswerPanel({ json, busy, timing, children }: { json: string; busy: boolean; timing: Timing | null; children: React.ReactNode }) {
   return (
-    <section aria-label="Answer" className="rounded-lg border border-slate-200 bg-white p-4" data-testid="answer" data-json={json} aria-busy={busy}>
+    <section aria-label="Answer" className="min-w-0 rounded-lg border border-slate-200 bg-white p-4" data-testid="answer" data-json={json} aria-busy={busy}>
       {children}
-      <Provenance where={timing?.where ?? null} ms={timing?.ms ?? null} />
+      <Provenance timing={timing} />
     </section>
   );
 }
 
-/** Where the answer came from and how long it took. */
-export function Provenance({ where, ms }: { where: string | null; ms: number | null }) {
-  if (!where) return null;
+const STAGE_NAMES: [keyof StageTiming, string][] = [
+  ['decode', 'decode'],
+  ['preprocess', 'pre-process'],
+  ['inference', 'inference'],
+  ['postprocess', 'post-process'],
+];
+
+/** Where the answer came from, how long it took, and (when the answering side measured them) its stages. */
+export function Provenance({ timing }: { timing: Timing | null }) {
+  if (!timing) return null;
+  const s = timing.stages;
   return (
-    <p className="mt-2 text-xs text-slate-600" data-testid="provenance">
-      answered by the {where} in {ms?.toFixed(0)} ms
-    </p>
+    <div className="mt-2 text-xs text-slate-700">
+      <p data-testid="provenance">
+        answered by the {timing.where} in {timing.ms.toFixed(0)} ms
+      </p>
+      {s && (
+        <p data-testid="stages">
+          {STAGE_NAMES.map(([k, name]) => (
+            <span key={k} className="mr-3 inline-block" data-stage={k} data-ms={s[k]}>
+              {name} {s[k].toFixed(1)} ms
+            </span>
+          ))}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A row of download buttons; each makes its file only when pressed. */
+export function Downloads({
+  files,
+  label = 'Download',
+}: {
+  files: { label: string; name: string; testId: string; make: () => Promise<Blob> | Blob }[];
+  label?: string;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  if (!files.length) return null;
+  return (
+    <div className="mt-3 flex flex-wrap items-center gap-2 text-sm" role="group" aria-label={label} data-a11y-new>
+      <span className="text-slate-800">{label}:</span>
+      {files.map((f) => (
+        <button
+          key={f.testId}
+          type="button"
+          data-testid={f.testId}
+          className="min-h-6 rounded border border-slate-400 px-2 py-1 text-slate-900 hover:border-blue-700 focus:outline-2 focus:outline-blue-700"
+          onClick={async () => {
+            setError(null);
+            try {
+              saveBlob(await f.make(), f.name);
+            } catch (e) {
+              setError(`${f.label}: ${(e as Error).message}`);
+            }
+          }}
+        >
+          {f.label}
+        </button>
+      ))}
+      {error && (
+        <span role="alert" className="text-red-800">
+          {error}
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** Saves a Blob as a file through the browser's download. */
+export function saveBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export const jsonBlob = (value: unknown): Blob => new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' });
+
+/** The first load of an in-browser model: a progress bar while its weights arrive. */
+export function LoadProgress({ fraction }: { fraction: number | null }) {
+  if (fraction === null || fraction >= 1) return null;
+  return (
+    <div className="mt-2 text-xs text-slate-700" data-a11y-new>
+      <label className="flex items-center gap-2">
+        Loading the model into this page
+        <progress data-testid="model-progress" value={fraction} max={1} className="h-2 w-40" />
+        {Math.round(fraction * 100)} %
+      </label>
+    </div>
+  );
+}
+
+/** The shipped models of a task as `/api/models` lists them (the default one until the list arrives). */
+export function useTaskModels(task: string, fallback: ModelChoice): ModelChoice[] {
+  const [list, setList] = useState<ModelChoice[]>([fallback]);
+  useEffect(() => {
+    let live = true;
+    fetch('/api/models')
+      .then((r) => (r.ok ? r.json() : null))
+      .then((body: { models?: { id: string; task: string; title: string }[] } | null) => {
+        const mine = body?.models?.filter((m) => m.task === task).map(({ id, title }) => ({ id, title }));
+        if (live && mine?.length) setList(mine);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [task]);
+  return list;
+}
+
+/** A checkbox with its label, for the pages' display switches. */
+export function Toggle({ label, checked, onChange, testId }: { label: string; checked: boolean; onChange: (v: boolean) => void; testId: string }) {
+  return (
+    <label className="inline-flex min-h-6 items-center gap-2 text-sm text-slate-800">
+      <input type="checkbox" data-testid={testId} checked={checked} onChange={(e) => onChange(e.target.checked)} className="h-4 w-4" />
+      {label}
+    </label>
   );
 }

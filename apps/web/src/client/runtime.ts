@@ -35,12 +35,37 @@ export function browserBackend(): Promise<string> {
 
 const predictors = new Map<string, Promise<Predictor>>();
 
-/** A shipped model's Predictor in the page (loaded once from /models/<id>/). */
-export async function browserPredictor<P extends Predictor>(id: string): Promise<P> {
+/**
+ * A shipped model's Predictor in the page (loaded once from /models/<id>/); `onProgress` hears the first load's
+ * fraction of weights arrived (0..1).
+ */
+export async function browserPredictor<P extends Predictor>(id: string, onProgress?: (fraction: number) => void): Promise<P> {
   await browserBackend();
-  if (!predictors.has(id)) predictors.set(id, loadPredictor(`/models/${id}/model.json`));
-  return (await predictors.get(id)!) as P;
+  if (!predictors.has(id)) {
+    const loading = loadPredictor(`/models/${id}/model.json`, { onProgress });
+    // A failed load is tried again next time, not remembered.
+    loading.catch(() => predictors.delete(id));
+    predictors.set(id, loading);
+  }
+  const p = (await predictors.get(id)!) as P;
+  onProgress?.(1);
+  return p;
 }
+
+/** `decodeInPage` with its milliseconds. */
+export async function timedDecode(file: Blob): Promise<{ image: DecodedImage; ms: number }> {
+  const t0 = performance.now();
+  const image = await decodeInPage(file);
+  return { image, ms: performance.now() - t0 };
+}
+
+/** The stages of an answer made in the page: the decode measured here, the rest from the Predictor. */
+export const pageStages = (decodeMs: number, p: { timing: { preprocess: number; inference: number; postprocess: number } }) => ({
+  decode: +decodeMs.toFixed(2),
+  preprocess: +p.timing.preprocess.toFixed(2),
+  inference: +p.timing.inference.toFixed(2),
+  postprocess: +p.timing.postprocess.toFixed(2),
+});
 
 /** Decodes an image file in the page to RGBA bytes at its own size (what the Predictors take). */
 export async function decodeInPage(file: Blob): Promise<DecodedImage> {

@@ -140,3 +140,38 @@ export function drawingToDigit(canvas: HTMLCanvasElement): Float32Array | null {
     }
   return out;
 }
+
+/**
+ * The page-trained model as a tfjs model folder in a zip: model.json (with the classifier metadata the suite's
+ * Predictors read: task, classNames, inputShape, dataset) and weights.bin. Unzipped, `classify:val --model` scores it.
+ */
+export async function modelZip(model: tf.LayersModel, heldOut: number | undefined): Promise<Blob> {
+  const { zipSync, strToU8 } = await import('fflate');
+  model.setUserDefinedMetadata({
+    task: 'classify',
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    inputShape: [28, 28, 1],
+    dataset: 'mnist',
+    model: 'page-cnn',
+    trainedIn: 'browser',
+    ...(heldOut !== undefined ? { heldOutAccuracy: heldOut } : {}),
+  });
+  let files: Record<string, Uint8Array> = {};
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
+      const json = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+        convertedBy: null,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+        userDefinedMetadata: artifacts.userDefinedMetadata,
+      };
+      files = { 'page-cnn/model.json': strToU8(JSON.stringify(json)), 'page-cnn/weights.bin': weights };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const zipped = zipSync(files, { level: 6 });
+  return new Blob([zipped], { type: 'application/zip' });
+}

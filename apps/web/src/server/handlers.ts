@@ -9,27 +9,36 @@ import { errorResponse, HttpError } from './errors';
 import { loaded, predictorFor } from './models';
 import { queued, queueState } from './queue';
 import { integerField, numberField, readUpload } from './upload';
-import { classifyAnswer, detectAnswer, PREDICT_DEFAULTS, segmentSummary } from '../shared/results';
+import { classifyAnswer, detectAnswer, PREDICT_DEFAULTS, roundStages, segmentSummary, type StageTiming } from '../shared/results';
+import type { PredictTiming } from '@cv/engine/core';
 
-/** Runs a route's work in the bounded queue and turns refusals into `{"error"}` with their status. */
-async function answer(work: () => Promise<object>): Promise<Response> {
+/**
+ * Runs a route's work in the bounded queue and turns refusals into `{"error"}` with their status. An answer that
+ * carries `timing` (milliseconds by stage) has it in the Server-Timing header too, beside the total.
+ */
+async function answer(work: () => Promise<object & { timing?: StageTiming }>): Promise<Response> {
   try {
     const t0 = performance.now();
     const body = await queued(work);
-    return Response.json(body, { headers: { 'server-timing': `total;dur=${(performance.now() - t0).toFixed(1)}` } });
+    const stages = Object.entries(body.timing ?? {}).map(([k, v]) => `${k};dur=${v.toFixed(1)}`);
+    return Response.json(body, { headers: { 'server-timing': [...stages, `total;dur=${(performance.now() - t0).toFixed(1)}`].join(', ') } });
   } catch (e) {
     return errorResponse(e);
   }
 }
 
+/** Milliseconds of one answer by stage, as the API reports them in `timing`. */
+const stagesOf = (decodeMs: number, p: { timing: PredictTiming }, extraPostMs = 0): StageTiming =>
+  roundStages({ decode: decodeMs, preprocess: p.timing.preprocess, inference: p.timing.inference, postprocess: p.timing.postprocess + extraPostMs });
+
 /** POST /api/classify: `{"model", "top": [{"label", "probability"}]}` (top 5). */
 export function classify(request: Request): Promise<Response> {
   return answer(async () => {
-    const { image, fields } = await readUpload(request);
+    const { image, fields, decodeMs } = await readUpload(request);
     const { entry, predictor } = await predictorFor<ClassificationPredictor>('classify', fields.get('model') as string | null);
     const k = integerField(fields, 'top', 5, 1, predictor.metadata.classNames.length);
     const [p] = predictor.predict([image], k);
-    return classifyAnswer(entry.id, p);
+    return { ...classifyAnswer(entry.id, p), timing: stagesOf(decodeMs, predictor) };
   });
 }
 
@@ -39,7 +48,7 @@ export function classify(request: Request): Promise<Response> {
  */
 export function detect(request: Request): Promise<Response> {
   return answer(async () => {
-    const { image, width, height, fields } = await readUpload(request);
+    const { image, width, height, fields, decodeMs } = await readUpload(request);
     const { entry, predictor } = await predictorFor<DetectionPredictor>('detect', fields.get('model') as string | null);
     const options = {
       conf: numberField(fields, 'conf', PREDICT_DEFAULTS.conf, 0, 1),
@@ -50,7 +59,7 @@ export function detect(request: Request): Promise<Response> {
     // Boxes in the upload's own pixels (a large upload was decoded smaller).
     const [sx, sy] = [width / image.width, height / image.height];
     const objects = found.map((o) => ({ ...o, box: [o.box[0] * sx, o.box[1] * sy, o.box[2] * sx, o.box[3] * sy] as typeof o.box }));
-    return detectAnswer(entry.id, predictor.metadata.classNames, width, height, objects);
+    return { ...detectAnswer(entry.id, predictor.metadata, width, height, objects), timing: stagesOf(decodeMs, predictor) };
   });
 }
 
@@ -60,9 +69,10 @@ export function detect(request: Request): Promise<Response> {
  */
 export function segment(request: Request): Promise<Response> {
   return answer(async () => {
-    const { image, width, height, fields } = await readUpload(request);
+    const { image, width, height, fields, decodeMs } = await readUpload(request);
     const { entry, predictor } = await predictorFor<SegmentationPredictor>('segment', fields.get('model') as string | null);
     const [r] = predictor.predict([image]);
+    const t0 = performance.now();
     let mask = sharp(Buffer.from(r.mask.buffer, r.mask.byteOffset, r.mask.byteLength), { raw: { width: r.width, height: r.height, channels: 1 } });
     // At the upload's own size (a large upload was decoded smaller): nearest, so every pixel keeps a class index.
     if (r.width !== width || r.height !== height) mask = mask.resize(width, height, { fit: 'fill', kernel: 'nearest' });
@@ -70,7 +80,9 @@ export function segment(request: Request): Promise<Response> {
       .toColourspace('b-w') // one byte per pixel: the class index
       .png()
       .toBuffer();
-    return { ...segmentSummary(entry.id, predictor.metadata.classNames, predictor.metadata.colours, r), width, height, mask: png.toString('base64') };
+    const summary = segmentSummary(entry.id, predictor.metadata.classNames, predictor.metadata.colours, r);
+    // postprocess includes the mask's PNG (at the upload's size).
+    return { ...summary, width, height, mask: png.toString('base64'), timing: stagesOf(decodeMs, predictor, performance.now() - t0) };
   });
 }
 

@@ -21,6 +21,8 @@ export interface Upload {
   height: number;
   fields: FormData;
   format: string;
+  /** Milliseconds spent decoding the file's pixels. */
+  decodeMs: number;
 }
 
 /** The whole request body a form may have: the image and its few fields. */
@@ -94,10 +96,11 @@ export async function readUpload(request: Request): Promise<Upload> {
       `the image is ${meta.width}×${meta.height} pixels; up to ${MAX_SIDE}×${MAX_SIDE} (${MAX_PIXELS.toLocaleString('en')} pixels) are accepted`,
     );
   }
+  const t0 = performance.now();
   try {
     const image = await decodeImageBytes(bytes, 'the image', 'choose a PNG, JPEG or WebP file', { maxPixels: MAX_PIXELS, maxSide: DECODE_SIDE });
     const [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height!, meta.width!] : [meta.width!, meta.height!];
-    return { image, width, height, fields, format: meta.format };
+    return { image, width, height, fields, format: meta.format, decodeMs: performance.now() - t0 };
   } catch {
     throw new HttpError(
       415,

@@ -31,9 +31,22 @@ export interface Predictor {
   dispose(): void;
 }
 
+/**
+ * Per-image milliseconds of a Predictor's last `predict` call, by stage: `preprocess` (resize / letterbox to the
+ * model's input), `inference` (the model, up to its output read back), `postprocess` (decoding boxes, NMS, masks
+ * back at the image's size, ranking).
+ */
+export interface PredictTiming {
+  preprocess: number;
+  inference: number;
+  postprocess: number;
+}
+
 /** A Predictor that answers for images: decoded pixel buffers of any size. */
 export interface ImagePredictor<O> extends Predictor {
   predict(images: DecodedImage[]): O[];
+  /** The last call's per-image milliseconds by stage. */
+  readonly timing: PredictTiming;
 }
 
 /** Where a model is: a URL (browser or server: `tf.loadLayersModel`), a tfjs IO handler, or, in Node, a folder. */
@@ -62,11 +75,11 @@ export function setLocalModelResolver(resolve: (source: string) => tf.io.IOHandl
 }
 
 /** Loads a LayersModel from a URL, an IO handler or (Node) a folder, with every registered task's layers. */
-export async function loadModelFrom(source: ModelSource): Promise<tf.LayersModel> {
+export async function loadModelFrom(source: ModelSource, onProgress?: (fraction: number) => void): Promise<tf.LayersModel> {
   registerEngineLayers();
   for (const { setup } of factories.values()) setup?.();
   const handler = typeof source === 'string' ? (localResolver?.(source) ?? source) : source;
-  return tf.loadLayersModel(handler as string | tf.io.IOHandler);
+  return tf.loadLayersModel(handler as string | tf.io.IOHandler, onProgress ? { onProgress } : undefined);
 }
 
 /** The Predictor of a loaded model, chosen by its metadata's `task`. */
@@ -92,6 +105,8 @@ export interface LoadOptions {
   threads?: number;
   /** tfjs: fold BatchNorm into the convolutions and fuse their activations (`fuseForInference`; default true). */
   fuse?: boolean;
+  /** A URL's weights as they arrive: called with the fraction loaded, 0..1 (a page's first-load progress bar). */
+  onProgress?: (fraction: number) => void;
 }
 
 type Opener = (source: string, options: LoadOptions) => Promise<InferenceModel | null>;
@@ -115,7 +130,7 @@ export async function loadPredictor(source: ModelSource, options: LoadOptions = 
   const where = typeof source === 'string' ? `'${source}'` : 'model';
   let model: InferenceModel | null = typeof source === 'string' && localOpener ? await localOpener(source, options) : null;
   if (!model && options.runtime === 'onnx') throw new Error(`${where}: the ONNX runtime is available in Node for local model folders only`);
-  model ??= await loadModelFrom(source);
+  model ??= await loadModelFrom(source, options.onProgress);
   // Conv + BatchNorm (+ activation) folded into one kernel; `fuse: false` keeps the saved graph as it is.
   if (model instanceof tf.LayersModel && options.fuse !== false) model = fuseForInference(model);
   return predictorFor(model, where);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type DecodedImage, type ImagePredictor, type InferenceModel, prepareInput, rankClasses } from '@cv/engine/core';
+import { type DecodedImage, type ImagePredictor, type InferenceModel, type PredictTiming, prepareInput, rankClasses } from '@cv/engine/core';
 
 /** What a saved classifier carries in model.json's `userDefinedMetadata`. */
 export interface ClassifierMetadata {
@@ -42,6 +42,8 @@ export function classifierMetadata(model: InferenceModel, where = 'model'): Clas
 export class ClassificationPredictor implements ImagePredictor<Prediction> {
   readonly task = 'classify';
   readonly metadata: ClassifierMetadata;
+  /** The last call's per-image milliseconds by stage. */
+  timing: PredictTiming = { preprocess: 0, inference: 0, postprocess: 0 };
 
   constructor(
     readonly model: InferenceModel,
@@ -51,12 +53,18 @@ export class ClassificationPredictor implements ImagePredictor<Prediction> {
   }
 
   predict(images: DecodedImage[], topK = this.topK): Prediction[] {
+    const t0 = performance.now();
     const { x } = prepareInput(images, { shape: this.metadata.inputShape, fit: 'resize' });
+    const t1 = performance.now();
     // tidy returns the tensor, not its data: tidy would walk a returned typed array element by element.
     const out = tf.tidy(() => this.model.predict(x) as tf.Tensor);
     const probs = out.dataSync() as Float32Array;
     tf.dispose([out, x]);
-    return images.map((_, i) => rankClasses(probs, i, this.metadata.classNames, topK));
+    const t2 = performance.now();
+    const ranked = images.map((_, i) => rankClasses(probs, i, this.metadata.classNames, topK));
+    const n = images.length;
+    this.timing = { preprocess: (t1 - t0) / n, inference: (t2 - t1) / n, postprocess: (performance.now() - t2) / n };
+    return ranked;
   }
 
   dispose(): void {

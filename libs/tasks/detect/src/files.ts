@@ -49,7 +49,7 @@ async function detectFiles(predictor: DetectionPredictor, gt: CocoDataset, files
   for (let i = 0; i < files.length; i += 16) {
     const images = await Promise.all(files.slice(i, i + 16).map(decodeImage));
     detections.push(...predictor.predict(images, options));
-    ms += predictor.timing.inference * images.length;
+    ms += (predictor.timing.inference + predictor.timing.postprocess) * images.length;
   }
   return { results: toCocoResults(detections, cocoImageIds(files, gt)), ms };
 }

@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { type DecodedImage, type ImagePredictor, type InferenceModel, type LetterboxTransform, prepareInput, unletterboxBoxes } from '@cv/engine/core';
+import {
+  type DecodedImage,
+  type ImagePredictor,
+  type InferenceModel,
+  type LetterboxTransform,
+  type PredictTiming,
+  prepareInput,
+  unletterboxBoxes,
+} from '@cv/engine/core';
 import { decodeOutput, makeAnchors, nms } from './boxes';
 import { PREDICT_DEFAULTS } from './defaults';
 
@@ -57,6 +65,8 @@ function anchorsFor(imgsz: [number, number], strides: number[]) {
 /**
  * Detections of a batch already at the model's input (x in 0..1): decode, class-aware NMS, boxes mapped back
  * through each image's letterbox. The one post-processing of training validation, `predict` and the browser.
+ * `clock`, when given, receives the milliseconds of the model (up to its decoded boxes and scores read back) and
+ * of NMS with the mapping back.
  */
 export function detectBatch(
   model: InferenceModel,
@@ -64,14 +74,17 @@ export function detectBatch(
   x: tf.Tensor4D,
   transforms: LetterboxTransform[],
   options: DetectOptions = {},
+  clock?: (inferenceMs: number, postprocessMs: number) => void,
 ): DetectedObject[][] {
+  const t0 = performance.now();
   const anchors = anchorsFor(meta.imgsz, meta.strides);
   const k = meta.classNames.length;
   const raw = model.predict(x) as tf.Tensor3D;
   const { boxes, scores } = decodeOutput(raw, anchors, k, meta.regMax);
   raw.dispose();
+  const t1 = performance.now();
   const a = anchors.count;
-  return transforms.map((t, i) => {
+  const out = transforms.map((t, i): DetectedObject[] => {
     const dets = nms(boxes.subarray(i * a * 4, (i + 1) * a * 4), scores.subarray(i * a * k, (i + 1) * a * k), k, {
       conf: options.conf ?? PREDICT_DEFAULTS.conf,
       iou: options.iou ?? PREDICT_DEFAULTS.iou,
@@ -88,12 +101,14 @@ export function detectBatch(
       };
     });
   });
+  clock?.(t1 - t0, performance.now() - t1);
+  return out;
 }
 
 /**
  * Runs a trained detector on decoded images of any size and aspect: letterboxed to the model's input
  * (the engine's `prepareInput`), decoded, NMS, boxes in original pixels. Pure tfjs: Node and the browser
- * alike. `timing` holds the last call's per-image milliseconds (inference includes decoding and NMS).
+ * alike. `timing` holds the last call's per-image milliseconds by stage (postprocess: NMS and the mapping back).
  *
  * @example
  * const detector = new DetectionPredictor(model);
@@ -102,7 +117,7 @@ export function detectBatch(
 export class DetectionPredictor implements ImagePredictor<DetectedObject[]> {
   readonly task = 'detect';
   readonly metadata: DetectorMetadata;
-  timing = { preprocess: 0, inference: 0 };
+  timing: PredictTiming = { preprocess: 0, inference: 0, postprocess: 0 };
 
   constructor(
     readonly model: InferenceModel,
@@ -115,11 +130,11 @@ export class DetectionPredictor implements ImagePredictor<DetectedObject[]> {
     const t0 = performance.now();
     const { x, transforms } = prepareInput(images, { shape: [this.metadata.imgsz[0], this.metadata.imgsz[1], 3], fit: 'letterbox' });
     const t1 = performance.now();
-    const out = detectBatch(this.model, this.metadata, x, transforms, options);
-    x.dispose();
-    const t2 = performance.now();
     const n = images.length;
-    this.timing = { preprocess: (t1 - t0) / n, inference: (t2 - t1) / n };
+    const out = detectBatch(this.model, this.metadata, x, transforms, options, (inference, postprocess) => {
+      this.timing = { preprocess: (t1 - t0) / n, inference: inference / n, postprocess: postprocess / n };
+    });
+    x.dispose();
     return out;
   }
 

@@ -1,5 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { type DecodedImage, type ImagePredictor, type InferenceModel, imageTensor, LETTERBOX_PAD, prepareInput, toUnitRange } from '@cv/engine/core';
+import {
+  type DecodedImage,
+  type ImagePredictor,
+  type InferenceModel,
+  imageTensor,
+  LETTERBOX_PAD,
+  type PredictTiming,
+  prepareInput,
+  toUnitRange,
+} from '@cv/engine/core';
+
+/** Backends whose kernels have run when they return (the others queue work on a GPU). */
+const SYNC_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
 /** What a saved segmenter carries in model.json's `userDefinedMetadata`. */
 export interface SegmenterMetadata {
@@ -124,7 +136,8 @@ export function tileOrigins(size: number, tile: number, overlap: number): number
 /**
  * Runs a trained segmenter on decoded images of any size: a class mask, per-pixel confidence and class shares
  * at each image's own size (see `SegmentOptions` for how the image meets the model). Pure tfjs: Node and the
- * browser alike. `timing` holds the last call's per-image milliseconds.
+ * browser alike. `timing` holds the last call's per-image milliseconds by stage (in the 'whole' and 'tile' modes
+ * the model's stage holds the pre- and post-processing too).
  *
  * @example
  * const segmenter = new SegmentationPredictor(model);
@@ -133,7 +146,7 @@ export function tileOrigins(size: number, tile: number, overlap: number): number
 export class SegmentationPredictor implements ImagePredictor<SegmentationResult> {
   readonly task = 'segment';
   readonly metadata: SegmenterMetadata;
-  timing = { preprocess: 0, inference: 0 };
+  timing: PredictTiming = { preprocess: 0, inference: 0, postprocess: 0 };
 
   constructor(
     readonly model: InferenceModel,
@@ -146,12 +159,17 @@ export class SegmentationPredictor implements ImagePredictor<SegmentationResult>
     const t0 = performance.now();
     const mode = options.mode ?? 'resize';
     const c = this.metadata.classNames.length;
+    const n = images.length;
     let out: SegmentationResult[];
     if (mode === 'resize') {
       const [H, W] = this.metadata.imgsz;
       const { x, transforms } = prepareInput(images, { shape: [H, W, 3], fit: 'letterbox' });
+      const t1 = performance.now();
       const probs = tf.tidy(() => tf.softmax(this.model.predict(x) as tf.Tensor4D));
       x.dispose();
+      // On a GPU backend the ops above were only queued: wait for them, so the stages are charged right.
+      if (!SYNC_BACKENDS.has(tf.getBackend())) probs.dataSync();
+      const t2 = performance.now();
       out = transforms.map((t, i) => {
         const nh = Math.max(1, Math.round(t.height * t.scale));
         const nw = Math.max(1, Math.round(t.width * t.scale));
@@ -165,6 +183,7 @@ export class SegmentationPredictor implements ImagePredictor<SegmentationResult>
         return { width: t.width, height: t.height, ...argmaxOf(p, t.width * t.height, c) };
       });
       probs.dispose();
+      this.timing = { preprocess: (t1 - t0) / n, inference: (t2 - t1) / n, postprocess: (performance.now() - t2) / n };
     } else {
       out = images.map((img, i) => {
         const x = tf.tidy(() => toUnitRange(imageTensor(img, 3, `image ${i}`)) as tf.Tensor3D);
@@ -172,9 +191,8 @@ export class SegmentationPredictor implements ImagePredictor<SegmentationResult>
         x.dispose();
         return { width: img.width, height: img.height, ...argmaxOf(probs, img.width * img.height, c) };
       });
+      this.timing = { preprocess: 0, inference: (performance.now() - t0) / n, postprocess: 0 };
     }
-    const n = images.length;
-    this.timing = { preprocess: 0, inference: (performance.now() - t0) / n };
     return out;
   }
 

@@ -2,26 +2,40 @@
 import { useState } from 'react';
 import type { ClassificationPredictor } from '@cv/tasks-classify/predict';
 import { postImage } from '../../client/api';
-import { AnswerPanel, ErrorLine, ImageInput, ModelSelect, ModeToggle } from '../../client/components';
+import {
+  AnswerPanel,
+  Downloads,
+  ErrorLine,
+  Gallery,
+  ImageInput,
+  jsonBlob,
+  LoadProgress,
+  ModelSelect,
+  ModeToggle,
+  useTaskModels,
+} from '../../client/components';
 import { useRunner } from '../../client/use-runner';
 import { type ClassifyAnswer, classifyAnswer } from '../../shared/results';
+import type { Sample } from '../../shared/samples';
 
-const MODELS = [
-  { id: 'fashion-mnist', title: 'Fashion-MNIST (clothes)' },
-  { id: 'mnist', title: 'MNIST (digits)' },
-];
+/** Digits are what people draw and photograph first; a sample picks the model made for its kind. */
+const DEFAULT_MODEL = { id: 'mnist', title: 'MNIST digit classifier' };
+const MODEL_OF_KIND: Partial<Record<Sample['kind'], string>> = { mnist: 'mnist', fashion: 'fashion-mnist' };
 
 export default function ClassifyPage() {
-  const [model, setModel] = useState('fashion-mnist');
+  const models = useTaskModels('classify', DEFAULT_MODEL);
+  const [model, setModel] = useState(DEFAULT_MODEL.id);
   const [backend, setBackend] = useState<string>();
+  const [loading, setLoading] = useState<number | null>(null);
   const r = useRunner<ClassifyAnswer>(
     async (image, inBrowser) => {
       if (!inBrowser) return postImage<ClassifyAnswer>('classify', image, { model });
       const rt = await import('../../client/runtime');
       setBackend(await rt.browserBackend());
-      const predictor = await rt.browserPredictor<ClassificationPredictor>(model);
-      const [p] = predictor.predict([await rt.decodeInPage(image)], 5);
-      return classifyAnswer(model, p);
+      const predictor = await rt.browserPredictor<ClassificationPredictor>(model, setLoading);
+      const { image: img, ms } = await rt.timedDecode(image);
+      const [p] = predictor.predict([img], 5);
+      return { ...classifyAnswer(model, p), timing: rt.pageStages(ms, predictor) };
     },
     [model],
   );
@@ -30,10 +44,26 @@ export default function ClassifyPage() {
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Classify</h1>
         <div className="flex flex-wrap items-center gap-4">
-          <ModelSelect ids={MODELS} value={model} onChange={setModel} />
+          <ModelSelect ids={models} value={model} onChange={setModel} />
           <ModeToggle inBrowser={r.inBrowser} onChange={r.setInBrowser} backend={backend} />
         </div>
-        <ImageInput kinds={['fashion', 'mnist']} onImage={r.choose} busy={r.busy} />
+        <p className="text-sm text-slate-700">
+          Both models read 28 × 28 grey images: MNIST knows handwritten digits, Fashion-MNIST ten kinds of clothing. Choose the one made for your image (a
+          sample chooses its own).
+        </p>
+        <LoadProgress fraction={loading} />
+        <ImageInput
+          kinds={['mnist', 'fashion']}
+          onImages={r.chooseMany}
+          busy={r.busy}
+          onSample={(s) => MODEL_OF_KIND[s.kind] && setModel(MODEL_OF_KIND[s.kind]!)}
+        />
+        <Gallery
+          items={r.items}
+          selected={r.selected}
+          onSelect={r.setSelected}
+          summary={(a) => `${a.top[0].label} ${(a.top[0].probability * 100).toFixed(0)} %`}
+        />
         <ErrorLine error={r.error} />
       </div>
       <AnswerPanel json={r.result ? JSON.stringify(r.result) : ''} busy={r.busy} timing={r.timing}>
@@ -62,7 +92,19 @@ export default function ClassifyPage() {
             ))}
           </ol>
         ) : (
-          <p className="text-sm text-slate-600">{r.busy ? 'Classifying…' : 'Choose an image to see its five most likely classes.'}</p>
+          <p className="text-sm text-slate-700">{r.busy ? 'Classifying…' : 'Choose an image to see its five most likely classes.'}</p>
+        )}
+        {r.result && (
+          <Downloads
+            files={[
+              {
+                label: 'Answer JSON',
+                name: `${(r.image?.name ?? 'image').replace(/\.[^.]+$/, '')}-classes.json`,
+                testId: 'download-json',
+                make: () => jsonBlob(r.result),
+              },
+            ]}
+          />
         )}
       </AnswerPanel>
     </div>

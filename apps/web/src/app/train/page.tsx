@@ -1,7 +1,7 @@
 'use client';
 import { useEffect, useId, useRef, useState } from 'react';
 import type * as tfTypes from '@tensorflow/tfjs';
-import { ErrorLine } from '../../client/components';
+import { Downloads, ErrorLine } from '../../client/components';
 import type { Progress } from '../../client/train-cnn';
 import { HELD_OUT_DIGITS, TRAIN_DIGITS } from '../../shared/samples';
 
@@ -151,6 +151,18 @@ export default function TrainPage() {
               ? `held-out accuracy: ${(heldOut * 100).toFixed(1)} % (${progress!.heldOut.map((a) => (a * 100).toFixed(1)).join(' → ')})`
               : ''}
           </p>
+          {state === 'done' && model.current && (
+            <Downloads
+              files={[
+                {
+                  label: 'Trained model (tfjs folder, zip)',
+                  name: 'page-cnn.zip',
+                  testId: 'download-model',
+                  make: async () => (await import('../../client/train-cnn')).modelZip(model.current!, heldOut),
+                },
+              ]}
+            />
+          )}
         </section>
         <ErrorLine error={error} />
       </div>
