@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadFashionMnist, loadMnist, makeShapesImage, SHAPE_CLASSES, type ClassificationSet } from '@cv/data';
-import { initBackend, loadPredictor, writeFileAtomic } from '@cv/engine';
+import { deriveSeed, initBackend, loadPredictor, Rng, writeFileAtomic } from '@cv/engine';
 import { type DetectionPredictor, toCocoResults } from '@cv/tasks-detect';
 import '@cv/tasks-detect/predict';
 import { REPORTS } from '../src/shared/reports';
@@ -69,14 +69,23 @@ for (const s of samples) {
 // The committed reports' plots, served at /reports/<id>/.
 for (const r of REPORTS) for (const d of r.dirs) copyDir(path.join(root, d.from), path.join(pub, 'reports', r.id, d.to), (f) => /\.(svg|png)$/.test(f));
 
-// The detection explorer's set: shapes scenes of a seed no model saw, their COCO truth, and the shipped
-// detector's detections at COCO evaluation settings (score ≥ 0.001, 100 per image).
+// The detection explorer's set: shapes scenes of a seed no model saw, made harder from the first image to the last
+// (contrast falling to 60 %, Gaussian noise rising to σ 24, so the explorer has errors to show; on clean scenes
+// the detector is near perfect), their COCO truth, and the shipped detector's detections at COCO evaluation settings
+// (score ≥ 0.001, 100 per image).
 const ex = path.join(pub, 'reports', 'explorer');
+/** Pulls pixels towards grey (contrast 1 → 0.6) and adds noise (σ 0 → 24) as `t` goes 0 → 1. */
+function degrade(pixels: Uint8Array, t: number, rng: Rng): void {
+  const contrast = 1 - 0.4 * t;
+  const sigma = 24 * t;
+  for (let j = 0; j < pixels.length; j++) pixels[j] = Math.max(0, Math.min(255, Math.round(128 + (pixels[j] - 128) * contrast + sigma * rng.normal())));
+}
 fs.mkdirSync(path.join(ex, 'images'), { recursive: true });
 const gt = { images: [] as object[], annotations: [] as object[], categories: SHAPE_CLASSES.map((name, i) => ({ id: i + 1, name })) };
 const decoded = [];
 for (let i = 0; i < EXPLORER.images; i++) {
   const img = makeShapesImage(EXPLORER.seed, i);
+  degrade(img.pixels, i / (EXPLORER.images - 1), new Rng(deriveSeed(EXPLORER.seed, 'explorer-noise', i)));
   const file = `${String(i).padStart(3, '0')}.png`;
   await sharp(Buffer.from(img.pixels), { raw: { width: 160, height: 160, channels: 3 } })
     .png()
