@@ -25,12 +25,15 @@ const { values: args } = parseArgs({
 const base = new URL(args.url!);
 const slowSeconds = Number(args['slow-seconds']);
 
+type Diagnostics = { rssBytes: number; heapUsedBytes?: number; wasmHeapBytes?: number | null };
+let lastDiagnostics: Diagnostics | null = null;
 async function rss(): Promise<number> {
   const res = await fetch(new URL('/api/models', base)).catch((e: Error) => {
     console.error(`no demo server at ${base.origin} (${e.message}); start it with WEB_DIAGNOSTICS=1 npx nx run web:start, or pass --url`);
     process.exit(2);
   });
-  const body = (await res.json()) as { diagnostics?: { rssBytes: number } };
+  const body = (await res.json()) as { diagnostics?: { rssBytes: number; heapUsedBytes?: number; wasmHeapBytes?: number | null } };
+  lastDiagnostics = body.diagnostics ?? null;
   if (!body.diagnostics) {
     console.error(`${base.origin} does not report its memory; start it with WEB_DIAGNOSTICS=1 npx nx run web:start`);
     process.exit(2);
@@ -166,6 +169,7 @@ const photo = await sharp(good).resize(640, 480, { fit: 'fill' }).jpeg({ quality
 for (let i = 0; i < 3; i++)
   for (const task of ['classify', 'detect', 'segment']) for (const image of [good, photo]) await post(`/api/${task}`, form(image)).then((r) => r.arrayBuffer());
 const warm = await rss();
+const warmParts = lastDiagnostics as Diagnostics | null;
 
 await check('chunked 30 MB body, no Content-Length', 413, () => chunked('/api/detect', 30));
 await check('chunked 100 MB body, no Content-Length', 413, () => chunked('/api/detect', 100));
@@ -213,6 +217,7 @@ console.log(
 const healthy = (await fetch(new URL('/api/health', base))).status === 200;
 await new Promise((r) => setTimeout(r, 3000));
 const after = await rss();
+const afterParts = lastDiagnostics as Diagnostics | null;
 
 const failed = results.filter((r) => r.status !== r.expect || !r.oneLineJson);
 const report = {
@@ -223,9 +228,14 @@ const report = {
   slowHeadersClosedAfterSeconds: Number.isFinite(slow) ? slow : null,
   healthyAfter: healthy,
   rssMb: { warm: warm / 1048576, after: after / 1048576, ratio: after / warm },
+  /** Parts of it: V8's heap in use and tfjs-wasm's heap (which never shrinks), warm and after. */
+  partsMb: {
+    jsHeap: [warmParts?.heapUsedBytes, afterParts?.heapUsedBytes].map((b) => (b ?? NaN) / 1048576),
+    wasmHeap: [warmParts?.wasmHeapBytes, afterParts?.wasmHeapBytes].map((b) => (b ?? NaN) / 1048576),
+  },
 };
 console.log(
-  `\n${results.length - failed.length}/${results.length} cases as expected; healthy after: ${healthy}; RSS warm ${report.rssMb.warm.toFixed(0)} MB → after ${report.rssMb.after.toFixed(0)} MB (×${report.rssMb.ratio.toFixed(2)})`,
+  `\n${results.length - failed.length}/${results.length} cases as expected; healthy after: ${healthy}; RSS warm ${report.rssMb.warm.toFixed(0)} MB → after ${report.rssMb.after.toFixed(0)} MB (×${report.rssMb.ratio.toFixed(2)}); JS heap ${report.partsMb.jsHeap.map((v) => v.toFixed(0)).join(' → ')} MB, tfjs-wasm heap ${report.partsMb.wasmHeap.map((v) => v.toFixed(0)).join(' → ')} MB`,
 );
 if (args.out) writeFileAtomic(args.out, JSON.stringify(report, null, 2) + '\n');
 if (failed.length || !healthy) process.exitCode = 1;

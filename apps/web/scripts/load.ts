@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '10' },
     serial: { type: 'string', default: '30' },
     'warmup-rounds': { type: 'string', default: '3' },
+    tasks: { type: 'string', default: 'classify,detect,segment' },
     out: { type: 'string' },
   },
 });
@@ -35,8 +36,14 @@ for (const [k, v] of Object.entries({ concurrency, rounds, serial, 'warmup-round
     process.exit(2);
   }
 
-const TASKS = ['classify', 'detect', 'segment'] as const;
-type Task = (typeof TASKS)[number];
+const ALL_TASKS = ['classify', 'detect', 'segment'] as const;
+type Task = (typeof ALL_TASKS)[number];
+const TASKS = args.tasks!.split(',').map((t) => t.trim()) as Task[];
+for (const t of TASKS)
+  if (!ALL_TASKS.includes(t)) {
+    console.error(`--tasks: '${t}' is not one of ${ALL_TASKS.join(', ')}`);
+    process.exit(2);
+  }
 
 interface ServerMemory {
   rssBytes: number;
@@ -63,17 +70,22 @@ const jpeg = await sharp(Buffer.from(scene.pixels), { raw: { width: SHAPES_SIZE,
   .jpeg({ quality: 90 })
   .toBuffer();
 
-async function send(task: Task): Promise<{ ok: boolean; ms: number; serverMs: number; status: number }> {
+/** The Server-Timing header's entries: `total` and the answer's stages (decode, preprocess, inference, postprocess). */
+function serverTiming(header: string | null): Record<string, number> {
+  return Object.fromEntries([...(header ?? '').matchAll(/([\w-]+);dur=([\d.]+)/g)].map((m) => [m[1], Number(m[2])]));
+}
+
+async function send(task: Task): Promise<{ ok: boolean; ms: number; serverMs: number; stages: Record<string, number>; status: number }> {
   const form = new FormData();
   form.set('image', new Blob([jpeg], { type: 'image/jpeg' }), 'scene.jpg');
   const t0 = performance.now();
   try {
     const res = await fetch(`${base}/api/${task}`, { method: 'POST', body: form });
     await res.arrayBuffer();
-    const serverMs = Number(/dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1] ?? NaN);
-    return { ok: res.ok, ms: performance.now() - t0, serverMs, status: res.status };
+    const { total, ...stages } = serverTiming(res.headers.get('server-timing'));
+    return { ok: res.ok, ms: performance.now() - t0, serverMs: total ?? NaN, stages, status: res.status };
   } catch {
-    return { ok: false, ms: performance.now() - t0, serverMs: NaN, status: 0 };
+    return { ok: false, ms: performance.now() - t0, serverMs: NaN, stages: {}, status: 0 };
   }
 }
 
@@ -87,7 +99,7 @@ const idle = await memory();
 const rssIdle = idle.rssBytes;
 
 // One at a time.
-const single: Record<string, { p50: number; p95: number; serverP50: number }> = {};
+const single: Record<string, { p50: number; p95: number; serverP50: number; stagesP50: Record<string, number> }> = {};
 for (const t of TASKS) {
   const r = [];
   for (let i = 0; i < serial; i++) r.push(await send(t));
@@ -104,9 +116,20 @@ for (const t of TASKS) {
       r.map((x) => x.serverMs),
       0.5,
     ),
+    stagesP50: Object.fromEntries(
+      Object.keys(r[0].stages).map((k) => [
+        k,
+        quantile(
+          r.map((x) => x.stages[k]),
+          0.5,
+        ),
+      ]),
+    ),
   };
   console.log(
-    `[load] one at a time, ${t}: p50 ${single[t].p50.toFixed(1)} ms (server ${single[t].serverP50.toFixed(1)} ms), p95 ${single[t].p95.toFixed(1)} ms`,
+    `[load] one at a time, ${t}: p50 ${single[t].p50.toFixed(1)} ms (server ${single[t].serverP50.toFixed(1)} ms: ${Object.entries(single[t].stagesP50)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}), p95 ${single[t].p95.toFixed(1)} ms`,
   );
 }
 

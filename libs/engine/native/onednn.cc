@@ -12,6 +12,10 @@
 // file (threads, version, the export table).
 #include "addon.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace cv {
 
 // ---- Threads and identity ---------------------------------------------------------------------------
@@ -51,6 +55,18 @@ napi_value CacheSize(napi_env env, napi_callback_info) {
   return r;
 }
 
+// Gives the C heap's free pages back to the system (glibc keeps freed memory in its arenas, e.g. after libvips
+// decoded a large image on its threads). Returns whether anything was released; false where it does not apply.
+napi_value MallocTrim(napi_env env, napi_callback_info) {
+  bool released = false;
+#if defined(__GLIBC__)
+  released = malloc_trim(0) != 0;
+#endif
+  napi_value r;
+  napi_get_boolean(env, released, &r);
+  return r;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"convForward", nullptr, ConvForward, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -75,6 +91,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cacheSize", nullptr, CacheSize, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mallocTrim", nullptr, MallocTrim, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

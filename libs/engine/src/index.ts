@@ -11,7 +11,7 @@ export * from './train/trainer';
 export * from './cli/run-cli';
 export * from './cli/run-dir';
 export * from './train/parallel';
-export { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon, type OneDnnAddon } from './kernels/native/addon';
+export { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon, type OneDnnAddon, releaseFreeMemory } from './kernels/native/addon';
 export { ONEDNN_KERNEL_NAMES } from './kernels/native/onednn-kernels';
 export { registerOneDnnKernels, unregisterOneDnnKernels } from './infer/fused-layers';
 export * from './cli/job-schema';

@@ -112,7 +112,7 @@ export function generate(request: Request): Promise<Response> {
 
 /**
  * GET /api/models: `{"models": [{"id", "task", "classes", ...}], "backend", "loadMs"}`; with WEB_DIAGNOSTICS=1 also
- * `"diagnostics": {"queue", "rssBytes", "heapUsedBytes", "tensors"}` (live tensors: a leak shows there).
+ * `"diagnostics": {"queue", "rssBytes", "heapUsedBytes", "wasmHeapBytes", "tensors"}` (live tensors: a leak shows there).
  */
 export async function models(): Promise<Response> {
   try {
@@ -137,7 +137,9 @@ export async function models(): Promise<Response> {
     if (process.env.WEB_DIAGNOSTICS === '1') {
       const { numTensors, numBytes } = tf.memory();
       const { rss, heapUsed } = process.memoryUsage();
-      body.diagnostics = { queue: queueState(), rssBytes: rss, heapUsedBytes: heapUsed, tensors: { count: numTensors, bytes: numBytes } };
+      // tfjs-wasm's heap: a WebAssembly memory grows to its high-water mark and never shrinks.
+      const wasmHeapBytes = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length ?? null;
+      body.diagnostics = { queue: queueState(), rssBytes: rss, heapUsedBytes: heapUsed, wasmHeapBytes, tensors: { count: numTensors, bytes: numBytes } };
     }
     return Response.json(body);
   } catch (e) {

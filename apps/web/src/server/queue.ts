@@ -8,7 +8,28 @@ export const MAX_WAITING = 64;
 
 const KEY = Symbol.for('cv.web.queue');
 const holder = globalThis as { [KEY]?: PQueue };
-const queue = (holder[KEY] ??= new PQueue({ concurrency: CONCURRENCY }));
+const queue = (holder[KEY] ??= makeQueue());
+
+/** After this long idle, the C heap's freed pages go back to the system (libvips' decoding buffers, freed but kept). */
+const TRIM_AFTER_MS = 250;
+
+function makeQueue(): PQueue {
+  const q = new PQueue({ concurrency: CONCURRENCY });
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  q.addEventListener('active', () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  });
+  q.addEventListener('idle', () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      if (q.size + q.pending === 0) import('@cv/engine').then((e) => e.releaseFreeMemory()).catch(() => undefined);
+    }, TRIM_AFTER_MS);
+    timer.unref?.();
+  });
+  return q;
+}
 
 /** Counts a request in before its body is read; refuses it when the queue is full. */
 export async function queued<T>(work: () => Promise<T>): Promise<T> {

@@ -187,11 +187,20 @@ describe('route handlers on the shipped models', () => {
     expect(c.model).toBe('mnist');
     expect(c.top).toHaveLength(5);
     expect(c.top[0]).toEqual({ label: expect.any(String), probability: expect.any(Number) });
-    const d = await (await detect(upload(scene, { conf: '0.001' }))).json();
+    const dRes = await detect(upload(scene, { conf: '0.001' }));
+    const d = await dRes.json();
     expect(d.model).toBe('shapes-detect');
+    expect(d.categoryIds).toHaveLength(d.classes.length);
     for (const o of d.detections) expect(o.box).toHaveLength(4);
+    // Milliseconds by stage, in the answer and in Server-Timing beside the total.
+    expect(Object.keys(d.timing)).toEqual(['decode', 'preprocess', 'inference', 'postprocess']);
+    expect(d.timing.inference).toBeGreaterThan(0);
+    const header = dRes.headers.get('server-timing')!;
+    for (const k of ['decode', 'preprocess', 'inference', 'postprocess', 'total']) expect(header).toMatch(new RegExp(`(^|, )${k};dur=[\\d.]+`));
+    expect(c.timing.inference).toBeGreaterThan(0);
     const s = await (await segment(upload(scene))).json();
     expect(Object.keys(s.coverage)).toEqual(s.classes);
+    expect(s.timing.postprocess).toBeGreaterThan(0); // the mask PNG at the upload's size
     const meta = await sharp(Buffer.from(s.mask, 'base64')).metadata();
     expect([meta.width, meta.height, meta.channels]).toEqual([96, 80, 1]);
     expect(Object.values(s.coverage as Record<string, number>).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);

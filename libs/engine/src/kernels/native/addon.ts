@@ -32,6 +32,17 @@ export interface OneDnnAddon {
   getThreads(): number;
   version(): string;
   cacheSize(): number;
+  /** glibc's malloc_trim(0): free C-heap pages back to the system; false where nothing was released. */
+  mallocTrim?(): boolean;
+}
+
+/**
+ * Gives the process's freed C-heap memory back to the system where the addon is built on glibc (e.g. after a
+ * server decoded large uploads with libvips); a no-op returning false elsewhere. Cheap enough to call when idle.
+ */
+export function releaseFreeMemory(): boolean {
+  const loaded = loadOneDnnAddon();
+  return 'addon' in loaded ? (loaded.addon.mallocTrim?.() ?? false) : false;
 }
 
 /**
