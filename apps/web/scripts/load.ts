@@ -101,7 +101,7 @@ const rssIdle = idle.rssBytes;
 // One at a time.
 const single: Record<string, { p50: number; p95: number; serverP50: number; stagesP50: Record<string, number> }> = {};
 for (const t of TASKS) {
-  const r = [];
+  const r: Awaited<ReturnType<typeof send>>[] = [];
   for (let i = 0; i < serial; i++) r.push(await send(t));
   single[t] = {
     p50: quantile(
