@@ -9,7 +9,7 @@
  *   npx nx run web:abuse -- --url http://localhost:3000 [--slow-seconds 75] [--out docs/results/web-abuse.json]
  */
 import net from 'node:net';
-import zlib from 'node:zlib';
+import { pngHeader } from './png-header';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { makeShapesImage, SHAPES_SIZE } from '@cv/data';
@@ -41,30 +41,8 @@ async function rss(): Promise<number> {
   return body.diagnostics.rssBytes;
 }
 
-/** A PNG whose header declares width × height, with a small IDAT of zeros. */
-function pngHeader(width: number, height: number, idatBytes = 1024): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit grey
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', zlib.deflateSync(Buffer.alloc(idatBytes))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
 /** A real 4096² all-zero PNG: 16 KB on the wire, 16.7 M pixels once decoded. */
-const bomb4096 = pngHeader(4096, 4096, 4096 * 4097);
+const bomb4096 = pngHeader(4096, 4096, { idatBytes: 4096 * 4097 });
 
 const scene = makeShapesImage(21, 0);
 const good = await sharp(Buffer.from(scene.pixels), { raw: { width: SHAPES_SIZE, height: SHAPES_SIZE, channels: 3 } })

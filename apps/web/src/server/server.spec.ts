@@ -4,7 +4,7 @@ import { classify, detect, generate, models, segment } from './handlers';
 import { HttpError } from './errors';
 import { CONCURRENCY, MAX_WAITING, queued } from './queue';
 import { integerField, MAX_BODY, MAX_BYTES, numberField, readUpload } from './upload';
-import zlib from 'node:zlib';
+import { pngHeader as bombHeader } from '../../scripts/png-header';
 import { methodNotAllowed } from './errors';
 
 const png = (width: number, height: number) =>
@@ -63,29 +63,8 @@ describe('readUpload', () => {
   });
 });
 
-/** A PNG whose header declares width × height, with a tiny all-zero IDAT (a decompression bomb's header). */
-function pngHeader(width: number, height: number): Uint8Array {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return new Uint8Array(
-    Buffer.concat([
-      Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-      chunk('IHDR', ihdr),
-      chunk('IDAT', zlib.deflateSync(Buffer.alloc(1024))),
-      chunk('IEND', Buffer.alloc(0)),
-    ]),
-  );
-}
+/** A decompression bomb's header: RGB, width × height declared, a tiny all-zero IDAT. */
+const pngHeader = (width: number, height: number): Uint8Array => new Uint8Array(bombHeader(width, height, { channels: 3 }));
 
 describe('hostile uploads', () => {
   it('a chunked body (no Content-Length) is refused with 413 at the limit while it streams: the rest is never read', async () => {

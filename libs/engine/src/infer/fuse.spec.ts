@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
 import { fuseForInference } from './fuse';
 import { ADDON_PATH, ENABLE_HINT } from '../kernels/native/addon';
@@ -82,5 +82,4 @@ describe('fuseForInference', () => {
   afterAll(async () => {
     await initBackend({ log: false });
   });
-  beforeAll(() => undefined);
 });

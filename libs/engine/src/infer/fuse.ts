@@ -59,7 +59,10 @@ class FoldedConv2D extends tf.layers.Layer {
       activation: activation as tf.fused.Activation,
     });
     if (activation === this.activation) return y;
-    return tf.tidy(() => tf.mul(y, tf.sigmoid(y))); // swish where the kernel does not fuse it
+    // swish where the kernel does not fuse it; the linear output is freed here, not left to the caller's tidy.
+    const out = tf.tidy(() => tf.mul(y, tf.sigmoid(y)));
+    y.dispose();
+    return out;
   }
 
   dispose(): tf.serialization.ConfigDictValue & { refCountAfterDispose: number; numDisposedVariables: number } {
