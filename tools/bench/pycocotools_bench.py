@@ -1,6 +1,6 @@
 """Times pycocotools' COCOeval evaluate() + accumulate() on gt.json / dt.json written by `npx nx run bench:coco`.
 
-Usage: python3 pycocotools_bench.py gt.json dt.json bbox|segm  → one JSON line {version, evaluateSeconds, accumulateSeconds, stats}.
+Usage: python3 pycocotools_bench.py gt.json dt.json bbox|segm|keypoints  → one JSON line {version, evaluateSeconds, accumulateSeconds, stats}.
 A yardstick for coco-ts-api's speed (pycocotools is not a dependency of the project).
 """
 import contextlib

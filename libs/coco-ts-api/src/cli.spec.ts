@@ -29,6 +29,31 @@ describe('coco-ts-api:eval command', () => {
     expect(Object.keys(json.seconds)).toEqual(['load', 'evaluate', 'accumulate']);
   });
 
+  it("--iou keypoints prints pycocotools' 10 lines, in one thread and in two", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocoeval-kp-'));
+    const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'kp_crowd.expected.json'), 'utf8'));
+    for (const workers of ['1', '2']) {
+      const out = path.join(dir, `${workers}.json`);
+      const r = run([
+        '--gt',
+        path.join(fixtures, 'kp_crowd.gt.json'),
+        '--dt',
+        path.join(fixtures, 'kp_crowd.dt.json'),
+        '--iou',
+        'keypoints',
+        '--workers',
+        workers,
+        '--json',
+        out,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      for (const line of expected.summary_lines) expect(r.stdout).toContain(line);
+      const json = JSON.parse(fs.readFileSync(out, 'utf8'));
+      expect(json.stats).toHaveLength(10);
+      json.stats.forEach((s: number, i: number) => expect(Math.abs(s - expected.stats[i])).toBeLessThanOrEqual(1e-9));
+    }
+  });
+
   it('--workers 3 evaluates in threads and prints the numbers of one thread, bit for bit', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocoeval-w-'));
     const args = (n: string, out: string) => [
@@ -74,7 +99,7 @@ describe('coco-ts-api:eval command', () => {
 
   it.each([
     [[], /--gt and --dt are required/],
-    [['--gt', 'x.json', '--dt', 'y.json', '--iou', 'keypoints'], /--iou must be one of bbox, segm/],
+    [['--gt', 'x.json', '--dt', 'y.json', '--iou', 'pose'], /--iou must be one of bbox, segm, keypoints, got 'pose'/],
     [['--gt', '/no/gt.json', '--dt', 'y.json'], /ground-truth file '\/no\/gt.json' does not exist/],
     [
       ['--gt', path.join(fixtures, 'bbox_basic.gt.json'), '--dt', path.join(fixtures, 'bbox_crowd.dt.json')],

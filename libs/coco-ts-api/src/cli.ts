@@ -1,5 +1,5 @@
 /**
- * npx nx run coco-ts-api:eval -- --gt gt.json --dt dt.json --iou bbox|segm [--img-ids 3,1,2]
+ * npx nx run coco-ts-api:eval -- --gt gt.json --dt dt.json --iou bbox|segm|keypoints [--img-ids 3,1,2]
  *   [--cat-ids 4,1] [--max-dets 1,10,100] [--use-cats 0] [--workers N] [--json out.json]
  *
  * --workers N evaluates and accumulates N blocks of categories (images, with --use-cats 0) in N threads (this one included): the same
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
     }));
   } catch (e) {
     throw new UsageError(
-      `${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--workers N] [--json out.json]`,
+      `${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm|keypoints [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--workers N] [--json out.json]`,
     );
   }
   if (!values.gt || !values.dt) throw new UsageError('--gt and --dt are required (COCO ground truth and a results list)');

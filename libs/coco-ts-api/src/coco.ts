@@ -193,7 +193,8 @@ export class COCO {
   /**
    * A result set built from a detection list (pycocotools' loadRes): ids 1..N in list order, iscrowd 0;
    * box results get `area = w·h` (and a box polygon as segmentation); mask results get `area` and `bbox`
-   * from their RLE. Whether results are boxes is decided by the first result, as in pycocotools.
+   * from their RLE; keypoint results (`keypoints` without `bbox` or `segmentation`) get the extent of their points
+   * as `bbox` and its area. The kind is decided by the first result, as in pycocotools.
    */
   loadRes(results: CocoResult[]): COCO {
     if (!Array.isArray(results)) throw new CocoError('results must be a list of detections');
@@ -206,6 +207,8 @@ export class COCO {
     const categories = structuredClone(this.dataset.categories ?? []);
     const first = results[0];
     const boxes = first !== undefined && Array.isArray(first.bbox) && first.bbox.length > 0;
+    // pycocotools' order: box results, then mask results ('segmentation' in the first), then keypoint results.
+    const masks = !boxes && first !== undefined && 'segmentation' in first;
     const anns: CocoAnnotation[] = results.map((r, i) => {
       const where = `result ${i} (image ${r.image_id})`;
       if (typeof r.score !== 'number') throw new CocoError(`${where} has no numeric 'score'`);
@@ -218,11 +221,25 @@ export class COCO {
         const [x2, y2] = [bb[0] + bb[2], bb[1] + bb[3]];
         if (!('segmentation' in r)) ann.segmentation = [[x1, y1, x1, y2, x2, y2, x2, y1]];
         ann.area = bb[2] * bb[3];
-      } else if (first !== undefined) {
+      } else if (masks) {
         const seg = r.segmentation as RLE | UncompressedRLE | undefined;
         if (!seg || Array.isArray(seg) || !('counts' in seg)) throw new CocoError(`${where} has neither 'bbox' nor an RLE 'segmentation'`);
         ann.area = rleArea(seg);
         if (!('bbox' in r)) ann.bbox = rleToBbox(seg);
+      } else if (first !== undefined) {
+        // Keypoint results: area and bbox from the points' extent, as pycocotools' loadRes.
+        const kps = r.keypoints;
+        if (!Array.isArray(kps) || kps.length < 3 || kps.some((v) => typeof v !== 'number'))
+          throw new CocoError(`${where} has neither 'bbox', an RLE 'segmentation' nor 'keypoints' [x, y, v, ...]`);
+        let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+        for (let j = 0; j + 1 < kps.length; j += 3) {
+          x0 = Math.min(x0, kps[j]);
+          x1 = Math.max(x1, kps[j]);
+          y0 = Math.min(y0, kps[j + 1]);
+          y1 = Math.max(y1, kps[j + 1]);
+        }
+        ann.area = (x1 - x0) * (y1 - y0);
+        ann.bbox = [x0, y0, x1 - x0, y1 - y0];
       }
       return ann;
     });

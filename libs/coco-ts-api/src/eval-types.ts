@@ -10,6 +10,8 @@ export interface GtRec {
   ignore: boolean;
   bbox?: Bbox;
   runs?: Runs;
+  /** keypoints: [x, y, v] × k. */
+  kps?: number[];
 }
 export interface DtRec {
   id: number;
@@ -17,6 +19,7 @@ export interface DtRec {
   score: number;
   bbox?: Bbox;
   runs?: Runs;
+  kps?: number[];
 }
 
 /** The detections and ground truths of one (image, category) pair, with their IoUs. */

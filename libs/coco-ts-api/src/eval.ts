@@ -1,10 +1,11 @@
 /**
- * COCOeval for `bbox` and `segm`, a port of pycocotools' cocoeval.py that reproduces its numbers exactly:
- * the same stable sorts, greedy matching, crowd handling, area rules and float64 arithmetic.
+ * COCOeval for `bbox`, `segm` and `keypoints`, a port of pycocotools' cocoeval.py that reproduces its numbers
+ * exactly: the same stable sorts, greedy matching, crowd handling, area rules and float64 arithmetic (OKS
+ * included, up to `Math.exp` against numpy's exp: at most one unit in the last place).
  */
 import { type CocoAnnotation, CocoError, type COCO } from './coco';
 import { fromRLE } from './mask';
-import { bboxIouInto, runsIouFlat } from './iou';
+import { bboxIouInto, oksInto, runsIouFlat } from './iou';
 import type { RLE } from './mask-api';
 import { meanOfValid, pyFixed } from './numeric';
 import { accumulateEvalImgs } from './accumulate';
@@ -15,6 +16,23 @@ import { IOU_TYPES, type IouType, Params } from './params';
 import type { CategoryAP, Cell, DtRec, EvalImg, EvalResult, GtRec } from './eval-types';
 
 export type { CategoryAP, EvalImg, EvalResult } from './eval-types';
+
+/** One summary line: AP (true) or AR, IoU threshold (null: all), area range label, maxDets. */
+type SummaryRow = [boolean, number | null, string, number];
+
+/** pycocotools' _summarizeKps: maxDets 20 literally, areas all / medium / large. */
+const KEYPOINT_ROWS: SummaryRow[] = [
+  [true, null, 'all', 20],
+  [true, 0.5, 'all', 20],
+  [true, 0.75, 'all', 20],
+  [true, null, 'medium', 20],
+  [true, null, 'large', 20],
+  [false, null, 'all', 20],
+  [false, 0.5, 'all', 20],
+  [false, 0.75, 'all', 20],
+  [false, null, 'medium', 20],
+  [false, null, 'large', 20],
+];
 export { evalRow } from './eval-types';
 
 function requireNumber(ann: CocoAnnotation, field: string, kind: string): number {
@@ -71,6 +89,8 @@ export class COCOeval {
     // pycocotools overwrites any 'ignore' key with the truthiness of iscrowd, but the IoU and the matching
     // take int(iscrowd): 0.5 is ignored yet no crowd, 2 and true are crowds.
     const rec: GtRec = { id: ann.id, area, iscrowd: Math.trunc(iscrowd), ignore: !!iscrowd };
+    // keypoints: a person without labelled keypoints is ignored, whatever its points say.
+    if (this.params.iouType === 'keypoints') rec.ignore = requireNumber(ann, 'num_keypoints', 'ground-truth') === 0 || rec.ignore;
     this.attachGeometry(rec, ann, this.cocoGt, 'ground-truth');
     return rec;
   }
@@ -82,7 +102,22 @@ export class COCOeval {
   }
 
   private attachGeometry(rec: GtRec | DtRec, ann: CocoAnnotation, coco: COCO, kind: string): void {
-    if (this.params.iouType === 'bbox') {
+    if (this.params.iouType === 'keypoints') {
+      const k = this.params.kpt_oks_sigmas.length;
+      const kps = ann.keypoints;
+      if (!Array.isArray(kps) || kps.length !== 3 * k || kps.some((v) => typeof v !== 'number')) {
+        throw new CocoError(
+          `${kind} annotation ${ann.id}: 'keypoints' must be ${3 * k} numbers ([x, y, v] for each of the ${k} keypoints that params.kpt_oks_sigmas has; got ${Array.isArray(kps) ? kps.length : 'none'}); set kpt_oks_sigmas for other skeletons`,
+        );
+      }
+      rec.kps = kps as number[];
+      if (kind === 'ground-truth') {
+        const bb = ann.bbox;
+        if (!Array.isArray(bb) || bb.length !== 4 || bb.some((v) => typeof v !== 'number'))
+          throw new CocoError(`${kind} annotation ${ann.id}: missing 'bbox' [x, y, w, h] (the OKS of a person without visible keypoints uses it)`);
+        rec.bbox = bb;
+      }
+    } else if (this.params.iouType === 'bbox') {
       const bb = ann.bbox;
       if (!Array.isArray(bb) || bb.length !== 4 || bb.some((v) => typeof v !== 'number')) {
         throw new CocoError(`${kind} annotation ${ann.id}: missing 'bbox' [x, y, w, h]`);
@@ -175,6 +210,15 @@ export class COCOeval {
   private computeIoU(gt: GtRec[], dt: DtRec[]): Float64Array | null {
     if (gt.length === 0 || dt.length === 0) return null;
     const out = this.iouArena.take(dt.length * gt.length);
+    if (this.params.iouType === 'keypoints')
+      return oksInto(
+        dt.map((d) => d.kps!),
+        gt.map((g) => g.kps!),
+        gt.map((g) => g.bbox!),
+        gt.map((g) => g.area),
+        this.params.kpt_oks_sigmas,
+        out,
+      );
     if (this.params.iouType === 'bbox')
       return bboxIouInto(
         dt.length,
@@ -355,12 +399,24 @@ export class COCOeval {
     return meanOfValid(vals);
   }
 
-  /** The 12 summary lines, formatted exactly as pycocotools prints them. */
+  /** The 12 summary lines (10 for keypoints), formatted exactly as pycocotools prints them. */
   summaryLines(): string[] {
+    const p = this.params;
+    const rows = p.iouType === 'keypoints' ? KEYPOINT_ROWS : this.detectionRows();
+    this.stats = rows.map(([ap, thr, area, m]) => this.summarizeOne(ap, thr, area, m));
+    return rows.map(([ap, thr, area, m], i) => {
+      const title = (ap ? 'Average Precision' : 'Average Recall').padEnd(18);
+      const iouStr = (thr === null ? `${pyFixed(p.iouThrs[0], 2)}:${pyFixed(p.iouThrs[p.iouThrs.length - 1], 2)}` : pyFixed(thr, 2)).padEnd(9);
+      return ` ${title} ${ap ? '(AP)' : '(AR)'} @[ IoU=${iouStr} | area=${area.padStart(6)} | maxDets=${String(m).padStart(3)} ] = ${pyFixed(this.stats[i], 3)}`;
+    });
+  }
+
+  /** pycocotools' _summarizeDets rows: [ap, iouThr, area, maxDets]. */
+  private detectionRows(): SummaryRow[] {
     const p = this.params;
     if (p.maxDets.length < 3) throw new CocoError(`summarize() needs 3 maxDets (got [${p.maxDets}]), as in pycocotools`);
     const md = p.maxDets;
-    const rows: [boolean, number | null, string, number][] = [
+    return [
       [true, null, 'all', 100],
       [true, 0.5, 'all', md[2]],
       [true, 0.75, 'all', md[2]],
@@ -374,15 +430,12 @@ export class COCOeval {
       [false, null, 'medium', md[2]],
       [false, null, 'large', md[2]],
     ];
-    this.stats = rows.map(([ap, thr, area, m]) => this.summarizeOne(ap, thr, area, m));
-    return rows.map(([ap, thr, area, m], i) => {
-      const title = (ap ? 'Average Precision' : 'Average Recall').padEnd(18);
-      const iouStr = (thr === null ? `${pyFixed(p.iouThrs[0], 2)}:${pyFixed(p.iouThrs[p.iouThrs.length - 1], 2)}` : pyFixed(thr, 2)).padEnd(9);
-      return ` ${title} ${ap ? '(AP)' : '(AR)'} @[ IoU=${iouStr} | area=${area.padStart(6)} | maxDets=${String(m).padStart(3)} ] = ${pyFixed(this.stats[i], 3)}`;
-    });
   }
 
-  /** Computes and prints the 12 standard numbers (AP, AP50, AP75, APs/m/l, AR1/10/100, ARs/m/l). */
+  /**
+   * Computes and prints the 12 standard numbers (AP, AP50, AP75, APs/m/l, AR1/10/100, ARs/m/l); for keypoints the
+   * 10 of pycocotools' _summarizeKps (AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl at maxDets 20).
+   */
   summarize(log: (line: string) => void = console.log): number[] {
     this.summaryLines().forEach((l) => log(l));
     return this.stats;

@@ -1,6 +1,7 @@
 /** IoU of boxes and of run-length masks, as pycocotools computes them (bbIou, rleIou). */
 import type { Bbox } from './mask';
 import { type Runs, runsArea, runsToBbox } from './mask';
+import { pairwiseSum } from './numeric';
 
 /**
  * pycocotools' bbox IoU of D detections × G gts into a row-major [D·G] array (crowd gts: intersection over
@@ -113,4 +114,58 @@ export function runsIouFlat(dt: readonly Runs[], gt: readonly Runs[], iscrowd: A
 /** IoU of masks, [D][G] (see `runsIouFlat`). */
 export function runsIou(dt: Runs[], gt: Runs[], iscrowd: ArrayLike<number | boolean>): Float64Array[] {
   return rowsOf(runsIouFlat(dt, gt, iscrowd), dt.length, gt.length);
+}
+
+/** np.spacing(1): what pycocotools adds to a gt's area in the OKS. */
+const SPACING_1 = 2.220446049250313e-16;
+
+/**
+ * pycocotools' computeOks: object keypoint similarity of D detections × G gts into a row-major [D·G] array.
+ * Per gt: the visible keypoints (v > 0) compare with the detection's; a gt with none measures the detection's
+ * points' distance outside the box grown by its own size on every side. `e = (dx² + dy²) / (2σ)² / (area + ε) / 2`,
+ * OKS = Σ exp(−e) / count, summed as numpy does (pairwise) in the same float64 order.
+ */
+export function oksInto(
+  dtKps: readonly (readonly number[])[],
+  gtKps: readonly (readonly number[])[],
+  gtBoxes: readonly Bbox[],
+  gtAreas: ArrayLike<number>,
+  sigmas: readonly number[],
+  out: Float64Array = new Float64Array(dtKps.length * gtKps.length),
+): Float64Array {
+  const D = dtKps.length;
+  const G = gtKps.length;
+  const k = sigmas.length;
+  const vars = sigmas.map((s) => s * 2 * (s * 2));
+  const e = new Float64Array(k);
+  for (let g = 0; g < G; g++) {
+    const gk = gtKps[g];
+    let k1 = 0;
+    for (let i = 0; i < k; i++) if (gk[3 * i + 2] > 0) k1++;
+    const bb = gtBoxes[g];
+    const [x0, x1] = [bb[0] - bb[2], bb[0] + bb[2] * 2];
+    const [y0, y1] = [bb[1] - bb[3], bb[1] + bb[3] * 2];
+    const area = gtAreas[g] + SPACING_1;
+    for (let d = 0; d < D; d++) {
+      const dk = dtKps[d];
+      let n = 0;
+      for (let i = 0; i < k; i++) {
+        const xd = dk[3 * i];
+        const yd = dk[3 * i + 1];
+        let dx: number;
+        let dy: number;
+        if (k1 > 0) {
+          if (!(gk[3 * i + 2] > 0)) continue;
+          dx = xd - gk[3 * i];
+          dy = yd - gk[3 * i + 1];
+        } else {
+          dx = Math.max(0, x0 - xd) + Math.max(0, xd - x1);
+          dy = Math.max(0, y0 - yd) + Math.max(0, yd - y1);
+        }
+        e[n++] = Math.exp(-((dx * dx + dy * dy) / vars[i] / area / 2));
+      }
+      out[d * G + g] = pairwiseSum(e, 0, n) / n;
+    }
+  }
+  return out;
 }

@@ -14,7 +14,7 @@ export interface WorkerJob {
   gt: string;
   dt: string;
   iouType: IouType;
-  params: Partial<Pick<Params, 'catIds' | 'maxDets' | 'useCats' | 'iouThrs' | 'recThrs' | 'areaRng' | 'areaRngLbl'>>;
+  params: Partial<Pick<Params, 'catIds' | 'maxDets' | 'useCats' | 'iouThrs' | 'recThrs' | 'areaRng' | 'areaRngLbl' | 'kpt_oks_sigmas'>>;
   imgIds: number[];
   /** 'categories': evaluate and accumulate the block `catIds` over all images (see `startEvaluationWorkers`). */
   split?: 'images' | 'categories';

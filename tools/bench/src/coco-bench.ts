@@ -1,11 +1,12 @@
 /**
  * COCO evaluation benchmark: evaluate() + accumulate() on a generated set (default 5,000 images × ~7 gts ×
- * ~20 detections, 80 categories; `--iou segm`: the gts as octagon polygons, the detections as RLEs),
+ * ~20 detections, 80 categories; `--iou segm`: the gts as octagon polygons, the detections as RLEs; `--iou keypoints`:
+ * one category, 17 keypoints per person on a skeleton in each box),
  * seconds and peak memory, with `--workers N` threads (loading, in every thread, is not timed — as
  * pycocotools' COCO() and loadRes are not). `--write-dir DIR` writes gt.json/dt.json; `--python <python with
  * pycocotools>` then times pycocotools' evaluate() + accumulate() on the same files (tools/bench/pycocotools_bench.py).
  *
- *   npx nx run bench:coco [-- --images 5000 --workers 2 --split categories|images --check-single --iou bbox|segm --python /path/to/python3 --json]
+ *   npx nx run bench:coco [-- --images 5000 --workers 2 --split categories|images --check-single --iou bbox|segm|keypoints --python /path/to/python3 --json]
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -109,6 +110,55 @@ export function toSegm({ gt, dt }: { gt: CocoDataset; dt: CocoResult[] }): { gt:
   };
 }
 
+/** Where each of COCO's 17 person keypoints sits in its box, as fractions [x, y] (a standing person). */
+const SKELETON: [number, number][] = [
+  [0.5, 0.08],
+  [0.45, 0.06],
+  [0.55, 0.06],
+  [0.4, 0.08],
+  [0.6, 0.08],
+  [0.3, 0.25],
+  [0.7, 0.25],
+  [0.2, 0.42],
+  [0.8, 0.42],
+  [0.15, 0.58],
+  [0.85, 0.58],
+  [0.38, 0.6],
+  [0.62, 0.6],
+  [0.37, 0.8],
+  [0.63, 0.8],
+  [0.36, 0.98],
+  [0.64, 0.98],
+];
+
+/**
+ * The set for keypoints: one category (person, 17 keypoints); each gt's points on a skeleton in its box with a
+ * little noise, 20 % of them not labelled (v 0; a person with none has num_keypoints 0 and is ignored); each
+ * detection's points on the same skeleton in its own (jittered or spurious) box, so OKS follows the box error.
+ */
+export function toKeypoints({ gt, dt }: { gt: CocoDataset; dt: CocoResult[] }, seed: number): { gt: CocoDataset; dt: CocoResult[] } {
+  const r = rng(seed * 7919 + 17);
+  const round = (v: number) => Math.round(v * 100) / 100;
+  const points = ([x, y, w, h]: number[], labelled: boolean) =>
+    SKELETON.flatMap(([fx, fy]) => {
+      const v = !labelled || r() < 0.2 ? 0 : r() < 0.3 ? 1 : 2;
+      return labelled && v === 0 ? [0, 0, 0] : [round(x + fx * w + (r() - 0.5) * 0.04 * w), round(y + fy * h + (r() - 0.5) * 0.04 * h), labelled ? v : 1];
+    });
+  const categories = [{ id: 1, name: 'person', supercategory: 'person', keypoints: SKELETON.map((_, i) => `k${i}`), skeleton: [] }];
+  return {
+    gt: {
+      ...gt,
+      categories,
+      annotations: gt.annotations!.map((a) => {
+        const keypoints = points(a.bbox as number[], true);
+        const num_keypoints = keypoints.filter((_, i) => i % 3 === 2).filter((v) => v > 0).length;
+        return { ...a, category_id: 1, keypoints, num_keypoints };
+      }),
+    },
+    dt: dt.map(({ bbox, ...d }) => ({ ...d, category_id: 1, keypoints: points(bbox as number[], false) })),
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -127,13 +177,13 @@ async function main(): Promise<void> {
   });
   const images = Number(values.images);
   const workers = Number(values.workers);
-  const iouType = values.iou as 'bbox' | 'segm';
+  const iouType = values.iou as 'bbox' | 'segm' | 'keypoints';
   const split = values.split as 'images' | 'categories';
   if (!['images', 'categories'].includes(split)) throw new Error(`--split must be images or categories, got '${values.split}'`);
-  if (!['bbox', 'segm'].includes(iouType)) throw new Error(`--iou must be bbox or segm, got '${values.iou}'`);
+  if (!['bbox', 'segm', 'keypoints'].includes(iouType)) throw new Error(`--iou must be bbox, segm or keypoints, got '${values.iou}'`);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`--workers takes a whole number ≥ 1, got '${values.workers}'`);
   const boxes = generate(images, Number(values.seed));
-  const { gt, dt } = iouType === 'segm' ? toSegm(boxes) : boxes;
+  const { gt, dt } = iouType === 'segm' ? toSegm(boxes) : iouType === 'keypoints' ? toKeypoints(boxes, Number(values.seed)) : boxes;
   const dir = values['write-dir'] ?? (workers > 1 || values.python ? fs.mkdtempSync(path.join(os.tmpdir(), 'cocobench-')) : undefined);
   if (dir) {
     fs.mkdirSync(dir, { recursive: true });
@@ -187,7 +237,7 @@ async function main(): Promise<void> {
     images,
     gts: gt.annotations!.length,
     detections: dt.length,
-    categories: 80,
+    categories: gt.categories!.length,
     evaluateSeconds: evaluate,
     accumulateSeconds: accumulate,
     totalSeconds: evaluate + accumulate,
@@ -200,6 +250,7 @@ async function main(): Promise<void> {
           pycocotools: { ...pycocotools, totalSeconds: pycocotools.evaluateSeconds + pycocotools.accumulateSeconds },
           speedup: (pycocotools.evaluateSeconds + pycocotools.accumulateSeconds) / (evaluate + accumulate),
           sameStats: pycocotools.stats.every((v, i) => Math.abs(v - stats[i]) <= 1e-12),
+          bitEqualStats: pycocotools.stats.length === stats.length && pycocotools.stats.every((v, i) => Object.is(v, stats[i])),
         }
       : {}),
   };
