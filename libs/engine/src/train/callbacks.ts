@@ -30,6 +30,8 @@ export abstract class Callback {
   onTrainBatchEnd?(step: number, logs: Logs): Promise<void> | void;
   onEpochEnd?(epoch: number, logs: Logs): Promise<void> | void;
   onTrainEnd?(logs: Logs): Promise<void> | void;
+  /** Training stopped with an error (thrown on from fit()): release what would keep the process alive (timers, bars). */
+  onTrainAbort?(error: unknown): void;
   /** The run's planned epochs changed (a `--time` budget re-plans after the first epoch). */
   onPlanChange?(epochs: number): void;
   getState?(): unknown;

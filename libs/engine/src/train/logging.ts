@@ -57,6 +57,12 @@ export class ProgressBar extends Callback {
   onTrainEnd(): void {
     this.bar?.stop();
   }
+
+  /** A failed step: the bar stops (its redraw timer would keep the process alive and cover the error line). */
+  onTrainAbort(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
 }
 
 /** Appends each epoch's logs to `metrics.csv` and `metrics.jsonl` in the run directory. */

@@ -58,6 +58,14 @@ describe('Trainer', () => {
     expect(fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split('\n')[0]).toBe('epoch,loss,val_loss,lr,time');
   });
 
+  it('an error mid-epoch stops the progress bar (its timer would keep the process alive) and is thrown on', async () => {
+    const stream = new PassThrough();
+    stream.resume();
+    const bar = new ProgressBar({ stream });
+    await expect(new Trainer(new TinyTask(), { epochs: 2, runDir: tmpDir(), seed: 1, callbacks: [bar, new Crash(2)] }).fit()).rejects.toThrow('simulated kill');
+    expect((bar as unknown as { bar: unknown }).bar).toBeNull();
+  });
+
   it('extends a finished run with a larger --epochs', async () => {
     const dir = tmpDir();
     const cb = () => [new ModelCheckpoint({ dir: path.join(dir, 'checkpoints') })];

@@ -295,8 +295,23 @@ export class Trainer<B = unknown> {
     return { ...this.runningLogs };
   }
 
-  /** Runs the remaining epochs. */
+  /** Runs the remaining epochs; an error stops every callback's timers (`onTrainAbort`) and is thrown on. */
   async fit(): Promise<FitResult> {
+    try {
+      return await this.fitEpochs();
+    } catch (e) {
+      for (const cb of this.callbacks) {
+        try {
+          cb.onTrainAbort?.(e);
+        } catch {
+          // the first error is the one to report
+        }
+      }
+      throw e;
+    }
+  }
+
+  private async fitEpochs(): Promise<FitResult> {
     if (this.isMain) fs.mkdirSync(this.options.runDir, { recursive: true }); // replicas never touch the run folder
     for (const cb of this.callbacks) cb.trainer = this as Trainer<unknown>;
     if (this.options.resume) await this.restore();
