@@ -26,7 +26,9 @@ describe('coco-ts-api:eval command', () => {
     const json = JSON.parse(fs.readFileSync(out, 'utf8'));
     json.stats.forEach((s: number, i: number) => expect(Math.abs(s - expected.stats[i])).toBeLessThanOrEqual(1e-9));
     expect(json.perCategory[0]).toEqual({ categoryId: 1, ap: expect.any(Number), ap50: expect.any(Number), ap75: expect.any(Number), ar: expect.any(Number) });
-    expect(Object.keys(json.seconds)).toEqual(['load', 'evaluate', 'accumulate']);
+    expect(Object.keys(json.seconds)).toEqual(['load', 'evaluate', 'accumulate', 'extended']);
+    expect(json.extended.errors.counts).toEqual(expect.objectContaining({ missed: expect.any(Number), background: expect.any(Number) }));
+    expect(json.extended.perCategory ?? json.extended.perClass).toHaveLength(json.perCategory.length);
   });
 
   it("--iou keypoints prints pycocotools' 10 lines, in one thread and in two", () => {

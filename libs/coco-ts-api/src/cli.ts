@@ -6,7 +6,8 @@
  * numbers as one thread, bit for bit.
  *
  * Prints pycocotools' 12 summary lines and a per-category table; --json writes
- * {stats, perCategory: [{categoryId, ap, ap50, ap75, ar}], seconds: {load, evaluate, accumulate}}.
+ * {stats, perCategory: [{categoryId, ap, ap50, ap75, ar}], extended (see extended.ts; null with --workers > 1),
+ * seconds: {load, evaluate, accumulate, extended}}.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { COCOeval } from './eval';
 import { evaluateInWorkers, loadCocoFile, loadResultsFile } from './node';
 import { IOU_TYPES, type IouType } from './params';
+import { ERROR_KINDS, type ExtendedMetrics, extendedMetrics } from './extended';
 
 class UsageError extends Error {}
 
@@ -105,8 +107,24 @@ async function main(argv: string[]): Promise<void> {
   for (const c of perCategory) {
     console.log(`${name(c.categoryId).padEnd(width)} ${String(c.categoryId).padStart(6)}  ${fmt(c.ap)}  ${fmt(c.ap50)}  ${fmt(c.ap75)}  ${fmt(c.ar)}`);
   }
+  // The analysis beyond the 12 numbers reads the per-image entries, which one thread (or image shards) keeps.
+  let extended: ExtendedMetrics | null = null;
+  let extendedSeconds = 0;
+  if (workers === 1) {
+    t0 = performance.now();
+    extended = extendedMetrics(E);
+    extendedSeconds = (performance.now() - t0) / 1000;
+    const m = extended;
+    console.log(
+      `\nat confidence ≥ ${m.bestConfidence.toFixed(2)} (the best macro-F1 at IoU ${m.iouThr.toFixed(2)}): precision ${fmt(m.macro.precision)}, recall ${fmt(m.macro.recall)}, F1 ${fmt(m.macro.f1)} (macro); ${fmt(m.micro.precision)} / ${fmt(m.micro.recall)} / ${fmt(m.micro.f1)} pooled`,
+    );
+    if (m.errors) {
+      console.log(`errors at IoU ${m.iouThr.toFixed(2)} (AP${Math.round(m.iouThr * 100)} ${fmt(m.errors.baseAP)}): count and AP gained when fixed`);
+      for (const k of ERROR_KINDS) console.log(`  ${k.padEnd(15)} ${String(m.errors.counts[k]).padStart(7)}  +${fmt(m.errors.apGain[k])}`);
+    }
+  } else console.log('\n(the extended analysis — F1, curves, error breakdown — needs the per-image entries: run with --workers 1)');
   if (values.json) {
-    const out = { stats, perCategory, seconds: { load, evaluate, accumulate } };
+    const out = { stats, perCategory, extended, seconds: { load, evaluate, accumulate, extended: extendedSeconds } };
     fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
     const tmp = `${values.json}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify(out, null, 2) + '\n');

@@ -315,6 +315,25 @@ export class COCOeval {
     return this.entries;
   }
 
+  /** One evalImgs entry, [category index][area index][image index], made alone (reading evalImgs makes them all). */
+  evalImgAt(k: number, a: number, i: number): EvalImg | null {
+    const p = this.paramsEval;
+    if (!p) throw new CocoError('run evaluate() first');
+    const A = p.areaRng.length;
+    const I = p.imgIds.length;
+    const n = (k * A + a) * I + i;
+    if (this.entries) return this.entries[n] ?? null;
+    const st = this.store!;
+    const s = st.slotOfEntry[n];
+    if (s < 0) return null;
+    return slotEvalImg(st, s, this.cells[this.cellOfSlot[s]]!, this.reordered.get(s), {
+      image_id: p.imgIds[i],
+      category_id: p.useCats ? p.catIds[k] : -1,
+      aRng: this.evalAreaRng[a],
+      maxDet: p.maxDets[p.maxDets.length - 1],
+    });
+  }
+
   /** Sets the entries by hand (accumulate() then reads these). */
   set evalImgs(entries: (EvalImg | null)[]) {
     this.entries = entries;

@@ -5,3 +5,4 @@ export * from './params';
 export * from './mask-api';
 export { linspace, pairwiseSum, pyFixed } from './numeric';
 export * from './shards';
+export * from './extended';

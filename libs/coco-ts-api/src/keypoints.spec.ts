@@ -5,6 +5,7 @@ import { COCOeval } from './eval';
 import { oksInto } from './iou';
 
 const EPS = 2.220446049250313e-16;
+type Box = [number, number, number, number];
 
 /** One image, one person category with 2 keypoints; gts as given. */
 function people(anns: { kps: number[]; bbox?: number[]; area?: number; num?: number; iscrowd?: number }[]) {
@@ -17,7 +18,7 @@ function people(anns: { kps: number[]; bbox?: number[]; area?: number; num?: num
       category_id: 1,
       keypoints: a.kps,
       num_keypoints: a.num ?? a.kps.filter((_, j) => j % 3 === 2 && a.kps[j] > 0).length,
-      ...(a.bbox === undefined ? { bbox: [10, 10, 10, 10] } : a.bbox.length ? { bbox: a.bbox } : {}),
+      ...(a.bbox === undefined ? { bbox: [10, 10, 10, 10] as Box } : a.bbox.length ? { bbox: a.bbox as Box } : {}),
       ...(a.area === -1 ? {} : { area: a.area ?? 100 }),
       iscrowd: a.iscrowd ?? 0,
     })),
