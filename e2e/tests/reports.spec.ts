@@ -21,9 +21,15 @@ test('explorer: the sliders recompute precision, recall and the confusion matrix
   await expect(row).toBeVisible();
   const at = async () => ({ p: Number(await row.getAttribute('data-precision')), r: Number(await row.getAttribute('data-recall')) });
   const loose = await at();
+  // The error breakdown (coco-ts-api's extendedMetrics, in the page): six kinds, each a count and an AP gain.
+  await expect(page.locator('[data-testid^="explorer-error-"]')).toHaveCount(6);
+  const localisation = async () => Number(await page.getByTestId('explorer-error-localisation').getAttribute('data-count'));
+  const looseLocalisation = await localisation();
   // A strict IoU threshold turns matches into false positives and misses.
   await page.getByTestId('explorer-iou').fill('0.95');
   await expect.poll(async () => (await at()).r).toBeLessThan(loose.r);
+  // … which the breakdown reads as localisation errors.
+  await expect.poll(localisation).toBeGreaterThan(looseLocalisation);
   // Score 0 keeps every detection: background false positives appear in the last row.
   await page.getByTestId('explorer-conf').fill('0');
   await page.getByTestId('explorer-iou').fill('0.5');

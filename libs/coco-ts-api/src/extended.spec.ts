@@ -4,6 +4,7 @@ import { COCO, type CocoResult } from './coco';
 import { COCOeval } from './eval';
 import { apOfRanked, extendedMetrics } from './extended';
 import { linspace } from './numeric';
+import { frPoly } from './mask-api';
 
 type Box = [number, number, number, number];
 
@@ -93,6 +94,19 @@ describe('extendedMetrics', () => {
       recThrs,
     );
     expect(ap).toBeCloseTo((51 * 1 + 50 * (2 / (3 + 2.220446049250313e-16))) / 101, 14);
+  });
+
+  it('segm: the same scene as masks gives the same kinds of error (overlaps read from the RLEs)', () => {
+    const poly = ([x, y, w, h]: number[]) => [x, y, x + w, y, x + w, y + h, x, y + h];
+    const gtSegm = new COCO({
+      ...gt.dataset,
+      annotations: gt.dataset.annotations!.map((a) => ({ ...a, segmentation: [poly(a.bbox as number[])] })),
+    });
+    const dtSegm = dets.map(({ bbox, ...d }) => ({ ...d, segmentation: frPoly([poly(bbox!)], 300, 300)[0] }));
+    const E2 = new COCOeval(gtSegm, gtSegm.loadRes(dtSegm), 'segm');
+    E2.evaluate();
+    E2.accumulate();
+    expect(extendedMetrics(E2).errors!.counts).toEqual({ classification: 1, localisation: 1, both: 0, duplicate: 1, background: 1, missed: 1 });
   });
 
   it('refuses before accumulate() and at an IoU that is not a threshold', () => {

@@ -57,7 +57,10 @@ export interface ExtendedMetrics {
   };
   /** AP@[.50:.95] per class × area range (last maxDets; −1 = no objects). */
   apByClassArea: { areas: string[]; ap: number[][] };
-  /** Counts and AP gains of each error kind (null for keypoints: no overlap between classes to read). */
+  /**
+   * Counts and AP gains of each error kind; null for keypoints (no overlap between classes to read), without
+   * categories, and for a COCOeval merged from shards (it has no annotations' geometry).
+   */
   errors: { baseAP: number; counts: Record<ErrorKind, number>; apGain: Record<ErrorKind, number> } | null;
 }
 
@@ -204,7 +207,11 @@ export function extendedMetrics(E: COCOeval, options: ExtendedOptions = {}): Ext
     micro: { precision: microP, recall: microR, f1: microP + microR ? (2 * microP * microR) / (microP + microR) : 0 },
     curves: { confidence, precision, recall, f1, macroF1, pr: { recall: [...p.recThrs], precision: prCurves } },
     apByClassArea: { areas: [...p.areaRngLbl], ap: grid.map((byArea) => byArea.map((byM) => byM[byM.length - 1])) },
-    errors: p.iouType === 'keypoints' || !p.useCats ? null : errorBreakdown(E, dets, objects, matchedGts, ignoredGts, t, options.backgroundIou ?? 0.1),
+    // Without the annotations' geometry (a COCOeval made by mergeShards) the overlaps cannot be read.
+    errors:
+      p.iouType === 'keypoints' || !p.useCats || E.cocoGt.anns.size === 0
+        ? null
+        : errorBreakdown(E, dets, objects, matchedGts, ignoredGts, t, options.backgroundIou ?? 0.1),
   };
 }
 
@@ -331,4 +338,28 @@ function errorBreakdown(
       objects.map((n, k) => n - missedPerClass[k]),
     ) - base;
   return { baseAP: base, counts, apGain };
+}
+
+/** The extended analysis as report.md sections: scores at the best confidence and the error breakdown. */
+export function extendedMarkdown(x: ExtendedMetrics): string[] {
+  const f = (v: number) => v.toFixed(3);
+  const out = [
+    `At confidence ≥ ${x.bestConfidence.toFixed(2)} (the best macro-F1 at IoU ${x.iouThr.toFixed(2)}): precision ${f(x.macro.precision)}, recall ${f(x.macro.recall)}, F1 ${f(x.macro.f1)} (macro; pooled ${f(x.micro.precision)} / ${f(x.micro.recall)} / ${f(x.micro.f1)}).`,
+    '',
+    '| category | objects | TP | FP | precision | recall | F1 |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...x.perClass.map((c) => `| ${c.name} | ${c.objects} | ${c.tp} | ${c.fp} | ${f(c.precision)} | ${f(c.recall)} | ${f(c.f1)} |`),
+    '',
+  ];
+  if (x.errors) {
+    out.push(
+      `Errors at IoU ${x.iouThr.toFixed(2)} (TIDE-style; AP${Math.round(x.iouThr * 100)} ${f(x.errors.baseAP)}), each with the AP gained when an oracle fixes only that kind:`,
+      '',
+      '| error | count | AP gain |',
+      '| --- | ---: | ---: |',
+      ...ERROR_KINDS.map((k) => `| ${k} | ${x.errors!.counts[k]} | +${f(x.errors!.apGain[k])} |`),
+      '',
+    );
+  }
+  return out;
 }

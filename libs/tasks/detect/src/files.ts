@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage } from '@cv/data';
 import { ConfigError } from '@cv/engine';
-import { COCO, type CocoDataset, type CocoResult, COCOeval, evaluateShard, mergeShards, parseShard, serializeShard } from 'coco-ts-api';
+import { COCO, type CocoDataset, type CocoResult, COCOeval, ERROR_KINDS, evaluateShard, mergeShards, parseShard, serializeShard } from 'coco-ts-api';
 import { MATCHING_DEFAULTS, type Thresholds } from './defaults';
 import { writeErrorReports } from './error-analysis';
 import type { DetectedObject, DetectionPredictor } from './predictor';
@@ -39,7 +39,7 @@ export type FileEvaluation = DetectionEvaluation & { results?: CocoResult[]; msP
 /** COCOeval of the Predictor on image files (decoded 16 at a time): the path of `detect:predict`, scored. */
 export async function evaluateDetectorOnFiles(predictor: DetectionPredictor, gt: CocoDataset, files: string[], options: Thresholds): Promise<FileEvaluation> {
   const { results, ms } = await detectFiles(predictor, gt, files, options);
-  return { ...evaluateDetections(gt, results), results, msPerImage: ms / Math.max(1, files.length) };
+  return { ...evaluateDetections(gt, results, { extended: true }), results, msPerImage: ms / Math.max(1, files.length) };
 }
 
 /** COCO results of the Predictor on image files (decoded 16 at a time, as `detect:predict` batches) and the inference ms. */
@@ -83,7 +83,7 @@ export function mergeDetectionShards(parts: DetectionShardPart[], gt: CocoDatase
   const detections = parts.reduce((n, p) => n + p.detections, 0);
   const ms = parts.reduce((n, p) => n + p.ms, 0);
   return {
-    ...summarizeDetections(E, gt, detections),
+    ...summarizeDetections(E, gt, detections, { extended: true }),
     msPerImage:
       ms /
       Math.max(
@@ -97,6 +97,16 @@ export function mergeDetectionShards(parts: DetectionShardPart[], gt: CocoDatase
 export const detectionLines = (r: FileEvaluation, images: number) => [
   ...r.lines,
   ...r.perCategory.map((c) => `${c.name.padEnd(16)} AP ${c.ap.toFixed(3)}  AP50 ${c.ap50.toFixed(3)}  AP75 ${c.ap75.toFixed(3)}  AR ${c.ar.toFixed(3)}`),
+  ...(r.extended
+    ? [
+        `at confidence ≥ ${r.extended.bestConfidence.toFixed(2)} (best macro-F1, IoU ${r.extended.iouThr.toFixed(2)}): precision ${r.extended.macro.precision.toFixed(3)}, recall ${r.extended.macro.recall.toFixed(3)}, F1 ${r.extended.macro.f1.toFixed(3)}`,
+        ...(r.extended.errors
+          ? [
+              `errors (count, AP${Math.round(r.extended.iouThr * 100)} gained if fixed): ${ERROR_KINDS.map((k) => `${k} ${r.extended!.errors!.counts[k]} +${r.extended!.errors!.apGain[k].toFixed(3)}`).join(', ')}`,
+            ]
+          : []),
+      ]
+    : []),
   `${images} images, ${r.msPerImage.toFixed(2)} ms/image inference + NMS`,
 ];
 

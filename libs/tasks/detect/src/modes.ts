@@ -42,7 +42,7 @@ export const detectVal: ValDefinition<typeof ValSchema, DetectionPredictor, ValD
   data: ({ cfg }) => readCocoImages(need(cfg.data, 'detect:val needs --data <annotations.json>'), cfg.images),
   evaluate: ({ gt, files }, { cfg, predictor }) => evaluateDetectorOnFiles(predictor, gt, files, cfg),
   lines: (r, { files }) => detectionLines(r, files.length),
-  json: (r) => ({ stats: r.stats, perCategory: r.perCategory }),
+  json: (r) => ({ stats: r.stats, perCategory: r.perCategory, extended: r.extended }),
   report: (dir, r, { gt, files }, { cfg }) => writeFileEvaluationReport(dir, r, gt, files, { model: cfg.model, dataset: cfg.data }),
   shards: {
     count: ({ files }) => files.length,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
-import { COCO, type CocoDataset, type CocoResult, COCOeval } from 'coco-ts-api';
+import { COCO, type CocoDataset, type CocoResult, COCOeval, type ExtendedMetrics, extendedMarkdown, extendedMetrics } from 'coco-ts-api';
 import { type EpochValidator, type Logs, unitRange, writeFileAtomic } from '@cv/engine';
 import { MATCHING_DEFAULTS } from './defaults';
 import { renderVegaLite } from '@cv/metrics';
@@ -66,21 +66,23 @@ export interface DetectionEvaluation {
   perCategory: { categoryId: number; name: string; ap: number; ap50: number; ap75: number; ar: number }[];
   detections: number;
   images: number;
+  /** coco-ts-api's analysis beyond the 12 numbers (F1 at the best confidence, curves, error breakdown), when asked for. */
+  extended?: ExtendedMetrics;
 }
 
 /** COCOeval (bbox) of results against a COCO file, through coco-ts-api (numbers equal to pycocotools'). */
-export function evaluateDetections(gtDataset: CocoDataset, results: CocoResult[]): DetectionEvaluation {
+export function evaluateDetections(gtDataset: CocoDataset, results: CocoResult[], options: { extended?: boolean } = {}): DetectionEvaluation {
   const gt = new COCO(gtDataset);
   const E = new COCOeval(gt, results.length ? gt.loadRes(results) : gt.loadRes([]), 'bbox');
   E.evaluate();
-  return summarizeDetections(E, gtDataset, results.length);
+  return summarizeDetections(E, gtDataset, results.length, options);
 }
 
 /**
  * The evaluation of an evaluated COCOeval (one `evaluate()`, or the merge of shards: coco-ts-api's `mergeShards`):
  * accumulate, the 12 stats and their lines, PR curves, per-class AP.
  */
-export function summarizeDetections(E: COCOeval, gtDataset: CocoDataset, detections: number): DetectionEvaluation {
+export function summarizeDetections(E: COCOeval, gtDataset: CocoDataset, detections: number, options: { extended?: boolean } = {}): DetectionEvaluation {
   E.accumulate();
   const lines: string[] = [];
   const stats = E.summarize((l) => lines.push(l));
@@ -103,6 +105,7 @@ export function summarizeDetections(E: COCOeval, gtDataset: CocoDataset, detecti
     detections,
     images: (gtDataset.images ?? []).length,
     perCategory: E.perCategory().map((c) => ({ ...c, name: names.get(c.categoryId) ?? String(c.categoryId) })),
+    ...(options.extended ? { extended: extendedMetrics(E) } : {}),
   };
 }
 
@@ -158,7 +161,15 @@ export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: 
   writeFileAtomic(
     path.join(dir, 'report.json'),
     JSON.stringify(
-      { ...info, stats: r.stats, perCategory: r.perCategory, images: r.images, detections: r.detections, date: new Date().toISOString() },
+      {
+        ...info,
+        stats: r.stats,
+        perCategory: r.perCategory,
+        images: r.images,
+        detections: r.detections,
+        ...(r.extended ? { extended: r.extended } : {}),
+        date: new Date().toISOString(),
+      },
       null,
       2,
     ) + '\n',
@@ -182,6 +193,7 @@ export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: 
     '| --- | ---: | ---: | ---: | ---: |',
     ...r.perCategory.map((c) => `| ${c.name} | ${c.ap.toFixed(3)} | ${c.ap50.toFixed(3)} | ${c.ap75.toFixed(3)} | ${c.ar.toFixed(3)} |`),
     '',
+    ...(r.extended ? extendedMarkdown(r.extended) : []),
     ...Object.entries(info).map(([k, v]) => `- ${k}: ${typeof v === 'number' ? +v.toFixed(4) : String(v)}`),
     '',
   ].join('\n');

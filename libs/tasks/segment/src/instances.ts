@@ -1,4 +1,4 @@
-import { COCO, type CocoDataset, type CocoResult, COCOeval, encode, type RLE, toBbox } from 'coco-ts-api';
+import { COCO, type CocoDataset, type CocoResult, COCOeval, encode, type ExtendedMetrics, extendedMetrics, type RLE, toBbox } from 'coco-ts-api';
 
 /** One connected region of a class in a class mask. */
 export interface Instance {
@@ -63,7 +63,7 @@ export function instancesOf(mask: Uint8Array, width: number, height: number, con
 export function maskAp(
   images: { truth: Uint8Array; pred: Uint8Array; confidence?: Float32Array; width: number; height: number }[],
   classNames: string[],
-): { stats: number[]; lines: string[] } {
+): MaskApResult {
   const E = maskApEval(images, classNames);
   E.evaluate();
   return summarizeMaskAp(E);
@@ -102,10 +102,17 @@ export function maskApEval(
   return new COCOeval(coco, coco.loadRes(results), 'segm');
 }
 
-/** Accumulate and the 12 stats of an evaluated (or merged) mask-AP COCOeval. */
-export function summarizeMaskAp(E: COCOeval): { stats: number[]; lines: string[] } {
+/** Mask AP's 12 stats and lines, with coco-ts-api's extended analysis (F1 at the best confidence, error breakdown). */
+export interface MaskApResult {
+  stats: number[];
+  lines: string[];
+  extended: ExtendedMetrics;
+}
+
+/** Accumulate, the 12 stats and the extended analysis of an evaluated (or merged: no error breakdown) mask-AP COCOeval. */
+export function summarizeMaskAp(E: COCOeval): MaskApResult {
   E.accumulate();
   const lines: string[] = [];
   const stats = E.summarize((l) => lines.push(l));
-  return { stats, lines };
+  return { stats, lines, extended: extendedMetrics(E) };
 }

@@ -6,8 +6,8 @@ import { decodeImage } from '@cv/data';
 import { type EpochValidator, type Logs, unitRange, writeFileAtomic } from '@cv/engine';
 import { plotConfusionMatrix, renderVegaLite, SegmentationConfusion, segmentationMetrics, type SegmentationMetrics } from '@cv/metrics';
 import type { ClassMask } from './data';
-import { maskAp, maskApEval, summarizeMaskAp } from './instances';
-import { evaluateShard, mergeShards, parseShard, serializeShard } from 'coco-ts-api';
+import { maskAp, maskApEval, type MaskApResult, summarizeMaskAp } from './instances';
+import { evaluateShard, extendedMarkdown, mergeShards, parseShard, serializeShard } from 'coco-ts-api';
 import { IGNORE } from './losses';
 import { overlayPng } from './overlay';
 import type { SegmentationPredictor, SegmentOptions } from './predictor';
@@ -20,7 +20,7 @@ export interface SegmentationEvaluation extends SegmentationMetrics {
   /** Per image: its file and mIoU over the object classes in its truth or prediction (null when neither has any). */
   perImage: { file: string; miou: number | null }[];
   /** Mask AP (COCOeval segm on connected components); absent when turned off. */
-  maskAp?: { stats: number[]; lines: string[] };
+  maskAp?: MaskApResult;
   images: number;
 }
 
@@ -155,6 +155,7 @@ export function evaluationJson(r: SegmentationEvaluation): Record<string, unknow
     dice: byName(r.dice),
     meanDice: r.meanDice,
     maskAp: r.maskAp?.stats,
+    maskApExtended: r.maskAp?.extended,
     confusion: r.matrix,
     images: r.images,
   };
@@ -264,6 +265,7 @@ export async function writeSegmentationReport(
     ...r.classNames.map((n, i) => `| ${n} | ${fmt(r.perClassIou[i])} | ${fmt(r.dice[i])} | ${r.matrix[i].reduce((a, b) => a + b, 0)} |`),
     '',
     ...(r.maskAp ? ['Mask AP (COCOeval segm on connected components of the masks):', '', '```', ...r.maskAp.lines, '```', ''] : []),
+    ...(r.maskAp ? extendedMarkdown(r.maskAp.extended) : []),
     '![per-class IoU](plots/per_class_iou.png) ![confusion matrix](plots/confusion_matrix.png)',
     '',
     ...(fs.existsSync(gallery) ? ['The worst images (lowest per-image mIoU):', '', '![worst images](plots/worst_images.png)', ''] : []),

@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useMemo, useState } from 'react';
-import { COCO, COCOeval, type CocoDataset, type CocoResult } from 'coco-ts-api';
+import { COCO, COCOeval, type CocoDataset, type CocoResult, ERROR_KINDS, type ExtendedMetrics, extendedMetrics } from 'coco-ts-api';
 import { type DetectionError, matchDetections } from '@cv/tasks-detect/matching';
 import { ErrorLine, Slider } from '../../../client/components';
 import { MATCHING_DEFAULTS } from '@cv/tasks-detect/answer';
@@ -12,15 +12,18 @@ interface ExplorerData {
   dets: CocoResult[];
 }
 
-/** AP per class at one IoU threshold (COCOeval with iouThrs = [iou]) of the detections with score ≥ conf. */
-function apAt(data: ExplorerData, conf: number, iou: number): number[] {
+/**
+ * AP per class at one IoU threshold (COCOeval with iouThrs = [iou]) of the detections with score ≥ conf, and
+ * coco-ts-api's TIDE-style error breakdown there.
+ */
+function apAt(data: ExplorerData, conf: number, iou: number): { ap: number[]; errors: ExtendedMetrics['errors'] } {
   const gt = new COCO(structuredClone(data.gt));
   const kept = data.dets.filter((d) => d.score >= conf);
   const E = new COCOeval(gt, gt.loadRes(structuredClone(kept)), 'bbox');
   E.params.iouThrs = [iou];
   E.evaluate();
   E.accumulate();
-  return E.perCategory().map((c) => c.ap);
+  return { ap: E.perCategory().map((c) => c.ap), errors: extendedMetrics(E, { iouThr: iou }).errors };
 }
 
 function Crop({ data, e }: { data: ExplorerData; e: DetectionError }) {
@@ -68,7 +71,8 @@ export default function ExplorerPage() {
   const names = data?.gt.categories.map((c) => c.name) ?? [];
   const ids = useMemo(() => data?.gt.categories.map((c) => c.id) ?? [], [data]);
   const matching = useMemo(() => (data ? matchDetections(data.gt, data.dets, ids, { conf, iou }) : null), [data, ids, conf, iou]);
-  const ap = useMemo(() => (data ? apAt(data, conf, iou) : []), [data, conf, iou]);
+  const evaluated = useMemo(() => (data ? apAt(data, conf, iou) : null), [data, conf, iou]);
+  const ap = evaluated?.ap ?? [];
   const k = ids.length;
   const perClass = matching
     ? ids.map((_, c) => {
@@ -101,12 +105,35 @@ export default function ExplorerPage() {
         <Slider label="Score threshold" testId="explorer-conf" value={conf} min={0} max={0.95} step={0.05} onChange={setConf} />
         <Slider label="IoU threshold" testId="explorer-iou" value={iou} min={0.3} max={0.95} step={0.05} onChange={setIou} />
       </div>
-      {matching && (
-        <p className="text-sm text-slate-800" data-testid="explorer-errors">
-          Errors at these thresholds: {matching.falsePositives.filter((e) => e.kind === 'background').length} detections on background,{' '}
-          {matching.falsePositives.filter((e) => e.kind === 'wrong class').length} on an object of another class,{' '}
-          {matching.falseNegatives.filter((e) => e.kind === 'missed').length} objects missed.
-        </p>
+      {evaluated?.errors && (
+        <section aria-label="Error breakdown" className="rounded-lg border border-slate-200 bg-white p-4">
+          <div className="max-w-full overflow-x-auto" tabIndex={0} role="region" aria-label="Error breakdown table">
+            <table className="text-sm" data-testid="explorer-errors">
+              <caption className="mb-2 text-left font-medium">
+                Errors at score ≥ {conf.toFixed(2)}, IoU ≥ {iou.toFixed(2)} (TIDE-style, coco-ts-api): mean AP {evaluated.errors.baseAP.toFixed(3)}, and what
+                fixing only one kind would add
+              </caption>
+              <thead>
+                <tr>
+                  {['error', 'count', 'AP gain'].map((h, i) => (
+                    <th key={h} className={`border-b border-slate-300 px-2 py-1 ${i ? 'text-right' : 'text-left'}`}>
+                      {h}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {ERROR_KINDS.map((k) => (
+                  <tr key={k} data-testid={`explorer-error-${k}`} data-count={evaluated.errors!.counts[k]} data-gain={evaluated.errors!.apGain[k]}>
+                    <td className="px-2 py-1">{k}</td>
+                    <td className="px-2 py-1 text-right">{evaluated.errors!.counts[k]}</td>
+                    <td className="px-2 py-1 text-right">+{evaluated.errors!.apGain[k].toFixed(3)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
       )}
       {matching && (
         <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
