@@ -86,7 +86,21 @@ export function accumulateEvalImgs(st: EvalStore, p: Params, pe: Params): EvalRe
       for (let j = 0; j < total; j++) if (pos[j] > maxPos) maxPos = pos[j];
       const rc = new Float64Array(total);
       const pr = new Float64Array(total);
+      // A maxDets no image reaches keeps every detection: its numbers are those of the first such maxDets.
+      let uncut = -1;
       mList.forEach((maxDet, m) => {
+        if (maxPos < maxDet && uncut >= 0) {
+          for (let t = 0; t < T; t++) {
+            recall[((t * K + k) * A + a) * M + m] = recall[((t * K + k) * A + a) * M + uncut];
+            for (let ri = 0; ri < R; ri++) {
+              const from = (((t * R + ri) * K + k) * A + a) * M;
+              precision[from + m] = precision[from + uncut];
+              scores[from + m] = scores[from + uncut];
+            }
+          }
+          return;
+        }
+        if (maxPos < maxDet) uncut = m;
         // Positions in fullOrder that survive this maxDets cut (all of them when no image has more).
         let keep: Int32Array | null = null;
         let nd = total;
