@@ -20,6 +20,8 @@ export interface ExtendedOptions {
   points?: number;
   /** The error breakdown's background threshold: a false positive overlapping every object less than this is background (default 0.1). */
   backgroundIou?: number;
+  /** Category names by id (default: the ground truth's categories; a COCOeval merged from shards has none). */
+  names?: ReadonlyMap<number, string>;
 }
 
 export interface ClassScores {
@@ -117,7 +119,7 @@ export function extendedMetrics(E: COCOeval, options: ExtendedOptions = {}): Ext
   const A = p.areaRng.length;
   const I = p.imgIds.length;
   const maxDet = p.maxDets[p.maxDets.length - 1];
-  const names = cats.map((c) => (c === -1 ? 'all' : (E.cocoGt.cats.get(c)?.name ?? String(c))));
+  const names = cats.map((c) => (c === -1 ? 'all' : (options.names?.get(c) ?? E.cocoGt.cats.get(c)?.name ?? String(c))));
 
   // Ranked detections and counted objects per class, at area 'all' and iouThr (ignored detections left out).
   const dets: Det[][] = cats.map(() => []);

@@ -195,43 +195,6 @@ describe('wasm training kernels match the cpu backend', () => {
     { k: 2, s: 2, pad: 'same', h: 7, w: 5, c: 3, n: 2 }, // padded: typed-array path
     { k: 3, s: 2, pad: 'same', h: 12, w: 13, c: 32, n: 2 }, // overlapping, many channels
   ];
-  it('CvSumSquares: one kernel for the global norm of many tensors equals the composed form', async () => {
-    const { globalNorm } = await import('../train/optim');
-    await tf.setBackend('wasm');
-    const ts = [[3, 3, 16, 8], [8], [1], [5, 7]].map((shape, i) =>
-      tf.tensor(
-        values(
-          shape.reduce((p, v) => p * v, 1),
-          30 + i,
-        ),
-        shape,
-      ),
-    );
-    const fused = globalNorm(ts).dataSync()[0];
-    const composed = tf.sqrt(tf.addN(ts.map((t) => tf.sum(tf.square(t))))).dataSync()[0];
-    expect(tf.getKernel('CvSumSquares', 'wasm')).toBeDefined();
-    expect(Math.abs(fused - composed)).toBeLessThan(1e-5 * composed);
-    expect(globalNorm([tf.tensor([3, 4])]).dataSync()[0]).toBe(5);
-    tf.dispose(ts);
-  });
-
-  it.each([
-    { xShape: [7, 3, 5], ids: [2, 0, 2, 4, -1, 9, 0], n: 5 },
-    { xShape: [6], ids: [0, 1, 0, 1, 2, 2], n: 3 },
-  ])('UnsortedSegmentSum $xShape into $n segments (the gradient of gather; out-of-range ids dropped)', async (c) => {
-    const ids = Int32Array.from(c.ids);
-    const size = c.xShape.reduce((p, v) => p * v, 1);
-    const inputs = { x: { shape: c.xShape, data: values(size, 21) }, segmentIds: { shape: [ids.length], data: ids } };
-    await compare('UnsortedSegmentSum', inputs, { numSegments: c.n });
-    const got = await run(
-      'wasm',
-      'UnsortedSegmentSum',
-      { x: { shape: [3], data: Float32Array.from([1, 2, 4]) }, segmentIds: { shape: [3], data: Int32Array.from([1, 1, 0]) } },
-      { numSegments: 2 },
-    );
-    expect(Array.from(got.data)).toEqual([4, 3]);
-  });
-
   it.each(poolCases)('MaxPoolGrad k$k s$s $pad $h×$w (ties routed to the first max)', async (c) => {
     // Quantised values make many ties inside windows, as ReLU zeros do.
     const data = values(c.n * c.h * c.w * c.c, 19).map((v) => Math.max(0, Math.round(v * 2)));

@@ -42,7 +42,9 @@ export const detectVal: ValDefinition<typeof ValSchema, DetectionPredictor, ValD
   data: ({ cfg }) => readCocoImages(need(cfg.data, 'detect:val needs --data <annotations.json>'), cfg.images),
   evaluate: ({ gt, files }, { cfg, predictor }) => evaluateDetectorOnFiles(predictor, gt, files, cfg),
   lines: (r, { files }) => detectionLines(r, files.length),
-  json: (r) => ({ stats: r.stats, perCategory: r.perCategory, extended: r.extended }),
+  // The error breakdown reads every detection's box, which a queued run's merge does not have: it is in the printed
+  // lines and report.md of a one-process run, and the JSON (the same for both) carries the rest of the analysis.
+  json: (r) => ({ stats: r.stats, perCategory: r.perCategory, extended: r.extended && { ...r.extended, errors: undefined } }),
   report: (dir, r, { gt, files }, { cfg }) => writeFileEvaluationReport(dir, r, gt, files, { model: cfg.model, dataset: cfg.data }),
   shards: {
     count: ({ files }) => files.length,

@@ -105,7 +105,7 @@ export function summarizeDetections(E: COCOeval, gtDataset: CocoDataset, detecti
     detections,
     images: (gtDataset.images ?? []).length,
     perCategory: E.perCategory().map((c) => ({ ...c, name: names.get(c.categoryId) ?? String(c.categoryId) })),
-    ...(options.extended ? { extended: extendedMetrics(E) } : {}),
+    ...(options.extended ? { extended: extendedMetrics(E, { names: names as Map<number, string> }) } : {}),
   };
 }
 

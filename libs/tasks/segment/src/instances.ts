@@ -66,7 +66,7 @@ export function maskAp(
 ): MaskApResult {
   const E = maskApEval(images, classNames);
   E.evaluate();
-  return summarizeMaskAp(E);
+  return summarizeMaskAp(E, classNames);
 }
 
 /**
@@ -110,9 +110,10 @@ export interface MaskApResult {
 }
 
 /** Accumulate, the 12 stats and the extended analysis of an evaluated (or merged: no error breakdown) mask-AP COCOeval. */
-export function summarizeMaskAp(E: COCOeval): MaskApResult {
+export function summarizeMaskAp(E: COCOeval, classNames: string[]): MaskApResult {
   E.accumulate();
   const lines: string[] = [];
   const stats = E.summarize((l) => lines.push(l));
-  return { stats, lines, extended: extendedMetrics(E) };
+  // Category i is class i (background, 0, has none); a merged COCOeval has no categories of its own.
+  return { stats, lines, extended: extendedMetrics(E, { names: new Map(classNames.map((n, i) => [i, n])) }) };
 }

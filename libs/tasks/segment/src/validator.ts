@@ -108,7 +108,7 @@ export async function evaluateSegmenterShard(
 export function mergeSegmenterShards(parts: SegmentationShardPart[], names: string[]): SegmentationEvaluation {
   const cm = new SegmentationConfusion(names.length, IGNORE);
   for (const p of parts) p.counts.forEach((v, i) => (cm.counts[i] += v));
-  const ap = parts.every((p) => p.maskAp) && parts.length ? summarizeMaskAp(mergeShards(parts.map((p) => parseShard(p.maskAp!)))) : undefined;
+  const ap = parts.every((p) => p.maskAp) && parts.length ? summarizeMaskAp(mergeShards(parts.map((p) => parseShard(p.maskAp!))), names) : undefined;
   return assemble(
     names,
     cm,
@@ -155,7 +155,8 @@ export function evaluationJson(r: SegmentationEvaluation): Record<string, unknow
     dice: byName(r.dice),
     meanDice: r.meanDice,
     maskAp: r.maskAp?.stats,
-    maskApExtended: r.maskAp?.extended,
+    // Without the error breakdown, which a queued run's merged mask AP cannot read (report.md has it).
+    maskApExtended: r.maskAp && { ...r.maskAp.extended, errors: undefined },
     confusion: r.matrix,
     images: r.images,
   };
