@@ -56,6 +56,36 @@ describe('coco-ts-api:eval command', () => {
     }
   });
 
+  it('--kpt-sigmas sets the OKS sigmas from the command line (kp_sigmas: 5 keypoints), in one thread and in two', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocoeval-sig-'));
+    const expected = JSON.parse(fs.readFileSync(path.join(fixtures, 'kp_sigmas.expected.json'), 'utf8'));
+    const sigmas = (expected.params.kpt_oks_sigmas as number[]).join(',');
+    for (const workers of ['1', '2']) {
+      const out = path.join(dir, `${workers}.json`);
+      const r = run([
+        '--gt',
+        path.join(fixtures, 'kp_sigmas.gt.json'),
+        '--dt',
+        path.join(fixtures, 'kp_sigmas.dt.json'),
+        '--iou',
+        'keypoints',
+        '--kpt-sigmas',
+        sigmas,
+        '--workers',
+        workers,
+        '--json',
+        out,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      JSON.parse(fs.readFileSync(out, 'utf8')).stats.forEach((s: number, i: number) => expect(Math.abs(s - expected.stats[i])).toBeLessThanOrEqual(1e-9));
+    }
+    // Without them the 5-keypoint file does not fit COCO's 17 sigmas: one line.
+    const bad = run(['--gt', path.join(fixtures, 'kp_sigmas.gt.json'), '--dt', path.join(fixtures, 'kp_sigmas.dt.json'), '--iou', 'keypoints']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/^error: .*'keypoints' must be 51 numbers .* got 15.*set kpt_oks_sigmas/);
+    expect(run(['--gt', 'a', '--dt', 'b', '--iou', 'bbox', '--kpt-sigmas', '0.1']).stderr).toMatch(/--kpt-sigmas applies to --iou keypoints only/);
+  });
+
   it('--workers 3 evaluates in threads and prints the numbers of one thread, bit for bit', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cocoeval-w-'));
     const args = (n: string, out: string) => [

@@ -1,5 +1,5 @@
 /**
- * npx nx run coco-ts-api:eval -- --gt gt.json --dt dt.json --iou bbox|segm|keypoints [--img-ids 3,1,2]
+ * npx nx run coco-ts-api:eval -- --gt gt.json --dt dt.json --iou bbox|segm|keypoints [--img-ids 3,1,2] [--kpt-sigmas s1,..]
  *   [--cat-ids 4,1] [--max-dets 1,10,100] [--use-cats 0] [--workers N] [--json out.json]
  *
  * --workers N evaluates and accumulates N blocks of categories (images, with --use-cats 0) in N threads (this one included): the same
@@ -46,19 +46,27 @@ async function main(argv: string[]): Promise<void> {
         'cat-ids': { type: 'string' },
         'max-dets': { type: 'string' },
         'use-cats': { type: 'string' },
+        'kpt-sigmas': { type: 'string' },
         workers: { type: 'string' },
         json: { type: 'string' },
       },
     }));
   } catch (e) {
     throw new UsageError(
-      `${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm|keypoints [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--workers N] [--json out.json]`,
+      `${(e as Error).message.split('\n')[0]}; usage: --gt gt.json --dt dt.json --iou bbox|segm|keypoints [--img-ids ..] [--cat-ids ..] [--max-dets ..] [--use-cats 0|1] [--kpt-sigmas s1,s2,..] [--workers N] [--json out.json]`,
     );
   }
   if (!values.gt || !values.dt) throw new UsageError('--gt and --dt are required (COCO ground truth and a results list)');
   const iouType = values.iou ?? 'bbox';
   if (!IOU_TYPES.includes(iouType as IouType)) throw new UsageError(`--iou must be one of ${IOU_TYPES.join(', ')}, got '${iouType}'`);
   if (values['use-cats'] !== undefined && !['0', '1'].includes(values['use-cats'])) throw new UsageError(`--use-cats takes 0 or 1`);
+  let sigmas: number[] | undefined;
+  if (values['kpt-sigmas'] !== undefined) {
+    if (iouType !== 'keypoints') throw new UsageError('--kpt-sigmas applies to --iou keypoints only');
+    sigmas = values['kpt-sigmas'].split(',').map((v) => Number(v.trim()));
+    if (sigmas.some((v) => !(Number.isFinite(v) && v > 0)))
+      throw new UsageError(`--kpt-sigmas takes comma-separated positive numbers, one per keypoint (COCO's 17: 0.026,0.025,...), got '${values['kpt-sigmas']}'`);
+  }
   const workers = values.workers === undefined ? 1 : Number(values.workers);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new UsageError(`--workers takes a whole number ≥ 1, got '${values.workers}'`);
 
@@ -78,14 +86,15 @@ async function main(argv: string[]): Promise<void> {
   if (catIds) E.params.catIds = catIds;
   if (maxDets) E.params.maxDets = maxDets;
   if (values['use-cats'] !== undefined) E.params.useCats = Number(values['use-cats']) as 0 | 1;
+  if (sigmas) E.params.kpt_oks_sigmas = sigmas;
 
   console.log('Running per image evaluation...');
   console.log(`Evaluate annotation type *${iouType}*`);
   t0 = performance.now();
   if (workers > 1) {
-    const { catIds: c, maxDets: m, useCats } = E.params;
+    const { catIds: c, maxDets: m, useCats, kpt_oks_sigmas } = E.params;
     E = await evaluateInWorkers(
-      { gt: values.gt, dt: values.dt, iouType: iouType as IouType, params: { catIds: c, maxDets: m, useCats }, imgIds: E.params.imgIds },
+      { gt: values.gt, dt: values.dt, iouType: iouType as IouType, params: { catIds: c, maxDets: m, useCats, kpt_oks_sigmas }, imgIds: E.params.imgIds },
       workers,
       { gt, dt },
     );
