@@ -7,9 +7,9 @@ import { type CocoAnnotation, CocoError, type COCO } from './coco';
 import { fromRLE } from './mask';
 import { bboxIouInto, oksInto, runsIouFlat } from './iou';
 import type { RLE } from './mask-api';
-import { meanOfValid, pyFixed } from './numeric';
 import { accumulateEvalImgs } from './accumulate';
 import { apGrid, perCategoryAP } from './per-category';
+import { summarizeOne, summaryLines } from './summary';
 import { Arena } from './arrays';
 import { allocStore, type EvalStore, matchInto, slotEvalImg, storeFromEvalImgs } from './eval-store';
 import { IOU_TYPES, type IouType, Params } from './params';
@@ -17,22 +17,6 @@ import type { CategoryAP, Cell, DtRec, EvalImg, EvalResult, GtRec } from './eval
 
 export type { CategoryAP, EvalImg, EvalResult } from './eval-types';
 
-/** One summary line: AP (true) or AR, IoU threshold (null: all), area range label, maxDets. */
-type SummaryRow = [boolean, number | null, string, number];
-
-/** pycocotools' _summarizeKps: maxDets 20 literally, areas all / medium / large. */
-const KEYPOINT_ROWS: SummaryRow[] = [
-  [true, null, 'all', 20],
-  [true, 0.5, 'all', 20],
-  [true, 0.75, 'all', 20],
-  [true, null, 'medium', 20],
-  [true, null, 'large', 20],
-  [false, null, 'all', 20],
-  [false, 0.5, 'all', 20],
-  [false, 0.75, 'all', 20],
-  [false, null, 'medium', 20],
-  [false, null, 'large', 20],
-];
 export { evalRow } from './eval-types';
 
 function requireNumber(ann: CocoAnnotation, field: string, kind: string): number {
@@ -400,55 +384,14 @@ export class COCOeval {
 
   /** Mean AP (ap=true) or AR over valid entries for an IoU threshold (or all), area label and maxDets. */
   summarizeOne(ap: boolean, iouThr: number | null, areaRng: string, maxDets: number): number {
-    const { precision, recall, counts } = this.requireEval();
-    const p = this.params;
-    const [T, R, K, A, M] = counts;
-    const tSel = iouThr === null ? [...Array(T).keys()] : p.iouThrs.flatMap((v, i) => (v === iouThr ? [i] : []));
-    const aSel = p.areaRngLbl.flatMap((l, i) => (l === areaRng ? [i] : []));
-    const mSel = p.maxDets.flatMap((d, i) => (d === maxDets ? [i] : []));
-    const vals: number[] = [];
-    if (aSel.length && mSel.length) {
-      const a = aSel[0];
-      const m = mSel[0];
-      for (const t of tSel) {
-        if (ap) for (let r = 0; r < R; r++) for (let k = 0; k < K; k++) vals.push(precision[(((t * R + r) * K + k) * A + a) * M + m]);
-        else for (let k = 0; k < K; k++) vals.push(recall[((t * K + k) * A + a) * M + m]);
-      }
-    }
-    return meanOfValid(vals);
+    return summarizeOne(this.requireEval(), this.params, [ap, iouThr, areaRng, maxDets]);
   }
 
   /** The 12 summary lines (10 for keypoints), formatted exactly as pycocotools prints them. */
   summaryLines(): string[] {
-    const p = this.params;
-    const rows = p.iouType === 'keypoints' ? KEYPOINT_ROWS : this.detectionRows();
-    this.stats = rows.map(([ap, thr, area, m]) => this.summarizeOne(ap, thr, area, m));
-    return rows.map(([ap, thr, area, m], i) => {
-      const title = (ap ? 'Average Precision' : 'Average Recall').padEnd(18);
-      const iouStr = (thr === null ? `${pyFixed(p.iouThrs[0], 2)}:${pyFixed(p.iouThrs[p.iouThrs.length - 1], 2)}` : pyFixed(thr, 2)).padEnd(9);
-      return ` ${title} ${ap ? '(AP)' : '(AR)'} @[ IoU=${iouStr} | area=${area.padStart(6)} | maxDets=${String(m).padStart(3)} ] = ${pyFixed(this.stats[i], 3)}`;
-    });
-  }
-
-  /** pycocotools' _summarizeDets rows: [ap, iouThr, area, maxDets]. */
-  private detectionRows(): SummaryRow[] {
-    const p = this.params;
-    if (p.maxDets.length < 3) throw new CocoError(`summarize() needs 3 maxDets (got [${p.maxDets}]), as in pycocotools`);
-    const md = p.maxDets;
-    return [
-      [true, null, 'all', 100],
-      [true, 0.5, 'all', md[2]],
-      [true, 0.75, 'all', md[2]],
-      [true, null, 'small', md[2]],
-      [true, null, 'medium', md[2]],
-      [true, null, 'large', md[2]],
-      [false, null, 'all', md[0]],
-      [false, null, 'all', md[1]],
-      [false, null, 'all', md[2]],
-      [false, null, 'small', md[2]],
-      [false, null, 'medium', md[2]],
-      [false, null, 'large', md[2]],
-    ];
+    const { stats, lines } = summaryLines(this.requireEval(), this.params);
+    this.stats = stats;
+    return lines;
   }
 
   /**

@@ -2,18 +2,8 @@
 import { useState } from 'react';
 import type { ClassificationPredictor } from '@cv/tasks-classify/predict';
 import { postImage } from '../../client/api';
-import {
-  AnswerPanel,
-  Downloads,
-  ErrorLine,
-  Gallery,
-  ImageInput,
-  jsonBlob,
-  LoadProgress,
-  ModelSelect,
-  ModeToggle,
-  useTaskModels,
-} from '../../client/components';
+import { AnswerPanel, Downloads, ErrorLine, jsonBlob, LoadProgress, ModelSelect, ModeToggle, useTaskModels } from '../../client/components';
+import { Gallery, ImageInput } from '../../client/inputs';
 import { useRunner } from '../../client/use-runner';
 import { type ClassifyAnswer, classifyAnswer } from '../../shared/results';
 import type { Sample } from '../../shared/samples';

@@ -3,20 +3,8 @@ import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import type { DecodedImage } from '@cv/engine/core';
 import type { DetectionPredictor } from '@cv/tasks-detect/predict';
 import { postImage } from '../../client/api';
-import {
-  AnswerPanel,
-  Downloads,
-  ErrorLine,
-  Gallery,
-  ImageInput,
-  jsonBlob,
-  LoadProgress,
-  ModelSelect,
-  ModeToggle,
-  Slider,
-  Toggle,
-  useTaskModels,
-} from '../../client/components';
+import { AnswerPanel, Downloads, ErrorLine, jsonBlob, LoadProgress, ModelSelect, ModeToggle, Slider, Toggle, useTaskModels } from '../../client/components';
+import { Gallery, ImageInput } from '../../client/inputs';
 import { annotatedPng, BOX_COLOURS, drawDetections } from '../../client/draw';
 import { useRunner } from '../../client/use-runner';
 import { Webcam } from '../../client/webcam';

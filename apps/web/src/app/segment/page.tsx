@@ -3,19 +3,8 @@ import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { DecodedImage } from '@cv/engine/core';
 import type { SegmentationPredictor } from '@cv/tasks-segment/predict';
 import { decodeIndexPng, postImage } from '../../client/api';
-import {
-  AnswerPanel,
-  Downloads,
-  ErrorLine,
-  Gallery,
-  ImageInput,
-  jsonBlob,
-  LoadProgress,
-  ModelSelect,
-  ModeToggle,
-  Slider,
-  useTaskModels,
-} from '../../client/components';
+import { AnswerPanel, Downloads, ErrorLine, jsonBlob, LoadProgress, ModelSelect, ModeToggle, Slider, useTaskModels } from '../../client/components';
+import { Gallery, ImageInput } from '../../client/inputs';
 import { annotatedPng, indexMaskPng, maskImage } from '../../client/draw';
 import { useRunner } from '../../client/use-runner';
 import { Webcam } from '../../client/webcam';
