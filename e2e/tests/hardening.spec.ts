@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { expect, test } from '@playwright/test';
 
 const HEADERS = ['content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy'];
@@ -67,6 +68,27 @@ test('a chunked 30 MB body without Content-Length is refused with 413 while it s
   expect(status).toBe(413);
   const health = await fetch(new URL('/api/health', baseURL));
   expect(health.status).toBe(200);
+});
+
+test('a client sending one header line a second is closed by the header timeout, and the server stays healthy', async ({ baseURL }) => {
+  test.setTimeout(60_000);
+  const url = new URL(baseURL!);
+  const t0 = performance.now();
+  const seconds = await new Promise<number>((resolve) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.write('GET /api/health HTTP/1.1\r\nHost: localhost\r\n'));
+    let n = 0;
+    const timer = setInterval(() => socket.write(`X-Slow-${n++}: 1\r\n`), 1000);
+    const done = () => {
+      clearInterval(timer);
+      resolve((performance.now() - t0) / 1000);
+    };
+    socket.on('close', done);
+    socket.on('error', () => undefined);
+    setTimeout(() => socket.destroy(), 40_000); // not closed by then: the check below fails
+  });
+  console.log(`[hardening] slow client closed after ${seconds.toFixed(1)} s`);
+  expect(seconds).toBeLessThan(30);
+  expect((await fetch(new URL('/api/health', baseURL))).status).toBe(200);
 });
 
 test.describe('at 360 px wide', () => {

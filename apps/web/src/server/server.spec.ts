@@ -122,6 +122,30 @@ describe('hostile uploads', () => {
     expect([meta.width, meta.height, s.width, s.height]).toEqual([2000, 1500, 2000, 1500]);
   });
 
+  it('TIFF, AVIF and SVG uploads are 415 with one line naming the format', async () => {
+    const base = sharp({ create: { width: 8, height: 8, channels: 3, background: 'white' } });
+    const files: [string, Uint8Array][] = [
+      ['tiff', await base.clone().tiff().toBuffer()],
+      ['heif', await base.clone().avif().toBuffer()],
+      ['svg', new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>')],
+    ];
+    for (const [format, bytes] of files) {
+      const e = await refusal(readUpload(upload(bytes)));
+      expect(e, format).toMatchObject({ status: 415, message: expect.stringContaining(format) });
+      expect(e.message).not.toContain('\n');
+    }
+  });
+
+  it('a 16 KB PNG declaring 4096² (all zeros) decodes small; four at once all answer', async () => {
+    const bomb = new Uint8Array(bombHeader(4096, 4096, { idatBytes: 4096 * 4097 }));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const { image, width, height } = await readUpload(upload(bomb));
+    expect([image.width, image.height, width, height]).toEqual([640, 640, 4096, 4096]);
+    const answers = await Promise.all(Array.from({ length: 4 }, () => segment(upload(bomb))));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    for (const r of answers) expect((await r.json()).width).toBe(4096);
+  });
+
   it('a body that is not a multipart form gets 400, and numbers must be decimal (counts whole)', async () => {
     const json = new Request('http://localhost/api/detect', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(await refusal(readUpload(json))).toMatchObject({ status: 400, message: expect.stringContaining('multipart') });
