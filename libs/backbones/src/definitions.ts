@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { basicBlock, convUnit, cspBlock, invertedResidual, maxPool } from './blocks';
+import { REFERENCE_DEFINITIONS } from './reference/models';
 import type { BackboneDefinition, BackboneGraph, BuildContext } from './types';
 
 type ST = tf.SymbolicTensor;
@@ -136,4 +137,5 @@ export const DEFINITIONS: Record<string, BackboneDefinition> = {
   ),
   'csp-m': cspDarknet([24, 48, 96, 192, 384], 'CSP-Darknet-style, wider: 24/48/96/192/384 ch; reductions 2/4/8/16/32'),
   'unet-enc': unetEncoder,
+  ...REFERENCE_DEFINITIONS,
 };

@@ -14,10 +14,11 @@ export function freezeUpTo(model: tf.LayersModel, stages: FeatureInfo[], upTo: s
   if (upTo === 'none') return [];
   const idx = stages.findIndex((s) => s.name === upTo);
   if (idx < 0) throw new Error(`--freeze '${upTo}' is not a stage of this backbone; stages: ${stages.map((s) => s.name).join(', ')} (or none)`);
-  const prefixes = stages.slice(0, idx + 1).map((s) => `${s.name}_`);
+  const prefixes = stages.slice(0, idx + 1).flatMap((s) => (s.layers ?? [s.name]).map((p) => `${p}_`));
+  const names = new Set(stages.slice(0, idx + 1).flatMap((s) => s.layers ?? [s.name]));
   const frozen: string[] = [];
   for (const layer of model.layers) {
-    if (prefixes.some((p) => layer.name.startsWith(p)) || layer.name === upTo) {
+    if (prefixes.some((p) => layer.name.startsWith(p)) || names.has(layer.name)) {
       layer.trainable = false;
       frozen.push(layer.name);
     }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@cv/engine';
 import { DEFINITIONS } from './definitions';
-import type { BnPlacement, FeatureInfo } from './types';
+import type { TorchLayer } from './reference/torch';
+import type { BackboneDefinition, BnPlacement, BuildContext, FeatureInfo } from './types';
 
 export interface CreateBackboneOptions {
   /** [H, W, C] with C = 1 or 3. */
@@ -12,8 +13,11 @@ export interface CreateBackboneOptions {
   outIndices?: number[];
   /** Seed of the weight initialisers. */
   seed?: number;
-  /** BatchNorm placement in conv units. */
+  /** BatchNorm placement in conv units (the suite's own backbones; reference architectures keep theirs). */
   bn?: BnPlacement;
+  /** Reference architectures: torchvision's width_mult / depth_mult (small variants for tests; 1 = published). */
+  widthMult?: number;
+  depthMult?: number;
 }
 
 export interface Backbone {
@@ -22,6 +26,8 @@ export interface Backbone {
   featureInfo: FeatureInfo[];
   /** Every stage of this backbone, in order (freezing goes by these names). */
   stages: FeatureInfo[];
+  /** Reference architectures: every parametric layer with its PyTorch module path, in forward order. */
+  torchLayers: TorchLayer[];
 }
 
 /** Backbone names, for `--model` and error messages. */
@@ -46,13 +52,12 @@ export class UnknownBackboneError extends Error {
  * // featureInfo: [{channels: 64, reduction: 4, name: 'stage2'}, {channels: 128, reduction: 8, ...}, ...]
  */
 export function createBackbone(name: string, options: CreateBackboneOptions): Backbone {
-  const def = DEFINITIONS[name];
-  if (!def) throw new UnknownBackboneError(name);
+  const def = backboneDefinition(name);
   const [, , c] = options.inputShape;
   if (c !== 1 && c !== 3) throw new Error(`backbone '${name}': input must have 1 or 3 channels, got ${c}`);
-  const rng = new Rng(options.seed ?? 0);
   const input = tf.input({ shape: options.inputShape, name: 'input' });
-  const graph = def.build(input, { seed: () => rng.seed(), bn: options.bn ?? 'before-act' });
+  const ctx = buildContext(options);
+  const graph = def.build(input, ctx);
   const stages = graph.stages.map(({ output: _o, ...info }) => info);
   let indices = options.outIndices ?? (options.featuresOnly ? stages.map((_, i) => i) : [stages.length - 1]);
   indices = indices.map((i) => (i < 0 ? stages.length + i : i));
@@ -61,5 +66,23 @@ export function createBackbone(name: string, options: CreateBackboneOptions): Ba
     throw new Error(`backbone '${name}' has stages 0..${stages.length - 1} (${stages.map((s) => s.name).join(', ')}); outIndices ${bad} is out of range`);
   const outputs = indices.map((i) => graph.stages[i].output);
   const model = tf.model({ inputs: input, outputs: outputs.length === 1 ? outputs[0] : outputs, name });
-  return { model, featureInfo: indices.map((i) => stages[i]), stages };
+  return { model, featureInfo: indices.map((i) => stages[i]), stages, torchLayers: ctx.torch! };
+}
+
+/** A registered definition by name (UnknownBackboneError otherwise). */
+export function backboneDefinition(name: string): BackboneDefinition {
+  const def = DEFINITIONS[name];
+  if (!def) throw new UnknownBackboneError(name);
+  return def;
+}
+
+/** The build context of `createBackbone`'s options (seeded initialisers, a fresh PyTorch layer record). */
+export function buildContext(options: Pick<CreateBackboneOptions, 'seed' | 'bn' | 'widthMult' | 'depthMult'>): BuildContext {
+  const rng = new Rng(options.seed ?? 0);
+  return { seed: () => rng.seed(), bn: options.bn ?? 'before-act', torch: [], widthMult: options.widthMult, depthMult: options.depthMult };
+}
+
+/** Names of the reference architectures (torchvision layouts whose published weights import). */
+export function listReferenceBackbones(): string[] {
+  return Object.keys(DEFINITIONS).filter((n) => DEFINITIONS[n].reference);
 }

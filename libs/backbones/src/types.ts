@@ -1,3 +1,4 @@
+import type { TorchLayer } from './reference/torch';
 import type * as tf from '@tensorflow/tfjs';
 
 /** One feature map a backbone can return (timm's feature_info). */
@@ -8,6 +9,11 @@ export interface FeatureInfo {
   reduction: number;
   /** Stage name: 'stem', 'stage1', ... (also the prefix of the stage's layer names). */
   name: string;
+  /**
+   * Layer-name prefixes of the stage, for freezing (default: `<name>_`). The reference architectures keep
+   * PyTorch's module names ('layer1_0_conv1', 'features_3_block_1_0'), so their stages list them.
+   */
+  layers?: string[];
 }
 
 /** Where BatchNorm sits in a conv unit: conv→BN→act (default), conv→act→BN, or no BN. */
@@ -17,6 +23,25 @@ export interface BuildContext {
   /** Returns a fresh seed for each weight initialiser (seeded init). */
   seed: () => number;
   bn: BnPlacement;
+  /** Reference architectures: where each parametric layer records its PyTorch module path (weight import). */
+  torch?: TorchLayer[];
+  /** Reference architectures: BatchNorm epsilon and momentum as PyTorch gives them. */
+  bnEps?: number;
+  bnMomentum?: number;
+  /** Channel and depth multipliers (torchvision's width_mult / depth_mult; 1 = the published model). */
+  widthMult?: number;
+  depthMult?: number;
+}
+
+/** How the published weights of a reference architecture expect their input (torchvision's eval transform). */
+export interface ReferencePreprocess {
+  /** Shorter side resized to this, then a centre crop of `crop`². */
+  resize: number;
+  crop: number;
+  interpolation: 'bilinear' | 'bicubic';
+  /** Applied inside the model (its `Normalize` layer) to 0..1 pixels. */
+  mean: [number, number, number];
+  std: [number, number, number];
 }
 
 /** What a builder produces: every stage's output with its declared geometry. */
@@ -29,4 +54,16 @@ export interface BackboneDefinition {
   /** One-line description for `listBackbones`. */
   description: string;
   build(input: tf.SymbolicTensor, ctx: BuildContext): BackboneGraph;
+  /**
+   * Reference architectures: the published classifier head on the last stage's map (logits; its last Linear is
+   * the tfjs layer 'head_fc'), the input it expects, and the BatchNorm epsilon / momentum of the reference.
+   */
+  reference?: {
+    head(x: tf.SymbolicTensor, numClasses: number, ctx: BuildContext): tf.SymbolicTensor;
+    preprocess: ReferencePreprocess;
+    /** Classes of the published head (ImageNet-1k: 1000). */
+    numClasses: number;
+    /** Where the published weights come from, for model cards. */
+    source: string;
+  };
 }

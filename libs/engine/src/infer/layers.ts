@@ -64,6 +64,72 @@ export class FreezableBatchNorm extends BatchNormalizationBase {
 }
 
 /**
+ * Hard swish, x · ReLU6(x + 3) / 6 (MobileNetV3; PyTorch's `nn.Hardswish`). Input/Output shape: any, same.
+ */
+export class HardSwish extends tf.layers.Layer {
+  static className = 'HardSwish';
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
+  }
+}
+
+/**
+ * Hard sigmoid, ReLU6(x + 3) / 6 (PyTorch's `nn.Hardsigmoid`; Keras' 'hardSigmoid' has another slope).
+ * Input/Output shape: any, same.
+ */
+export class HardSigmoid extends tf.layers.Layer {
+  static className = 'HardSigmoid';
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => tf.div(tf.relu6(tf.add(x, 3)), 6));
+  }
+}
+
+/**
+ * Per-channel input normalisation, (x − mean) / std on 0..1 pixels (torchvision's `Normalize` after
+ * `ToTensor`), kept inside the model so that every caller feeds 0..1 images as for the suite's other models.
+ *
+ * Args: mean, std (one value per channel). Input/Output shape: [..., C], same.
+ */
+export class Normalize extends tf.layers.Layer {
+  static className = 'Normalize';
+  readonly mean: number[];
+  readonly std: number[];
+
+  constructor(args: { mean: number[]; std: number[]; name?: string }) {
+    super({ name: args.name });
+    if (args.mean.length !== args.std.length || args.std.some((s) => !(s > 0)))
+      throw new Error(`Normalize: mean and std need one value per channel and std > 0, got mean [${args.mean}] std [${args.std}]`);
+    this.mean = [...args.mean];
+    this.std = [...args.std];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return tf.tidy(() => tf.div(tf.sub(x, tf.tensor1d(this.mean)), tf.tensor1d(this.std)));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), mean: this.mean, std: this.std };
+  }
+}
+
+/**
+ * Stochastic depth (Huang et al.; torchvision's `StochasticDepth(p, 'row')`): in training each sample's
+ * residual branch is dropped with probability `rate` and the kept ones scaled by 1 / (1 − rate); identity
+ * at inference. Seeded per step like SeededDropout.
+ *
+ * Args: rate. Input/Output shape: [B, ...], same.
+ */
+export class StochasticDepth extends SeededDropout {
+  static override className = 'StochasticDepth';
+  protected override noiseShape(x: tf.Tensor): number[] {
+    return [x.shape[0], ...x.shape.slice(1).map(() => 1)];
+  }
+}
+
+/**
  * Engine layer classes and the plain tfjs class each one equals at inference; exports rename them so that
  * a stock `tf.loadLayersModel` loads the model without this project's code.
  */
@@ -88,6 +154,7 @@ export function isStepSeeded(layer: unknown): layer is StepSeeded {
 export function registerEngineLayers(): void {
   tf.serialization.registerClass(SeededDropout);
   tf.serialization.registerClass(FreezableBatchNorm as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+  for (const cls of [HardSwish, HardSigmoid, Normalize, StochasticDepth]) tf.serialization.registerClass(cls);
 }
 
 /** Registers a custom layer class with its plain-tfjs inference equivalent (for exports). */
