@@ -121,7 +121,7 @@ def nhwc(t):
     return t.detach().permute(0, 2, 3, 1).contiguous().numpy().astype("<f4") if t.dim() == 4 else t.detach().numpy().astype("<f4")
 
 
-def reference(arch, out, tiny, size, num_classes, seed, batch):
+def reference(arch, out, tiny, size, num_classes, seed, batch, predict_images=()):
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = build(arch, tiny, num_classes).eval()
@@ -150,6 +150,18 @@ def reference(arch, out, tiny, size, num_classes, seed, batch):
             "torch": torch.__version__, "torchvision": torchvision.__version__}
     with open(os.path.join(out, f"{arch}.json"), "w") as f:
         json.dump(meta, f, indent=1)
+    if predict_images:
+        # torchvision's eval transform on a PIL image (what `weights.transforms()` does), then softmax.
+        interp = torchvision.transforms.InterpolationMode.BICUBIC if arch.startswith("efficientnet") else torchvision.transforms.InterpolationMode.BILINEAR
+        t = torchvision.transforms.Compose([torchvision.transforms.Resize(256, interpolation=interp), torchvision.transforms.CenterCrop(224),
+                                            torchvision.transforms.ToTensor(), norm])
+        probs = {}
+        with torch.no_grad():
+            for path in predict_images:
+                p = torch.softmax(model(t(Image.open(path).convert("RGB")).unsqueeze(0)), 1)[0]
+                probs[os.path.basename(path)] = [float(v) for v in p]
+        with open(os.path.join(out, f"{arch}.predict.json"), "w") as f:
+            json.dump(probs, f)
     print(f"{arch}: {sum(v.numel() for v in state.values())} tensor values, logits |max| {logits.abs().max():.3f}")
 
 
@@ -174,6 +186,20 @@ def resize_cases(out):
         json.dump({"source": "resize-source.png", "cases": cases}, f, indent=1)
 
 
+def photos(out):
+    """Two photo-like test images of other sizes and aspect ratios: smooth colour fields with texture."""
+    rng = np.random.default_rng(11)
+    paths = []
+    for name, (h, w) in (("photo.png", (240, 320)), ("photo.jpg", (400, 300))):
+        yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+        base = np.stack([np.sin(7 * xx + 3 * yy), np.cos(5 * yy - 2 * xx), np.sin(4 * (xx + yy))], -1) * 90 + 128
+        img = np.clip(base + rng.normal(0, 18, (h, w, 3)), 0, 255).astype(np.uint8)
+        path = os.path.join(out, name)
+        Image.fromarray(img, "RGB").save(path, quality=92) if name.endswith(".jpg") else Image.fromarray(img, "RGB").save(path)
+        paths.append(path)
+    return paths
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
@@ -182,12 +208,15 @@ def main():
     p.add_argument("--height", type=int, default=45)
     p.add_argument("--width", type=int, default=38)
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--photos", action="store_true", help="also write two test photos (PNG, JPEG) and torchvision's probabilities on them")
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     torch.set_num_threads(2)
+    os.makedirs(a.out, exist_ok=True)
+    images = photos(a.out) if a.photos else []
     for arch in a.archs.split(","):
-        reference(arch, a.out, a.tiny, (a.height, a.width), a.classes, a.seed, a.batch)
+        reference(arch, a.out, a.tiny, (a.height, a.width), a.classes, a.seed, a.batch, images)
     resize_cases(a.out)
 
 

@@ -9,3 +9,5 @@ export { readSafetensors, WeightsFileError, type NamedTensor } from './import/sa
 export { readOnnxWeights, type OnnxParamOp, type OnnxWeights } from './import/onnx-weights';
 export { type ImportReport } from './import/apply';
 export { defaultClassNames, importTorchWeights, resolveWeightsFile, type ImportOptions, type ImportResult } from './import/import';
+export { ImportSchema, runImport } from './import/cli';
+export { compareWithReference, readReferenceCase, type ReferenceCase, type ReferenceComparison } from './import/reference-check';

@@ -1,4 +1,3 @@
-import type { TorchLayer } from './reference/torch';
 import type * as tf from '@tensorflow/tfjs';
 
 /** One feature map a backbone can return (timm's feature_info). */
@@ -66,4 +65,18 @@ export interface BackboneDefinition {
     /** Where the published weights come from, for model cards. */
     source: string;
   };
+}
+
+/** What a PyTorch parameter tensor is in the tfjs model. */
+export type TorchKind = 'conv' | 'dwconv' | 'bn' | 'linear';
+
+/** One parametric PyTorch module and the tfjs layer that holds its tensors. */
+export interface TorchLayer {
+  /** tfjs layer name. */
+  layer: string;
+  /** PyTorch module path, e.g. 'layer1.0.conv1' (its tensors are `<module>.weight`, `.bias`, `.running_mean`...). */
+  module: string;
+  kind: TorchKind;
+  /** Whether the layer has a bias (conv / linear). */
+  bias: boolean;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { IMAGE_EXT, ImageError, readImage } from './image-io';
+import { type CenterCropSpec, resizeCenterCrop } from '@cv/engine/core';
+import { decodeImage, IMAGE_EXT, ImageError, readImage } from './image-io';
 import type { ClassificationDataset, ClassificationSet } from './types';
 
 export interface ImageFolderOptions {
@@ -10,6 +11,11 @@ export interface ImageFolderOptions {
   channels: 1 | 3;
   /** Images decoded at once (sharp works on libuv threads). */
   concurrency?: number;
+  /**
+   * Instead of stretching to size × size: torchvision's eval transform (shorter side resized, centre crop of
+   * `crop` = size), bit-exact with Pillow — the input an imported torchvision backbone expects.
+   */
+  centerCrop?: CenterCropSpec;
 }
 
 /** Lists `<root>/<class>/<image>` as (class, file) pairs, classes sorted by name. */
@@ -49,7 +55,10 @@ async function decodeAll(files: { file: string; label: number }[], classNames: s
   const worker = async () => {
     while (next < files.length) {
       const i = next++;
-      images.set(await readImage(files[i].file, { size: opts.size, channels: opts.channels }), i * size);
+      const pixels = opts.centerCrop
+        ? resizeCenterCrop(await decodeImage(files[i].file), { ...opts.centerCrop, crop: opts.size }).data
+        : await readImage(files[i].file, { size: opts.size, channels: opts.channels });
+      images.set(pixels, i * size);
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency ?? 8 }, worker));

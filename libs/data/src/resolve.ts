@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { loadFashionMnist, loadGlyphs, loadMnist } from './builtin';
-import { loadImageFolder } from './image-folder';
+import { type ImageFolderOptions, loadImageFolder } from './image-folder';
 import { ImageError } from './image-io';
 import type { ClassificationDataset } from './types';
 
@@ -11,10 +11,7 @@ import type { ClassificationDataset } from './types';
  * @example
  * const ds = await loadClassificationDataset('mnist');
  */
-export async function loadClassificationDataset(
-  name: string,
-  folder: { size: number; channels: 1 | 3 } = { size: 28, channels: 1 },
-): Promise<ClassificationDataset> {
+export async function loadClassificationDataset(name: string, folder: ImageFolderOptions = { size: 28, channels: 1 }): Promise<ClassificationDataset> {
   if (name === 'fashion-mnist') return loadFashionMnist();
   if (name === 'mnist') return loadMnist();
   if (name === 'glyphs') return loadGlyphs();

@@ -6,6 +6,7 @@
 export * from './infer/rng';
 export * from './infer/layers';
 export * from './infer/preprocess';
+export * from './infer/resample';
 export * from './infer/predictor';
 export { decoupledWeightDecay, endsAccumulation, globalNorm, isDecayed, OptimizationStep, type OptimizationStepOptions, type ParamGroup } from './train/optim';
 export { registerWasmTrainingKernels } from './kernels/register';

@@ -61,8 +61,15 @@ function tensorNames(tl: TorchLayer, layer: tf.layers.Layer): string[] {
   return layer.weights.map((w) => {
     const leaf = w.name.split('/').pop()!.replace(/_\d+$/, '');
     const suffix =
-      { kernel: 'weight', depthwise_kernel: 'weight', bias: 'bias', gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' }[leaf] ??
-      leaf;
+      {
+        kernel: 'weight',
+        depthwise_kernel: 'weight',
+        bias: 'bias',
+        gamma: 'weight',
+        beta: 'bias',
+        moving_mean: 'running_mean',
+        moving_variance: 'running_var',
+      }[leaf] ?? leaf;
     return `${tl.module}.${suffix}`;
   });
 }
@@ -105,7 +112,12 @@ export function applyNamed(
     else tf.dispose(values);
   }
   for (const name of tensors.keys()) if (!used.has(name) && !name.endsWith('num_batches_tracked')) report.unexpected.push(name);
-  check(report);
+  try {
+    check(report);
+  } catch (e) {
+    for (const [, values] of assignments) tf.dispose(values);
+    throw e;
+  }
   for (const [layer, values] of assignments) {
     layer.setWeights(values);
     tf.dispose(values);
@@ -128,7 +140,8 @@ export function applyOnnxOps(
 ): ImportReport {
   const assignments: [tf.layers.Layer, tf.Tensor[]][] = [];
   let j = 0;
-  const describe = (op: OnnxParamOp | undefined) => (op ? `${op.op} '${op.node}' [${op.tensors.weight?.shape ?? op.tensors.scale?.shape}]` : 'the end of the graph');
+  const describe = (op: OnnxParamOp | undefined) =>
+    op ? `${op.op} '${op.node}' [${op.tensors.weight?.shape ?? op.tensors.scale?.shape}]` : 'the end of the graph';
   for (let i = 0; i < torchLayers.length; i++) {
     const tl = torchLayers[i];
     const layer = model.getLayer(tl.layer);
@@ -168,15 +181,17 @@ export function applyOnnxOps(
       const bnLayer = model.getLayer(bnTl.layer);
       const c = bnLayer.weights[0].shape[0] as number;
       const eps = (bnLayer.getConfig().epsilon as number) ?? 1e-3;
-      assignments.push([
-        bnLayer,
-        [tf.fill([c], Math.sqrt(1 + eps)), bias ? tf.tensor(bias.data, [c]) : tf.zeros([c]), tf.zeros([c]), tf.ones([c])],
-      ]);
+      assignments.push([bnLayer, [tf.fill([c], Math.sqrt(1 + eps)), bias ? tf.tensor(bias.data, [c]) : tf.zeros([c]), tf.zeros([c]), tf.ones([c])]]);
       report.foldedBatchNorm.push(bnTl.module);
     }
   }
   for (const op of ops.slice(j)) report.unexpected.push(`${op.op} '${op.node}'`);
-  check(report);
+  try {
+    check(report);
+  } catch (e) {
+    for (const [, values] of assignments) tf.dispose(values);
+    throw e;
+  }
   for (const [layer, values] of assignments) {
     layer.setWeights(values);
     tf.dispose(values);

@@ -32,6 +32,8 @@ export interface ImportResult {
   preprocess: ReferencePreprocess;
   /** Stage geometry of the backbone. */
   stages: { name: string; channels: number; reduction: number }[];
+  /** Each stage's output tensor in `model` (classifiers; a backbone's model outputs its last stage). */
+  stageOutputs: tf.SymbolicTensor[];
 }
 
 /** The weights file to read: the path itself, or the one .safetensors / .onnx file of a folder. */
@@ -42,7 +44,9 @@ export function resolveWeightsFile(from: string): string {
   const preferred = files.find((f) => f === 'model.safetensors') ?? (files.length === 1 ? files[0] : undefined);
   if (!preferred)
     throw new WeightsFileError(
-      files.length ? `'${from}' holds several weight files (${files.join(', ')}); pass one of them` : `'${from}' holds no .safetensors or .onnx file; pass the weights file`,
+      files.length
+        ? `'${from}' holds several weight files (${files.join(', ')}); pass one of them`
+        : `'${from}' holds no .safetensors or .onnx file; pass the weights file`,
     );
   return path.join(from, preferred);
 }
@@ -71,7 +75,9 @@ export function importTorchWeights(options: ImportOptions): ImportResult {
 
   // Which layers form the head (absent from a features-only file), from a probe build.
   const probe = createReferenceClassifier(arch, { inputShape: [64, 64, 3], numClasses: 1, ...variant });
-  const bodyCount = createBackbone(arch, { inputShape: [64, 64, 3], ...variant }).torchLayers.length;
+  const body = createBackbone(arch, { inputShape: [64, 64, 3], ...variant });
+  const bodyCount = body.torchLayers.length;
+  body.model.dispose();
   const headLayers: TorchLayer[] = probe.torchLayers.slice(bodyCount);
   const headModules = new Set(headLayers.map((t) => t.module));
   const last = headLayers[headLayers.length - 1];
@@ -103,7 +109,7 @@ export function importTorchWeights(options: ImportOptions): ImportResult {
   const head = numClasses > 0;
   const built = head
     ? createReferenceClassifier(arch, { inputShape, numClasses, ...variant })
-    : { ...createBackbone(arch, { inputShape, ...variant }), preprocess };
+    : { ...createBackbone(arch, { inputShape, ...variant }), preprocess, stageOutputs: [] as tf.SymbolicTensor[] };
   const allowMissing = head ? () => false : (m: string) => headModules.has(m);
   try {
     if (named) applyNamed(built.model, built.torchLayers, named, report, allowMissing);
@@ -119,6 +125,7 @@ export function importTorchWeights(options: ImportOptions): ImportResult {
     numClasses,
     preprocess,
     stages: built.stages.map(({ name, channels, reduction }) => ({ name, channels, reduction })),
+    stageOutputs: built.stageOutputs,
   };
 }
 

@@ -30,13 +30,15 @@ const FLOAT16 = 10;
 function tensorOf(t: onnxProto.onnx.ITensorProto, where: string): NamedTensor {
   const shape = (t.dims ?? []).map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (Number(t.dataLocation ?? 0) === 1) throw new WeightsFileError(`${where}: tensor '${t.name}' is stored in an external file; re-export with the weights inside the .onnx`);
+  if (Number(t.dataLocation ?? 0) === 1)
+    throw new WeightsFileError(`${where}: tensor '${t.name}' is stored in an external file; re-export with the weights inside the .onnx`);
   const raw = t.rawData && t.rawData.length ? t.rawData : null;
   let data: Float32Array;
   const type = Number(t.dataType);
   if (type === FLOAT) {
     if (raw) {
-      if (raw.byteLength !== 4 * count) throw new WeightsFileError(`${where}: tensor '${t.name}' holds ${raw.byteLength} bytes for shape [${shape}] (truncated?)`);
+      if (raw.byteLength !== 4 * count)
+        throw new WeightsFileError(`${where}: tensor '${t.name}' holds ${raw.byteLength} bytes for shape [${shape}] (truncated?)`);
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       data = new Float32Array(count);
       for (let i = 0; i < count; i++) data[i] = view.getFloat32(4 * i, true);
@@ -82,7 +84,8 @@ export function readOnnxWeights(bytes: Uint8Array, where: string): OnnxWeights {
     throw new WeightsFileError(`${where}: not a readable ONNX file (${(e as Error).message}); download it again or export it anew`);
   }
   const graph = model.graph;
-  if (!graph || !(graph.node?.length || graph.initializer?.length)) throw new WeightsFileError(`${where}: not a readable ONNX file (no graph); download it again or export it anew`);
+  if (!graph || !(graph.node?.length || graph.initializer?.length))
+    throw new WeightsFileError(`${where}: not a readable ONNX file (no graph); download it again or export it anew`);
   const named = new Map<string, NamedTensor>();
   for (const t of graph.initializer ?? []) named.set(t.name ?? '', tensorOf(t, where));
   for (const n of graph.node ?? []) {

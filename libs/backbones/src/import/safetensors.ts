@@ -81,7 +81,8 @@ export function readSafetensors(bytes: Uint8Array, where: string): Map<string, N
   const tensors = new Map<string, NamedTensor>();
   for (const [name, t] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    if (!t || !Array.isArray(t.shape) || !Array.isArray(t.data_offsets) || typeof t.dtype !== 'string') throw bad(`entry '${name}' lacks dtype / shape / data_offsets`);
+    if (!t || !Array.isArray(t.shape) || !Array.isArray(t.data_offsets) || typeof t.dtype !== 'string')
+      throw bad(`entry '${name}' lacks dtype / shape / data_offsets`);
     if (!(t.dtype in BYTES)) throw bad(`tensor '${name}' has dtype ${t.dtype}; supported: ${Object.keys(BYTES).join(', ')}`);
     const [begin, end] = t.data_offsets;
     const count = t.shape.reduce((a, b) => a * b, 1);

@@ -6,6 +6,8 @@ export interface ReferenceClassifier extends Backbone {
   /** Logits before the softmax (for checks against PyTorch's output). */
   logits: tf.SymbolicTensor;
   preprocess: ReferencePreprocess;
+  /** Each stage's output tensor (for feature checks and encoders). */
+  stageOutputs: tf.SymbolicTensor[];
 }
 
 /**
@@ -21,7 +23,10 @@ export function createReferenceClassifier(
   options: Omit<CreateBackboneOptions, 'featuresOnly' | 'outIndices'> & { numClasses: number; transform?: (x: tf.SymbolicTensor) => tf.SymbolicTensor },
 ): ReferenceClassifier {
   const def = backboneDefinition(name);
-  if (!def.reference) throw new Error(`backbone '${name}' has no published classifier head; reference architectures: resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large, efficientnet_b0`);
+  if (!def.reference)
+    throw new Error(
+      `backbone '${name}' has no published classifier head; reference architectures: resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large, efficientnet_b0`,
+    );
   const input = tf.input({ shape: options.inputShape, name: 'input' });
   const ctx = buildContext(options);
   const graph = def.build(input, ctx);
@@ -30,5 +35,13 @@ export function createReferenceClassifier(
   const probs = tf.layers.activation({ activation: 'softmax', name: 'head_softmax' }).apply(logits) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: probs, name });
   const stages = graph.stages.map(({ output: _o, ...info }) => info);
-  return { model, featureInfo: stages, stages, torchLayers: ctx.torch!, logits, preprocess: def.reference.preprocess };
+  return {
+    model,
+    featureInfo: stages,
+    stages,
+    torchLayers: ctx.torch!,
+    logits,
+    preprocess: def.reference.preprocess,
+    stageOutputs: graph.stages.map((s) => s.output),
+  };
 }

@@ -62,7 +62,8 @@ function basicBlock(x: ST, planes: number, stride: number, m: string, ctx: Build
   const inplanes = channelsOf(x);
   let y = act(bn(conv(x, { filters: planes, kernel: 3, stride }, `${m}.conv1`, ctx), `${m}.bn1`, ctx), 'relu', `${layerName(m)}_relu1`);
   y = bn(conv(y, { filters: planes, kernel: 3 }, `${m}.conv2`, ctx), `${m}.bn2`, ctx);
-  const identity = stride !== 1 || inplanes !== planes ? bn(conv(x, { filters: planes, kernel: 1, stride }, `${m}.downsample.0`, ctx), `${m}.downsample.1`, ctx) : x;
+  const identity =
+    stride !== 1 || inplanes !== planes ? bn(conv(x, { filters: planes, kernel: 1, stride }, `${m}.downsample.0`, ctx), `${m}.downsample.1`, ctx) : x;
   return act(add(y, identity, `${layerName(m)}_add`), 'relu', `${layerName(m)}_relu`);
 }
 
@@ -258,14 +259,21 @@ const B0: [number, number, number, number, number, number][] = [
 ];
 
 const efficientnetB0: BackboneDefinition = {
-  description: 'torchvision efficientnet_b0: MBConv blocks with squeeze-excitation and SiLU (5.3 M parameters); reductions 2/4/8/16/32; weights import from torchvision',
+  description:
+    'torchvision efficientnet_b0: MBConv blocks with squeeze-excitation and SiLU (5.3 M parameters); reductions 2/4/8/16/32; weights import from torchvision',
   build(input, ctx) {
     const c = { ...ctx, bnEps: 1e-5 };
     const w = ctx.widthMult ?? 1;
     const d = ctx.depthMult ?? 1;
     const setting = B0.map(([e, k, s, i, o, n]) => ({ e, k, s, i: makeDivisible(i * w), o: makeDivisible(o * w), n: Math.ceil(n * d) }));
     const total = setting.reduce((t, s) => t + s.n, 0);
-    let x = convNormAct(normalizeInput(input, EFFICIENTNET_B0_PRE, 'efficientnet_b0'), { filters: setting[0].i, kernel: 3, stride: 2 }, 'silu', 'features.0', c);
+    let x = convNormAct(
+      normalizeInput(input, EFFICIENTNET_B0_PRE, 'efficientnet_b0'),
+      { filters: setting[0].i, kernel: 3, stride: 2 },
+      'silu',
+      'features.0',
+      c,
+    );
     const blocks: Block[] = [{ output: x, reduction: 2, prefixes: ['normalize', 'features_0'] }];
     let reduction = 2;
     let blockId = 0;

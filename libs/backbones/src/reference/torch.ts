@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { FreezableBatchNorm, HardSigmoid, HardSwish, SeededDropout, StochasticDepth } from '@cv/engine/core';
-import type { BuildContext } from '../types';
+import type { BuildContext, TorchKind, TorchLayer } from '../types';
+
+export type { TorchKind, TorchLayer };
 
 /**
  * Building blocks of the reference architectures, laid out as PyTorch lays them out so that published
@@ -10,20 +12,6 @@ import type { BuildContext } from '../types';
 
 type ST = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: ST | ST[]) => layer.apply(x) as ST;
-
-/** What a PyTorch parameter tensor is in the tfjs model. */
-export type TorchKind = 'conv' | 'dwconv' | 'bn' | 'linear';
-
-/** One parametric PyTorch module and the tfjs layer that holds its tensors. */
-export interface TorchLayer {
-  /** tfjs layer name. */
-  layer: string;
-  /** PyTorch module path, e.g. 'layer1.0.conv1' (its tensors are `<module>.weight`, `.bias`, `.running_mean`...). */
-  module: string;
-  kind: TorchKind;
-  /** Whether the layer has a bias (conv / linear). */
-  bias: boolean;
-}
 
 export type TorchAct = 'relu' | 'relu6' | 'silu' | 'hardswish' | 'hardsigmoid' | 'sigmoid' | 'none';
 

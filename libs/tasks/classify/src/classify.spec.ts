@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@cv/engine';
+import { listReferenceBackbones } from '@cv/backbones';
 import { createClassifier, listClassifiers } from './models';
 import { ClassificationPredictor } from './predictor';
 
@@ -9,9 +10,11 @@ describe('classification models', () => {
     await initBackend({ log: false });
   });
 
-  it.each(listClassifiers())('%s maps [B, 28, 28, 1] to class probabilities', (name) => {
-    const model = createClassifier(name, { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
-    const probs = tf.tidy(() => (model.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor).arraySync() as number[][]);
+  it.each(listClassifiers())('%s maps a batch of images to class probabilities', (name) => {
+    // The torchvision layouts take RGB; the suite's own models gray 28×28 too.
+    const shape: [number, number, number] = listReferenceBackbones().includes(name) ? [32, 32, 3] : [28, 28, 1];
+    const model = createClassifier(name, { inputShape: shape, numClasses: 10, seed: 0 });
+    const probs = tf.tidy(() => (model.predict(tf.zeros([2, ...shape])) as tf.Tensor).arraySync() as number[][]);
     expect(probs.length).toBe(2);
     expect(probs[0].length).toBe(10);
     expect(probs[0].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);

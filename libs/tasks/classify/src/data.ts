@@ -1,5 +1,7 @@
 import { balancedHead, type ClassificationDataset, type ClassificationSet, loadClassificationDataset, selectClasses, subset } from '@cv/data';
 import { ConfigError, deriveSeed, readRunArgs, Rng } from '@cv/engine';
+import { backboneDefinition, listReferenceBackbones } from '@cv/backbones';
+import type { CenterCropSpec } from '@cv/engine/core';
 import { type ClassifyTrainConfig, ClassifyTrainSchema } from './config';
 
 export interface PreparedData {
@@ -8,9 +10,24 @@ export interface PreparedData {
   val: ClassificationSet | null;
 }
 
+/**
+ * How images of a folder become a reference architecture's input: torchvision's eval transform scaled to the
+ * image size (shorter side to size · resize / crop, centre crop of size²). Null for the suite's own models.
+ */
+export function referenceCrop(model: string | undefined, imageSize: number): CenterCropSpec | null {
+  if (!model || !listReferenceBackbones().includes(model)) return null;
+  const { resize, crop, interpolation } = backboneDefinition(model).reference!.preprocess;
+  return { resize: Math.round((imageSize * resize) / crop), crop: imageSize, interpolation };
+}
+
 /** The dataset, restricted to `classes` ("5,6,7") when given. */
-export async function loadDatasetFor(cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'classes'>): Promise<ClassificationDataset> {
-  const dataset = await loadClassificationDataset(cfg.dataset, { size: cfg.imageSize, channels: cfg.channels });
+export async function loadDatasetFor(
+  cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'classes'> & { model?: string },
+): Promise<ClassificationDataset> {
+  const centerCrop = referenceCrop(cfg.model, cfg.imageSize) ?? undefined;
+  if (centerCrop && cfg.channels !== 3)
+    throw new ConfigError(`--model ${cfg.model} takes RGB images: add --channels 3 (and --image-size 224 for the published weights)`);
+  const dataset = await loadClassificationDataset(cfg.dataset, { size: cfg.imageSize, channels: cfg.channels, centerCrop });
   if (!cfg.classes.trim()) return dataset;
   const classes = cfg.classes.split(',').map((s) => Number(s.trim()));
   if (classes.some((c) => !Number.isInteger(c)) || new Set(classes).size !== classes.length || classes.length < 2) {
@@ -33,7 +50,7 @@ export async function loadDatasetFor(cfg: Pick<ClassifyTrainConfig, 'dataset' | 
  * for validation (a seeded stratified draw, never test images); then `trainLimit` applied to what is left.
  */
 export async function prepareData(
-  cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'valFraction' | 'trainLimit' | 'seed' | 'classes'>,
+  cfg: Pick<ClassifyTrainConfig, 'dataset' | 'imageSize' | 'channels' | 'valFraction' | 'trainLimit' | 'seed' | 'classes'> & { model?: string },
 ): Promise<PreparedData> {
   const dataset = await loadDatasetFor(cfg);
   const full = dataset.train;

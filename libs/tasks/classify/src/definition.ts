@@ -4,7 +4,7 @@ import { DataLoader } from '@cv/data';
 import { ConfigError, deriveSeed, saveModel, type TaskDefinition } from '@cv/engine';
 import { freezeUpTo, listBackbones, loadPretrained, type FeatureInfo } from '@cv/backbones';
 import { type ClassifyTrainConfig, ClassifyTrainSchema } from './config';
-import { type PreparedData, prepareData } from './data';
+import { type PreparedData, prepareData, referenceCrop } from './data';
 import { backboneClassifier, createClassifier } from './models';
 import type { ClassifierMetadata } from './predictor';
 import { ClassificationTask, type ParamGroup, type TensorBatch } from './step';
@@ -137,7 +137,15 @@ export const classifyTask: TaskDefinition<typeof ClassifyTrainSchema, PreparedDa
   },
   async finish({ cfg, runDir, data: { dataset, train }, fit, models, backend }) {
     const model = models.model; // the EMA weights when --ema is on
-    const metadata: ClassifierMetadata = { task: 'classify', classNames: train.classNames, inputShape: train.shape, dataset: dataset.name, model: cfg.model };
+    const crop = referenceCrop(cfg.model, cfg.imageSize);
+    const metadata: ClassifierMetadata = {
+      task: 'classify',
+      classNames: train.classNames,
+      inputShape: train.shape,
+      dataset: dataset.name,
+      model: cfg.model,
+      ...(crop ? { preprocess: crop } : {}),
+    };
     await saveModel(model, path.join(runDir, 'model'), metadata as unknown as Record<string, unknown>);
     const report = await writeClassificationReport(model, dataset.test, runDir, {
       trainAccuracy: evaluateClassifier(model, train, 10000).accuracy,

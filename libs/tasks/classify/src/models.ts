@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng, SeededDropout } from '@cv/engine';
-import { createBackbone, listBackbones, type FeatureInfo } from '@cv/backbones';
+import { backboneDefinition, createBackbone, createReferenceClassifier, listBackbones, type FeatureInfo } from '@cv/backbones';
 import { DropBlock2D, SpatialDropout2D } from '@cv/regularization';
 
 /** What every classification model builder receives. */
@@ -75,6 +75,11 @@ export function backboneClassifier(
   name: string,
   spec: ClassifierSpec & { bn?: 'before-act' | 'after-act' | 'none' },
 ): { model: tf.LayersModel; stages: FeatureInfo[] } {
+  if (backboneDefinition(name).reference) {
+    // torchvision's own head (its last Linear is head_fc), so that imported classifiers and fine-tuned ones share names.
+    const { model, stages } = createReferenceClassifier(name, { ...spec, transform: (x) => featureRegularizers(x, spec) });
+    return { model, stages };
+  }
   const { model: body, stages } = createBackbone(name, { inputShape: spec.inputShape, seed: spec.seed, bn: spec.bn });
   const rng = new Rng(spec.seed ^ 0x5eed);
   let x = featureRegularizers(body.outputs[0], spec);

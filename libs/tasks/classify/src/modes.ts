@@ -36,7 +36,7 @@ export const classifyVal: ValDefinition<typeof ValSchema, ClassificationPredicto
   },
 };
 
-const PredictSchema = z.object({ topK: z.number().int().positive().default(3).describe('classes listed per image with --json') });
+const PredictSchema = z.object({ top: z.number().int().positive().default(3).describe('classes listed per image with --json') });
 
 /** `classify:predict`: images of any size → classes ("<image>\t<label>\t<probability>", or JSON with the top k). */
 export const classifyPredict: PredictDefinition<typeof PredictSchema, ClassificationPredictor, DecodedImage, Prediction> = {
@@ -46,7 +46,7 @@ export const classifyPredict: PredictDefinition<typeof PredictSchema, Classifica
   noun: 'image',
   list: listImages,
   read: decodeImage,
-  predict: (images, { predictor, cfg }) => predictor.predict(images, cfg.topK),
+  predict: (images, { predictor, cfg }) => predictor.predict(images, cfg.top),
   rows: (image, p) => [{ image, ...p }],
   line: (r) => `${r.image}\t${r.label}\t${(r.probability as number).toFixed(4)}`,
 };

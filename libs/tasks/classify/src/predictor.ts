@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { type DecodedImage, type ImagePredictor, type InferenceModel, type PredictTiming, prepareInput, rankClasses } from '@cv/engine/core';
+import {
+  type CenterCropSpec,
+  type DecodedImage,
+  type ImagePredictor,
+  type InferenceModel,
+  type PredictTiming,
+  prepareInput,
+  rankClasses,
+  resizeCenterCrop,
+} from '@cv/engine/core';
 
 /** What a saved classifier carries in model.json's `userDefinedMetadata`. */
 export interface ClassifierMetadata {
@@ -9,6 +18,11 @@ export interface ClassifierMetadata {
   inputShape: [number, number, number];
   dataset?: string;
   model?: string;
+  /**
+   * Reference architectures (imported torchvision weights, or trained from them): torchvision's eval transform
+   * (shorter side → resize, centre crop), bit-exact with Pillow, instead of stretching to `inputShape`.
+   */
+  preprocess?: CenterCropSpec;
   [key: string]: unknown;
 }
 
@@ -54,7 +68,9 @@ export class ClassificationPredictor implements ImagePredictor<Prediction> {
 
   predict(images: DecodedImage[], topK = this.topK): Prediction[] {
     const t0 = performance.now();
-    const { x } = prepareInput(images, { shape: this.metadata.inputShape, fit: 'resize' });
+    const pre = this.metadata.preprocess;
+    const fitted = pre ? images.map((img) => resizeCenterCrop(img, pre)) : images;
+    const { x } = prepareInput(fitted, { shape: this.metadata.inputShape, fit: 'resize' });
     const t1 = performance.now();
     // tidy returns the tensor, not its data: tidy would walk a returned typed array element by element.
     const out = tf.tidy(() => this.model.predict(x) as tf.Tensor);
