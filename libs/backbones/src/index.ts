@@ -11,3 +11,4 @@ export { type ImportReport } from './import/apply';
 export { defaultClassNames, importTorchWeights, resolveWeightsFile, type ImportOptions, type ImportResult } from './import/import';
 export { ImportSchema, runImport } from './import/cli';
 export { compareWithReference, readReferenceCase, type ReferenceCase, type ReferenceComparison } from './import/reference-check';
+export { finetuneKeys, inBackbone, planFinetune, type FinetuneConfig, type FinetunePlan } from './finetune';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { OptimizationStep } from './optim';
+import { OptimizationStep, type ParamGroup } from './optim';
 import type { StepContext, TrainTask } from './types';
 import type { Logs } from './callbacks';
 
@@ -16,6 +16,10 @@ export interface LoaderTaskOptions<B> {
   clipNorm?: number;
   accumulate?: number;
   weightDecay?: number;
+  /** Several optimizers (e.g. a fine-tuning plan's 'phase1' / 'head' / 'backbone'); default one under 'optimizer'. */
+  optimizers?: Record<string, tf.Optimizer>;
+  /** Which optimizer trains which weights in an epoch (called as each epoch starts). */
+  groupsForEpoch?: (epoch: number) => ParamGroup[];
 }
 
 /**
@@ -34,6 +38,7 @@ export abstract class LoaderTask<B> implements TrainTask<B> {
   readonly models: Record<string, tf.LayersModel>;
   readonly optimizers: Record<string, tf.Optimizer>;
   protected readonly step: OptimizationStep;
+  private groups: ParamGroup[];
 
   constructor(
     readonly model: tf.LayersModel,
@@ -42,16 +47,22 @@ export abstract class LoaderTask<B> implements TrainTask<B> {
     readonly loaderOptions: LoaderTaskOptions<B> = {},
   ) {
     this.models = { model };
-    this.optimizers = { optimizer };
+    this.optimizers = loaderOptions.optimizers ?? { optimizer };
     const { clipNorm, accumulate, weightDecay } = loaderOptions;
-    this.step = new OptimizationStep({ optimizers: this.optimizers, clipNorm, accumulate, weightDecay });
+    this.groups = this.groupsFor(0);
+    this.step = new OptimizationStep({ optimizers: this.optimizers, groups: () => this.groups, clipNorm, accumulate, weightDecay });
   }
 
   get stepsPerEpoch(): number {
     return this.loader.length;
   }
 
+  private groupsFor(epoch: number): ParamGroup[] {
+    return this.loaderOptions.groupsForEpoch?.(epoch) ?? [{ optimizer: Object.keys(this.optimizers)[0], owns: () => true }];
+  }
+
   batches(epoch: number, seed: number, epochs: number): AsyncIterable<B> {
+    this.groups = this.groupsFor(epoch);
     const { plainLoader, closeLast = 0 } = this.loaderOptions;
     return (plainLoader && epoch >= epochs - closeLast ? plainLoader : this.loader).batches(seed);
   }

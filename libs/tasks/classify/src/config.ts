@@ -1,4 +1,5 @@
 import { jobSchema } from '@cv/engine';
+import { finetuneKeys } from '@cv/backbones';
 import { z } from 'zod';
 import { listClassifiers } from './models';
 
@@ -41,9 +42,7 @@ export const ClassifyTrainSchema = jobSchema({ epochs: 3, batchSize: 64, lr: 2e-
     .union([z.boolean(), z.string()])
     .default(false)
     .describe('backbone models: load the shipped pretrained weights (true) or a tfjs LayersModel folder (path)'),
-  freeze: z.string().default('none').describe('backbone models: freeze stem..this stage (e.g. stage2) for the first --freeze-epochs, then unfreeze all'),
-  freezeEpochs: z.number().int().min(0).default(0).describe('epochs of the frozen phase (0 with --freeze: half the epochs)'),
-  finetuneLr: z.number().min(0).default(0).describe('backbone learning rate after the frozen phase (0 = same as --lr); the head keeps --lr'),
+  ...finetuneKeys,
   bn: z.enum(['before-act', 'after-act', 'none']).default('before-act').describe('backbone models: BatchNorm before or after the activation, or none'),
 });
 

@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { DataLoader } from '@cv/data';
 import { ConfigError, deriveSeed, saveModel, type TaskDefinition } from '@cv/engine';
-import { freezeUpTo, listBackbones, loadPretrained, type FeatureInfo } from '@cv/backbones';
+import { freezeUpTo, listBackbones, loadPretrained, planFinetune, type FeatureInfo } from '@cv/backbones';
 import { type ClassifyTrainConfig, ClassifyTrainSchema } from './config';
 import { type PreparedData, prepareData, referenceCrop } from './data';
 import { backboneClassifier, createClassifier } from './models';
 import type { ClassifierMetadata } from './predictor';
-import { ClassificationTask, type ParamGroup, type TensorBatch } from './step';
+import { ClassificationTask, type TensorBatch } from './step';
 import { ClassificationValidator, evaluateClassifier, writeClassificationReport } from './validator';
 
 const NATIVE_MODELS = new Set(['simple-cnn', 'reference-cnn']);
@@ -48,35 +48,6 @@ async function buildModel(cfg: ClassifyTrainConfig, inputShape: [number, number,
   return { model, stages };
 }
 
-/**
- * Optimizers and parameter groups: with --freeze, a first phase trains what is not frozen (optimizer
- * 'phase1'); afterwards, with --finetune-lr, the head ('head') and the backbone ('backbone') train at
- * their own rates. Each optimizer always sees the same weights (tfjs optimizers keep slots by position).
- */
-function planGroups(cfg: ClassifyTrainConfig, model: tf.LayersModel, stages: FeatureInfo[] | null) {
-  const isHead = (name: string) => name.startsWith('head_');
-  const freezeEpochs = cfg.freeze === 'none' ? 0 : cfg.freezeEpochs || Math.max(1, Math.floor(cfg.epochs / 2));
-  const split = stages !== null && cfg.finetuneLr > 0;
-  const names = freezeEpochs > 0 ? ['phase1'] : [];
-  names.push(...(split ? ['head', 'backbone'] : ['optimizer']));
-  const optimizers = Object.fromEntries(names.map((n) => [n, makeOptimizer(cfg)]));
-  const lrScales: Record<string, number> = split ? { backbone: cfg.finetuneLr / cfg.lr } : {};
-  const groupsForEpoch = (epoch: number): ParamGroup[] => {
-    if (epoch < freezeEpochs) {
-      freezeUpTo(model, stages!, cfg.freeze);
-      return [{ optimizer: 'phase1', owns: () => true }];
-    }
-    if (stages) freezeUpTo(model, stages, 'none');
-    return split
-      ? [
-          { optimizer: 'head', owns: isHead },
-          { optimizer: 'backbone', owns: (n) => !isHead(n) },
-        ]
-      : [{ optimizer: 'optimizer', owns: () => true }];
-  };
-  return { optimizers, lrScales, groupsForEpoch, freezeEpochs };
-}
-
 export interface ClassifyOutcome {
   cfg: ClassifyTrainConfig;
   runDir: string;
@@ -110,7 +81,7 @@ export const classifyTask: TaskDefinition<typeof ClassifyTrainSchema, PreparedDa
       brightness: cfg.brightness,
       contrast: cfg.contrast,
     };
-    const plan = planGroups(cfg, model, stages);
+    const plan = planFinetune(cfg, model, stages, () => makeOptimizer(cfg));
     const task = new ClassificationTask(
       model,
       plan.optimizers.optimizer ?? Object.values(plan.optimizers)[0],
@@ -124,7 +95,7 @@ export const classifyTask: TaskDefinition<typeof ClassifyTrainSchema, PreparedDa
         regularization: { labelSmoothing: cfg.labelSmoothing, mixup: cfg.mixup, cutmix: cfg.cutmix, l2: cfg.l2, weightDecay: cfg.weightDecay },
       },
     );
-    const phases = plan.freezeEpochs ? `, ${cfg.freeze} frozen for ${plan.freezeEpochs} epoch(s)` : '';
+    const phases = plan.summary;
     return {
       task,
       summary: `model: ${cfg.model} (${model.countParams().toLocaleString('en')} parameters)${phases}`,

@@ -28,6 +28,12 @@ export const PretrainSchema = z.object({
   rotate: z.number().min(0).default(0).describe('augment: max rotation in degrees'),
   scale: z.number().min(0).max(0.9).default(0).describe('augment: max relative scale change'),
   translate: z.number().min(0).max(0.5).default(0).describe('augment: max translation, fraction of size'),
+  flip: z.number().min(0).max(1).default(0).describe('augment: horizontal flip probability'),
+  imageSize: z.number().int().positive().default(28).describe('image-folder datasets: square input size'),
+  channels: z
+    .union([z.literal(1), z.literal(3)])
+    .default(1)
+    .describe('image-folder datasets: 1 = gray, 3 = RGB (the torchvision layouts take 3)'),
   workers: z.number().int().min(0).default(1).describe('data-parallel replicas (0 = one per core)'),
   out: z.string().optional().describe('where to ship the weights (default models/backbones/<name>)'),
 });
@@ -66,13 +72,19 @@ export async function runPretrain(argv: string[]): Promise<void> {
     String(config.scale),
     '--translate',
     String(config.translate),
+    '--flip',
+    String(config.flip),
+    '--image-size',
+    String(config.imageSize),
+    '--channels',
+    String(config.channels),
     '--workers',
     String(config.workers),
   ]);
   if (!outcome) return; // a replica worker (never with the single-replica default)
   await exportModel(path.join(runDir, 'model'), out);
   const r = outcome.report;
-  const augment = (['rotate', 'scale', 'translate'] as const).filter((k) => config[k] > 0);
+  const augment = (['rotate', 'scale', 'translate', 'flip'] as const).filter((k) => config[k] > 0);
   const augmentFlags = augment.map((k) => ` --${k} ${config[k]}`).join('');
   fs.writeFileSync(
     path.join(out, 'MODEL_CARD.md'),
@@ -84,7 +96,7 @@ export async function runPretrain(argv: string[]): Promise<void> {
 - **Data:** ${outcome.datasetName} (${outcome.split}); a seeded 10 % of the training split held out for validation, then ${config.trainLimit ? `the first ${config.trainLimit} of the rest, class-balanced` : 'all the rest'} for training.
 - **Training:** ${config.epochs} epochs, batch ${config.batchSize}, Adam ${config.lr} with cosine decay, seed ${config.seed}${augment.length ? `, augmentation: ${augment.map((k) => `${k} ${config[k]}`).join(', ')}` : ''}, ${outcome.trainSeconds.toFixed(0)} s on the wasm backend (${config.workers} replica(s)).
 - **Test accuracy (${outcome.datasetName}, ${r.testImages} images):** ${(100 * r.accuracy).toFixed(2)} %.
-- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}${augmentFlags}${config.workers !== 1 ? ` --workers ${config.workers}` : ''}${config.out ? ` --out ${config.out}` : ''}\`
+- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}${config.imageSize !== 28 ? ` --image-size ${config.imageSize}` : ''}${config.channels !== 1 ? ` --channels ${config.channels}` : ''}${augmentFlags}${config.workers !== 1 ? ` --workers ${config.workers}` : ''}${config.out ? ` --out ${config.out}` : ''}\`
 - **Date:** ${started.toISOString().slice(0, 10)}.
 `,
   );

@@ -1,4 +1,5 @@
 import { jobSchema, loaderKeys } from '@cv/engine';
+import { finetuneKeys, listBackbones } from '@cv/backbones';
 import { z } from 'zod';
 import { DETECTORS } from './models';
 import { EVAL_DEFAULTS } from './defaults';
@@ -14,6 +15,17 @@ export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3
     .enum(Object.keys(DETECTORS) as [string, ...string[]])
     .default('yolo-n')
     .describe(`detector: ${Object.keys(DETECTORS).join(', ')}`),
+  backbone: z
+    .enum(listBackbones() as [string, ...string[]])
+    .optional()
+    .describe(`backbone from the registry in place of the size's, with strides 8/16/32 (${listBackbones().join(', ')})`),
+  pretrained: z
+    .union([z.boolean(), z.string()])
+    .default(false)
+    .describe(
+      "backbone: load the registry backbone's shipped weights (true) or a model folder (path; e.g. written by backbones:import); neck and head start fresh",
+    ),
+  ...finetuneKeys,
   imgsz: z.number().int().positive().default(160).describe('input size (square, a multiple of 32); images are letterboxed to it'),
   flip: z.number().min(0).max(1).default(0.5).describe('augment: horizontal flip probability'),
   scale: z.number().min(0).max(0.9).default(0.25).describe('augment: max relative scale change (random affine)'),

@@ -10,7 +10,8 @@ import { makeAnchors } from './boxes';
 import { type DetectTrainConfig, DetectTrainSchema } from './config';
 import { CROWD_CLASS, type DetectionSet, loadDetectionData, subsetDetection } from './data';
 import { readDatasetYaml } from './yolo-format';
-import { createDetector, REG_MAX, STRIDES } from './models';
+import { createDetectorWithStages, REG_MAX, STRIDES } from './models';
+import { loadPretrained, planFinetune, type FeatureInfo } from '@cv/backbones';
 import type { DetectorMetadata } from './predictor';
 import { DetectionTask } from './step';
 import { writeErrorReports } from './error-analysis';
@@ -103,10 +104,21 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
   data: ({ cfg }) => prepare(cfg),
   describeData: ({ train, val, valDescription }) =>
     `data: ${train.length} training images, classes ${train.classNames.join(', ')}; validation: ${valDescription}; ${val.coco.annotations.length} validation objects`,
-  async build({ train, val }, { cfg, main, runDir, initialModel }) {
+  async build({ train, val }, { cfg, main, runDir, initialModel, resume }) {
     const numClasses = train.classNames.length;
     const imgsz: [number, number] = [cfg.imgsz, cfg.imgsz];
-    const model = initialModel ?? createDetector(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init') });
+    // A given model (a replica's copy, a model to continue from) is used as is: no backbone stages to freeze by.
+    const built = initialModel ? null : createDetectorWithStages(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init'), backbone: cfg.backbone });
+    const model = initialModel ?? built!.model;
+    const stages: FeatureInfo[] | null = built?.stages ?? null;
+    if (cfg.pretrained && !resume && built) {
+      const report = await loadPretrained(model, built.backbone, cfg.pretrained === true ? true : cfg.pretrained);
+      if (main)
+        console.log(
+          `pretrained backbone: ${report.loaded.length} layers loaded from ${report.source}; neck and head (${report.skipped.length} layers) start fresh`,
+        );
+    }
+    const plan = planFinetune(cfg, model, stages, () => tf.train.adam(cfg.lr));
     const anchors = makeAnchors(imgsz, STRIDES);
     const colour = new HsvJitter({ h: cfg.hsvH, s: cfg.hsvS, v: cfg.hsvV });
     const geometric = new Compose([
@@ -129,7 +141,9 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       transform: new Compose([new RandomFlip(cfg.flip), colour]),
       workers: dataWorkers(cfg.dataWorkers),
     });
-    const task = new DetectionTask(model, tf.train.adam(cfg.lr), loader, {
+    const task = new DetectionTask(model, Object.values(plan.optimizers)[0], loader, {
+      optimizers: plan.optimizers,
+      groupsForEpoch: plan.groupsForEpoch,
       anchors,
       numClasses,
       plainLoader,
@@ -141,7 +155,8 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
     const meta = metadataOf(cfg, train);
     return {
       task,
-      summary: `model: ${cfg.model} (${model.countParams().toLocaleString('en')} parameters), input ${cfg.imgsz}×${cfg.imgsz}, ${anchors.count} anchors`,
+      summary: `model: ${cfg.model}${cfg.backbone ? ` (backbone ${cfg.backbone})` : ''} (${model.countParams().toLocaleString('en')} parameters), input ${cfg.imgsz}×${cfg.imgsz}, ${anchors.count} anchors${plan.summary}`,
+      lrScales: plan.lrScales,
       best: { monitor: 'val_map', mode: 'max' },
       stopMonitor: 'val_map',
       emaModels: ['model'],
@@ -181,6 +196,6 @@ function metadataOf(cfg: DetectTrainConfig, train: DetectionSet): DetectorMetada
     imgsz: [cfg.imgsz, cfg.imgsz],
     strides: STRIDES,
     regMax: REG_MAX,
-    model: cfg.model,
+    model: cfg.backbone ? `${cfg.model}+${cfg.backbone}` : cfg.model,
   };
 }

@@ -14,7 +14,7 @@ import { assign } from './assigner';
 import { ciou, distancesToBoxes, dflExpectation, makeAnchors, nms } from './boxes';
 import { loadCocoDetection } from './data';
 import { bceWithLogits, detectionLoss, dfl } from './loss';
-import { createDetector, REG_MAX, STRIDES } from './models';
+import { createDetector, createDetectorWithStages, REG_MAX, STRIDES } from './models';
 import { DetectionPredictor } from './predictor';
 import { DetectionTask } from './step';
 
@@ -229,6 +229,26 @@ describe('data and predictor', () => {
     expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-3 * Math.max(1, tf.max(tf.abs(a)).dataSync()[0]));
     tf.dispose([x, a, b]);
     fused.dispose();
+    plain.dispose();
+  });
+
+  it('--backbone: a torchvision layout at strides 8/16/32, wide maps projected to 256 for the neck; strides it lacks refused', () => {
+    const plain = createDetector('yolo-n', { imgsz: [64, 64], numClasses: 2, seed: 1 });
+    const { model, stages, backbone } = createDetectorWithStages('yolo-n', { imgsz: [64, 64], numClasses: 2, seed: 1, backbone: 'resnet18' });
+    expect(backbone).toBe('resnet18');
+    expect(stages.map((s) => s.reduction)).toEqual([2, 4, 8, 16, 32]);
+    expect(model.outputs[0].shape).toEqual(plain.outputs[0].shape);
+    expect(model.getLayer('neck_lat5_conv').outputShape).toEqual([null, 2, 2, 256]); // layer4: 512 channels
+    expect(() => model.getLayer('neck_lat3_conv')).toThrow(); // layer2: 128 channels, taken as is
+    expect(plain.layers.some((l) => l.name.startsWith('neck_lat'))).toBe(false); // the sizes' own backbones are unchanged
+    const x = tf.randomUniform([1, 64, 64, 3]);
+    const y = model.predict(x) as tf.Tensor;
+    expect(tf.all(tf.isFinite(y)).dataSync()[0]).toBe(1);
+    tf.dispose([x, y]);
+    expect(() => createDetectorWithStages('yolo-n', { imgsz: [64, 64], numClasses: 2, seed: 1, backbone: 'unet-enc' })).toThrow(
+      /backbone 'unet-enc' does not give strides 8\/16\/32 \(its reductions: 1\/2\/4\/8\)/,
+    );
+    model.dispose();
     plain.dispose();
   });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convUnit, createBackbone, cspBlock, depthwiseUnit } from '@cv/backbones';
+import { convUnit, createBackbone, cspBlock, depthwiseUnit, type FeatureInfo } from '@cv/backbones';
 import { Rng } from '@cv/engine/core';
 
 type ST = tf.SymbolicTensor;
@@ -25,7 +25,15 @@ export interface DetectorSpec {
   imgsz: [number, number];
   numClasses: number;
   seed: number;
+  /**
+   * A registry backbone in place of the size's (any with strides 8/16/32: e.g. resnet18 or mobilenet_v3_large with
+   * imported torchvision weights). Maps wider than 256 channels get a 1×1 lateral projection to 256 before the neck.
+   */
+  backbone?: string;
 }
+
+/** Widest map the neck takes from an explicit `--backbone` (wider ones are projected). */
+const NECK_MAX = 256;
 
 /**
  * An anchor-free YOLO-style detector (after YOLOv8): registry backbone (features at strides 8/16/32) →
@@ -37,16 +45,31 @@ export interface DetectorSpec {
  * const model = createDetector('yolo-n', { imgsz: [160, 160], numClasses: 3, seed: 0 });
  */
 export function createDetector(name: string, spec: DetectorSpec): tf.LayersModel {
+  return createDetectorWithStages(name, spec).model;
+}
+
+/** `createDetector`, with the backbone's stages (for `--freeze` and the backbone's own learning rate). */
+export function createDetectorWithStages(name: string, spec: DetectorSpec): { model: tf.LayersModel; stages: FeatureInfo[]; backbone: string } {
   const def = DETECTORS[name];
   if (!def) throw new Error(`unknown detector '${name}'; available: ${Object.keys(DETECTORS).join(', ')}`);
   const [h, w] = spec.imgsz;
   if (h % 32 || w % 32) throw new Error(`input size ${h}×${w} must be a multiple of 32 (strides 8/16/32)`);
-  const { model: body, featureInfo } = createBackbone(def.backbone, { inputShape: [h, w, 3], featuresOnly: true, outIndices: [2, 3, 4], seed: spec.seed });
-  if (featureInfo.map((f) => f.reduction).join() !== STRIDES.join()) throw new Error(`backbone '${def.backbone}' does not give strides 8/16/32`);
+  const backbone = spec.backbone ?? def.backbone;
+  const { model: body, stages } = createBackbone(backbone, { inputShape: [h, w, 3], featuresOnly: true, seed: spec.seed });
+  const picked = STRIDES.map((s) => stages.findLastIndex((f) => f.reduction === s));
+  if (picked.some((i) => i < 0))
+    throw new Error(`backbone '${backbone}' does not give strides 8/16/32 (its reductions: ${stages.map((f) => f.reduction).join('/')})`);
   const rng = new Rng(spec.seed ^ 0x0de7ec7);
   const ctx = { seed: () => rng.seed(), bn: 'before-act' as const };
-  const [c3, c4, c5] = body.outputs as ST[];
-  const [w3, w4, w5] = featureInfo.map((f) => f.channels);
+  let [c3, c4, c5] = picked.map((i) => (body.outputs as ST[])[i]);
+  let [w3, w4, w5] = picked.map((i) => stages[i].channels);
+  if (spec.backbone) {
+    const lateral = (x: ST, c: number, n: string): [ST, number] =>
+      c > NECK_MAX ? [convUnit(x, NECK_MAX, 1, 1, 'silu', `neck_lat${n}`, ctx), NECK_MAX] : [x, c];
+    [c3, w3] = lateral(c3, w3, '3');
+    [c4, w4] = lateral(c4, w4, '4');
+    [c5, w5] = lateral(c5, w5, '5');
+  }
   const up = (x: ST, n: string) => apply(tf.layers.upSampling2d({ size: [2, 2], name: `neck_${n}_up` }), x);
   const cat = (xs: ST[], n: string) => apply(tf.layers.concatenate({ name: `neck_${n}_in` }), xs);
   // Top-down
@@ -91,5 +114,5 @@ export function createDetector(name: string, spec: DetectorSpec): tf.LayersModel
     return apply(tf.layers.reshape({ targetShape: [(h / s) * (w / s), 4 * REG_MAX + k], name: `${n}_flat` }), both);
   });
   const out = apply(tf.layers.concatenate({ axis: 1, name: 'head_out' }), outs);
-  return tf.model({ inputs: body.inputs, outputs: out, name });
+  return { model: tf.model({ inputs: body.inputs, outputs: out, name }), stages, backbone };
 }

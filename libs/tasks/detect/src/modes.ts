@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, listImages } from '@cv/data';
@@ -27,10 +28,40 @@ const thresholdKeys = (d: Thresholds) => ({
   iou: z.number().min(0).max(1).default(d.iou).describe('NMS IoU threshold'),
   maxDet: z.number().int().positive().default(d.maxDet).describe('detections kept per image'),
 });
+const classesKey = {
+  classes: z.string().optional().describe('class names of an ONNX detector whose metadata has none: a comma list or a text file (one per line)'),
+};
+
+/**
+ * An Ultralytics ONNX detector: `--classes` names its classes when its metadata does not; with a COCO file, its
+ * class indices map to that file's category ids by name (COCO's 80 classes → ids 1..90).
+ */
+const prepared = new WeakSet<DetectionPredictor>();
+function prepareOnnxDetector(predictor: DetectionPredictor, classes: string | undefined, gt?: () => { categories?: { id: number; name: string }[] }): void {
+  if (prepared.has(predictor)) return;
+  prepared.add(predictor);
+  if (classes) {
+    const names = fs.existsSync(classes)
+      ? fs
+          .readFileSync(classes, 'utf8')
+          .split(/\r?\n/)
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : classes.split(',').map((s) => s.trim());
+    predictor.setClassNames(names);
+  }
+  const meta = predictor.metadata;
+  const categories = meta.layout && meta.layout !== 'suite' ? gt?.().categories : undefined;
+  if (!categories?.length) return;
+  const byName = new Map(categories.map((c) => [c.name, c.id]));
+  if (meta.classNames.every((n) => byName.has(n))) meta.categoryIds = meta.classNames.map((n) => byName.get(n)!);
+}
+
 const ValSchema = z.object({
   data: z.string().optional().describe('COCO JSON of the images to score'),
   images: z.string().optional().describe('folder of its images (default <data folder>/images)'),
   ...thresholdKeys(EVAL_DEFAULTS),
+  ...classesKey,
 });
 type ValData = ReturnType<typeof readCocoImages>;
 
@@ -40,7 +71,10 @@ export const detectVal: ValDefinition<typeof ValSchema, DetectionPredictor, ValD
   task: 'detect',
   schema: ValSchema,
   data: ({ cfg }) => readCocoImages(need(cfg.data, 'detect:val needs --data <annotations.json>'), cfg.images),
-  evaluate: ({ gt, files }, { cfg, predictor }) => evaluateDetectorOnFiles(predictor, gt, files, cfg),
+  evaluate: ({ gt, files }, { cfg, predictor }) => {
+    prepareOnnxDetector(predictor, cfg.classes, () => gt);
+    return evaluateDetectorOnFiles(predictor, gt, files, cfg);
+  },
   lines: (r, { files }) => detectionLines(r, files.length),
   // The error breakdown reads every detection's box, which a queued run's merge does not have: it is in the printed
   // lines and report.md of a one-process run, and the JSON (the same for both) carries the rest of the analysis.
@@ -48,7 +82,10 @@ export const detectVal: ValDefinition<typeof ValSchema, DetectionPredictor, ValD
   report: (dir, r, { gt, files }, { cfg }) => writeFileEvaluationReport(dir, r, gt, files, { model: cfg.model, dataset: cfg.data }),
   shards: {
     count: ({ files }) => files.length,
-    evaluate: ({ gt, files }, items, { cfg, predictor }) => evaluateDetectionShard(predictor, gt, files, items, cfg),
+    evaluate: ({ gt, files }, items, { cfg, predictor }) => {
+      prepareOnnxDetector(predictor, cfg.classes, () => gt);
+      return evaluateDetectionShard(predictor, gt, files, items, cfg);
+    },
     merge: (parts, { gt }) => mergeDetectionShards(parts as DetectionShardPart[], gt),
   },
 };
@@ -56,6 +93,7 @@ export const detectVal: ValDefinition<typeof ValSchema, DetectionPredictor, ValD
 const PredictSchema = z.object({
   data: z.string().optional().describe('COCO JSON whose image ids results.json uses (matched by file name)'),
   ...thresholdKeys(PREDICT_DEFAULTS),
+  ...classesKey,
 });
 
 /** `detect:predict`: boxes drawn on each image, predictions.json (xywh boxes) and COCO results.json. */
@@ -67,7 +105,10 @@ export const detectPredict: PredictDefinition<typeof PredictSchema, DetectionPre
   noun: 'image',
   list: listImages,
   read: decodeImage,
-  predict: (images, { predictor, cfg }) => predictor.predict(images, cfg),
+  predict: (images, { predictor, cfg }) => {
+    prepareOnnxDetector(predictor, cfg.classes, () => (cfg.data ? readCocoFile(cfg.data) : {}));
+    return predictor.predict(images, cfg);
+  },
   rows: (image, objects) => [{ image, detections: objects.map(toDetectionBox) }],
   line: (row) => `${row.image}\t${(row.detections as unknown[]).length} detections`,
   summary: (rows) => `${rows.reduce((n, r) => n + (r.detections as unknown[]).length, 0)} detections`,

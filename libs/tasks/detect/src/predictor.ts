@@ -8,7 +8,8 @@ import {
   prepareInput,
   unletterboxBoxes,
 } from '@cv/engine/core';
-import { decodeOutput, makeAnchors, nms } from './boxes';
+import { decodeOutput, type Detection, makeAnchors, nms } from './boxes';
+import { decodeUltralytics, type DetectLayout, ultralyticsMetadata } from './ultralytics';
 import { PREDICT_DEFAULTS } from './defaults';
 
 /** What a saved detector carries in model.json's `userDefinedMetadata`. */
@@ -22,6 +23,8 @@ export interface DetectorMetadata {
   strides: number[];
   regMax: number;
   model?: string;
+  /** Output layout: the suite's own (default), or an Ultralytics ONNX export's (see ultralytics.ts). */
+  layout?: DetectLayout;
   [key: string]: unknown;
 }
 
@@ -46,6 +49,9 @@ export interface DetectOptions {
 /** Reads and checks a detector's metadata. */
 export function detectorMetadata(model: InferenceModel, where = 'model'): DetectorMetadata {
   const meta = model.getUserDefinedMetadata() as Partial<DetectorMetadata> | undefined;
+  // An Ultralytics ONNX export: its metadata_props name the task and classes ('names'), not the suite's keys.
+  if (meta?.task === 'detect' && !meta.classNames && ('names' in meta || 'stride' in meta || model.runtime === 'onnxruntime'))
+    return ultralyticsMetadata(meta as Record<string, unknown>, model, where);
   if (meta?.task !== 'detect' || !meta.classNames || !meta.imgsz || !meta.strides || !meta.regMax) {
     throw new Error(
       `${where} has no detector metadata (task 'detect', classNames, imgsz, strides, regMax); use a model written by detect:train or detect:export`,
@@ -77,19 +83,33 @@ export function detectBatch(
   clock?: (inferenceMs: number, postprocessMs: number) => void,
 ): DetectedObject[][] {
   const t0 = performance.now();
-  const anchors = anchorsFor(meta.imgsz, meta.strides);
   const k = meta.classNames.length;
-  const raw = model.predict(x) as tf.Tensor3D;
-  const { boxes, scores } = decodeOutput(raw, anchors, k, meta.regMax);
-  raw.dispose();
-  const t1 = performance.now();
-  const a = anchors.count;
+  const thresholds = {
+    conf: options.conf ?? PREDICT_DEFAULTS.conf,
+    iou: options.iou ?? PREDICT_DEFAULTS.iou,
+    maxDet: options.maxDet ?? PREDICT_DEFAULTS.maxDet,
+  };
+  let perImage: (i: number) => Detection[];
+  let t1: number;
+  if (meta.layout && meta.layout !== 'suite') {
+    if (meta.layout === 'ultralytics-e2e' && !k) throw new Error('this ONNX detector names no classes in its metadata; pass --classes a,b,c');
+    // Ultralytics' input is NCHW.
+    const raw = tf.tidy(() => model.predict(tf.transpose(x, [0, 3, 1, 2])) as tf.Tensor);
+    t1 = performance.now();
+    const decoded = decodeUltralytics(raw, meta.layout, k, thresholds);
+    raw.dispose();
+    perImage = (i) => decoded[i];
+  } else {
+    const anchors = anchorsFor(meta.imgsz, meta.strides);
+    const raw = model.predict(x) as tf.Tensor3D;
+    const { boxes, scores } = decodeOutput(raw, anchors, k, meta.regMax);
+    raw.dispose();
+    t1 = performance.now();
+    const a = anchors.count;
+    perImage = (i) => nms(boxes.subarray(i * a * 4, (i + 1) * a * 4), scores.subarray(i * a * k, (i + 1) * a * k), k, thresholds);
+  }
   const out = transforms.map((t, i): DetectedObject[] => {
-    const dets = nms(boxes.subarray(i * a * 4, (i + 1) * a * 4), scores.subarray(i * a * k, (i + 1) * a * k), k, {
-      conf: options.conf ?? PREDICT_DEFAULTS.conf,
-      iou: options.iou ?? PREDICT_DEFAULTS.iou,
-      maxDet: options.maxDet ?? PREDICT_DEFAULTS.maxDet,
-    });
+    const dets = perImage(i);
     return dets.map((d) => {
       const [x1, y1, x2, y2] = unletterboxBoxes(d.box, t);
       return {
@@ -124,6 +144,19 @@ export class DetectionPredictor implements ImagePredictor<DetectedObject[]> {
     readonly options: DetectOptions = {},
   ) {
     this.metadata = detectorMetadata(model);
+  }
+
+  /**
+   * Names the classes of a model whose metadata has none (an Ultralytics export without `names`: `--classes`);
+   * their count must match the model's.
+   */
+  setClassNames(names: string[]): void {
+    const known = this.metadata.classNames.length;
+    if (known && !this.metadata.classNames.every((n, i) => n === `class${i}`) && names.join() !== this.metadata.classNames.join())
+      throw new Error(`the model names its classes (${this.metadata.classNames.slice(0, 5).join(', ')}...); --classes is for models that do not`);
+    if (known && names.length !== known) throw new Error(`--classes gives ${names.length} names but the model has ${known} classes`);
+    this.metadata.classNames = names;
+    this.metadata.categoryIds = names.map((_, i) => i + 1);
   }
 
   predict(images: DecodedImage[], options: DetectOptions = this.options): DetectedObject[][] {

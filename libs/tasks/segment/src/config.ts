@@ -1,5 +1,5 @@
 import { jobSchema, loaderKeys } from '@cv/engine';
-import { listBackbones } from '@cv/backbones';
+import { finetuneKeys, listBackbones } from '@cv/backbones';
 import { z } from 'zod';
 import { SEGMENTERS } from './models';
 
@@ -24,7 +24,10 @@ export const SegmentTrainSchema = jobSchema({ epochs: 10, batchSize: 16, lr: 2e-
   pretrained: z
     .union([z.boolean(), z.string()])
     .default(false)
-    .describe("encoder: load the registry backbone's shipped pretrained weights (true) or a tfjs LayersModel folder (path); the decoder starts fresh"),
+    .describe(
+      "encoder: load the registry backbone's shipped pretrained weights (true) or a model folder (path; e.g. written by backbones:import); the decoder starts fresh",
+    ),
+  ...finetuneKeys,
   upsample: z
     .enum(['nearest', 'transpose'])
     .default('transpose')

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { Compose, HsvJitter, RandomAffine, RandomFlip, SampleLoader } from '@cv/data';
-import { loadPretrained } from '@cv/backbones';
+import { loadPretrained, planFinetune } from '@cv/backbones';
 import { ConfigError, dataWorkers, deriveSeed, Rng, saveModel, type TaskDefinition } from '@cv/engine';
 import { type SegmentTrainConfig, SegmentTrainSchema } from './config';
 import { loadSegmentationData, type SegmentationSet, type SegmentationSource, subsetSegmentation } from './data';
 import { type LossSpec, parseLoss } from './losses';
-import { createSegmenter, reductionOf, SEGMENTERS } from './models';
+import { createSegmenterWithStages, reductionOf } from './models';
 import { colourOf, SegmentationPredictor, type SegmenterMetadata } from './predictor';
 import { SegmentationTask } from './step';
 import { evaluateSegmenter, SegmentationValidator, writeSegmentationReport } from './validator';
@@ -93,17 +93,18 @@ export const segmentTask: TaskDefinition<typeof SegmentTrainSchema, SegmentData,
   data: ({ cfg }) => prepare(cfg),
   describeData: ({ train, val }) => `data: ${train.description}, classes ${train.classNames.join(', ')}; validation: ${val.description}`,
   async build({ train, val }, { cfg, main, resume, initialModel }) {
-    const model =
-      initialModel ??
-      createSegmenter(cfg.model, {
-        numClasses: train.classNames.length,
-        seed: deriveSeed(cfg.seed, 'init'),
-        encoder: cfg.encoder,
-        upsample: cfg.upsample,
-      });
-    if (cfg.pretrained && !resume) {
-      const encoder = cfg.encoder ?? SEGMENTERS[cfg.model].encoder;
-      const report = await loadPretrained(model, encoder, cfg.pretrained === true ? true : cfg.pretrained);
+    // A given model (a model to continue from) is used as is: no encoder stages to freeze by.
+    const built = initialModel
+      ? null
+      : createSegmenterWithStages(cfg.model, {
+          numClasses: train.classNames.length,
+          seed: deriveSeed(cfg.seed, 'init'),
+          encoder: cfg.encoder,
+          upsample: cfg.upsample,
+        });
+    const model = initialModel ?? built!.model;
+    if (cfg.pretrained && !resume && built) {
+      const report = await loadPretrained(model, built.encoder, cfg.pretrained === true ? true : cfg.pretrained);
       if (main)
         console.log(`pretrained encoder: ${report.loaded.length} layers loaded from ${report.source}; ${report.skipped.length} (the decoder) kept initialised`);
     }
@@ -113,7 +114,10 @@ export const segmentTask: TaskDefinition<typeof SegmentTrainSchema, SegmentData,
     const opts = { batchSize: cfg.batchSize, shuffle: true, dropLast: train.length > cfg.batchSize, workers: dataWorkers(cfg.dataWorkers) };
     const loader = new SampleLoader(train, { ...opts, transform: augment });
     const plainLoader = new SampleLoader(train, { ...opts, transform: new Compose([new RandomFlip(cfg.flip), colour]) });
-    const task = new SegmentationTask(model, tf.train.adam(cfg.lr), loader, {
+    const plan = planFinetune(cfg, model, built?.stages ?? null, () => tf.train.adam(cfg.lr));
+    const task = new SegmentationTask(model, Object.values(plan.optimizers)[0], loader, {
+      optimizers: plan.optimizers,
+      groupsForEpoch: plan.groupsForEpoch,
       loss,
       plainLoader,
       closeLast: cfg.closeAugment,
@@ -123,7 +127,8 @@ export const segmentTask: TaskDefinition<typeof SegmentTrainSchema, SegmentData,
     });
     return {
       task,
-      summary: `model: ${cfg.model}${cfg.encoder ? ` (encoder ${cfg.encoder})` : ''}, ${model.countParams().toLocaleString('en')} parameters, input ${cfg.imgsz}×${cfg.imgsz}, loss ${cfg.loss}`,
+      summary: `model: ${cfg.model}${cfg.encoder ? ` (encoder ${cfg.encoder})` : ''}, ${model.countParams().toLocaleString('en')} parameters, input ${cfg.imgsz}×${cfg.imgsz}, loss ${cfg.loss}${plan.summary}`,
+      lrScales: plan.lrScales,
       best: { monitor: 'val_miou', mode: 'max' },
       stopMonitor: 'val_miou',
       emaModels: ['model'],

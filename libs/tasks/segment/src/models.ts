@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convUnit, createBackbone } from '@cv/backbones';
+import { convUnit, createBackbone, type FeatureInfo } from '@cv/backbones';
 import { Rng } from '@cv/engine/core';
 
 type ST = tf.SymbolicTensor;
@@ -34,10 +34,19 @@ export interface SegmenterSpec {
  * const model = createSegmenter('unet-n', { numClasses: 4, seed: 0 }); // [B, H, W, 3] → [B, H, W, 4] logits
  */
 export function createSegmenter(name: string, spec: SegmenterSpec): tf.LayersModel {
+  return createSegmenterWithStages(name, spec).model;
+}
+
+/** `createSegmenter`, with the encoder's stages (for `--freeze` and the encoder's own learning rate). */
+export function createSegmenterWithStages(name: string, spec: SegmenterSpec): { model: tf.LayersModel; stages: FeatureInfo[]; encoder: string } {
   const size = SEGMENTERS[name];
   if (!size) throw new Error(`unknown segmenter '${name}'; available: ${Object.keys(SEGMENTERS).join(', ')}`);
   const encoder = spec.encoder ?? size.encoder;
-  const { model: body, featureInfo } = createBackbone(encoder, {
+  const {
+    model: body,
+    featureInfo,
+    stages,
+  } = createBackbone(encoder, {
     inputShape: [null, null, spec.channels ?? 3] as unknown as [number, number, number],
     featuresOnly: true,
     seed: spec.seed,
@@ -81,7 +90,7 @@ export function createSegmenter(name: string, spec: SegmenterSpec): tf.LayersMod
     tf.layers.conv2d({ filters: spec.numClasses, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.seed() }), name: 'head' }),
     x,
   );
-  return tf.model({ inputs: body.inputs, outputs: logits, name });
+  return { model: tf.model({ inputs: body.inputs, outputs: logits, name }), stages, encoder };
 }
 
 /** The largest reduction of a segmenter's encoder: inputs must be a multiple of it. */

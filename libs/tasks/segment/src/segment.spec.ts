@@ -225,6 +225,10 @@ describe('the U-Net, its Predictor and its training step', () => {
     }
     const classic = createSegmenter('unet-n', { numClasses: 2, seed: 1, encoder: 'unet-enc' });
     expect((classic.predict(tf.zeros([1, 32, 32, 3])) as tf.Tensor).shape).toEqual([1, 32, 32, 2]);
+    // A torchvision layout as the encoder (explicit padding at stride 2, squeeze-excitation) at any multiple of 32.
+    const mobile = createSegmenter('unet-n', { numClasses: 2, seed: 1, encoder: 'mobilenet_v3_small' });
+    expect((mobile.predict(tf.zeros([1, 64, 96, 3])) as tf.Tensor).shape).toEqual([1, 64, 96, 2]);
+    mobile.dispose();
   });
 
   it('loads pretrained encoder weights by layer name (the decoder stays fresh)', async () => {

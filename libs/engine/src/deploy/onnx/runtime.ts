@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import onnxProto from 'onnx-proto';
 import type { InferenceModel } from '../../infer/predictor';
 
 /** File names of an ONNX model folder written by `<task>:export -- --format onnx`. */
@@ -83,13 +84,18 @@ export class OnnxModel implements InferenceModel {
     this.outputs = this.session.outputMetadata.map((m) => ({ shape: shape(m.shape) }));
   }
 
-  /** A folder written by `--format onnx` (model.onnx, and metadata.json or the model's own metadata_props). */
+  /**
+   * A folder with model.onnx: written by `--format onnx` (with metadata.json), or from elsewhere, whose own
+   * `metadata_props` become the metadata (an Ultralytics export's task, names, imgsz, stride).
+   */
   static load(dir: string, options: OnnxSessionOptions = {}): OnnxModel {
     const file = path.join(dir, ONNX_FILE);
-    if (!fs.existsSync(file)) throw new Error(`'${dir}' holds no ${ONNX_FILE}; pass a folder written by <task>:export -- --format onnx`);
+    if (!fs.existsSync(file))
+      throw new Error(`'${dir}' holds no ${ONNX_FILE}; pass a folder written by <task>:export -- --format onnx, or put the .onnx file there as ${ONNX_FILE}`);
+    const bytes = fs.readFileSync(file);
     const metaFile = path.join(dir, ONNX_METADATA);
-    const metadata = fs.existsSync(metaFile) ? JSON.parse(fs.readFileSync(metaFile, 'utf8')) : {};
-    return new OnnxModel(fs.readFileSync(file), metadata, options);
+    const metadata = fs.existsSync(metaFile) ? JSON.parse(fs.readFileSync(metaFile, 'utf8')) : onnxMetadataProps(bytes, file);
+    return new OnnxModel(bytes, metadata, options);
   }
 
   getUserDefinedMetadata(): Record<string, unknown> {
@@ -111,4 +117,15 @@ export class OnnxModel implements InferenceModel {
   dispose(): void {
     this.session.dispose();
   }
+}
+
+/** An ONNX model's `metadata_props` (key → string value), e.g. Ultralytics' {task, names, imgsz, stride}. */
+export function onnxMetadataProps(bytes: Uint8Array, where: string): Record<string, string> {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnxProto.onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new Error(`${where}: not a readable ONNX file (${(e as Error).message}); export it again`);
+  }
+  return Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 }
