@@ -43,6 +43,12 @@ export const ClassifyTrainSchema = jobSchema({ epochs: 3, batchSize: 64, lr: 2e-
     .default(false)
     .describe('backbone models: load the shipped pretrained weights (true) or a tfjs LayersModel folder (path)'),
   ...finetuneKeys,
+  widthMult: z
+    .number()
+    .positive()
+    .max(4)
+    .default(1)
+    .describe('reference architectures (resnet18, mobilenet_v3_small...): torchvision width multiplier (1 = the published widths)'),
   bn: z.enum(['before-act', 'after-act', 'none']).default('before-act').describe('backbone models: BatchNorm before or after the activation, or none'),
 });
 

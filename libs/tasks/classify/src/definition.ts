@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { DataLoader } from '@cv/data';
 import { ConfigError, deriveSeed, saveModel, type TaskDefinition } from '@cv/engine';
-import { freezeUpTo, listBackbones, loadPretrained, planFinetune, type FeatureInfo } from '@cv/backbones';
+import { freezeUpTo, listBackbones, listReferenceBackbones, loadPretrained, planFinetune, type FeatureInfo } from '@cv/backbones';
 import { type ClassifyTrainConfig, ClassifyTrainSchema } from './config';
 import { type PreparedData, prepareData, referenceCrop } from './data';
 import { backboneClassifier, createClassifier } from './models';
@@ -38,7 +38,9 @@ async function buildModel(cfg: ClassifyTrainConfig, inputShape: [number, number,
     }
     return { model: createClassifier(cfg.model, spec), stages: null as FeatureInfo[] | null };
   }
-  const { model, stages } = backboneClassifier(cfg.model, { ...spec, bn: cfg.bn });
+  if (cfg.widthMult !== 1 && !listReferenceBackbones().includes(cfg.model))
+    throw new ConfigError(`--width-mult is for the reference architectures (${listReferenceBackbones().join(', ')}), not '${cfg.model}'`);
+  const { model, stages } = backboneClassifier(cfg.model, { ...spec, bn: cfg.bn, widthMult: cfg.widthMult });
   if (cfg.freeze !== 'none') freezeUpTo(model, stages, cfg.freeze); // validates the stage name up front
   if (cfg.pretrained && !resume) {
     const report = await loadPretrained(model, cfg.model, cfg.pretrained === true ? true : cfg.pretrained);

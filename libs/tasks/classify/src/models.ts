@@ -73,7 +73,7 @@ const MODELS: Record<string, Builder> = {
  */
 export function backboneClassifier(
   name: string,
-  spec: ClassifierSpec & { bn?: 'before-act' | 'after-act' | 'none' },
+  spec: ClassifierSpec & { bn?: 'before-act' | 'after-act' | 'none'; widthMult?: number },
 ): { model: tf.LayersModel; stages: FeatureInfo[] } {
   if (backboneDefinition(name).reference) {
     // torchvision's own head (its last Linear is head_fc), so that imported classifiers and fine-tuned ones share names.

@@ -30,6 +30,7 @@ export const PretrainSchema = z.object({
   translate: z.number().min(0).max(0.5).default(0).describe('augment: max translation, fraction of size'),
   flip: z.number().min(0).max(1).default(0).describe('augment: horizontal flip probability'),
   imageSize: z.number().int().positive().default(28).describe('image-folder datasets: square input size'),
+  widthMult: z.number().positive().max(4).default(1).describe('reference architectures: torchvision width multiplier'),
   channels: z
     .union([z.literal(1), z.literal(3)])
     .default(1)
@@ -76,6 +77,8 @@ export async function runPretrain(argv: string[]): Promise<void> {
     String(config.flip),
     '--image-size',
     String(config.imageSize),
+    '--width-mult',
+    String(config.widthMult),
     '--channels',
     String(config.channels),
     '--workers',
@@ -96,7 +99,7 @@ export async function runPretrain(argv: string[]): Promise<void> {
 - **Data:** ${outcome.datasetName} (${outcome.split}); a seeded 10 % of the training split held out for validation, then ${config.trainLimit ? `the first ${config.trainLimit} of the rest, class-balanced` : 'all the rest'} for training.
 - **Training:** ${config.epochs} epochs, batch ${config.batchSize}, Adam ${config.lr} with cosine decay, seed ${config.seed}${augment.length ? `, augmentation: ${augment.map((k) => `${k} ${config[k]}`).join(', ')}` : ''}, ${outcome.trainSeconds.toFixed(0)} s on the wasm backend (${config.workers} replica(s)).
 - **Test accuracy (${outcome.datasetName}, ${r.testImages} images):** ${(100 * r.accuracy).toFixed(2)} %.
-- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}${config.imageSize !== 28 ? ` --image-size ${config.imageSize}` : ''}${config.channels !== 1 ? ` --channels ${config.channels}` : ''}${augmentFlags}${config.workers !== 1 ? ` --workers ${config.workers}` : ''}${config.out ? ` --out ${config.out}` : ''}\`
+- **Command:** \`npx nx run backbones:pretrain -- --name ${config.name} --dataset ${config.dataset} --epochs ${config.epochs}${config.trainLimit ? ` --train-limit ${config.trainLimit}` : ''}${config.classes ? ` --classes ${config.classes}` : ''}${config.imageSize !== 28 ? ` --image-size ${config.imageSize}` : ''}${config.widthMult !== 1 ? ` --width-mult ${config.widthMult}` : ''}${config.channels !== 1 ? ` --channels ${config.channels}` : ''}${augmentFlags}${config.workers !== 1 ? ` --workers ${config.workers}` : ''}${config.out ? ` --out ${config.out}` : ''}\`
 - **Date:** ${started.toISOString().slice(0, 10)}.
 `,
   );
