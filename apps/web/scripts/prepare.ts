@@ -15,7 +15,7 @@ import { type DetectionPredictor, toCocoResults } from '@cv/tasks-detect';
 import '@cv/tasks-detect/predict';
 import { REPORTS } from '../src/shared/reports';
 import { EXPLORER } from '../src/shared/explorer';
-import { CATALOGUE } from '../src/server/catalogue';
+import { CATALOGUE, modelDir } from '../src/server/catalogue';
 import { SAMPLE_SEED, TRAIN_DIGITS, HELD_OUT_DIGITS, samples } from '../src/shared/samples';
 
 const web = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,9 +34,10 @@ function copyDir(from: string, to: string, filter: (f: string) => boolean): numb
 const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
 copyDir(path.join(wasmDir, 'dist'), path.join(pub, 'tfjs-wasm'), (f) => f.endsWith('.wasm'));
 
-// The shipped models, by catalogue id.
+// The shipped models, by catalogue id (the tfjs ones: an ONNX model added by WEB_MODELS_EXTRA answers from the server only).
 for (const m of CATALOGUE)
-  copyDir(path.join(root, 'models', m.dir), path.join(pub, 'models', m.id), (f) => f === 'model.json' || f.endsWith('.bin') || f === 'MODEL_CARD.md');
+  if (!m.serverOnly && fs.existsSync(path.join(modelDir(m), 'model.json')))
+    copyDir(modelDir(m), path.join(pub, 'models', m.id), (f) => f === 'model.json' || f.endsWith('.bin') || f === 'MODEL_CARD.md');
 
 /** N digits as one file: N labels (bytes) then N × 784 pixels. */
 function digits(set: ClassificationSet, n: number): Buffer {

@@ -53,6 +53,8 @@ export class UnknownBackboneError extends Error {
  */
 export function createBackbone(name: string, options: CreateBackboneOptions): Backbone {
   const def = backboneDefinition(name);
+  if ((options.widthMult ?? 1) !== 1 && !def.reference)
+    throw new Error(`a width multiplier is for the torchvision layouts (${listReferenceBackbones().join(', ')}), not '${name}'`);
   const [, , c] = options.inputShape;
   if (c !== 1 && c !== 3) throw new Error(`backbone '${name}': input must have 1 or 3 channels, got ${c}`);
   const input = tf.input({ shape: options.inputShape, name: 'input' });

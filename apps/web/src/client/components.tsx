@@ -199,8 +199,8 @@ export function useTaskModels(task: string, fallback: ModelChoice): ModelChoice[
     let live = true;
     fetch('/api/models')
       .then((r) => (r.ok ? r.json() : null))
-      .then((body: { models?: { id: string; task: string; title: string }[] } | null) => {
-        const mine = body?.models?.filter((m) => m.task === task).map(({ id, title }) => ({ id, title }));
+      .then((body: { models?: { id: string; task: string; title: string; url: string | null }[] } | null) => {
+        const mine = body?.models?.filter((m) => m.task === task).map(({ id, title, url }) => ({ id, title, serverOnly: url === null }));
         if (live && mine?.length) setList(mine);
       })
       .catch(() => undefined);

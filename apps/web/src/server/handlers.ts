@@ -129,7 +129,9 @@ export async function models(): Promise<Response> {
         architecture: meta.model ?? null,
         input,
         sizeBytes: sizes.get(entry.id)!,
-        url: `/models/${entry.id}/model.json`,
+        // An ONNX model (ONNX Runtime, on the server) has no in-browser copy.
+        url: entry.serverOnly || p.model.runtime === 'onnxruntime' ? null : `/models/${entry.id}/model.json`,
+        runtime: p.model.runtime ?? 'tfjs',
       };
     });
     const body: Record<string, unknown> = { models: list, backend, loadMs };

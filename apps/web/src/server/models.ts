@@ -41,7 +41,8 @@ async function load(): Promise<Loaded> {
   const sizes = new Map<string, number>();
   for (const entry of CATALOGUE) {
     const dir = modelDir(entry);
-    if (!fs.existsSync(path.join(dir, 'model.json'))) throw new Error(`shipped model '${entry.id}' is missing at ${dir}; restore models/ from the repository`);
+    if (!fs.existsSync(path.join(dir, 'model.json')) && !fs.existsSync(path.join(dir, 'model.onnx')))
+      throw new Error(`model '${entry.id}' is missing at ${dir}; restore models/ from the repository`);
     predictors.set(entry.id, await engine.loadPredictor(dir));
     sizes.set(entry.id, folderBytes(dir));
   }

@@ -100,4 +100,6 @@ export const cocoResults = (answer: DetectAnswer, detections: DetectionBox[], im
 export interface ModelChoice {
   id: string;
   title: string;
+  /** The server alone runs it (an ONNX model, or one the operator added): no in-browser copy. */
+  serverOnly?: boolean;
 }

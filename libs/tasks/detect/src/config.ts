@@ -25,6 +25,7 @@ export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3
     .describe(
       "backbone: load the registry backbone's shipped weights (true) or a model folder (path; e.g. written by backbones:import); neck and head start fresh",
     ),
+  widthMult: z.number().positive().max(4).default(1).describe('--backbone of the reference architectures (resnet18, ...): torchvision width multiplier'),
   ...finetuneKeys,
   imgsz: z.number().int().positive().default(160).describe('input size (square, a multiple of 32); images are letterboxed to it'),
   flip: z.number().min(0).max(1).default(0.5).describe('augment: horizontal flip probability'),

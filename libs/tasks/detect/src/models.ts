@@ -30,6 +30,8 @@ export interface DetectorSpec {
    * imported torchvision weights). Maps wider than 256 channels get a 1×1 lateral projection to 256 before the neck.
    */
   backbone?: string;
+  /** Reference architectures: torchvision's width multiplier of `backbone` (1 = the published widths). */
+  widthMult?: number;
 }
 
 /** Widest map the neck takes from an explicit `--backbone` (wider ones are projected). */
@@ -55,7 +57,7 @@ export function createDetectorWithStages(name: string, spec: DetectorSpec): { mo
   const [h, w] = spec.imgsz;
   if (h % 32 || w % 32) throw new Error(`input size ${h}×${w} must be a multiple of 32 (strides 8/16/32)`);
   const backbone = spec.backbone ?? def.backbone;
-  const { model: body, stages } = createBackbone(backbone, { inputShape: [h, w, 3], featuresOnly: true, seed: spec.seed });
+  const { model: body, stages } = createBackbone(backbone, { inputShape: [h, w, 3], featuresOnly: true, seed: spec.seed, widthMult: spec.widthMult });
   const picked = STRIDES.map((s) => stages.findLastIndex((f) => f.reduction === s));
   if (picked.some((i) => i < 0))
     throw new Error(`backbone '${backbone}' does not give strides 8/16/32 (its reductions: ${stages.map((f) => f.reduction).join('/')})`);

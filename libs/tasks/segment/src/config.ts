@@ -27,6 +27,7 @@ export const SegmentTrainSchema = jobSchema({ epochs: 10, batchSize: 16, lr: 2e-
     .describe(
       "encoder: load the registry backbone's shipped pretrained weights (true) or a model folder (path; e.g. written by backbones:import); the decoder starts fresh",
     ),
+  widthMult: z.number().positive().max(4).default(1).describe('--encoder of the reference architectures (resnet18, ...): torchvision width multiplier'),
   ...finetuneKeys,
   upsample: z
     .enum(['nearest', 'transpose'])

@@ -101,6 +101,7 @@ export const segmentTask: TaskDefinition<typeof SegmentTrainSchema, SegmentData,
           seed: deriveSeed(cfg.seed, 'init'),
           encoder: cfg.encoder,
           upsample: cfg.upsample,
+          widthMult: cfg.widthMult,
         });
     const model = initialModel ?? built!.model;
     if (cfg.pretrained && !resume && built) {

@@ -22,6 +22,8 @@ export interface SegmenterSpec {
   upsample?: Upsample;
   /** Input channels (3). */
   channels?: number;
+  /** Reference architectures: torchvision's width multiplier of `encoder`. */
+  widthMult?: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export function createSegmenterWithStages(name: string, spec: SegmenterSpec): { 
     inputShape: [null, null, spec.channels ?? 3] as unknown as [number, number, number],
     featuresOnly: true,
     seed: spec.seed,
+    widthMult: spec.widthMult,
   });
   // One skip per reduction: the deepest feature of each.
   const outputs = body.outputs as ST[];

@@ -15,11 +15,13 @@ const MODEL_OF_KIND: Partial<Record<Sample['kind'], string>> = { mnist: 'mnist',
 export default function ClassifyPage() {
   const models = useTaskModels('classify', DEFAULT_MODEL);
   const [model, setModel] = useState(DEFAULT_MODEL.id);
+  // A model with no in-browser copy (an ONNX model the operator added) is always answered by the server.
+  const serverOnly = models.find((m) => m.id === model)?.serverOnly === true;
   const [backend, setBackend] = useState<string>();
   const [loading, setLoading] = useState<number | null>(null);
   const r = useRunner<ClassifyAnswer>(
     async (image, inBrowser) => {
-      if (!inBrowser) return postImage<ClassifyAnswer>('classify', image, { model });
+      if (!inBrowser || serverOnly) return postImage<ClassifyAnswer>('classify', image, { model });
       const rt = await import('../../client/runtime');
       setBackend(await rt.browserBackend());
       const predictor = await rt.browserPredictor<ClassificationPredictor>(model, setLoading);
@@ -27,7 +29,7 @@ export default function ClassifyPage() {
       const [p] = predictor.predict([img], 5);
       return { ...classifyAnswer(model, p), timing: rt.pageStages(ms, predictor) };
     },
-    [model],
+    [model, serverOnly],
   );
   return (
     <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">

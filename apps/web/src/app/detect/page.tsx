@@ -17,6 +17,8 @@ type Refilter = typeof import('@cv/tasks-detect/predict').filterDetections;
 export default function DetectPage() {
   const models = useTaskModels('detect', DEFAULT_MODEL);
   const [model, setModel] = useState(DEFAULT_MODEL.id);
+  // A model with no in-browser copy (an ONNX model the operator added) is always answered by the server.
+  const serverOnly = models.find((m) => m.id === model)?.serverOnly === true;
   const [conf, setConf] = useState(PREDICT_DEFAULTS.conf);
   const [iou, setIou] = useState(PREDICT_DEFAULTS.iou);
   const [labels, setLabels] = useState(true);
@@ -49,12 +51,12 @@ export default function DetectPage() {
 
   const r = useRunner<DetectAnswer>(
     async (image, inBrowser) => {
-      if (!inBrowser) return postImage<DetectAnswer>('detect', image, { model, ...CANDIDATES });
+      if (!inBrowser || serverOnly) return postImage<DetectAnswer>('detect', image, { model, ...CANDIDATES });
       const rt = await import('../../client/runtime');
       const { image: img, ms } = await rt.timedDecode(image);
       return answerFor(img, ms);
     },
-    [model],
+    [model, serverOnly],
   );
 
   const filter = useCallback(

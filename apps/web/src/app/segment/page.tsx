@@ -33,6 +33,8 @@ function paintMask(ctx: CanvasRenderingContext2D | OffscreenCanvasRenderingConte
 export default function SegmentPage() {
   const models = useTaskModels('segment', DEFAULT_MODEL);
   const [model, setModel] = useState(DEFAULT_MODEL.id);
+  // A model with no in-browser copy (an ONNX model the operator added) is always answered by the server.
+  const serverOnly = models.find((m) => m.id === model)?.serverOnly === true;
   const [opacity, setOpacity] = useState(0.6);
   const [view, setView] = useState<View>('overlay');
   const [backend, setBackend] = useState<string>();
@@ -57,7 +59,7 @@ export default function SegmentPage() {
 
   const r = useRunner<Segmented>(
     async (image, inBrowser) => {
-      if (!inBrowser) {
+      if (!inBrowser || serverOnly) {
         const answer = await postImage<SegmentSummary & { mask: string }>('segment', image, { model });
         return { ...answer, mask: (await decodeIndexPng(answer.mask)).mask };
       }
@@ -65,7 +67,7 @@ export default function SegmentPage() {
       const { image: img, ms } = await rt.timedDecode(image);
       return answerFor(img, ms);
     },
-    [model],
+    [model, serverOnly],
   );
   const res = r.result;
 
