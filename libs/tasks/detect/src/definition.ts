@@ -108,7 +108,9 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
     const numClasses = train.classNames.length;
     const imgsz: [number, number] = [cfg.imgsz, cfg.imgsz];
     // A given model (a replica's copy, a model to continue from) is used as is: no backbone stages to freeze by.
-    const built = initialModel ? null : createDetectorWithStages(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init'), backbone: cfg.backbone, widthMult: cfg.widthMult });
+    const built = initialModel
+      ? null
+      : createDetectorWithStages(cfg.model, { imgsz, numClasses, seed: deriveSeed(cfg.seed, 'init'), backbone: cfg.backbone, widthMult: cfg.widthMult });
     const model = initialModel ?? built!.model;
     const stages: FeatureInfo[] | null = built?.stages ?? null;
     if (cfg.pretrained && !resume && built) {
