@@ -5,7 +5,7 @@
  * Validation on a separate generated set (never used for a choice: no early stopping, the last epoch's model is
  * scored). Runs one at a time. Writes docs/results/transfer-objects-detect.md.
  *
- *   npx nx run experiments:transfer-objects-detect [-- --reuse] [--seeds 0,1] [--epochs 30]
+ *   npx nx run experiments:transfer-objects-detect [-- --reuse] [--seeds 0,1,2] [--epochs 30]
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +18,7 @@ const option = (name: string, fallback: string) => {
 const weights = option('--weights', 'models/backbones/resnet18-w025-objects');
 const train = option('--data', 'datasets/objects-det-train/annotations.json');
 const val = option('--val-data', 'datasets/objects-det-val/annotations.json');
-const seeds = option('--seeds', '0,1').split(',').map(Number);
+const seeds = option('--seeds', '0,1,2').split(',').map(Number);
 const epochs = Number(option('--epochs', '30'));
 const reuse = process.argv.includes('--reuse');
 for (const f of [train, val])
