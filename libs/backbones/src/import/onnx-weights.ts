@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { type NamedTensor, WeightsFileError } from './safetensors';
+import { half, type NamedTensor, WeightsFileError } from './safetensors';
 
 const { onnx } = onnxProto;
 
@@ -52,13 +52,7 @@ function tensorOf(t: onnxProto.onnx.ITensorProto, where: string): NamedTensor {
   } else if (type === FLOAT16 && raw) {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     data = new Float32Array(count);
-    for (let i = 0; i < count; i++) {
-      const h = view.getUint16(2 * i, true);
-      const e = (h >> 10) & 0x1f;
-      const f = h & 0x3ff;
-      const s = h & 0x8000 ? -1 : 1;
-      data[i] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
-    }
+    for (let i = 0; i < count; i++) data[i] = half(view.getUint16(2 * i, true));
   } else {
     return { shape, data: new Float32Array(0) }; // integer tensors (shapes, indices): not weights
   }
