@@ -112,17 +112,7 @@ export function applyNamed(
     else tf.dispose(values);
   }
   for (const name of tensors.keys()) if (!used.has(name) && !name.endsWith('num_batches_tracked')) report.unexpected.push(name);
-  try {
-    check(report);
-  } catch (e) {
-    for (const [, values] of assignments) tf.dispose(values);
-    throw e;
-  }
-  for (const [layer, values] of assignments) {
-    layer.setWeights(values);
-    tf.dispose(values);
-  }
-  return report;
+  return commit(report, assignments);
 }
 
 /**
@@ -186,6 +176,11 @@ export function applyOnnxOps(
     }
   }
   for (const op of ops.slice(j)) report.unexpected.push(`${op.op} '${op.node}'`);
+  return commit(report, assignments);
+}
+
+/** Sets the converted weights once the report is clean; otherwise frees them and refuses, the model untouched. */
+function commit(report: ImportReport, assignments: [tf.layers.Layer, tf.Tensor[]][]): ImportReport {
   try {
     check(report);
   } catch (e) {

@@ -1,4 +1,4 @@
-import { ConfigError, initBackend, parseArgs, saveModel } from '@cv/engine';
+import { ConfigError, initBackend, nameList, parseArgs, saveModel } from '@cv/engine';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -21,13 +21,7 @@ export const ImportSchema = z.object({
 
 function readClasses(spec: string, numClasses: number): string[] {
   if (!spec) return defaultClassNames(numClasses);
-  const names = fs.existsSync(spec)
-    ? fs
-        .readFileSync(spec, 'utf8')
-        .split(/\r?\n/)
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : spec.split(',').map((s) => s.trim());
+  const names = nameList(spec);
   if (names.length !== numClasses)
     throw new ConfigError(`--classes gives ${names.length} names but the file's head has ${numClasses} classes; give one name per class`);
   return names;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, configHelp, parseArgs } from './args';
+import { ConfigError, configHelp, nameList, parseArgs } from './args';
 
 const Schema = z.object({
   epochs: z.number().int().positive().default(10).describe('training epochs'),
@@ -72,5 +72,14 @@ describe('parseArgs', () => {
     const help = configHelp(Schema, 'usage: x');
     expect(help).toContain('--train-limit');
     expect(help).toContain('training epochs [10]');
+  });
+});
+
+describe('nameList', () => {
+  it('reads a comma list, or a file of one name per line (blank lines skipped)', () => {
+    expect(nameList('cat, dog,bird')).toEqual(['cat', 'dog', 'bird']);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'names-')), 'classes.txt');
+    fs.writeFileSync(file, 'traffic light\r\n\nstop sign\n');
+    expect(nameList(file)).toEqual(['traffic light', 'stop sign']);
   });
 });

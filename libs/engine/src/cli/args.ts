@@ -201,3 +201,23 @@ export function need<T>(value: T | undefined | null, message: string): T {
   if (value === undefined || value === null || value === '') throw new ConfigError(message);
   return value;
 }
+
+/**
+ * A list of names given on the command line: a text file (one per line, blank lines skipped) when `spec` names an
+ * existing file, else a comma-separated list.
+ *
+ * @example
+ * const classNames = nameList(cfg.classes); // --classes names.txt, or --classes cat,dog
+ */
+export function nameList(spec: string): string[] {
+  if (fs.existsSync(spec) && fs.statSync(spec).isFile())
+    return fs
+      .readFileSync(spec, 'utf8')
+      .split(/\r?\n/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, listImages } from '@cv/data';
-import { type DecodedImage, need, type PredictDefinition, type TaskModes, type ValDefinition, writeFileAtomic } from '@cv/engine';
+import { type DecodedImage, nameList, need, type PredictDefinition, type TaskModes, type ValDefinition, writeFileAtomic } from '@cv/engine';
 import { z } from 'zod';
 import { type DetectionBox, toDetectionBox } from './answer';
 import { EVAL_DEFAULTS, PREDICT_DEFAULTS, type Thresholds } from './defaults';
@@ -40,16 +39,7 @@ const prepared = new WeakSet<DetectionPredictor>();
 function prepareOnnxDetector(predictor: DetectionPredictor, classes: string | undefined, gt?: () => { categories?: { id: number; name: string }[] }): void {
   if (prepared.has(predictor)) return;
   prepared.add(predictor);
-  if (classes) {
-    const names = fs.existsSync(classes)
-      ? fs
-          .readFileSync(classes, 'utf8')
-          .split(/\r?\n/)
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : classes.split(',').map((s) => s.trim());
-    predictor.setClassNames(names);
-  }
+  if (classes) predictor.setClassNames(nameList(classes));
   const meta = predictor.metadata;
   const categories = meta.layout && meta.layout !== 'suite' ? gt?.().categories : undefined;
   if (!categories?.length) return;
