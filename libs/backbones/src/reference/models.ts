@@ -56,6 +56,29 @@ function normalizeInput(input: ST, pre: ReferencePreprocess, arch: string): ST {
 
 const gap = (x: ST, name = 'avgpool') => apply(tf.layers.globalAveragePooling2d({ name }), x);
 
+/**
+ * torchvision's `block` of MobileNetV3's InvertedResidual and EfficientNet's MBConv: 1×1 expansion (when it
+ * widens), depthwise k×k, optional squeeze-excitation, 1×1 linear projection, as `<m>.block.0..`. Returns the
+ * branch before the residual add.
+ */
+function mbBlock(
+  x: ST,
+  o: { exp: number; out: number; kernel: number; stride: number; act: TorchAct; se?: { squeeze: number; act: TorchAct; scale: TorchAct } },
+  m: string,
+  c: BuildContext,
+): ST {
+  let y = x;
+  let j = 0;
+  if (o.exp !== channelsOf(x)) y = convNormAct(y, { filters: o.exp, kernel: 1 }, o.act, `${m}.block.${j++}`, c);
+  y = convNormAct(y, { filters: o.exp, kernel: o.kernel, stride: o.stride, depthwise: true }, o.act, `${m}.block.${j++}`, c);
+  if (o.se) y = squeezeExcite(y, o.se.squeeze, o.se.act, o.se.scale, `${m}.block.${j++}`, c);
+  return convNormAct(y, { filters: o.out, kernel: 1 }, 'none', `${m}.block.${j++}`, c);
+}
+
+/** torchvision's `classifier` of MobileNetV2 and EfficientNet: Dropout(0.2) → Linear ('classifier.1', tfjs 'head_fc'). */
+const dropoutLinearHead = (x: ST, numClasses: number, ctx: BuildContext) =>
+  linear(dropout(gap(x), 0.2, 'classifier_0'), numClasses, 'classifier.1', ctx, 'head_fc');
+
 // ---------------------------------------------------------------------------------------------- ResNet
 
 function basicBlock(x: ST, planes: number, stride: number, m: string, ctx: BuildContext): ST {
@@ -160,7 +183,7 @@ const mobilenetV2: BackboneDefinition = {
     preprocess: MOBILENET_V2_PRE,
     numClasses: 1000,
     source: 'torchvision.models.mobilenet_v2',
-    head: (x, numClasses, ctx) => linear(dropout(gap(x), 0.2, 'classifier_0'), numClasses, 'classifier.1', ctx, 'head_fc'),
+    head: dropoutLinearHead,
   },
 };
 
@@ -211,16 +234,12 @@ function mobilenetV3(arch: string, setting: V3Conf[], lastChannel: number, param
       let x = convNormAct(normalizeInput(input, preprocess, arch), { filters: adj(setting[0][0]), kernel: 3, stride: 2 }, 'hardswish', 'features.0', c);
       const blocks: Block[] = [{ output: x, reduction: 2, prefixes: ['normalize', 'features_0'] }];
       let reduction = 2;
-      setting.forEach(([i0, k, e0, o0, se, a, stride], b) => {
+      setting.forEach(([i0, k, e0, o0, useSe, a, stride], b) => {
         const [inp, exp, oup] = [adj(i0), adj(e0), adj(o0)];
         const activation: TorchAct = a === 'HS' ? 'hardswish' : 'relu';
         const m = `features.${b + 1}`;
-        let y = x;
-        let j = 0;
-        if (exp !== inp) y = convNormAct(y, { filters: exp, kernel: 1 }, activation, `${m}.block.${j++}`, c);
-        y = convNormAct(y, { filters: exp, kernel: k, stride, depthwise: true }, activation, `${m}.block.${j++}`, c);
-        if (se) y = squeezeExcite(y, makeDivisible(Math.floor(exp / 4)), 'relu', 'hardsigmoid', `${m}.block.${j++}`, c);
-        y = convNormAct(y, { filters: oup, kernel: 1 }, 'none', `${m}.block.${j++}`, c);
+        const se = useSe ? { squeeze: makeDivisible(Math.floor(exp / 4)), act: 'relu' as const, scale: 'hardsigmoid' as const } : undefined;
+        const y = mbBlock(x, { exp, out: oup, kernel: k, stride, act: activation, se }, m, c);
         x = stride === 1 && inp === oup ? add(y, x, `${layerName(m)}_add`) : y;
         reduction *= stride;
         blocks.push({ output: x, reduction, prefixes: [layerName(m)] });
@@ -283,12 +302,8 @@ const efficientnetB0: BackboneDefinition = {
         const stride = b === 0 ? cfg.s : 1;
         const m = `features.${si + 1}.${b}`;
         const expanded = makeDivisible(inp * cfg.e);
-        let y = x;
-        let j = 0;
-        if (expanded !== inp) y = convNormAct(y, { filters: expanded, kernel: 1 }, 'silu', `${m}.block.${j++}`, c);
-        y = convNormAct(y, { filters: expanded, kernel: cfg.k, stride, depthwise: true }, 'silu', `${m}.block.${j++}`, c);
-        y = squeezeExcite(y, Math.max(1, Math.floor(inp / 4)), 'silu', 'sigmoid', `${m}.block.${j++}`, c);
-        y = convNormAct(y, { filters: cfg.o, kernel: 1 }, 'none', `${m}.block.${j++}`, c);
+        const se = { squeeze: Math.max(1, Math.floor(inp / 4)), act: 'silu' as const, scale: 'sigmoid' as const };
+        const y = mbBlock(x, { exp: expanded, out: cfg.o, kernel: cfg.k, stride, act: 'silu', se }, m, c);
         if (stride === 1 && inp === cfg.o) x = add(stochasticDepth(y, (0.2 * blockId) / total, `${layerName(m)}_drop_path`), x, `${layerName(m)}_add`);
         else x = y;
         reduction *= stride;
@@ -305,7 +320,7 @@ const efficientnetB0: BackboneDefinition = {
     preprocess: EFFICIENTNET_B0_PRE,
     numClasses: 1000,
     source: 'torchvision.models.efficientnet_b0',
-    head: (x, numClasses, ctx) => linear(dropout(gap(x), 0.2, 'classifier_0'), numClasses, 'classifier.1', ctx, 'head_fc'),
+    head: dropoutLinearHead,
   },
 };
 
