@@ -4,14 +4,14 @@
  * included, up to `Math.exp` against numpy's exp: at most one unit in the last place).
  */
 import { type CocoAnnotation, CocoError, type COCO } from './coco';
-import { fromRLE } from './mask';
+import { type Bbox, fromRLE, type Runs } from './mask';
 import { bboxIouInto, oksInto, runsIouFlat } from './iou';
 import type { RLE } from './mask-api';
-import { accumulateEvalImgs } from './accumulate';
+import { accumulateFrom, entriesSource, flatSource } from './accumulate';
+import { annNumber, cellOf, type FlatCells, gatherCells, MatchScratch, matchCodes } from './flat';
 import { apGrid, perCategoryAP } from './per-category';
 import { summarizeOne, summaryLines } from './summary';
-import { Arena } from './arrays';
-import { allocStore, type EvalStore, matchInto, slotEvalImg, storeFromEvalImgs } from './eval-store';
+import { allocStore, matchInto, slotEvalImg } from './eval-store';
 import { IOU_TYPES, type IouType, Params } from './params';
 import type { CategoryAP, Cell, DtRec, EvalImg, EvalResult, GtRec } from './eval-types';
 
@@ -19,11 +19,7 @@ export type { CategoryAP, EvalImg, EvalResult } from './eval-types';
 
 export { evalRow } from './eval-types';
 
-function requireNumber(ann: CocoAnnotation, field: string, kind: string): number {
-  const v = ann[field];
-  if (typeof v !== 'number' && typeof v !== 'boolean') throw new CocoError(`${kind} annotation ${ann.id}: missing or non-numeric '${field}'`);
-  return Number(v);
-}
+const boxAt = (flat: Float64Array, i: number): Bbox => [flat[4 * i], flat[4 * i + 1], flat[4 * i + 2], flat[4 * i + 3]];
 
 /**
  * Evaluates detections against ground truth like pycocotools' COCOeval.
@@ -38,22 +34,19 @@ export class COCOeval {
   eval: EvalResult | null = null;
   stats: number[] = [];
   private paramsEval: Params | null = null;
-  /** Cells by imgIndex·C + catIndex over params.imgIds × (catIds, or [−1] without categories). */
-  private cells: (Cell | undefined)[] = [];
-  private cellIndex = new Map<number, number>();
-  private catIndex = new Map<number, number>();
-  /** evaluate()'s entries in flat arrays (see eval-store.ts); `evalImgs` makes objects of them on first read. */
-  private store: EvalStore | null = null;
-  /** Gt order of the slots whose ignored gts moved behind regular ones. */
-  private reordered = new Map<number, Int32Array>();
-  private cellOfSlot: Int32Array = new Int32Array(0);
-  /** Per category index: the image indices with a cell, ascending. */
-  private imagesOfCat: number[][] = [];
+  /** evaluate()'s cells and codes (flat.ts); the per-entry objects are made from them on demand. */
+  private flat: FlatCells | null = null;
+  private codes: Uint8Array | null = null;
+  /** Non-ignored gts per cell and area range, [cell · A + a]. */
+  private npig: Int32Array | null = null;
+  private gGeo: (Runs | number[])[] = [];
+  private dGeo: (Runs | number[])[] = [];
+  private gBox: Bbox[] = [];
+  private cellObjects = new Map<number, Cell>();
   /** The area ranges evaluate() used (the same arrays, as pycocotools' entries hold them). */
   private evalAreaRng: [number, number][] = [];
-  private entries: (EvalImg | null)[] | null = [];
-  /** The cells' IoU matrices, as views of a few large buffers (one ArrayBuffer per cell costs more in GC). */
-  private iouArena = new Arena((n) => new Float64Array(n));
+  /** evalImgs entries once read or set (accumulate() then reads these). */
+  private entries: (EvalImg | null)[] | null = null;
 
   constructor(
     readonly cocoGt: COCO,
@@ -66,26 +59,8 @@ export class COCOeval {
     this.params.catIds = [...cocoGt.getCatIds()].sort((a, b) => a - b);
   }
 
-  private gtRecord(ann: CocoAnnotation): GtRec {
-    const iscrowd = requireNumber(ann, 'iscrowd', 'ground-truth');
-    const area = requireNumber(ann, 'area', 'ground-truth');
-    requireNumber(ann, 'category_id', 'ground-truth');
-    // pycocotools overwrites any 'ignore' key with the truthiness of iscrowd, but the IoU and the matching
-    // take int(iscrowd): 0.5 is ignored yet no crowd, 2 and true are crowds.
-    const rec: GtRec = { id: ann.id, area, iscrowd: Math.trunc(iscrowd), ignore: !!iscrowd };
-    // keypoints: a person without labelled keypoints is ignored, whatever its points say.
-    if (this.params.iouType === 'keypoints') rec.ignore = requireNumber(ann, 'num_keypoints', 'ground-truth') === 0 || rec.ignore;
-    this.attachGeometry(rec, ann, this.cocoGt, 'ground-truth');
-    return rec;
-  }
-
-  private dtRecord(ann: CocoAnnotation): DtRec {
-    const rec: DtRec = { id: ann.id, area: requireNumber(ann, 'area', 'detection'), score: requireNumber(ann, 'score', 'detection') };
-    this.attachGeometry(rec, ann, this.cocoDt, 'detection');
-    return rec;
-  }
-
-  private attachGeometry(rec: GtRec | DtRec, ann: CocoAnnotation, coco: COCO, kind: string): void {
+  /** Validated geometry of an annotation: its mask as runs, or its keypoints (boxes are read by gatherCells). */
+  private geometry(ann: CocoAnnotation, coco: COCO, kind: string): Runs | number[] {
     if (this.params.iouType === 'keypoints') {
       const k = this.params.kpt_oks_sigmas.length;
       const kps = ann.keypoints;
@@ -94,130 +69,86 @@ export class COCOeval {
           `${kind} annotation ${ann.id}: 'keypoints' must be ${3 * k} numbers ([x, y, v] for each of the ${k} keypoints that params.kpt_oks_sigmas has; got ${Array.isArray(kps) ? kps.length : 'none'}); set kpt_oks_sigmas for other skeletons`,
         );
       }
-      rec.kps = kps as number[];
-      if (kind === 'ground-truth') {
-        const bb = ann.bbox;
-        if (!Array.isArray(bb) || bb.length !== 4 || bb.some((v) => typeof v !== 'number'))
-          throw new CocoError(`${kind} annotation ${ann.id}: missing 'bbox' [x, y, w, h] (the OKS of a person without visible keypoints uses it)`);
-        rec.bbox = bb;
-      }
-    } else if (this.params.iouType === 'bbox') {
-      const bb = ann.bbox;
-      if (!Array.isArray(bb) || bb.length !== 4 || bb.some((v) => typeof v !== 'number')) {
-        throw new CocoError(`${kind} annotation ${ann.id}: missing 'bbox' [x, y, w, h]`);
-      }
-      rec.bbox = bb;
-    } else {
-      try {
-        rec.runs = fromRLE(coco.annToRLE(ann) as RLE);
-      } catch (e) {
-        throw e instanceof CocoError ? e : new CocoError(`${kind} annotation ${ann.id}: ${(e as Error).message}`);
-      }
+      return kps as number[];
+    }
+    try {
+      return fromRLE(coco.annToRLE(ann) as RLE);
+    } catch (e) {
+      throw e instanceof CocoError ? e : new CocoError(`${kind} annotation ${ann.id}: ${(e as Error).message}`);
     }
   }
 
+  /** A keypoint gt's box (the OKS of a person without visible keypoints uses it). */
+  private keypointBox(ann: CocoAnnotation): Bbox {
+    const bb = ann.bbox;
+    if (!Array.isArray(bb) || bb.length !== 4 || bb.some((v) => typeof v !== 'number'))
+      throw new CocoError(`ground-truth annotation ${ann.id}: missing 'bbox' [x, y, w, h] (the OKS of a person without visible keypoints uses it)`);
+    return bb as Bbox;
+  }
+
+  /** Gathers the cells (flat.ts) and every kept annotation's geometry. */
   private prepare(): void {
-    this.iouArena = new Arena((n) => new Float64Array(n));
     const p = this.params;
-    const catIds = p.useCats ? p.catIds : [-1];
-    const C = catIds.length;
-    this.cells = new Array(p.imgIds.length * C);
-    this.cellIndex = new Map(p.imgIds.map((id, i) => [id, i]));
-    this.catIndex = new Map(catIds.map((id, i) => [id, i]));
-    this.imagesOfCat = Array.from({ length: C }, () => []);
-    if (!p.useCats) return this.prepareWithoutCats();
-    // pycocotools' loadAnns(getAnnIds(imgIds, catIds)) without the id round trip: each image's annotations in
-    // dataset order, those of the evaluated categories, gathered straight into their (image, category) cell.
-    const lists = new Map<number, { g: GtRec[]; d: DtRec[] }>();
-    const listOf = (ii: number, ci: number) => {
-      const c = ii * C + ci;
-      let l = lists.get(c);
-      if (!l) {
-        lists.set(c, (l = { g: [], d: [] }));
-        this.imagesOfCat[ci].push(ii);
-      }
-      return l;
-    };
-    for (let ii = 0; ii < p.imgIds.length; ii++) {
-      const id = p.imgIds[ii];
-      for (const a of this.cocoGt.imgToAnns.get(id) ?? []) {
-        const ci = this.catIndex.get(a.category_id);
-        if (ci !== undefined) listOf(ii, ci).g.push(this.gtRecord(a));
-      }
-      for (const a of this.cocoDt.imgToAnns.get(id) ?? []) {
-        const ci = this.catIndex.get(a.category_id);
-        if (ci !== undefined) listOf(ii, ci).d.push(this.dtRecord(a));
-      }
-    }
-    for (const l of this.imagesOfCat) l.sort((a, b) => a - b);
-    for (const [c, { g, d }] of lists) this.cells[c] = this.makeCell(g, d);
+    const catIds = p.catIds;
+    const maxDet = p.maxDets[p.maxDets.length - 1];
+    const kp = p.iouType === 'keypoints';
+    const boxes = p.iouType === 'bbox';
+    const extraIgnore = kp ? (a: CocoAnnotation) => annNumber(a, 'num_keypoints', 'ground-truth') === 0 : null;
+    const f = gatherCells(this.cocoGt, this.cocoDt, p.imgIds, catIds, !!p.useCats, maxDet, extraIgnore, boxes);
+    // Boxes are in the cells already; masks and keypoints are read here.
+    this.gGeo = boxes ? [] : f.gAnn.map((a) => this.geometry(a, this.cocoGt, 'ground-truth'));
+    this.gBox = kp ? f.gAnn.map((a) => this.keypointBox(a)) : [];
+    this.dGeo = boxes ? [] : f.dAnn.map((a) => this.geometry(a, this.cocoDt, 'detection'));
+    this.flat = f;
+    this.cellObjects = new Map();
   }
 
-  /** useCats = 0: one cell per image, its gts and detections of every evaluated category in catIds order. */
-  private prepareWithoutCats(): void {
-    const p = this.params;
-    const gtAnns = this.cocoGt.loadAnns(this.cocoGt.getAnnIds({ imgIds: p.imgIds }));
-    const dtAnns = this.cocoDt.loadAnns(this.cocoDt.getAnnIds({ imgIds: p.imgIds }));
-    // image id → category id → records, in annotation order
-    const gts = new Map<number, Map<number, GtRec[]>>();
-    const dts = new Map<number, Map<number, DtRec[]>>();
-    const push = <T>(m: Map<number, Map<number, T[]>>, img: number, cat: number, v: T) => {
-      let byCat = m.get(img);
-      if (!byCat) m.set(img, (byCat = new Map()));
-      let list = byCat.get(cat);
-      if (!list) byCat.set(cat, (list = []));
-      list.push(v);
-    };
-    for (const g of gtAnns) push(gts, g.image_id, g.category_id, this.gtRecord(g));
-    for (const d of dtAnns) push(dts, d.image_id, d.category_id, this.dtRecord(d));
-    const none: never[] = [];
-    for (const [ii, imgId] of p.imgIds.entries()) {
-      const gByCat = gts.get(imgId);
-      const dByCat = dts.get(imgId);
-      if (!gByCat && !dByCat) continue;
-      const g = p.catIds.flatMap((c) => gByCat?.get(c) ?? none);
-      const d = p.catIds.flatMap((c) => dByCat?.get(c) ?? none);
-      if (g.length === 0 && d.length === 0) continue;
-      this.cells[ii] = this.makeCell(g, d);
-      this.imagesOfCat[0].push(ii);
-    }
-  }
-
-  /** A cell: detections ranked by score (a stable sort, as pycocotools' mergesort) and cut at the last maxDets, and IoUs. */
-  private makeCell(g: GtRec[], d: DtRec[]): Cell {
-    const maxDet = this.params.maxDets[this.params.maxDets.length - 1];
-    if (d.length > 1) d.sort((a, b) => b.score - a.score);
-    if (d.length > maxDet) d = d.slice(0, maxDet);
-    return { gts: g, dts: d, ious: this.computeIoU(g, d) };
-  }
-
-  private computeIoU(gt: GtRec[], dt: DtRec[]): Float64Array | null {
-    if (gt.length === 0 || dt.length === 0) return null;
-    const out = this.iouArena.take(dt.length * gt.length);
+  /** IoUs of cell c, [D·G] row-major, into `out` (null when either side is empty). */
+  private cellIou(c: number, out: Float64Array): Float64Array | null {
+    const f = this.flat!;
+    const G = f.gN[c];
+    const D = f.dN[c];
+    if (G === 0 || D === 0) return null;
+    const g0 = f.g0[c];
+    const d0 = f.d0[c];
+    if (this.params.iouType === 'bbox') return bboxIouInto(f.dBox, d0, D, f.gBox, g0, G, f.gCrowd, out);
     if (this.params.iouType === 'keypoints')
       return oksInto(
-        dt.map((d) => d.kps!),
-        gt.map((g) => g.kps!),
-        gt.map((g) => g.bbox!),
-        gt.map((g) => g.area),
+        this.dGeo.slice(d0, d0 + D) as number[][],
+        this.gGeo.slice(g0, g0 + G) as number[][],
+        this.gBox.slice(g0, g0 + G),
+        f.gArea.subarray(g0, g0 + G),
         this.params.kpt_oks_sigmas,
         out,
       );
-    if (this.params.iouType === 'bbox')
-      return bboxIouInto(
-        dt.length,
-        gt.length,
-        (d) => dt[d].bbox!,
-        (g) => gt[g].bbox!,
-        (g) => gt[g].iscrowd,
-        out,
-      );
-    return runsIouFlat(
-      dt.map((d) => d.runs!),
-      gt.map((g) => g.runs!),
-      gt.map((g) => g.iscrowd),
-      out,
-    );
+    return runsIouFlat(this.dGeo.slice(d0, d0 + D) as Runs[], this.gGeo.slice(g0, g0 + G) as Runs[], f.gCrowd.subarray(g0, g0 + G), out);
+  }
+
+  /** Cell c as records with their IoUs (for evalImgs entries and evaluateImg), made once. */
+  private cellObject(c: number): Cell {
+    let cell = this.cellObjects.get(c);
+    if (cell) return cell;
+    const f = this.flat!;
+    const key = this.params.iouType === 'bbox' ? 'bbox' : this.params.iouType === 'segm' ? 'runs' : 'kps';
+    const gts: GtRec[] = [];
+    for (let g = f.g0[c]; g < f.g0[c] + f.gN[c]; g++) {
+      const rec: GtRec = {
+        id: f.gId[g],
+        area: f.gArea[g],
+        iscrowd: f.gCrowd[g],
+        ignore: f.gIgnore[g] === 1,
+        [key]: key === 'bbox' ? boxAt(f.gBox, g) : this.gGeo[g],
+      };
+      if (key === 'kps') rec.bbox = this.gBox[g];
+      gts.push(rec);
+    }
+    const dts: DtRec[] = [];
+    for (let d = f.d0[c]; d < f.d0[c] + f.dN[c]; d++)
+      dts.push({ id: f.dId[d], area: f.dArea[d], score: f.dScore[d], [key]: key === 'bbox' ? boxAt(f.dBox, d) : this.dGeo[d] });
+    const ious = this.cellIou(c, new Float64Array(gts.length * dts.length));
+    cell = { gts, dts, ious };
+    this.cellObjects.set(c, cell);
+    return cell;
   }
 
   /** Per image and category: match detections to ground truth at every IoU threshold and area range. */
@@ -232,69 +163,60 @@ export class COCOeval {
       );
     p.maxDets = [...p.maxDets].sort((a, b) => a - b);
     this.prepare();
-    const C = p.useCats ? p.catIds.length : 1;
+    const f = this.flat!;
     const A = p.areaRng.length;
-    const I = p.imgIds.length;
     const T = p.iouThrs.length;
-    // Sizes first, so every entry's arrays are blocks of a few large buffers.
-    let cells = 0;
-    let sumD = 0;
-    let sumG = 0;
-    for (const cell of this.cells) {
-      if (!cell) continue;
-      cells++;
-      sumD += cell.dts.length;
-      sumG += cell.gts.length;
+    const codes = new Uint8Array(T * A * f.catD0[f.C]);
+    const npig = new Int32Array(f.nCells * A);
+    const scratch = new MatchScratch();
+    const thrs = p.iouThrs.map((t) => Math.min(t, 1 - 1e-10));
+    const lo = Float64Array.from(p.areaRng, (r) => r[0]);
+    const hi = Float64Array.from(p.areaRng, (r) => r[1]);
+    let iou = new Float64Array(256);
+    for (let c = 0; c < f.nCells; c++) {
+      const DG = f.dN[c] * f.gN[c];
+      if (DG > iou.length) iou = new Float64Array(Math.max(DG, 2 * iou.length));
+      const ious = this.cellIou(c, iou);
+      const k = f.cellCat[c];
+      const Dk = f.catD0[k + 1] - f.catD0[k];
+      const base = T * A * f.catD0[k] + (f.d0[c] - f.catD0[k]);
+      for (let a = 0; a < A; a++) npig[c * A + a] = matchCodes(f, c, ious, lo[a], hi[a], thrs, codes, base + a * T * Dk, Dk, scratch);
     }
-    const st = allocStore(C * A * I, cells * A, T, sumD * A, sumG * A, sumD);
-    const scoreOff = new Int32Array(this.cells.length);
-    let o = 0;
-    this.cells.forEach((cell, c) => {
-      if (!cell) return;
-      scoreOff[c] = o;
-      for (const d of cell.dts) st.scores[o++] = d.score;
-    });
-    this.reordered = new Map();
-    this.cellOfSlot = new Int32Array(cells * A);
-    const cur = { slot: 0, d: 0, g: 0 };
-    for (let ci = 0; ci < C; ci++) {
-      for (let a = 0; a < A; a++) {
-        const aRng = p.areaRng[a];
-        for (const ii of this.imagesOfCat[ci]) {
-          const c = ii * C + ci;
-          const cell = this.cells[c]!;
-          const s = cur.slot;
-          st.slotOfEntry[(ci * A + a) * I + ii] = s;
-          this.cellOfSlot[s] = c;
-          const order = matchInto(st, cur, cell, aRng, p.iouThrs, scoreOff[c]);
-          if (order) this.reordered.set(s, order);
-        }
-      }
-    }
-    this.store = st;
+    this.codes = codes;
+    this.npig = npig;
     this.entries = null;
     this.evalAreaRng = p.areaRng;
     this.paramsEval = p.clone();
   }
 
+  /** The evalImgs entry of cell c at area index a (the matching of that cell, re-run into its own arrays). */
+  private entryOf(c: number, a: number): EvalImg {
+    const p = this.paramsEval!;
+    const f = this.flat!;
+    const cell = this.cellObject(c);
+    const T = p.iouThrs.length;
+    const st = allocStore(1, 1, T, cell.dts.length, cell.gts.length, cell.dts.length);
+    const aRng = this.evalAreaRng[a];
+    const order = matchInto(st, { slot: 0, d: 0, g: 0 }, cell, aRng, p.iouThrs, 0);
+    return slotEvalImg(st, 0, cell, order ?? undefined, {
+      image_id: p.imgIds[f.cellImg[c]],
+      category_id: p.useCats ? p.catIds[f.cellCat[c]] : -1,
+      aRng,
+      maxDet: p.maxDets[p.maxDets.length - 1],
+    });
+  }
+
   /** pycocotools' evalImgs: one entry per category × area range × image (null where the pair is empty). */
   get evalImgs(): (EvalImg | null)[] {
     if (!this.entries) {
-      const st = this.store!;
-      const p = this.paramsEval!;
+      const p = this.paramsEval;
+      if (!p || !this.flat) return [];
+      const f = this.flat;
       const A = p.areaRng.length;
       const I = p.imgIds.length;
-      const maxDet = p.maxDets[p.maxDets.length - 1];
-      this.entries = Array.from(st.slotOfEntry, (s, n) => {
-        if (s < 0) return null;
-        const ci = Math.floor(n / (A * I));
-        return slotEvalImg(st, s, this.cells[this.cellOfSlot[s]]!, this.reordered.get(s), {
-          image_id: p.imgIds[n % I],
-          category_id: p.useCats ? p.catIds[ci] : -1,
-          aRng: this.evalAreaRng[Math.floor(n / I) % A],
-          maxDet,
-        });
-      });
+      const entries: (EvalImg | null)[] = new Array(f.C * A * I).fill(null);
+      for (let c = 0; c < f.nCells; c++) for (let a = 0; a < A; a++) entries[(f.cellCat[c] * A + a) * I + f.cellImg[c]] = this.entryOf(c, a);
+      this.entries = entries;
     }
     return this.entries;
   }
@@ -305,31 +227,27 @@ export class COCOeval {
     if (!p) throw new CocoError('run evaluate() first');
     const A = p.areaRng.length;
     const I = p.imgIds.length;
-    const n = (k * A + a) * I + i;
-    if (this.entries) return this.entries[n] ?? null;
-    const st = this.store!;
-    const s = st.slotOfEntry[n];
-    if (s < 0) return null;
-    return slotEvalImg(st, s, this.cells[this.cellOfSlot[s]]!, this.reordered.get(s), {
-      image_id: p.imgIds[i],
-      category_id: p.useCats ? p.catIds[k] : -1,
-      aRng: this.evalAreaRng[a],
-      maxDet: p.maxDets[p.maxDets.length - 1],
-    });
+    if (this.entries) return this.entries[(k * A + a) * I + i] ?? null;
+    if (!this.flat) return null;
+    const c = cellOf(this.flat, i, k);
+    return c < 0 ? null : this.entryOf(c, a);
   }
 
   /** Sets the entries by hand (accumulate() then reads these). */
   set evalImgs(entries: (EvalImg | null)[]) {
     this.entries = entries;
-    this.store = null;
   }
 
   /** pycocotools' evaluateImg: greedy matching, crowd and area-range ignore flags. */
   evaluateImg(imgId: number, catId: number, aRng: [number, number], maxDet: number): EvalImg | null {
-    const ii = this.cellIndex.get(imgId);
-    const ci = this.catIndex.get(catId);
-    const full = ii === undefined || ci === undefined ? undefined : this.cells[ii * this.catIndex.size + ci];
-    if (!full) return null;
+    const f = this.flat;
+    const p = this.paramsEval;
+    if (!f || !p) return null;
+    const ii = p.imgIds.indexOf(imgId);
+    const ci = p.useCats ? p.catIds.indexOf(catId) : catId === -1 ? 0 : -1;
+    const c = ii < 0 || ci < 0 ? -1 : cellOf(f, ii, ci);
+    if (c < 0) return null;
+    const full = this.cellObject(c);
     const cut = full.dts.length > maxDet;
     const G = full.gts.length;
     const cell = cut
@@ -354,7 +272,7 @@ export class COCOeval {
   /** Sets evaluate()'s outcome from elsewhere (merged shards, see `shards.ts`): evalImgs in [cat][area][image] order. */
   loadEvaluation(evalImgs: (EvalImg | null)[], params: Params): void {
     this.entries = evalImgs;
-    this.store = null;
+    this.flat = null;
     this.paramsEval = params.clone();
     this.eval = null;
   }
@@ -371,9 +289,9 @@ export class COCOeval {
   accumulate(p: Params = this.params): EvalResult {
     if (this.accumulatedElsewhere && this.eval) return this.eval;
     if (!this.paramsEval) throw new CocoError('run evaluate() before accumulate()');
-    // The flat entries of evaluate(), or a store made of entries that were read (and may have been changed) or set.
-    const st = this.entries ? storeFromEvalImgs(this.entries, this.paramsEval.iouThrs.length) : this.store!;
-    this.eval = accumulateEvalImgs(st, p, this.paramsEval);
+    // evaluate()'s codes, or the entries that were read (and may have been changed) or set.
+    const src = this.entries ? entriesSource(this.entries, this.paramsEval) : flatSource(this.flat!, this.codes!, this.npig!, this.paramsEval);
+    this.eval = accumulateFrom(src, p, this.paramsEval);
     return this.eval;
   }
 

@@ -5,26 +5,38 @@ import { pairwiseSum } from './numeric';
 
 /**
  * pycocotools' bbox IoU of D detections × G gts into a row-major [D·G] array (crowd gts: intersection over
- * the detection's area); boxes and crowd flags come from accessors, so callers need not build arrays of them.
+ * the detection's area), for detections [d0, d0 + D) and gts [g0, g0 + G) of flat [x, y, w, h, …] box lists
+ * (crowd flags indexed like the gts), so callers need not copy a cell's boxes out of larger lists.
  */
 export function bboxIouInto(
+  dt: Float64Array,
+  d0: number,
   D: number,
+  gt: Float64Array,
+  g0: number,
   G: number,
-  dtBox: (d: number) => Bbox,
-  gtBox: (g: number) => Bbox,
-  crowdOf: (g: number) => unknown,
+  iscrowd: ArrayLike<number | boolean>,
   out: Float64Array = new Float64Array(D * G),
 ): Float64Array {
+  for (let i = 0; i < D * G; i++) out[i] = 0;
   for (let g = 0; g < G; g++) {
-    const B = gtBox(g);
-    const ga = B[2] * B[3];
-    const crowd = !!crowdOf(g);
+    const b = 4 * (g0 + g);
+    const bx = gt[b];
+    const by = gt[b + 1];
+    const bw = gt[b + 2];
+    const bh = gt[b + 3];
+    const ga = bw * bh;
+    const crowd = !!iscrowd[g0 + g];
     for (let d = 0; d < D; d++) {
-      const A = dtBox(d);
-      const da = A[2] * A[3];
-      const iw = Math.min(A[2] + A[0], B[2] + B[0]) - Math.max(A[0], B[0]);
+      const q = 4 * (d0 + d);
+      const ax = dt[q];
+      const ay = dt[q + 1];
+      const aw = dt[q + 2];
+      const ah = dt[q + 3];
+      const da = aw * ah;
+      const iw = Math.min(aw + ax, bw + bx) - Math.max(ax, bx);
       if (iw <= 0) continue;
-      const ih = Math.min(A[3] + A[1], B[3] + B[1]) - Math.max(A[1], B[1]);
+      const ih = Math.min(ah + ay, bh + by) - Math.max(ay, by);
       if (ih <= 0) continue;
       const i = iw * ih;
       const u = crowd ? da : da + ga - i;
@@ -36,14 +48,8 @@ export function bboxIouInto(
 
 /** pycocotools' bbox IoU of detections × gts as one row-major [D·G] array. */
 export function bboxIouFlat(dt: readonly Bbox[], gt: readonly Bbox[], iscrowd: ArrayLike<number | boolean>, out?: Float64Array): Float64Array {
-  return bboxIouInto(
-    dt.length,
-    gt.length,
-    (d) => dt[d],
-    (g) => gt[g],
-    (g) => iscrowd[g],
-    out,
-  );
+  const flat = (b: readonly Bbox[]) => Float64Array.from(b.flat());
+  return bboxIouInto(flat(dt), 0, dt.length, flat(gt), 0, gt.length, iscrowd, out);
 }
 
 /** Rows [D][G] of a flat [D·G] IoU array (views of the same buffer). */
