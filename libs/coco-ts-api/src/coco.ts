@@ -1,9 +1,9 @@
 /**
  * The COCO dataset index (pycocotools' `COCO` class): images, annotations, categories, image→annotations,
- * category→images; id queries; `loadRes` for detection results; `annToRLE` / `annToMask`.
+ * category→images; id queries; `loadRes` for detection results; `annToRLE` / `annToRuns` / `annToMask`.
  */
-import { type Bbox, frPyObjects, merge, type RLE, type UncompressedRLE, area as rleArea, toBbox as rleToBbox, decode } from './mask-api';
-import type { Mask, Polygon } from './mask';
+import { type Bbox, frPyObjectsRuns, pyObjectKind, type RLE, type UncompressedRLE, area as rleArea, toBbox as rleToBbox, decode } from './mask-api';
+import { fromRLE, type Mask, mergeRuns, type Polygon, type Runs, toRLE } from './mask';
 
 export interface CocoImage {
   id: number;
@@ -250,6 +250,26 @@ export class COCO {
 
   /** An annotation's segmentation as one RLE (polygons rasterised and merged; uncompressed RLE compressed). */
   annToRLE(ann: CocoAnnotation): RLE {
+    const m = this.segmentationOf(ann)!;
+    return 'cnts' in m ? toRLE(m) : m;
+  }
+
+  /** The annotation's mask as run lengths: what annToRLE encodes, with the same checks, without the string. */
+  annToRuns(ann: CocoAnnotation): Runs {
+    const m = this.segmentationOf(ann)!;
+    return 'cnts' in m ? m : fromRLE(m);
+  }
+
+  /** Throws what annToRuns would for this annotation, without rasterising its polygons. */
+  checkSegmentation(ann: CocoAnnotation): void {
+    this.segmentationOf(ann, false);
+  }
+
+  /**
+   * A compressed RLE as the annotation has it, or the runs of its polygons / uncompressed RLE; with `read` false
+   * only the checks (polygons are not rasterised; null).
+   */
+  private segmentationOf(ann: CocoAnnotation, read = true): RLE | Runs | null {
     const img = this.imgs.get(ann.image_id);
     if (!img) throw new CocoError(`annotation ${ann.id}: image ${ann.image_id} is not in the dataset`);
     const segm = ann.segmentation;
@@ -263,7 +283,9 @@ export class COCO {
       }
       try {
         // pycocotools' annToRLE: frPyObjects on the list (refusing what 2.0.11 raises for), then merge.
-        return merge(frPyObjects(segm as Polygon[], img.height, img.width) as RLE[]);
+        if (!read) return pyObjectKind(segm as Polygon[]) && null;
+        const parts = frPyObjectsRuns(segm as Polygon[], img.height, img.width) as Runs[];
+        return parts.length === 1 ? parts[0] : mergeRuns(parts); // (merge would copy a single part)
       } catch (e) {
         throw new CocoError(`annotation ${ann.id}: ${(e as Error).message}`);
       }
@@ -271,7 +293,7 @@ export class COCO {
     if (segm && typeof segm === 'object' && 'counts' in segm && Array.isArray(segm.size)) {
       if (Array.isArray(segm.counts)) {
         try {
-          return frPyObjects(segm as UncompressedRLE, img.height, img.width) as RLE;
+          return frPyObjectsRuns(segm as UncompressedRLE, img.height, img.width) as Runs;
         } catch (e) {
           throw new CocoError(`annotation ${ann.id}: ${(e as Error).message}`);
         }

@@ -4,9 +4,8 @@
  * included, up to `Math.exp` against numpy's exp: at most one unit in the last place).
  */
 import { type CocoAnnotation, CocoError, type COCO } from './coco';
-import { type Bbox, fromRLE, type Runs } from './mask';
-import { bboxIouInto, oksInto, runsIouFlat } from './iou';
-import type { RLE } from './mask-api';
+import { type Bbox, countsMark, countsRelease, type Runs, runsArea, runsBboxInto } from './mask';
+import { bboxIouInto, oksInto, runsIouInto } from './iou';
 import { accumulateFrom, entriesSource, flatSource } from './accumulate';
 import { annNumber, cellOf, type FlatCells, gatherCells, MatchScratch, matchCodes } from './flat';
 import { apGrid, perCategoryAP } from './per-category';
@@ -18,6 +17,33 @@ import type { CategoryAP, Cell, DtRec, EvalImg, EvalResult, GtRec } from './eval
 export type { CategoryAP, EvalImg, EvalResult } from './eval-types';
 
 export { evalRow } from './eval-types';
+
+/** Per-cell room for the masks of a segm cell, their boxes, areas and crowd flags. */
+class MaskScratch {
+  gRuns: Runs[] = [];
+  dRuns: Runs[] = [];
+  gBox = new Float64Array(0);
+  dBox = new Float64Array(0);
+  gArea = new Float64Array(0);
+  dArea = new Float64Array(0);
+  crowd = new Int32Array(0);
+  fit(G: number, D: number): this {
+    if (G > this.gArea.length) {
+      const n = Math.max(G, 2 * this.gArea.length, 16);
+      this.gBox = new Float64Array(4 * n);
+      this.gArea = new Float64Array(n);
+      this.crowd = new Int32Array(n);
+    }
+    if (D > this.dArea.length) {
+      const n = Math.max(D, 2 * this.dArea.length, 16);
+      this.dBox = new Float64Array(4 * n);
+      this.dArea = new Float64Array(n);
+    }
+    this.gRuns.length = G;
+    this.dRuns.length = D;
+    return this;
+  }
+}
 
 const boxAt = (flat: Float64Array, i: number): Bbox => [flat[4 * i], flat[4 * i + 1], flat[4 * i + 2], flat[4 * i + 3]];
 
@@ -42,6 +68,7 @@ export class COCOeval {
   private gGeo: (Runs | number[])[] = [];
   private dGeo: (Runs | number[])[] = [];
   private gBox: Bbox[] = [];
+  private maskScratch = new MaskScratch();
   private cellObjects = new Map<number, Cell>();
   /** The area ranges evaluate() used (the same arrays, as pycocotools' entries hold them). */
   private evalAreaRng: [number, number][] = [];
@@ -72,7 +99,16 @@ export class COCOeval {
       return kps as number[];
     }
     try {
-      return fromRLE(coco.annToRLE(ann) as RLE);
+      return coco.annToRuns(ann);
+    } catch (e) {
+      throw e instanceof CocoError ? e : new CocoError(`${kind} annotation ${ann.id}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Throws what reading the annotation's mask would (segm), without reading it. */
+  private checkMask(ann: CocoAnnotation, coco: COCO, kind: string): void {
+    try {
+      coco.checkSegmentation(ann);
     } catch (e) {
       throw e instanceof CocoError ? e : new CocoError(`${kind} annotation ${ann.id}: ${(e as Error).message}`);
     }
@@ -96,10 +132,22 @@ export class COCOeval {
     const extraIgnore = kp ? (a: CocoAnnotation) => annNumber(a, 'num_keypoints', 'ground-truth') === 0 : null;
     const f = gatherCells(this.cocoGt, this.cocoDt, p.imgIds, catIds, !!p.useCats, maxDet, extraIgnore, boxes);
     // Boxes are in the cells already; masks and keypoints are read here.
-    this.gGeo = boxes ? [] : f.gAnn.map((a) => this.geometry(a, this.cocoGt, 'ground-truth'));
-    this.gBox = kp ? f.gAnn.map((a) => this.keypointBox(a)) : [];
-    this.dGeo = boxes ? [] : f.dAnn.map((a) => this.geometry(a, this.cocoDt, 'detection'));
     this.flat = f;
+    this.gBox = kp ? f.gAnn.map((a) => this.keypointBox(a)) : [];
+    this.gGeo = [];
+    this.dGeo = [];
+    if (kp) {
+      this.gGeo = f.gAnn.map((a) => this.geometry(a, this.cocoGt, 'ground-truth'));
+      this.dGeo = f.dAnn.map((a) => this.geometry(a, this.cocoDt, 'detection'));
+    } else if (!boxes) {
+      // Masks are read cell by cell in evaluate(), only where a cell has both sides (pycocotools reads the rest
+      // too, but never uses them); the others are checked as reading them would check them.
+      for (let c = 0; c < f.nCells; c++) {
+        if (f.gN[c] > 0 && f.dN[c] > 0) continue;
+        for (let g = f.g0[c]; g < f.g0[c] + f.gN[c]; g++) this.checkMask(f.gAnn[g], this.cocoGt, 'ground-truth');
+        for (let d = f.d0[c]; d < f.d0[c] + f.dN[c]; d++) this.checkMask(f.dAnn[d], this.cocoDt, 'detection');
+      }
+    }
     this.cellObjects = new Map();
   }
 
@@ -121,7 +169,26 @@ export class COCOeval {
         this.params.kpt_oks_sigmas,
         out,
       );
-    return runsIouFlat(this.dGeo.slice(d0, d0 + D) as Runs[], this.gGeo.slice(g0, g0 + G) as Runs[], f.gCrowd.subarray(g0, g0 + G), out);
+    // segm: the cell's masks are read into room that is given back afterwards (a set's masks never all live at
+    // once: no garbage, no collections during evaluate()); box and area once per mask.
+    const sc = this.maskScratch.fit(G, D);
+    const mark = countsMark();
+    try {
+      for (let g = 0; g < G; g++) {
+        const r = (sc.gRuns[g] = this.geometry(f.gAnn[g0 + g], this.cocoGt, 'ground-truth') as Runs);
+        runsBboxInto(r, sc.gBox, 4 * g);
+        sc.gArea[g] = runsArea(r);
+        sc.crowd[g] = f.gCrowd[g0 + g];
+      }
+      for (let d = 0; d < D; d++) {
+        const r = (sc.dRuns[d] = this.geometry(f.dAnn[d0 + d], this.cocoDt, 'detection') as Runs);
+        runsBboxInto(r, sc.dBox, 4 * d);
+        sc.dArea[d] = runsArea(r);
+      }
+      return runsIouInto(sc.dRuns, 0, D, sc.gRuns, 0, G, sc.crowd, sc.dBox, sc.gBox, sc.dArea, sc.gArea, out);
+    } finally {
+      countsRelease(mark);
+    }
   }
 
   /** Cell c as records with their IoUs (for evalImgs entries and evaluateImg), made once. */
@@ -137,14 +204,19 @@ export class COCOeval {
         area: f.gArea[g],
         iscrowd: f.gCrowd[g],
         ignore: f.gIgnore[g] === 1,
-        [key]: key === 'bbox' ? boxAt(f.gBox, g) : this.gGeo[g],
+        ...(key === 'bbox' ? { bbox: boxAt(f.gBox, g) } : key === 'kps' ? { kps: this.gGeo[g] as number[] } : {}),
       };
       if (key === 'kps') rec.bbox = this.gBox[g];
       gts.push(rec);
     }
     const dts: DtRec[] = [];
     for (let d = f.d0[c]; d < f.d0[c] + f.dN[c]; d++)
-      dts.push({ id: f.dId[d], area: f.dArea[d], score: f.dScore[d], [key]: key === 'bbox' ? boxAt(f.dBox, d) : this.dGeo[d] });
+      dts.push({
+        id: f.dId[d],
+        area: f.dArea[d],
+        score: f.dScore[d],
+        ...(key === 'bbox' ? { bbox: boxAt(f.dBox, d) } : key === 'kps' ? { kps: this.dGeo[d] as number[] } : {}),
+      });
     const ious = this.cellIou(c, new Float64Array(gts.length * dts.length));
     cell = { gts, dts, ious };
     this.cellObjects.set(c, cell);
@@ -162,6 +234,10 @@ export class COCOeval {
         `params.maxDets holds ${bad}: maxDets are numbers of detections kept per image, whole numbers ≥ 0 (e.g. [1, 10, 100]); pycocotools would slice the score lists with it (dtScores[0:${bad}]), which is not a limit, so coco-ts-api refuses it`,
       );
     p.maxDets = [...p.maxDets].sort((a, b) => a - b);
+    // Until this evaluation completes there is none to accumulate (a refused file leaves no half state behind).
+    this.paramsEval = null;
+    this.eval = null;
+    this.entries = null;
     this.prepare();
     const f = this.flat!;
     const A = p.areaRng.length;

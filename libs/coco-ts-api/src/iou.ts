@@ -61,31 +61,36 @@ export function bboxIou(dt: Bbox[], gt: Bbox[], iscrowd: ArrayLike<number | bool
 }
 
 /**
- * Pixels where two run-length masks of the same size are both on: maskApi.c's lockstep walk of the two run
- * lists (as `walkRuns`), inlined, counting only the stretches where both are 1.
+ * Pixels where two run-length masks of the same size are both on: the overlap of their foreground intervals,
+ * found by advancing whichever interval ends first (the pixels maskApi.c's lockstep walk counts, in half its
+ * steps). Lists whose lengths sum differently are read as background past their end.
  */
 export function runsIntersection(A: ArrayLike<number>, B: ArrayLike<number>): number {
-  let ca = A[0] ?? 0;
-  let cb = B[0] ?? 0;
-  let va = 0;
-  let vb = 0;
-  let a = 1;
-  let b = 1;
+  const nA = A.length;
+  const nB = B.length;
+  if (nA < 2 || nB < 2) return 0;
+  let ia = 1;
+  let sa = A[0];
+  let ea = sa + A[1];
+  let ib = 1;
+  let sb = B[0];
+  let eb = sb + B[1];
   let inter = 0;
   for (;;) {
-    const c = ca < cb ? ca : cb;
-    if (va & vb) inter += c;
-    ca -= c;
-    if (!ca && a < A.length) {
-      ca = A[a++];
-      va ^= 1;
+    const lo = sa > sb ? sa : sb;
+    const hi = ea < eb ? ea : eb;
+    if (hi > lo) inter += hi - lo;
+    if (ea < eb) {
+      if (ia + 2 >= nA) return inter;
+      sa = ea + A[ia + 1];
+      ea = sa + A[ia + 2];
+      ia += 2;
+    } else {
+      if (ib + 2 >= nB) return inter;
+      sb = eb + B[ib + 1];
+      eb = sb + B[ib + 2];
+      ib += 2;
     }
-    cb -= c;
-    if (!cb && b < B.length) {
-      cb = B[b++];
-      vb ^= 1;
-    }
-    if (ca + cb <= 0) return inter;
   }
 }
 
@@ -95,22 +100,42 @@ export function runsIntersection(A: ArrayLike<number>, B: ArrayLike<number>): nu
  * a crowd gt's union the detection's area.
  */
 export function runsIouFlat(dt: readonly Runs[], gt: readonly Runs[], iscrowd: ArrayLike<number | boolean>, out?: Float64Array): Float64Array {
-  const G = gt.length;
-  const boxes = bboxIouFlat(dt.map(runsToBbox), gt.map(runsToBbox), iscrowd, out);
-  const dtArea = dt.map(runsArea);
-  const gtArea = gt.map(runsArea);
+  const boxes = (rs: readonly Runs[]) => Float64Array.from(rs.flatMap(runsToBbox));
+  return runsIouInto(dt, 0, dt.length, gt, 0, gt.length, iscrowd, boxes(dt), boxes(gt), Float64Array.from(dt, runsArea), Float64Array.from(gt, runsArea), out);
+}
+
+/**
+ * `runsIouFlat` for detections [d0, d0 + D) and gts [g0, g0 + G) of longer lists whose boxes ([x, y, w, h] at
+ * 4i) and areas (at i) are known already (the evaluator computes them once per mask); crowd flags are indexed
+ * like the gts.
+ */
+export function runsIouInto(
+  dt: readonly Runs[],
+  d0: number,
+  D: number,
+  gt: readonly Runs[],
+  g0: number,
+  G: number,
+  iscrowd: ArrayLike<number | boolean>,
+  dtBox: Float64Array,
+  gtBox: Float64Array,
+  dtArea: Float64Array,
+  gtArea: Float64Array,
+  out: Float64Array = new Float64Array(D * G),
+): Float64Array {
+  const boxes = bboxIouInto(dtBox, d0, D, gtBox, g0, G, iscrowd, out);
   for (let g = 0; g < G; g++) {
-    for (let d = 0; d < dt.length; d++) {
+    for (let d = 0; d < D; d++) {
       const o = d * G + g;
       if (!(boxes[o] > 0)) continue;
-      const A = dt[d];
-      const B = gt[g];
+      const A = dt[d0 + d];
+      const B = gt[g0 + g];
       if (A.h !== B.h || A.w !== B.w) {
         boxes[o] = -1;
         continue;
       }
       const i = runsIntersection(A.cnts, B.cnts);
-      const u = i === 0 ? 1 : iscrowd[g] ? dtArea[d] : dtArea[d] + gtArea[g] - i;
+      const u = i === 0 ? 1 : iscrowd[g0 + g] ? dtArea[d0 + d] : dtArea[d0 + d] + gtArea[g0 + g] - i;
       boxes[o] = i / u;
     }
   }

@@ -77,10 +77,14 @@ export function merge(rles: (RLE | UncompressedRLE)[], intersect = false): RLE {
  * gives an empty mask. A polygon with fewer than 2 numbers has no point and is refused.
  */
 export function frPoly(polygons: Polygon[], h: number, w: number): RLE[] {
+  return polyRuns(polygons, h, w).map(toRLE);
+}
+
+function polyRuns(polygons: Polygon[], h: number, w: number): Runs[] {
   return polygons.map((p, i) => {
     if (!Array.isArray(p) || p.length < 2 || p.some((v) => typeof v !== 'number'))
       throw new MaskError(`polygon ${i} has ${Array.isArray(p) ? p.length : 0} coordinates; a polygon is a list of x, y numbers (at least one point)`);
-    return toRLE(polygonRuns(p, h, w));
+    return polygonRuns(p, h, w);
   });
 }
 
@@ -91,8 +95,10 @@ export function frBbox(boxes: Bbox[], h: number, w: number): RLE[] {
 
 /** Uncompressed RLEs (counts as run lengths) → compressed RLEs; checks that counts sum to h×w. */
 export function frUncompressedRLE(rles: UncompressedRLE[]): RLE[] {
-  return rles.map((r, i) => toRLE(checkRuns(fromRLE(r), `uncompressed RLE ${i}`)));
+  return uncompressedRuns(rles).map(toRLE);
 }
+
+const uncompressedRuns = (rles: UncompressedRLE[]): Runs[] => rles.map((r, i) => checkRuns(fromRLE(r), `uncompressed RLE ${i}`));
 
 type PyObject = Polygon[] | UncompressedRLE[] | UncompressedRLE | number[];
 
@@ -106,6 +112,29 @@ type PyObject = Polygon[] | UncompressedRLE[] | UncompressedRLE | number[];
  * first part of 4 numbers, as 2.0.11 does.)
  */
 export function frPyObjects(obj: PyObject, h: number, w: number): RLE | RLE[] {
+  const r = frPyObjectsRuns(obj, h, w);
+  return Array.isArray(r) ? r.map(toRLE) : toRLE(r);
+}
+
+/** `frPyObjects` before the string encoding: the same checks, the masks as runs (what evaluation uses). */
+export function frPyObjectsRuns(obj: PyObject, h: number, w: number): Runs | Runs[] {
+  switch (pyObjectKind(obj)) {
+    case 'boxes':
+      return (obj as Bbox[]).map((b) => bboxRuns(b, h, w));
+    case 'polygons':
+      return (obj as Polygon[]).map((p) => polygonRuns(p, h, w));
+    case 'rles':
+      return uncompressedRuns(obj as UncompressedRLE[]);
+    default:
+      return uncompressedRuns([obj as UncompressedRLE])[0];
+  }
+}
+
+/**
+ * What `frPyObjects` reads `obj` as — boxes, polygons, uncompressed RLEs or one uncompressed RLE — after every
+ * check it makes on the structure (boxes and polygons in full; an RLE's counts are checked when it is read).
+ */
+export function pyObjectKind(obj: PyObject): 'boxes' | 'polygons' | 'rles' | 'rle' {
   if (Array.isArray(obj) && obj.length > 0 && Array.isArray(obj[0])) {
     const list = obj as number[][];
     if (list[0].length === 4) {
@@ -114,17 +143,23 @@ export function frPyObjects(obj: PyObject, h: number, w: number): RLE | RLE[] {
         throw new MaskError(
           `frPyObjects: entry 0 is a box (4 numbers), so every entry must be one; entry ${bad} is not (an N×4 array, as pycocotools' box path)`,
         );
-      return frBbox(list as Bbox[], h, w);
+      return 'boxes';
     }
     if (list[0].length < 4) throw new MaskError(`frPyObjects: the first polygon has ${list[0].length} numbers; a polygon needs at least 3 points (6 numbers)`);
-    return frPoly(list, h, w);
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      let ok = Array.isArray(p) && p.length >= 2;
+      for (let j = 0; ok && j < p.length; j++) ok = typeof p[j] === 'number';
+      if (!ok) throw new MaskError(`polygon ${i} has ${Array.isArray(p) ? p.length : 0} coordinates; a polygon is a list of x, y numbers (at least one point)`);
+    }
+    return 'polygons';
   }
   if (Array.isArray(obj) && obj.length > 0 && typeof obj[0] === 'number')
     throw new MaskError(
       'frPyObjects: a single flat list of numbers is not accepted (pycocotools 2.0.11 raises a TypeError for it); wrap a polygon in a list ([[x0, y0, x1, y1, ...]]) or pass boxes to frBbox',
     );
-  if (Array.isArray(obj) && obj.length > 0 && typeof obj[0] === 'object') return frUncompressedRLE(obj as UncompressedRLE[]);
-  if (obj && !Array.isArray(obj) && typeof obj === 'object' && 'counts' in obj && 'size' in obj) return frUncompressedRLE([obj])[0];
+  if (Array.isArray(obj) && obj.length > 0 && typeof obj[0] === 'object') return 'rles';
+  if (obj && !Array.isArray(obj) && typeof obj === 'object' && 'counts' in obj && 'size' in obj) return 'rle';
   throw new MaskError('segmentation is neither a polygon list nor an RLE {size, counts}');
 }
 

@@ -95,27 +95,31 @@ export function runsToString(r: Runs): string {
   return s;
 }
 
-/** Parses pycocotools' compressed counts string. */
+/** Parses pycocotools' compressed counts string (one pass to count the numbers, one to read them). */
 export function runsFromString(s: string, h: number, w: number): Runs {
-  const cnts: number[] = [];
+  const L = s.length;
+  let n = 0;
+  for (let p = 0; p < L; p++)
+    if ((s.charCodeAt(p) - 48) & 0x20) continue;
+    else n++;
+  if (L > 0 && (s.charCodeAt(L - 1) - 48) & 0x20) throw new MaskError(`RLE counts string ends in the middle of a number`);
+  const cnts = countsOf(n);
   let p = 0;
-  while (p < s.length) {
+  for (let i = 0; i < n; i++) {
     let x = 0;
     let f = 1; // 2^(5k): the place of the k-th 5-bit group
-    let more = true;
-    while (more) {
-      if (p >= s.length) throw new MaskError(`RLE counts string ends in the middle of a number`);
-      const c = s.charCodeAt(p) - 48;
+    for (;;) {
+      const c = s.charCodeAt(p++) - 48;
       x += (c & 0x1f) * f;
-      more = (c & 0x20) !== 0;
-      p++;
       f *= 32;
-      if (!more && c & 0x10) x -= f; // sign-extend
+      if (c & 0x20) continue;
+      if (c & 0x10) x -= f; // sign-extend
+      break;
     }
-    if (cnts.length > 2) x += cnts[cnts.length - 2];
-    cnts.push(x >>> 0);
+    if (i > 2) x += cnts[i - 2];
+    cnts[i] = x >>> 0;
   }
-  return { h, w, cnts: Uint32Array.from(cnts) };
+  return { h, w, cnts };
 }
 
 /** Throws unless the runs cover exactly h×w pixels. */
@@ -151,9 +155,65 @@ export function runsArea(r: Runs): number {
  * that spans columns makes the box full height). Unsigned 32-bit arithmetic as in maskApi.c.
  */
 export function runsToBbox(r: Runs): Bbox {
+  const out = new Float64Array(4);
+  runsBboxInto(r, out, 0);
+  return [out[0], out[1], out[2], out[3]];
+}
+
+/** runsToBbox written to out[o … o + 3] (no array made per mask). */
+export function runsBboxInto(r: Runs, out: Float64Array, o: number): void {
+  const { h, w, cnts } = r;
+  const m = Math.floor(cnts.length / 2) * 2;
+  if (m === 0 || !(h > 0 && Number.isInteger(h))) {
+    const b = m === 0 ? [0, 0, 0, 0] : runsToBboxDividing(r);
+    for (let q = 0; q < 4; q++) out[o + q] = b[q];
+    return;
+  }
+  // The same quantities as maskApi.c, with the column of a position tracked by stepping a column start
+  // (positions only grow) instead of dividing at every run.
+  let xs = w;
+  let ys = h;
+  let xe = 0;
+  let ye = 0;
+  let cc = 0;
+  let col = 0;
+  let base = 0; // first position of column `col`
+  for (let j = 0; j < m; j++) {
+    const start = cc;
+    cc += cnts[j];
+    if ((j & 1) === 0 || cnts[j] === 0) continue;
+    while (start >= base + h) {
+      base += h;
+      col++;
+    }
+    const xStart = col;
+    const yStart = start - base;
+    while (cc - 1 >= base + h) {
+      base += h;
+      col++;
+    }
+    const xEnd = col;
+    const yEnd = cc - 1 - base;
+    xs = umin(xs, xStart);
+    xe = Math.max(xe, xEnd);
+    if (xStart < xEnd) {
+      ys = 0;
+      ye = h - 1;
+    } else {
+      ys = umin(ys, yStart);
+      ye = Math.max(ye, yEnd);
+    }
+  }
+  out[o] = xs;
+  out[o + 1] = ys;
+  out[o + 2] = (xe - xs + 1) >>> 0;
+  out[o + 3] = (ye - ys + 1) >>> 0;
+}
+
+/** runsToBbox by division at every run (maskApi.c's own arithmetic), for heights the stepping cannot take. */
+function runsToBboxDividing(r: Runs): Bbox {
   const { h, w } = r;
   const m = Math.floor(r.cnts.length / 2) * 2;
-  if (m === 0) return [0, 0, 0, 0];
   let xs = w;
   let ys = h;
   let xe = 0;
@@ -246,18 +306,136 @@ export function mergeRuns(rs: Runs[], intersect = false): Runs {
 /** C's `(int)(v)`: truncation toward zero. */
 const cInt = (v: number) => Math.trunc(v);
 
+let sortTmp = new Uint32Array(4096);
+let vertexScratch = new Float64Array(256);
+
+/**
+ * Room for n run lengths: a view of a large shared block (a separate ArrayBuffer per mask costs ~1 µs to
+ * allocate and register, more than reading a small mask). Blocks are freed when no view of them is left.
+ */
+let countsBlock = new Uint32Array(0);
+let countsUsed = 0;
+/** Where the shared counts block stands: runs made after a mark can be given back with `countsRelease`. */
+export function countsMark(): { block: Uint32Array; used: number } {
+  return { block: countsBlock, used: countsUsed };
+}
+
+/** Gives back the room of every run made since `mark` (their views must not be used again). */
+export function countsRelease(mark: { block: Uint32Array; used: number }): void {
+  if (mark.block === countsBlock) countsUsed = mark.used;
+}
+
+function countsOf(n: number): Uint32Array {
+  if (n > 1 << 16) return new Uint32Array(n);
+  if (countsUsed + n > countsBlock.length) {
+    countsBlock = new Uint32Array(1 << 20);
+    countsUsed = 0;
+  }
+  const view = countsBlock.subarray(countsUsed, countsUsed + n);
+  countsUsed += n;
+  return view;
+}
+
+/**
+ * a[0..n) in ascending order (returned as a view of `a`): a natural merge sort. A polygon's boundary points
+ * come as a few monotone stretches (up one side, down the other), so this is about linear where
+ * TypedArray.prototype.sort, which compares through a generic path, costs ~20 ns per comparison.
+ */
+function sortRuns(a: Uint32Array<ArrayBuffer>, n: number): Uint32Array<ArrayBuffer> {
+  if (sortTmp.length < n) sortTmp = new Uint32Array(Math.max(n, 2 * sortTmp.length));
+  // Runs: maximal non-decreasing or strictly decreasing stretches, the latter reversed in place.
+  const bounds: number[] = [0];
+  let i = 0;
+  while (i < n) {
+    let j = i + 1;
+    if (j < n && a[j] < a[i]) {
+      while (j + 1 < n && a[j + 1] < a[j]) j++;
+      j++;
+      for (let l = i, r = j - 1; l < r; l++, r--) {
+        const t = a[l];
+        a[l] = a[r];
+        a[r] = t;
+      }
+    } else {
+      while (j < n && a[j] >= a[j - 1]) j++;
+    }
+    bounds.push(j);
+    i = j;
+  }
+  let src = a;
+  let dst = sortTmp;
+  let runs = bounds;
+  while (runs.length > 2) {
+    const next: number[] = [0];
+    for (let r = 0; r + 1 < runs.length; r += 2) {
+      const lo = runs[r];
+      const mid = runs[r + 1];
+      const hi = r + 2 < runs.length ? runs[r + 2] : mid;
+      let x = lo;
+      let y = mid;
+      let o = lo;
+      while (x < mid && y < hi) dst[o++] = src[y] < src[x] ? src[y++] : src[x++];
+      while (x < mid) dst[o++] = src[x++];
+      while (y < hi) dst[o++] = src[y++];
+      next.push(hi);
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+    runs = next;
+  }
+  if (src !== a) a.set(src.subarray(0, n));
+  return a.subarray(0, n);
+}
+
+/** Boundary points of `polygonRuns`, reused from call to call (a fresh buffer per polygon costs more). */
+let polyScratch = new Uint32Array(4096);
+
+/**
+ * One boundary point of rleFrPoly: u stepped from pu to uj (upsampled); where the downsampled x is a whole
+ * column inside the image, the column-major index of (x, ⌈y⌉) goes to a[na]. Returns the new count.
+ */
+function boundaryPoint(uj: number, vj: number, pu: number, pv: number, h: number, w: number, a: Uint32Array, na: number): number {
+  let xd = uj < pu ? uj : uj - 1;
+  xd = (xd + 0.5) / 5 - 0.5;
+  if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) return na;
+  let yd = vj < pv ? vj : pv;
+  yd = (yd + 0.5) / 5 - 0.5;
+  if (yd < 0) yd = 0;
+  else if (yd > h) yd = h;
+  yd = Math.ceil(yd);
+  a[na] = cInt(xd) * h + cInt(yd); // stored mod 2³², as maskApi.c's uint
+  return na + 1;
+}
+
 /** Rasterises one polygon exactly as maskApi.c's rleFrPoly (boundary upsampled ×5, same rounding). */
 export function polygonRuns(xy: ArrayLike<number>, h: number, w: number): Runs {
   const k = Math.floor(xy.length / 2);
   const scale = 5;
-  const x = new Array<number>(k + 1);
-  const y = new Array<number>(k + 1);
+  if (vertexScratch.length < 2 * (k + 1)) vertexScratch = new Float64Array(Math.max(2 * (k + 1), 2 * vertexScratch.length));
+  const x = vertexScratch.subarray(0, k + 1);
+  const y = vertexScratch.subarray(k + 1, 2 * (k + 1));
   for (let j = 0; j < k; j++) x[j] = cInt(scale * xy[j * 2] + 0.5);
   x[k] = x[0];
   for (let j = 0; j < k; j++) y[j] = cInt(scale * xy[j * 2 + 1] + 0.5);
   y[k] = y[0];
-  const u: number[] = [];
-  const v: number[] = [];
+  // maskApi.c walks the boundary upsampled ×5 (every point of every edge, u = x, v = y) and keeps, where u
+  // steps from the previous point, the points whose downsampled x is a whole pixel column. No point lists here:
+  // on a shallow edge u steps at every point, and only every fifth step can land on a column (the stepped-from
+  // u ≡ 2 mod 5), so those points are visited directly; a steep edge is walked point by point.
+  let m = 0;
+  for (let j = 0; j < k; j++) {
+    const dx = Math.abs(x[j + 1] - x[j]);
+    const dy = Math.abs(y[j] - y[j + 1]);
+    const n = dx < dy ? dy : dx;
+    if (n >= 0) m += n + 1; // (no point on an edge with a NaN end)
+  }
+  if (polyScratch.length < m + 1) polyScratch = new Uint32Array(Math.max(m + 1, 2 * polyScratch.length));
+  const a = polyScratch;
+  let na = 0;
+  let started = false;
+  let pu = 0;
+  let pv = 0;
   for (let j = 0; j < k; j++) {
     let xs = x[j];
     let xe = x[j + 1];
@@ -267,60 +445,101 @@ export function polygonRuns(xy: ArrayLike<number>, h: number, w: number): Runs {
     const dy = Math.abs(ys - ye);
     const flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
     if (flip) {
-      [xs, xe] = [xe, xs];
-      [ys, ye] = [ye, ys];
+      let t = xs;
+      xs = xe;
+      xe = t;
+      t = ys;
+      ys = ye;
+      ye = t;
     }
-    const s = dx >= dy ? (ye - ys) / dx : (xe - xs) / dy;
-    if (dx >= dy) {
-      for (let d = 0; d <= dx; d++) {
-        const t = flip ? dx - d : d;
-        u.push(t + xs);
-        v.push(cInt(ys + s * t + 0.5));
+    if (dx < dy) {
+      // Steep: u = trunc(xs + s·t + 0.5) with |s| < 1, monotone in t, stepping by at most 1. Only the steps
+      // between columns U and U + 1 with U ≡ 2 mod 5 can land on a pixel column: each is found from its
+      // estimated t and settled by evaluating u itself (monotone, so the local search is exact).
+      const n = dy;
+      const s = (xe - xs) / dy;
+      const t0 = flip ? n : 0;
+      const u0 = cInt(xs + s * t0 + 0.5);
+      if (started && u0 !== pu) na = boundaryPoint(u0, t0 + ys, pu, pv, h, w, a, na);
+      started = true;
+      const uA = cInt(xs + 0.5);
+      const uB = cInt(xs + s * n + 0.5);
+      const lo = uA < uB ? uA : uB;
+      const hi = uA < uB ? uB : uA;
+      let U = Math.max(lo, 2);
+      U += (((2 - U) % 5) + 5) % 5;
+      const last = Math.min(hi - 1, 5 * (w - 1) + 2);
+      const rising = s > 0;
+      for (; U <= last; U += 5) {
+        // tB: the first t past the step (u ≥ U + 1 when u rises with t, u ≤ U when it falls).
+        let tB = Math.min(n, Math.max(1, Math.ceil((U + 0.5 - xs) / s)));
+        while (tB > 1) {
+          const v = cInt(xs + s * (tB - 1) + 0.5);
+          if (rising ? v >= U + 1 : v <= U) tB--;
+          else break;
+        }
+        while (tB < n) {
+          const v = cInt(xs + s * tB + 0.5);
+          if (rising ? v >= U + 1 : v <= U) break;
+          tB++;
+        }
+        const tA = tB - 1;
+        const cur = flip ? tA : tB;
+        const prev = flip ? tB : tA;
+        na = boundaryPoint(cInt(xs + s * cur + 0.5), cur + ys, cInt(xs + s * prev + 0.5), prev + ys, h, w, a, na);
       }
-    } else {
-      for (let d = 0; d <= dy; d++) {
-        const t = flip ? dy - d : d;
-        v.push(t + ys);
-        u.push(cInt(xs + s * t + 0.5));
+      const tl = flip ? 0 : n;
+      pu = cInt(xs + s * tl + 0.5);
+      pv = tl + ys;
+    } else if (dx >= 0) {
+      const n = dx;
+      const s = (ye - ys) / dx;
+      // d = 0 follows the previous edge's last point.
+      const t0 = flip ? n : 0;
+      const u0 = t0 + xs;
+      const v0 = cInt(ys + s * t0 + 0.5);
+      if (started && u0 !== pu) na = boundaryPoint(u0, v0, pu, pv, h, w, a, na);
+      started = true;
+      // d ≥ 1: u = xs + t steps by +1 (flip: −1); the stepped-from column is xs + d − 1 (flip: xs + n − d).
+      const r = (((flip ? xs + n - 2 : 3 - xs) % 5) + 5) % 5;
+      for (let d = r === 0 ? 5 : r; d <= n; d += 5) {
+        const t = flip ? n - d : d;
+        const tp = flip ? t + 1 : t - 1;
+        na = boundaryPoint(t + xs, cInt(ys + s * t + 0.5), tp + xs, cInt(ys + s * tp + 0.5), h, w, a, na);
       }
+      const tl = flip ? 0 : n;
+      pu = tl + xs;
+      pv = cInt(ys + s * tl + 0.5);
     }
   }
-  // Points along the y-boundary, downsampled.
-  const bx: number[] = [];
-  const by: number[] = [];
-  for (let j = 1; j < u.length; j++) {
-    if (u[j] === u[j - 1]) continue;
-    let xd = u[j] < u[j - 1] ? u[j] : u[j] - 1;
-    xd = (xd + 0.5) / scale - 0.5;
-    if (Math.floor(xd) !== xd || xd < 0 || xd > w - 1) continue;
-    let yd = v[j] < v[j - 1] ? v[j] : v[j - 1];
-    yd = (yd + 0.5) / scale - 0.5;
-    if (yd < 0) yd = 0;
-    else if (yd > h) yd = h;
-    yd = Math.ceil(yd);
-    bx.push(cInt(xd));
-    by.push(cInt(yd));
-  }
-  // RLE from the boundary points.
-  const a: number[] = bx.map((xv, j) => (xv * h + by[j]) >>> 0);
-  a.push((h * w) >>> 0);
-  a.sort((p, q) => p - q);
+  a[na++] = h * w;
+  // RLE from the sorted boundary points: differences, zero-length runs folded into the next.
+  const sorted = sortRuns(a, na);
   let prev = 0;
-  for (let j = 0; j < a.length; j++) {
-    const t = a[j];
-    a[j] = (a[j] - prev) >>> 0;
+  for (let j = 0; j < na; j++) {
+    const t = sorted[j];
+    sorted[j] = t - prev;
     prev = t;
   }
-  const b: number[] = [a[0]];
+  // Compacted straight into the shared counts block; what is not used goes back.
+  if (na > 1 << 16 || countsUsed + na > countsBlock.length) {
+    countsBlock = new Uint32Array(Math.max(na, 1 << 20));
+    countsUsed = 0;
+  }
+  const b = countsBlock;
+  const o = countsUsed;
+  let nb = 1;
+  b[o] = sorted[0];
   let j = 1;
-  while (j < a.length) {
-    if (a[j] > 0) b.push(a[j++]);
+  while (j < na) {
+    if (sorted[j] > 0) b[o + nb++] = sorted[j++];
     else {
       j++;
-      if (j < a.length) b[b.length - 1] += a[j++];
+      if (j < na) b[o + nb - 1] += sorted[j++];
     }
   }
-  return { h, w, cnts: Uint32Array.from(b) };
+  countsUsed += nb;
+  return { h, w, cnts: b.subarray(o, o + nb) };
 }
 
 /** Box → runs, through the polygon rasteriser (as pycocotools' rleFrBbox). */
