@@ -4,7 +4,7 @@
  * included, up to `Math.exp` against numpy's exp: at most one unit in the last place).
  */
 import { type CocoAnnotation, CocoError, type COCO } from './coco';
-import { type Bbox, countsMark, countsRelease, type Runs, runsArea, runsBboxInto } from './mask';
+import { type Bbox, countsMark, countsRelease, type Runs, runsBboxInto } from './mask';
 import { bboxIouInto, oksInto, runsIouInto } from './iou';
 import { accumulateFrom, entriesSource, flatSource } from './accumulate';
 import { annNumber, cellOf, type FlatCells, gatherCells, MatchScratch, matchCodes } from './flat';
@@ -176,14 +176,12 @@ export class COCOeval {
     try {
       for (let g = 0; g < G; g++) {
         const r = (sc.gRuns[g] = this.geometry(f.gAnn[g0 + g], this.cocoGt, 'ground-truth') as Runs);
-        runsBboxInto(r, sc.gBox, 4 * g);
-        sc.gArea[g] = runsArea(r);
+        sc.gArea[g] = runsBboxInto(r, sc.gBox, 4 * g);
         sc.crowd[g] = f.gCrowd[g0 + g];
       }
       for (let d = 0; d < D; d++) {
         const r = (sc.dRuns[d] = this.geometry(f.dAnn[d0 + d], this.cocoDt, 'detection') as Runs);
-        runsBboxInto(r, sc.dBox, 4 * d);
-        sc.dArea[d] = runsArea(r);
+        sc.dArea[d] = runsBboxInto(r, sc.dBox, 4 * d);
       }
       return runsIouInto(sc.dRuns, 0, D, sc.gRuns, 0, G, sc.crowd, sc.dBox, sc.gBox, sc.dArea, sc.gArea, out);
     } finally {

@@ -95,31 +95,47 @@ export function runsToString(r: Runs): string {
   return s;
 }
 
-/** Parses pycocotools' compressed counts string (one pass to count the numbers, one to read them). */
+/**
+ * Parses pycocotools' compressed counts string in one pass, into room for as many numbers as the string has
+ * characters (each takes at least one) in the shared counts block; the rest of that room is given back.
+ */
 export function runsFromString(s: string, h: number, w: number): Runs {
   const L = s.length;
-  let n = 0;
-  for (let p = 0; p < L; p++)
-    if ((s.charCodeAt(p) - 48) & 0x20) continue;
-    else n++;
   if (L > 0 && (s.charCodeAt(L - 1) - 48) & 0x20) throw new MaskError(`RLE counts string ends in the middle of a number`);
-  const cnts = countsOf(n);
-  let p = 0;
-  for (let i = 0; i < n; i++) {
-    let x = 0;
-    let f = 1; // 2^(5k): the place of the k-th 5-bit group
-    for (;;) {
-      const c = s.charCodeAt(p++) - 48;
-      x += (c & 0x1f) * f;
-      f *= 32;
-      if (c & 0x20) continue;
-      if (c & 0x10) x -= f; // sign-extend
-      break;
-    }
-    if (i > 2) x += cnts[i - 2];
-    cnts[i] = x >>> 0;
+  if (L > 1 << 16 || countsUsed + L > countsBlock.length) {
+    countsBlock = new Uint32Array(Math.max(L, 1 << 20));
+    countsUsed = 0;
   }
-  return { h, w, cnts };
+  const cnts = countsBlock;
+  const o = countsUsed;
+  let n = 0;
+  let p = 0;
+  while (p < L) {
+    // Up to six 5-bit groups (30 bits) in int32 arithmetic; longer numbers in float arithmetic.
+    let x = 0;
+    let k = 0;
+    let c = 0;
+    do {
+      c = s.charCodeAt(p++) - 48;
+      x |= (c & 0x1f) << (5 * k);
+      k++;
+    } while (c & 0x20 && k < 6);
+    if (c & 0x20) {
+      let f = 1073741824; // 2^30
+      for (;;) {
+        c = s.charCodeAt(p++) - 48;
+        x += (c & 0x1f) * f;
+        f *= 32;
+        if (c & 0x20) continue;
+        if (c & 0x10) x -= f; // sign-extend
+        break;
+      }
+    } else if (c & 0x10) x -= 1 << (5 * k); // sign-extend (k ≤ 6: at most 2^30)
+    if (n > 2) x += cnts[o + n - 2];
+    cnts[o + n++] = x >>> 0;
+  }
+  countsUsed += n;
+  return { h, w, cnts: cnts.subarray(o, o + n) };
 }
 
 /** Throws unless the runs cover exactly h×w pixels. */
@@ -160,17 +176,18 @@ export function runsToBbox(r: Runs): Bbox {
   return [out[0], out[1], out[2], out[3]];
 }
 
-/** runsToBbox written to out[o … o + 3] (no array made per mask). */
-export function runsBboxInto(r: Runs, out: Float64Array, o: number): void {
+/** runsToBbox written to out[o … o + 3] (no array made per mask); returns the area (runsArea), summed on the way. */
+export function runsBboxInto(r: Runs, out: Float64Array, o: number): number {
   const { h, w, cnts } = r;
   const m = Math.floor(cnts.length / 2) * 2;
   if (m === 0 || !(h > 0 && Number.isInteger(h))) {
     const b = m === 0 ? [0, 0, 0, 0] : runsToBboxDividing(r);
     for (let q = 0; q < 4; q++) out[o + q] = b[q];
-    return;
+    return runsArea(r);
   }
+  let area = 0;
   // The same quantities as maskApi.c, with the column of a position tracked by stepping a column start
-  // (positions only grow) instead of dividing at every run.
+  // (positions only grow) instead of dividing at every run; runs taken as (background, foreground) pairs.
   let xs = w;
   let ys = h;
   let xe = 0;
@@ -178,36 +195,39 @@ export function runsBboxInto(r: Runs, out: Float64Array, o: number): void {
   let cc = 0;
   let col = 0;
   let base = 0; // first position of column `col`
-  for (let j = 0; j < m; j++) {
+  for (let j = 1; j < m; j += 2) {
+    cc += cnts[j - 1];
+    const c = cnts[j];
+    if (c === 0) continue;
     const start = cc;
-    cc += cnts[j];
-    if ((j & 1) === 0 || cnts[j] === 0) continue;
+    cc += c;
+    area += c;
     while (start >= base + h) {
       base += h;
       col++;
     }
     const xStart = col;
     const yStart = start - base;
-    while (cc - 1 >= base + h) {
+    const last = cc - 1;
+    while (last >= base + h) {
       base += h;
       col++;
     }
-    const xEnd = col;
-    const yEnd = cc - 1 - base;
-    xs = umin(xs, xStart);
-    xe = Math.max(xe, xEnd);
-    if (xStart < xEnd) {
+    if (xStart < col) {
       ys = 0;
       ye = h - 1;
     } else {
-      ys = umin(ys, yStart);
-      ye = Math.max(ye, yEnd);
+      if (yStart < ys) ys = yStart;
+      if (last - base > ye) ye = last - base;
     }
+    if (xStart < xs) xs = xStart;
+    if (col > xe) xe = col;
   }
   out[o] = xs;
   out[o + 1] = ys;
   out[o + 2] = (xe - xs + 1) >>> 0;
   out[o + 3] = (ye - ys + 1) >>> 0;
+  return area;
 }
 
 /** runsToBbox by division at every run (maskApi.c's own arithmetic), for heights the stepping cannot take. */
@@ -310,8 +330,8 @@ let sortTmp = new Uint32Array(4096);
 let vertexScratch = new Float64Array(256);
 
 /**
- * Room for n run lengths: a view of a large shared block (a separate ArrayBuffer per mask costs ~1 µs to
- * allocate and register, more than reading a small mask). Blocks are freed when no view of them is left.
+ * Run lengths live in views of a large shared block (a separate ArrayBuffer per mask costs ~1 µs to allocate
+ * and register, more than reading a small mask). Blocks are freed when no view of them is left.
  */
 let countsBlock = new Uint32Array(0);
 let countsUsed = 0;
@@ -323,17 +343,6 @@ export function countsMark(): { block: Uint32Array; used: number } {
 /** Gives back the room of every run made since `mark` (their views must not be used again). */
 export function countsRelease(mark: { block: Uint32Array; used: number }): void {
   if (mark.block === countsBlock) countsUsed = mark.used;
-}
-
-function countsOf(n: number): Uint32Array {
-  if (n > 1 << 16) return new Uint32Array(n);
-  if (countsUsed + n > countsBlock.length) {
-    countsBlock = new Uint32Array(1 << 20);
-    countsUsed = 0;
-  }
-  const view = countsBlock.subarray(countsUsed, countsUsed + n);
-  countsUsed += n;
-  return view;
 }
 
 /**
@@ -405,6 +414,17 @@ function boundaryPoint(uj: number, vj: number, pu: number, pv: number, h: number
   else if (yd > h) yd = h;
   yd = Math.ceil(yd);
   a[na] = cInt(xd) * h + cInt(yd); // stored mod 2³², as maskApi.c's uint
+  return na + 1;
+}
+
+/** boundaryPoint where the step is known to land on column xd (a whole number): (xd, ⌈y⌉) for y the lower v. */
+function columnPoint(xd: number, v: number, h: number, w: number, a: Uint32Array, na: number): number {
+  if (xd < 0 || xd > w - 1) return na;
+  let yd = (v + 0.5) / 5 - 0.5;
+  if (yd < 0) yd = 0;
+  else if (yd > h) yd = h;
+  yd = Math.ceil(yd);
+  a[na] = xd * h + cInt(yd); // stored mod 2³², as maskApi.c's uint
   return na + 1;
 }
 
@@ -486,7 +506,7 @@ export function polygonRuns(xy: ArrayLike<number>, h: number, w: number): Runs {
         const tA = tB - 1;
         const cur = flip ? tA : tB;
         const prev = flip ? tB : tA;
-        na = boundaryPoint(cInt(xs + s * cur + 0.5), cur + ys, cInt(xs + s * prev + 0.5), prev + ys, h, w, a, na);
+        na = columnPoint((U - 2) / 5, Math.min(cur, prev) + ys, h, w, a, na); // (v = t + ys: the lower t has the lower v)
       }
       const tl = flip ? 0 : n;
       pu = cInt(xs + s * tl + 0.5);
@@ -505,7 +525,9 @@ export function polygonRuns(xy: ArrayLike<number>, h: number, w: number): Runs {
       for (let d = r === 0 ? 5 : r; d <= n; d += 5) {
         const t = flip ? n - d : d;
         const tp = flip ? t + 1 : t - 1;
-        na = boundaryPoint(t + xs, cInt(ys + s * t + 0.5), tp + xs, cInt(ys + s * tp + 0.5), h, w, a, na);
+        const vj = cInt(ys + s * t + 0.5);
+        const vp = cInt(ys + s * tp + 0.5);
+        na = columnPoint(((flip ? t : tp) + xs - 2) / 5, vj < vp ? vj : vp, h, w, a, na); // the stepped-from (flip: to) column
       }
       const tl = flip ? 0 : n;
       pu = tl + xs;
@@ -515,13 +537,7 @@ export function polygonRuns(xy: ArrayLike<number>, h: number, w: number): Runs {
   a[na++] = h * w;
   // RLE from the sorted boundary points: differences, zero-length runs folded into the next.
   const sorted = sortRuns(a, na);
-  let prev = 0;
-  for (let j = 0; j < na; j++) {
-    const t = sorted[j];
-    sorted[j] = t - prev;
-    prev = t;
-  }
-  // Compacted straight into the shared counts block; what is not used goes back.
+  // RLE from the sorted boundary points: their differences, a zero-length run folded into the next one.
   if (na > 1 << 16 || countsUsed + na > countsBlock.length) {
     countsBlock = new Uint32Array(Math.max(na, 1 << 20));
     countsUsed = 0;
@@ -532,10 +548,12 @@ export function polygonRuns(xy: ArrayLike<number>, h: number, w: number): Runs {
   b[o] = sorted[0];
   let j = 1;
   while (j < na) {
-    if (sorted[j] > 0) b[o + nb++] = sorted[j++];
-    else {
+    const dj = sorted[j] - sorted[j - 1];
+    j++;
+    if (dj > 0) b[o + nb++] = dj;
+    else if (j < na) {
+      b[o + nb - 1] += sorted[j] - sorted[j - 1];
       j++;
-      if (j < na) b[o + nb - 1] += sorted[j++];
     }
   }
   countsUsed += nb;

@@ -225,7 +225,10 @@ async function main(): Promise<void> {
       : null;
   // A full collection between loading and evaluate(), on both sides (pycocotools_bench.py runs gc.collect()):
   // otherwise V8's concurrent marking of the loader's garbage runs during evaluate() and slows it by up to 2×.
+  // V8 sweeps the collected pages on helper threads afterwards; half a second lets that finish too (measured:
+  // without the pause, evaluate()'s first allocations sweep ~1 GB of loader pages themselves, +80 ms on segm).
   collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 500));
   let t0 = performance.now();
   if (pool) E = await pool.evaluate();
   else E.evaluate();
