@@ -1,7 +1,7 @@
 """Times pycocotools' COCOeval evaluate() + accumulate() on gt.json / dt.json written by `npx nx run bench:coco`.
 
 Usage: python3 pycocotools_bench.py gt.json dt.json bbox|segm|keypoints
-  → one JSON line {version, loadSeconds, evaluateSeconds, accumulateSeconds, stats}.
+  → one JSON line {version, loadSeconds, evaluateSeconds, accumulateSeconds, peakRssMb, stats}.
 Loading (COCO(), loadRes) is timed apart; a full garbage collection runs between loading and evaluate(), as the
 coco-ts-api side does, so that neither side's evaluate() pays for the loader's garbage.
 A yardstick for coco-ts-api's speed (pycocotools is not a dependency of the project).
@@ -11,6 +11,7 @@ import gc
 import importlib.metadata
 import io
 import json
+import resource
 import sys
 import time
 
@@ -31,4 +32,4 @@ with contextlib.redirect_stdout(io.StringIO()):
     E.accumulate()
     t2 = time.perf_counter()
     E.summarize()
-print(json.dumps({"version": importlib.metadata.version("pycocotools"), "loadSeconds": load, "evaluateSeconds": t1 - t0, "accumulateSeconds": t2 - t1, "stats": [float(s) for s in E.stats]}))
+print(json.dumps({"version": importlib.metadata.version("pycocotools"), "loadSeconds": load, "evaluateSeconds": t1 - t0, "accumulateSeconds": t2 - t1, "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "stats": [float(s) for s in E.stats]}))

@@ -49,6 +49,34 @@ export function allocStore(entries: number, slots: number, T: number, sumD: numb
   };
 }
 
+/**
+ * A store for one entry whose blocks are views of shared arenas (zero-filled, never handed out twice) and whose
+ * per-slot bookkeeping is `books` (read right after matching, so it may be reused from entry to entry).
+ */
+export function oneEntryStore(
+  T: number,
+  D: number,
+  G: number,
+  f64: { take(n: number): Float64Array },
+  u8: { take(n: number): Uint8Array },
+  books: Pick<EvalStore, 'slotOfEntry' | 'D' | 'G' | 'dOff' | 'gOff' | 'gIgOff' | 'sOff'>,
+): EvalStore {
+  return { T, ...books, dtm: f64.take(T * D), dtIg: u8.take(T * D), gtm: f64.take(T * G), gtIg: u8.take(G), scores: EMPTY_SCORES };
+}
+
+const EMPTY_SCORES = new Float64Array(0);
+
+/** Bookkeeping arrays for `oneEntryStore` (one slot). */
+export const oneEntryBooks = (): Pick<EvalStore, 'slotOfEntry' | 'D' | 'G' | 'dOff' | 'gOff' | 'gIgOff' | 'sOff'> => ({
+  slotOfEntry: new Int32Array(1),
+  D: new Int32Array(1),
+  G: new Int32Array(1),
+  dOff: new Int32Array(1),
+  gOff: new Int32Array(1),
+  gIgOff: new Int32Array(1),
+  sOff: new Int32Array(1),
+});
+
 /** Where the next slot's blocks go. */
 export interface StoreCursor {
   slot: number;
@@ -153,7 +181,10 @@ export function slotEvalImg(
   const G = st.G[s];
   const ids = cellIds(cell);
   return {
-    ...meta,
+    image_id: meta.image_id,
+    category_id: meta.category_id,
+    aRng: meta.aRng,
+    maxDet: meta.maxDet,
     dtIds: ids.dtIds,
     gtIds: order ? Array.from(order, (i) => ids.gtIds[i]) : ids.gtIds,
     dtMatches: st.dtm.subarray(st.dOff[s], st.dOff[s] + T * D),

@@ -10,7 +10,8 @@ import { accumulateFrom, entriesSource, flatSource } from './accumulate';
 import { annNumber, cellOf, type FlatCells, gatherCells, MatchScratch, matchCodes } from './flat';
 import { apGrid, perCategoryAP } from './per-category';
 import { summarizeOne, summaryLines } from './summary';
-import { allocStore, matchInto, slotEvalImg } from './eval-store';
+import { matchInto, oneEntryBooks, oneEntryStore, slotEvalImg } from './eval-store';
+import { Arena } from './arrays';
 import { IOU_TYPES, type IouType, Params } from './params';
 import type { CategoryAP, Cell, DtRec, EvalImg, EvalResult, GtRec } from './eval-types';
 
@@ -69,6 +70,10 @@ export class COCOeval {
   private dGeo: (Runs | number[])[] = [];
   private gBox: Bbox[] = [];
   private maskScratch = new MaskScratch();
+  /** Arrays of the entries made on demand: views of a few large buffers (one buffer each costs more). */
+  private f64 = new Arena((n) => new Float64Array(n));
+  private u8 = new Arena((n) => new Uint8Array(n));
+  private books = oneEntryBooks();
   private cellObjects = new Map<number, Cell>();
   /** The area ranges evaluate() used (the same arrays, as pycocotools' entries hold them). */
   private evalAreaRng: [number, number][] = [];
@@ -215,7 +220,7 @@ export class COCOeval {
         score: f.dScore[d],
         ...(key === 'bbox' ? { bbox: boxAt(f.dBox, d) } : key === 'kps' ? { kps: this.dGeo[d] as number[] } : {}),
       });
-    const ious = this.cellIou(c, new Float64Array(gts.length * dts.length));
+    const ious = this.cellIou(c, this.f64.take(gts.length * dts.length));
     cell = { gts, dts, ious };
     this.cellObjects.set(c, cell);
     return cell;
@@ -269,7 +274,7 @@ export class COCOeval {
     const f = this.flat!;
     const cell = this.cellObject(c);
     const T = p.iouThrs.length;
-    const st = allocStore(1, 1, T, cell.dts.length, cell.gts.length, cell.dts.length);
+    const st = oneEntryStore(T, cell.dts.length, cell.gts.length, this.f64, this.u8, this.books);
     const aRng = this.evalAreaRng[a];
     const order = matchInto(st, { slot: 0, d: 0, g: 0 }, cell, aRng, p.iouThrs, 0);
     return slotEvalImg(st, 0, cell, order ?? undefined, {
@@ -333,7 +338,7 @@ export class COCOeval {
         }
       : full;
     const T = this.params.iouThrs.length;
-    const st = allocStore(1, 1, T, cell.dts.length, G, cell.dts.length);
+    const st = oneEntryStore(T, cell.dts.length, G, this.f64, this.u8, this.books);
     const order = matchInto(st, { slot: 0, d: 0, g: 0 }, cell, aRng, this.params.iouThrs, 0);
     return slotEvalImg(st, 0, cell, order ?? undefined, { image_id: imgId, category_id: catId, aRng, maxDet });
   }

@@ -46,10 +46,22 @@ export function bboxIouInto(
   return out;
 }
 
+/** [x, y, w, h, …] of boxes. */
+function flatBoxes(boxes: readonly Bbox[]): Float64Array {
+  const out = new Float64Array(4 * boxes.length);
+  for (let i = 0; i < boxes.length; i++) {
+    const b = boxes[i];
+    out[4 * i] = b[0];
+    out[4 * i + 1] = b[1];
+    out[4 * i + 2] = b[2];
+    out[4 * i + 3] = b[3];
+  }
+  return out;
+}
+
 /** pycocotools' bbox IoU of detections × gts as one row-major [D·G] array. */
 export function bboxIouFlat(dt: readonly Bbox[], gt: readonly Bbox[], iscrowd: ArrayLike<number | boolean>, out?: Float64Array): Float64Array {
-  const flat = (b: readonly Bbox[]) => Float64Array.from(b.flat());
-  return bboxIouInto(flat(dt), 0, dt.length, flat(gt), 0, gt.length, iscrowd, out);
+  return bboxIouInto(flatBoxes(dt), 0, dt.length, flatBoxes(gt), 0, gt.length, iscrowd, out);
 }
 
 /** Rows [D][G] of a flat [D·G] IoU array (views of the same buffer). */
@@ -100,7 +112,7 @@ export function runsIntersection(A: ArrayLike<number>, B: ArrayLike<number>): nu
  * a crowd gt's union the detection's area.
  */
 export function runsIouFlat(dt: readonly Runs[], gt: readonly Runs[], iscrowd: ArrayLike<number | boolean>, out?: Float64Array): Float64Array {
-  const boxes = (rs: readonly Runs[]) => Float64Array.from(rs.flatMap(runsToBbox));
+  const boxes = (rs: readonly Runs[]) => flatBoxes(rs.map(runsToBbox));
   return runsIouInto(dt, 0, dt.length, gt, 0, gt.length, iscrowd, boxes(dt), boxes(gt), Float64Array.from(dt, runsArea), Float64Array.from(gt, runsArea), out);
 }
 
