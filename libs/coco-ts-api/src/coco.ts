@@ -2,8 +2,8 @@
  * The COCO dataset index (pycocotools' `COCO` class): images, annotations, categories, image→annotations,
  * category→images; id queries; `loadRes` for detection results; `annToRLE` / `annToRuns` / `annToMask`.
  */
-import { type Bbox, frPyObjectsRuns, pyObjectKind, type RLE, type UncompressedRLE, area as rleArea, toBbox as rleToBbox, decode } from './mask-api';
-import { fromRLE, type Mask, mergeRuns, type Polygon, type Runs, toRLE } from './mask';
+import { type Bbox, decode, frPyObjectsRuns, pyObjectKind, type RLE, type UncompressedRLE } from './mask-api';
+import { countsMark, countsRelease, fromRLE, type Mask, mergeRuns, type Polygon, type Runs, runsArea, runsToBbox, toRLE } from './mask';
 
 export interface CocoImage {
   id: number;
@@ -226,8 +226,15 @@ export class COCO {
       } else if (masks) {
         const seg = r.segmentation as RLE | UncompressedRLE | undefined;
         if (!seg || Array.isArray(seg) || !('counts' in seg)) throw new CocoError(`${where} has neither 'bbox' nor an RLE 'segmentation'`);
-        ann.area = rleArea(seg);
-        if (!('bbox' in r)) ann.bbox = rleToBbox(seg);
+        // Read once for both numbers, in room of the shared run block that is given back at once.
+        const mark = countsMark();
+        try {
+          const runs = fromRLE(seg);
+          ann.area = runsArea(runs);
+          if (!('bbox' in r)) ann.bbox = runsToBbox(runs);
+        } finally {
+          countsRelease(mark);
+        }
       } else if (first !== undefined) {
         // Keypoint results: area and bbox from the points' extent, as pycocotools' loadRes.
         const kps = r.keypoints;

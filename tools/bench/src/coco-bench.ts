@@ -2,9 +2,10 @@
  * COCO evaluation benchmark: evaluate() + accumulate() on a generated set (default 5,000 images × ~7 gts ×
  * ~20 detections, 80 categories; `--iou segm`: the gts as octagon polygons, the detections as RLEs; `--iou keypoints`:
  * one category, 17 keypoints per person on a skeleton in each box),
- * seconds and peak memory, with `--workers N` threads (loading — parsing the written files, COCO(), loadRes — is
- * timed apart, as pycocotools' is; a full garbage collection on both sides separates it from evaluate()). `--write-dir DIR` writes gt.json/dt.json; `--python <python with
- * pycocotools>` then times pycocotools' evaluate() + accumulate() on the same files (tools/bench/pycocotools_bench.py).
+ * seconds and peak memory, with `--workers N` threads. The set is written as gt.json / dt.json (to `--write-dir
+ * DIR`, or a temporary folder) and measured in a fresh process, as `--python <python with pycocotools>` measures
+ * pycocotools on the same files (tools/bench/pycocotools_bench.py): loading (parsing, COCO(), loadRes) is timed
+ * apart, a full garbage collection on both sides separates it from evaluate(), peak RSS is the process's.
  *
  *   npx nx run bench:coco [-- --images 5000 --workers 2 --split categories|images --check-single --iou bbox|segm|keypoints --python /path/to/python3 --json]
  */
@@ -173,6 +174,68 @@ function collectGarbage(): void {
   (vm.runInNewContext('gc') as () => void)();
 }
 
+/** What one measured run (a fresh process, `--measure DIR`) reports. */
+interface Measured {
+  loadSeconds: number;
+  evaluateSeconds: number;
+  accumulateSeconds: number;
+  peakRssMb: number;
+  stats: number[];
+  /** pycocotools' printed summary. */
+  lines: string[];
+  bitEqualToSingle?: boolean;
+}
+
+/**
+ * Loads DIR's gt.json / dt.json and times evaluate() + accumulate(), in a process of its own as pycocotools'
+ * side runs in one: its peak RSS (the kernel's high-water mark, as Python's ru_maxrss) is loading + evaluation,
+ * not the generator's.
+ */
+async function measure(
+  dir: string,
+  iouType: 'bbox' | 'segm' | 'keypoints',
+  workers: number,
+  split: 'images' | 'categories',
+  checkSingle: boolean,
+): Promise<Measured> {
+  const files = { gt: path.join(dir, 'gt.json'), dt: path.join(dir, 'dt.json') };
+  // Loading, timed apart as pycocotools' COCO(file) + loadRes(file) is.
+  const tl = performance.now();
+  const cocoGt = new COCO(JSON.parse(fs.readFileSync(files.gt, 'utf8')) as CocoDataset);
+  const cocoDt = cocoGt.loadRes(JSON.parse(fs.readFileSync(files.dt, 'utf8')) as CocoResult[]);
+  const loadSeconds = (performance.now() - tl) / 1000;
+  let E = new COCOeval(cocoGt, cocoDt, iouType);
+  const pool = workers > 1 ? await startEvaluationWorkers({ ...files, iouType, params: {}, split }, workers, { gt: cocoGt, dt: cocoDt }) : null;
+  // A full collection between loading and evaluate(), on both sides (pycocotools_bench.py runs gc.collect()):
+  // otherwise V8's concurrent marking of the loader's garbage runs during evaluate() and slows it by up to 2×.
+  // V8 sweeps the collected pages on helper threads afterwards; half a second lets that finish too (measured:
+  // without the pause, evaluate()'s first allocations sweep the loader's pages themselves, +80 ms on segm).
+  collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  let t0 = performance.now();
+  if (pool) E = await pool.evaluate();
+  else E.evaluate();
+  const evaluateSeconds = (performance.now() - t0) / 1000;
+  await pool?.close();
+  t0 = performance.now();
+  E.accumulate();
+  const accumulateSeconds = (performance.now() - t0) / 1000;
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  // --check-single: the same set in one thread (untimed); the workers' precision / recall / scores must equal it bit for bit.
+  let bitEqualToSingle: boolean | undefined;
+  if (checkSingle) {
+    const single = new COCOeval(cocoGt, cocoDt, iouType);
+    single.evaluate();
+    const a = single.accumulate();
+    const b = E.accumulate();
+    const same = (x: Float64Array, y: Float64Array) => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+    bitEqualToSingle = same(a.precision, b.precision) && same(a.recall, b.recall) && same(a.scores, b.scores);
+  }
+  const lines: string[] = [];
+  const stats = E.summarize((l) => lines.push(l));
+  return { loadSeconds, evaluateSeconds, accumulateSeconds, peakRssMb, stats, lines, bitEqualToSingle };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -187,6 +250,7 @@ async function main(): Promise<void> {
       python: { type: 'string' },
       split: { type: 'string', default: 'categories' },
       'check-single': { type: 'boolean', default: false },
+      measure: { type: 'string' },
     },
   });
   const images = Number(values.images);
@@ -196,85 +260,48 @@ async function main(): Promise<void> {
   if (!['images', 'categories'].includes(split)) throw new Error(`--split must be images or categories, got '${values.split}'`);
   if (!['bbox', 'segm', 'keypoints'].includes(iouType)) throw new Error(`--iou must be bbox, segm or keypoints, got '${values.iou}'`);
   if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`--workers takes a whole number ≥ 1, got '${values.workers}'`);
-  const dir = values['write-dir'] ?? (workers > 1 || values.python ? fs.mkdtempSync(path.join(os.tmpdir(), 'cocobench-')) : undefined);
-  let { gt, dt } = made(iouType, images, Number(values.seed));
+  if (values.measure) {
+    console.log(JSON.stringify(await measure(values.measure, iouType, workers, split, values['check-single']!)));
+    return;
+  }
+  const dir = values['write-dir'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cocobench-'));
+  const { gt, dt } = made(iouType, images, Number(values.seed));
   const counts = { gts: gt.annotations!.length, detections: dt.length, categories: gt.categories!.length };
-  if (dir) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'gt.json'), JSON.stringify(gt));
-    fs.writeFileSync(path.join(dir, 'dt.json'), JSON.stringify(dt));
-  }
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  // Loading, timed apart as pycocotools' COCO(file) + loadRes(file) is: from the files when they were written.
-  const tl = performance.now();
-  if (dir) {
-    gt = JSON.parse(fs.readFileSync(path.join(dir, 'gt.json'), 'utf8'));
-    dt = JSON.parse(fs.readFileSync(path.join(dir, 'dt.json'), 'utf8'));
-  }
-  const cocoGt = new COCO(gt);
-  const cocoDt = cocoGt.loadRes(dt);
-  const load = (performance.now() - tl) / 1000;
-  let E = new COCOeval(cocoGt, cocoDt, iouType);
-  const pool =
-    workers > 1
-      ? await startEvaluationWorkers({ gt: path.join(dir!, 'gt.json'), dt: path.join(dir!, 'dt.json'), iouType, params: {}, split }, workers, {
-          gt: cocoGt,
-          dt: cocoDt,
-        })
-      : null;
-  // A full collection between loading and evaluate(), on both sides (pycocotools_bench.py runs gc.collect()):
-  // otherwise V8's concurrent marking of the loader's garbage runs during evaluate() and slows it by up to 2×.
-  // V8 sweeps the collected pages on helper threads afterwards; half a second lets that finish too (measured:
-  // without the pause, evaluate()'s first allocations sweep ~1 GB of loader pages themselves, +80 ms on segm).
-  collectGarbage();
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  let t0 = performance.now();
-  if (pool) E = await pool.evaluate();
-  else E.evaluate();
-  const evaluate = (performance.now() - t0) / 1000;
-  await pool?.close();
-  peak = Math.max(peak, process.memoryUsage().rss);
-  t0 = performance.now();
-  E.accumulate();
-  const accumulate = (performance.now() - t0) / 1000;
-  peak = Math.max(peak, process.memoryUsage().rss);
-  clearInterval(timer);
-  // --check-single: the same set in one thread (untimed); the workers' precision / recall / scores must equal it bit for bit.
-  let bitEqualToSingle: boolean | undefined;
-  if (values['check-single']) {
-    const single = new COCOeval(cocoGt, cocoDt, iouType);
-    single.evaluate();
-    const a = single.accumulate();
-    const b = E.accumulate();
-    const same = (x: Float64Array, y: Float64Array) => x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
-    bitEqualToSingle = same(a.precision, b.precision) && same(a.recall, b.recall) && same(a.scores, b.scores);
-  }
-  const stats = E.summarize(values.json ? () => {} : console.log);
-  let pycocotools: { version: string; evaluateSeconds: number; accumulateSeconds: number; stats: number[] } | undefined;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'gt.json'), JSON.stringify(gt));
+  fs.writeFileSync(path.join(dir, 'dt.json'), JSON.stringify(dt));
+  // The measured run: this script again, in a fresh process, on the files.
+  const self = fileURLToPath(import.meta.url);
+  const args = ['--measure', dir, '--iou', iouType, '--workers', String(workers), '--split', split, ...(values['check-single'] ? ['--check-single'] : [])];
+  const child = spawnSync(process.execPath, [...process.execArgv, self, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (child.status !== 0) throw new Error(`measured run failed: ${child.stderr.trim().split('\n').pop()}`);
+  const m = JSON.parse(child.stdout.trim().split('\n').pop()!) as Measured;
+  const { stats } = m;
+  let pycocotools: { version: string; loadSeconds: number; evaluateSeconds: number; accumulateSeconds: number; peakRssMb: number; stats: number[] } | undefined;
   if (values.python) {
-    const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../pycocotools_bench.py');
-    const r = spawnSync(values.python, [script, path.join(dir!, 'gt.json'), path.join(dir!, 'dt.json'), iouType], { encoding: 'utf8' });
+    const script = path.resolve(path.dirname(self), '../pycocotools_bench.py');
+    const r = spawnSync(values.python, [script, path.join(dir, 'gt.json'), path.join(dir, 'dt.json'), iouType], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`pycocotools run failed: ${r.stderr.trim().split('\n').pop()}`);
     pycocotools = JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
+  const total = m.evaluateSeconds + m.accumulateSeconds;
   const row = {
     iouType,
     workers,
     images,
     ...counts,
-    loadSeconds: load,
-    evaluateSeconds: evaluate,
-    accumulateSeconds: accumulate,
-    totalSeconds: evaluate + accumulate,
-    peakRssMb: peak / 2 ** 20,
+    loadSeconds: m.loadSeconds,
+    evaluateSeconds: m.evaluateSeconds,
+    accumulateSeconds: m.accumulateSeconds,
+    totalSeconds: total,
+    peakRssMb: m.peakRssMb,
     ap: stats[0],
     split: workers > 1 ? split : undefined,
-    bitEqualToSingle,
+    bitEqualToSingle: m.bitEqualToSingle,
     ...(pycocotools
       ? {
           pycocotools: { ...pycocotools, totalSeconds: pycocotools.evaluateSeconds + pycocotools.accumulateSeconds },
-          speedup: (pycocotools.evaluateSeconds + pycocotools.accumulateSeconds) / (evaluate + accumulate),
+          speedup: (pycocotools.evaluateSeconds + pycocotools.accumulateSeconds) / total,
           sameStats: pycocotools.stats.every((v, i) => Math.abs(v - stats[i]) <= 1e-12),
           bitEqualStats: pycocotools.stats.length === stats.length && pycocotools.stats.every((v, i) => Object.is(v, stats[i])),
         }
@@ -282,12 +309,13 @@ async function main(): Promise<void> {
   };
   if (values.json) console.log(JSON.stringify(row));
   else {
+    console.log(m.lines.join('\n'));
     console.log(
-      `\n${iouType}, ${images} images, ${row.gts} gts, ${row.detections} detections, ${workers} worker(s): load ${load.toFixed(2)} s (untimed below), evaluate ${evaluate.toFixed(2)} s + accumulate ${accumulate.toFixed(2)} s = ${row.totalSeconds.toFixed(2)} s, peak RSS ${row.peakRssMb.toFixed(0)} MB`,
+      `\n${iouType}, ${images} images, ${row.gts} gts, ${row.detections} detections, ${workers} worker(s): load ${m.loadSeconds.toFixed(2)} s (untimed below), evaluate ${m.evaluateSeconds.toFixed(2)} s + accumulate ${m.accumulateSeconds.toFixed(2)} s = ${total.toFixed(2)} s, peak RSS ${m.peakRssMb.toFixed(0)} MB`,
     );
     if (pycocotools)
       console.log(
-        `pycocotools ${pycocotools.version}: evaluate ${pycocotools.evaluateSeconds.toFixed(2)} s + accumulate ${pycocotools.accumulateSeconds.toFixed(2)} s → ${(row as { speedup?: number }).speedup!.toFixed(1)}× faster here; stats ${(row as { sameStats?: boolean }).sameStats ? 'equal' : 'DIFFER'}`,
+        `pycocotools ${pycocotools.version}: evaluate ${pycocotools.evaluateSeconds.toFixed(2)} s + accumulate ${pycocotools.accumulateSeconds.toFixed(2)} s, peak RSS ${pycocotools.peakRssMb.toFixed(0)} MB → ${(row as { speedup?: number }).speedup!.toFixed(1)}× faster here; stats ${(row as { sameStats?: boolean }).sameStats ? 'equal' : 'DIFFER'}`,
       );
   }
 }
