@@ -55,7 +55,7 @@ describe('classify app: train → val → predict → export on a small MNIST su
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/resumed from .*2 epochs done/);
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'report.json'), 'utf8')).epochs).toBe(3);
-    expect(run('train.ts', ['--resume', runDir, '--lr', '0.1']).stderr).toMatch(/only --epochs, --time, --threads may change/);
+    expect(run('train.ts', ['--resume', runDir, '--lr', '0.1']).stderr).toMatch(/only --epochs, --time, --threads, --device may change/);
   });
 
   it('val writes report.json, report.md and both plots', () => {

@@ -56,6 +56,12 @@ export function jobSchema(d: JobDefaults) {
       .default(d.workers ?? 1)
       .describe('data-parallel replicas (0 = one per core, at most 4); the cores are divided among them; batch statistics are per replica'),
     threads: z.number().int().min(0).default(0).describe('compute threads per replica for the oneDNN kernels (0 = cores / replicas; env CV_THREADS)'),
+    device: z
+      .enum(['auto', 'cpu', 'gpu'])
+      .default('auto')
+      .describe(
+        'auto: the first backend that starts; cpu: no GPU backend; gpu: a GPU backend (WebGPU on a GPU adapter, or tfjs-node-gpu) or an error saying why not',
+      ),
     seed: z.number().int().min(0).default(0).describe('seed of init, shuffling, augmentation and dropout'),
     out: z.string().optional().describe(`run directory (default ${d.root}/exp, exp2, ...)`),
     resume: z.string().optional().describe('continue the run in this directory from its last checkpoint'),
@@ -66,12 +72,13 @@ export function jobSchema(d: JobDefaults) {
 export type JobConfig = z.infer<ReturnType<typeof jobSchema>>;
 
 /** Keys a `--resume` may change: the length and the resources of the run, never what it learns. */
-export const RESUMABLE_KEYS = ['epochs', 'time', 'threads', 'dataWorkers'];
+export const RESUMABLE_KEYS = ['epochs', 'time', 'threads', 'dataWorkers', 'device'];
 
 /** The `--runtime` / `--threads` options every task's val and predict take. */
 export const runtimeKeys = {
   runtime: z.enum(['tfjs', 'onnx']).optional().describe('tfjs, or ONNX Runtime (default: ONNX Runtime for a folder holding only model.onnx)'),
   threads: z.number().int().positive().optional().describe('ONNX Runtime intra-op threads (default: all cores)'),
+  device: z.enum(['auto', 'cpu', 'gpu']).default('auto').describe('tfjs runtime: auto, cpu (no GPU backend) or gpu (WebGPU / tfjs-node-gpu, else an error)'),
 };
 
 /**

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import fs from 'node:fs';
 import os from 'node:os';
 import { registerWasmTrainingKernels } from '../kernels/register';
 import { loadOneDnnAddon } from '../kernels/native/addon';
@@ -6,12 +7,26 @@ import { assertWasmInternals, wasmVersionProblem } from '../kernels/native/heap'
 import { registerOneDnnKernels, unregisterOneDnnKernels } from './fused-layers';
 
 /** Backends the engine can run on, in the order it tries them. */
-export const BACKEND_ORDER = ['tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
 
 /** Kernel sets on the wasm backend: native oneDNN (when its addon is built) or the composed wasm kernels. */
 export const KERNEL_CHOICES = ['onednn', 'wasm'] as const;
-export type KernelsName = (typeof KERNEL_CHOICES)[number] | 'tensorflow' | 'cpu';
+export type KernelsName = (typeof KERNEL_CHOICES)[number] | 'tensorflow' | 'webgpu' | 'cpu';
+
+/** `--device`: any backend (auto), no GPU backend (cpu), or a GPU backend or nothing (gpu). */
+export const DEVICES = ['auto', 'cpu', 'gpu'] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** The WebGPU adapter a `webgpu` backend runs on (Dawn's adapter info). */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software adapter (SwiftShader, lavapipe): correct, not fast. */
+  fallback: boolean;
+}
 
 /** What `initBackend` chose; printed as the first log line of every job. */
 export interface BackendInfo {
@@ -25,11 +40,17 @@ export interface BackendInfo {
   kernelsNote?: string;
   /** Where it came from, e.g. '@tensorflow/tfjs-node-gpu' or '@tensorflow/tfjs-backend-wasm'. */
   source: string;
+  /** The GPU it runs on (webgpu). */
+  adapter?: AdapterInfo;
+  /** Why a GPU backend is not in use when it is not (e.g. 'webgpu: no adapter ...'). */
+  gpuNote?: string;
 }
 
 export interface InitBackendOptions {
   /** Force one backend; defaults to the `CV_BACKEND` env var, else the first that loads. */
   backend?: string;
+  /** `--device`: 'cpu' skips the GPU backends, 'gpu' accepts only them (default 'auto': the first that loads). */
+  device?: Device;
   /** Force a kernel set on wasm; defaults to the `CV_KERNELS` env var, else oneDNN when its addon loads. */
   kernels?: string;
   /** oneDNN threads per replica; defaults to `CV_THREADS`, else the cores divided among the replicas. */
@@ -57,6 +78,108 @@ async function tryTensorflow(): Promise<BackendInfo | null> {
     }
   }
   return null;
+}
+
+/** A software WebGPU adapter (SwiftShader, lavapipe, llvmpipe): it computes correctly, on the CPU. */
+const isSoftware = (i: AdapterInfo) => i.fallback || /swiftshader|lavapipe|llvmpipe/i.test(`${i.architecture} ${i.description} ${i.device}`);
+
+/** A GPU device node or an explicit Vulkan driver (Linux); elsewhere Dawn is simply asked. */
+function gpuDevicePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (process.env.VK_DRIVER_FILES || process.env.VK_ICD_FILENAMES) return true;
+  const has = (dir: string, prefix: string) => {
+    try {
+      return fs.readdirSync(dir).some((n) => n.startsWith(prefix));
+    } catch {
+      return false;
+    }
+  };
+  return has('/dev/dri', 'renderD') || has('/dev', 'nvidia');
+}
+
+/** The GPU object of Dawn's Node binding, kept while the backend lives (see `releaseBackend`). */
+let dawnGpu: unknown = null;
+
+/**
+ * WebGPU through Dawn's Node binding (the optional `webgpu` package, its `dawn.node` shipped in the tarball) and
+ * `@tensorflow/tfjs-backend-webgpu`. Without the packages, a Vulkan driver or a GPU adapter it says why (the
+ * banner's note) and the next backend starts. A software adapter (SwiftShader) is taken only when webgpu is
+ * forced (`CV_BACKEND=webgpu`): it is how the kernels are tested on machines without a GPU, not a way to train.
+ */
+async function tryWebgpu(options: InitBackendOptions, forced: boolean, notes: string[]): Promise<BackendInfo | null> {
+  // Probing Vulkan on a machine without a GPU makes the drivers print warnings to stderr: left out unless asked for.
+  if (!forced && options.device !== 'gpu' && !gpuDevicePresent()) {
+    notes.push('webgpu: no GPU device (/dev/dri, /dev/nvidia*; VK_DRIVER_FILES unset)');
+    return null;
+  }
+  // Vulkan's window-system probing complains without it, though no window is opened.
+  process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
+  let dawn: { create(flags: string[]): { requestAdapter(o?: object): Promise<any> }; globals: object };
+  try {
+    const specifier = 'webgpu'; // optional: a variable specifier keeps bundlers and tsc from resolving it
+    dawn = await import(/*turbopackIgnore: true*/ specifier);
+  } catch {
+    notes.push('webgpu: package not installed (npm install webgpu @tensorflow/tfjs-backend-webgpu)');
+    return null;
+  }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    notes.push(
+      'webgpu: no adapter (no Vulkan driver with a GPU: libvulkan1 and the GPU driver; to test on the CPU, VK_DRIVER_FILES=/usr/lib/chromium/vk_swiftshader_icd.json CV_BACKEND=webgpu)',
+    );
+    return null;
+  }
+  const i = adapter.info ?? {};
+  const info: AdapterInfo = {
+    vendor: String(i.vendor ?? ''),
+    architecture: String(i.architecture ?? ''),
+    device: String(i.device ?? ''),
+    description: String(i.description ?? ''),
+    fallback: Boolean(i.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false),
+  };
+  const name = info.description || `${info.vendor} ${info.architecture}`.trim();
+  if (isSoftware(info) && !forced) {
+    notes.push(`webgpu: only a software adapter (${name}); CV_BACKEND=webgpu uses it`);
+    return null;
+  }
+  // tfjs-backend-webgpu finds the GPU through navigator.gpu, as in a browser.
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis as { navigator?: object }).navigator, gpu }, configurable: true, writable: true });
+  dawnGpu = gpu;
+  try {
+    const specifier = '@tensorflow/tfjs-backend-webgpu';
+    await import(/*turbopackIgnore: true*/ specifier);
+    if (!(await tf.setBackend('webgpu')) || tf.getBackend() !== 'webgpu') throw new Error('setBackend failed');
+  } catch (e) {
+    releaseBackend();
+    notes.push(`webgpu: ${name} found, but the tfjs webgpu backend did not start (${(e as Error).message})`);
+    return null;
+  }
+  void options;
+  return {
+    name: 'webgpu',
+    threads: 1,
+    kernels: 'webgpu',
+    source: `@tensorflow/tfjs-backend-webgpu on ${name}${info.fallback ? ' (software)' : ''}`,
+    adapter: info,
+  };
+}
+
+/**
+ * Lets the process end: Dawn's binding keeps Node alive while its GPU object is reachable, so the webgpu
+ * backend is disposed and the reference dropped. Jobs call it when they finish (`runCli` does).
+ */
+export function releaseBackend(): void {
+  if (!dawnGpu) return;
+  try {
+    if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
+  } catch {
+    // already gone
+  }
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  if (nav && nav.gpu === dawnGpu) delete (nav as { gpu?: unknown }).gpu;
+  dawnGpu = null;
 }
 
 /** Cores this process may use. */
@@ -120,15 +243,16 @@ async function tryCpu(): Promise<BackendInfo | null> {
   return (await tf.setBackend('cpu')) ? { name: 'cpu', threads: 1, source: '@tensorflow/tfjs-backend-cpu', kernels: 'cpu' } : null;
 }
 
-const LOADERS: Record<BackendName, (options: InitBackendOptions) => Promise<BackendInfo | null>> = {
+const LOADERS: Record<Exclude<BackendName, 'webgpu'>, (options: InitBackendOptions) => Promise<BackendInfo | null>> = {
   tensorflow: tryTensorflow,
   wasm: tryWasm,
   cpu: tryCpu,
 };
 
 /**
- * Pick and start the compute backend: `tensorflow` (tfjs-node-gpu, then tfjs-node) → `wasm` (with the
- * engine's training kernels: native oneDNN when its addon is built, else composed wasm) → `cpu`.
+ * Pick and start the compute backend: `tensorflow` (tfjs-node-gpu, then tfjs-node) → `webgpu` (Dawn, a GPU
+ * adapter) → `wasm` (with the engine's training kernels: native oneDNN when its addon is built, else composed
+ * wasm) → `cpu`; `device` 'cpu' leaves webgpu out, 'gpu' takes only a GPU backend.
  * `CV_BACKEND` (or `options.backend`) forces a backend and `CV_KERNELS` a kernel set; each fails loudly
  * if it cannot start.
  *
@@ -140,20 +264,38 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (forced && !(BACKEND_ORDER as readonly string[]).includes(forced)) {
     throw new Error(`CV_BACKEND='${forced}' is not a backend; use one of: ${BACKEND_ORDER.join(', ')}`);
   }
-  const order: BackendName[] = forced ? [forced as BackendName] : [...BACKEND_ORDER];
+  const device = options.device ?? 'auto';
+  if (!(DEVICES as readonly string[]).includes(device)) throw new Error(`--device must be one of ${DEVICES.join(', ')}, got '${device}'`);
+  const gpuCapable = (name: BackendName) => name === 'webgpu' || name === 'tensorflow';
+  let order: BackendName[] = forced ? [forced as BackendName] : [...BACKEND_ORDER];
+  if (device === 'cpu') order = order.filter((n) => n !== 'webgpu');
+  if (device === 'gpu') order = order.filter(gpuCapable);
+  const notes: string[] = [];
   let info: BackendInfo | null = null;
   for (const name of order) {
-    info = await LOADERS[name](options);
+    info = name === 'webgpu' ? await tryWebgpu(options, forced === 'webgpu', notes) : await LOADERS[name](options);
+    // tfjs-node without -gpu computes on the CPU: not what --device gpu asks for.
+    if (info && device === 'gpu' && info.name === 'tensorflow' && info.source !== '@tensorflow/tfjs-node-gpu') info = null;
     if (info) break;
   }
   if (!info) {
-    const hint = forced === 'tensorflow' ? ' (install @tensorflow/tfjs-node or -gpu; it needs libtensorflow)' : '';
+    const hint =
+      device === 'gpu'
+        ? ` (--device gpu needs a GPU backend: ${notes.join('; ') || 'webgpu or @tensorflow/tfjs-node-gpu'})`
+        : forced === 'tensorflow'
+          ? ' (install @tensorflow/tfjs-node or -gpu; it needs libtensorflow)'
+          : notes.length
+            ? ` (${notes.join('; ')})`
+            : '';
     throw new Error(`backend '${forced || order.join('/')}' could not start${hint}`);
   }
+  if (notes.length && info.name !== 'webgpu') info.gpuNote = notes.join('; ');
   await tf.ready();
   const replicas = options.replicas && options.replicas > 1 ? ` replicas=${options.replicas}` : '';
-  const note = info.kernelsNote ? `; ${info.kernelsNote}` : '';
-  const line = `[engine] backend=${info.name} kernels=${info.kernels} threads=${info.threads}${replicas} ` + `(${info.source}, tfjs ${tf.version.tfjs}${note})`;
+  const note = [info.kernelsNote, info.gpuNote].filter(Boolean).join('; ');
+  const line =
+    `[engine] backend=${info.name} kernels=${info.kernels} threads=${info.threads}${replicas} ` +
+    `(${info.source}, tfjs ${tf.version.tfjs}${note ? `; ${note}` : ''})`;
   if (typeof options.log === 'function') options.log(line);
   else if (options.log !== false) console.log(line);
   return info;

@@ -28,6 +28,9 @@ export function decoupledWeightDecay(weights: tf.Variable[], lr: number, wd: num
 }
 
 /** The global L2 norm of a set of gradients (as torch.nn.utils.clip_grad_norm_ measures it). */
+/** Backends whose read-backs are synchronous (WebGPU's are not, in Node at all). */
+const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
+
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
     // One kernel for all the tensors where the backend has it (the engine's wasm kernels).
@@ -117,6 +120,13 @@ export class OptimizationStep {
   private clip(grads: tf.NamedTensorMap): tf.NamedTensorMap {
     const max = this.options.clipNorm ?? 0;
     if (!(max > 0)) return grads;
+    if (!SYNC_READ_BACKENDS.has(tf.getBackend())) {
+      // A GPU backend reads back asynchronously only: the scale stays a tensor (1 below the limit).
+      const norm = globalNorm(Object.values(grads));
+      const scale = tf.where(tf.greater(norm, max), tf.div(max, tf.add(norm, 1e-6)), tf.onesLike(norm));
+      this.lastNorm = NaN;
+      return Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)]));
+    }
     const norm = globalNorm(Object.values(grads)).dataSync()[0];
     this.lastNorm = norm;
     if (!(norm > max)) return grads;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseArgs } from '../cli/args';
 import { type QueueConfig, queueKeys, runtimeKeys } from '../cli/job-schema';
-import { initBackend } from '../infer/backend';
+import { type Device, initBackend } from '../infer/backend';
 import { writeFileAtomic } from '../infer/files';
 import { loadTaskPredictor, type Predictor } from '../infer/predictor';
 import { StageTimer } from './stage-timer';
@@ -20,7 +20,16 @@ export const predictKeys = {
   ...queueKeys,
 };
 
-type PredictConfig = { model?: string; images?: string; out?: string; json: boolean; batch: number; runtime?: 'tfjs' | 'onnx'; threads?: number } & QueueConfig;
+type PredictConfig = {
+  model?: string;
+  images?: string;
+  out?: string;
+  json: boolean;
+  batch: number;
+  runtime?: 'tfjs' | 'onnx';
+  threads?: number;
+  device?: Device;
+} & QueueConfig;
 
 /** What a task's predict hooks see. */
 export interface PredictContext<C, P extends Predictor> {
@@ -94,7 +103,7 @@ export async function openPredict<S extends z.ZodObject, P extends Predictor, I,
   const cfg = config as z.infer<S> & PredictConfig;
   if (!cfg.model) throw new ConfigError(`${def.command} needs --model <dir>`);
   if (def.needsOut && !cfg.out) throw new ConfigError(`${def.command} needs --out <dir> for its answers`);
-  await initBackend({ log: (line) => console.error(line) });
+  await initBackend({ log: (line) => console.error(line), device: cfg.device });
   const modelDir = def.modelDir ? def.modelDir(cfg.model) : cfg.model;
   const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
   return { ctx: { cfg, predictor, timer }, positionals };

@@ -110,7 +110,7 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(
   const runDir = main ? resolved.runDir : String(replicaJob()?.runDir ?? resolved.runDir);
   const cfg = resolved.cfg as Readonly<z.infer<S>> & JobConfig;
   const workers = resolveWorkers(cfg.workers);
-  const backend = await initBackend({ log: main, replicas: workers, threads: cfg.threads });
+  const backend = await initBackend({ log: main, replicas: workers, threads: cfg.threads, device: cfg.device });
   const ctx: JobContext<z.infer<S>> = { cfg, runDir, resume: resolved.resume, main, backend, initialModel: extras.initialModel };
   const data = await def.data(ctx);
   const built = await def.build(data, ctx);
@@ -120,7 +120,8 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(
   const emas = cfg.ema > 0 && main ? await makeEmas(task, built.emaModels ?? Object.keys(task.models).slice(0, 1), cfg) : [];
   if (main) {
     if (!resolved.resume) prepareRunDir(runDir);
-    writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, backend: backend.name, kernels: backend.kernels }, null, 2) + '\n');
+    const ran = { backend: backend.name, kernels: backend.kernels, ...(backend.adapter ? { adapter: backend.adapter } : {}) };
+    writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, ...ran }, null, 2) + '\n');
     if (def.describeData) console.log(def.describeData(data, ctx));
     const plan = cfg.time > 0 ? `a ${cfg.time}-min budget (epochs planned after the first)` : `${cfg.epochs} epochs`;
     console.log(`${built.summary}; ${plan} × ${task.stepsPerEpoch} steps, ${workers} replica(s), run: ${runDir}`);

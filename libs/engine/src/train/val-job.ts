@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, parseArgs } from '../cli/args';
 import { type QueueConfig, queueKeys, runtimeKeys } from '../cli/job-schema';
-import { initBackend } from '../infer/backend';
+import { type Device, initBackend } from '../infer/backend';
 import { writeFileAtomic } from '../infer/files';
 import { loadTaskPredictor, type Predictor } from '../infer/predictor';
 import { StageTimer } from './stage-timer';
@@ -15,7 +15,7 @@ export const valKeys = {
   ...queueKeys,
 };
 
-type ValConfig = { model?: string; json?: string; out?: string; runtime?: 'tfjs' | 'onnx'; threads?: number } & QueueConfig;
+type ValConfig = { model?: string; json?: string; out?: string; runtime?: 'tfjs' | 'onnx'; threads?: number; device?: Device } & QueueConfig;
 
 /** What a task's val hooks see: the config, the loaded Predictor, where the report goes, and the stage timer. */
 export interface ValContext<C, P extends Predictor> {
@@ -23,7 +23,7 @@ export interface ValContext<C, P extends Predictor> {
   predictor: P;
   /** Where the report is written (`--out`, or the task's default such as a run folder); undefined: print only. */
   outDir?: string;
-  /** `tfjs` backend name, or `onnxruntime`. */
+  /** `tfjs` backend name (webgpu with its adapter), or `onnxruntime`. */
   runtime: string;
   timer: StageTimer;
   /** The model folder loaded. */
@@ -94,9 +94,9 @@ export async function openVal<S extends z.ZodObject, P extends Predictor, D, R>(
   const timer = new StageTimer();
   const modelDir = def.modelDir ? def.modelDir(cfg) : cfg.model;
   if (!modelDir) throw new ConfigError(`${def.command} needs --model <dir>`);
-  const backend = await initBackend({ log: (line) => console.error(line) });
+  const backend = await initBackend({ log: (line) => console.error(line), device: cfg.device });
   const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
-  const runtime = predictor.model.runtime ?? backend.name;
+  const runtime = predictor.model.runtime ?? (backend.adapter ? `webgpu on ${backend.adapter.description || backend.adapter.architecture}` : backend.name);
   const ctx: ValContext<z.infer<S>, P> = { cfg, predictor, outDir: cfg.out ?? def.outDir?.(cfg), runtime, timer, modelDir };
   const data = await timer.time('data', () => def.data(ctx));
   return { ctx, data };

@@ -121,7 +121,7 @@ export const classifyTask: TaskDefinition<typeof ClassifyTrainSchema, PreparedDa
     };
     await saveModel(model, path.join(runDir, 'model'), metadata as unknown as Record<string, unknown>);
     const report = await writeClassificationReport(model, dataset.test, runDir, {
-      trainAccuracy: evaluateClassifier(model, train, 10000).accuracy,
+      trainAccuracy: (await evaluateClassifier(model, train, 10000)).accuracy,
       backend: backend.name,
       epochs: fit.epochsDone,
       trainSeconds: fit.trainSeconds,

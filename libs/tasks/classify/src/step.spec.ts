@@ -43,7 +43,7 @@ it('cross-entropy equals tf.metrics.categoricalCrossentropy', () => {
   expect(crossEntropy(y, p).dataSync()[0]).toBeCloseTo(tf.mean(tf.metrics.categoricalCrossentropy(y, p)).dataSync()[0], 6);
 });
 
-it('one step with mixing, smoothing, L2, weight decay and two groups equals the update composed by hand', () => {
+it('one step with mixing, smoothing, L2, weight decay and two groups equals the update composed by hand', async () => {
   for (const step of [0, 1, 2, 3]) {
     const a = model(10 + step);
     const b = model(10 + step);
@@ -59,7 +59,7 @@ it('one step with mixing, smoothing, L2, weight decay and two groups equals the 
       regularization: reg,
     });
     const { x, y } = batch();
-    task.trainStep({ x, y }, stepContext(step));
+    await task.trainStep({ x, y }, stepContext(step));
     // By hand: the same draw (mixup or CutMix, chosen by the step's RNG), smoothed targets, CE + L2, then
     // w ← w − lr·g and w ← w·(1 − lr·wd) for kernels only.
     const vars = b.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -105,7 +105,7 @@ it('one step with mixing, smoothing, L2, weight decay and two groups equals the 
   }
 });
 
-it('the production step leaks neither tensors nor data buffers', () => {
+it('the production step leaks neither tensors nor data buffers', async () => {
   const a = model(1);
   const task = new ClassificationTask(a, tf.train.adam(1e-2), null as never, {
     optimizers: { head: tf.train.adam(1e-2), backbone: tf.train.adam(1e-3) },
@@ -118,10 +118,10 @@ it('the production step leaks neither tensors nor data buffers', () => {
     accumulate: 2,
   });
   const b0 = batch();
-  task.trainStep(b0, stepContext(0, 0, 0, 2));
-  task.trainStep(b0, stepContext(1, 0, 1, 2)); // optimizer slots exist from here on
+  await task.trainStep(b0, stepContext(0, 0, 0, 2));
+  await task.trainStep(b0, stepContext(1, 0, 1, 2)); // optimizer slots exist from here on
   const before = tf.memory();
-  for (let i = 2; i < 8; i++) task.trainStep(b0, stepContext(i, 1, i % 2, 2));
+  for (let i = 2; i < 8; i++) await task.trainStep(b0, stepContext(i, 1, i % 2, 2));
   expect(tf.memory().numTensors).toBe(before.numTensors);
   expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
   tf.dispose([b0.x, b0.y]);

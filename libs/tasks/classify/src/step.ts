@@ -20,8 +20,8 @@ export interface TensorBatch {
 
 export const toTensors = (b: Batch): TensorBatch => ({ x: tf.tensor4d(b.x, b.shape), y: tf.tensor1d(b.y, 'int32') });
 
-/** Class probabilities of a set of images, in batches; returns [N·K] scores. */
-export function predictProbs(model: InferenceModel, x: Float32Array, shape: [number, number, number], batchSize = 256): Float32Array {
+/** Class probabilities of a set of images, in batches; returns [N·K] scores (read back asynchronously: WebGPU has no synchronous read in Node). */
+export async function predictProbs(model: InferenceModel, x: Float32Array, shape: [number, number, number], batchSize = 256): Promise<Float32Array> {
   const size = shape[0] * shape[1] * shape[2];
   const n = x.length / size;
   const k = (model.outputs[0].shape[1] as number) ?? 0;
@@ -29,7 +29,7 @@ export function predictProbs(model: InferenceModel, x: Float32Array, shape: [num
   for (let i = 0; i < n; i += batchSize) {
     const m = Math.min(batchSize, n - i);
     const probs = tf.tidy(() => model.predict(tf.tensor4d(x.subarray(i * size, (i + m) * size), [m, ...shape])) as tf.Tensor);
-    out.set(probs.dataSync(), i * k);
+    out.set(await probs.data(), i * k);
     probs.dispose();
   }
   return out;
@@ -133,7 +133,7 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
     return { x: tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]), y: tf.slice(y, [start], [size]) };
   }
 
-  trainStep({ x, y }: TensorBatch, ctx: StepContext): Logs {
+  async trainStep({ x, y }: TensorBatch, ctx: StepContext): Promise<Logs> {
     const numClasses = this.model.outputs[0].shape[1] as number;
     const vars = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     let correct: tf.Tensor | null = null;
@@ -151,8 +151,9 @@ export class ClassificationTask implements TrainTask<TensorBatch> {
         ctx,
       );
     });
-    const logs = { loss: loss.dataSync()[0], accuracy: correct!.dataSync()[0] / x.shape[0] };
+    // Read back after the step's kernels are queued (a GPU backend reads asynchronously only).
+    const [l, c] = await Promise.all([loss.data(), correct!.data()]);
     tf.dispose([loss, correct!]);
-    return logs;
+    return { loss: l[0], accuracy: c[0] / x.shape[0] };
   }
 }

@@ -32,13 +32,13 @@ export interface ClassifierEvaluation {
  * Evaluates a classifier on (up to `limit` of) a set, in inference mode: the one function behind the
  * per-epoch validation, the final test report and `classify:val`.
  */
-export function evaluateClassifier(model: InferenceModel, set: ClassificationSet, limit = Infinity): ClassifierEvaluation {
+export async function evaluateClassifier(model: InferenceModel, set: ClassificationSet, limit = Infinity): Promise<ClassifierEvaluation> {
   const started = performance.now();
   const n = Math.min(limit, set.labels.length);
   const size = set.shape[0] * set.shape[1] * set.shape[2];
   const k = set.classNames.length;
   const labels = set.labels.subarray(0, n);
-  const probs = predictProbs(model, unitRange(set.images.subarray(0, n * size)), set.shape);
+  const probs = await predictProbs(model, unitRange(set.images.subarray(0, n * size)), set.shape);
   let loss = 0;
   for (let i = 0; i < n; i++) loss -= Math.log(Math.min(1 - EPS, Math.max(EPS, probs[i * k + labels[i]])));
   const preds = argmaxRows(probs, k);
@@ -59,8 +59,8 @@ export class ClassificationValidator implements EpochValidator {
     readonly modelName = 'model',
   ) {}
 
-  validate(models: Record<string, tf.LayersModel>): Logs {
-    const r = evaluateClassifier(models[this.modelName], this.set);
+  async validate(models: Record<string, tf.LayersModel>): Promise<Logs> {
+    const r = await evaluateClassifier(models[this.modelName], this.set);
     return { val_loss: r.loss, val_accuracy: r.accuracy };
   }
 }
@@ -109,8 +109,9 @@ export async function writeClassificationReport(
   test: ClassificationSet,
   runDir: string,
   info: ReportInfo,
-  r: ClassifierEvaluation = evaluateClassifier(model, test),
+  given?: ClassifierEvaluation,
 ) {
+  const r = given ?? (await evaluateClassifier(model, test));
   const report = classificationReport(r.confusionMatrix, test.classNames);
   const json = classificationJson(r, test, info);
   const md =
