@@ -1,6 +1,6 @@
 """PyTorch yardstick for tools/bench: the same networks as src/architectures.ts, timed the same way.
 
-Usage: python3 tools/bench/torch_bench.py NAME --threads N --steps S --warmup W
+Usage: python3 tools/bench/torch_bench.py NAME --threads N --steps S --warmup W [--device cpu|cuda] [--batch B]
 Prints one JSON object: {"trainImgPerSec", "inferImgPerSec"}; for NAME = "roofline", {"<kernel>": GFLOP/s}
 for the kernels of src/engine-bench.ts's roofline. A reference, never a dependency.
 """
@@ -101,6 +101,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (each step then reads its loss back, as bench:gpu's steps do)")
+    ap.add_argument("--batch", type=int, default=0, help="batch size (0: the network's default)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.name == "roofline":
@@ -108,12 +110,15 @@ def main():
         return
     torch.manual_seed(0)
     cls, chw, batch, loss_kind = NETS[a.name]
-    model = cls()
+    batch = a.batch or batch
+    dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+    model = cls().to(dev)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    x = torch.rand(batch, *chw)
+    x = torch.rand(batch, *chw, device=dev)
     with torch.no_grad():
         out_shape = model(x).shape
-    y = torch.randint(0, 10, (batch,)) if loss_kind == "ce" else torch.rand(out_shape)
+    y = torch.randint(0, 10, (batch,), device=dev) if loss_kind == "ce" else torch.rand(out_shape, device=dev)
 
     def step():
         opt.zero_grad()
@@ -121,6 +126,8 @@ def main():
         loss = F.cross_entropy(out, y) if loss_kind == "ce" else F.mse_loss(out, y)
         loss.backward()
         opt.step()
+        if cuda:
+            loss.item()  # the step's read-back, as a training loop logs it
 
     model.train()
     for _ in range(a.warmup):
@@ -128,6 +135,8 @@ def main():
     t0 = time.perf_counter()
     for _ in range(a.steps):
         step()
+    if cuda:
+        torch.cuda.synchronize()
     train = batch * a.steps / (time.perf_counter() - t0)
     model.eval()
     with torch.no_grad():
@@ -136,7 +145,9 @@ def main():
         n = a.steps * 3
         t0 = time.perf_counter()
         for _ in range(n):
-            model(x)
+            out = model(x)
+            if cuda:
+                out.cpu()  # the prediction read back, as bench:gpu's inference reads it
         infer = batch * n / (time.perf_counter() - t0)
     print(json.dumps({"trainImgPerSec": train, "inferImgPerSec": infer}))
 

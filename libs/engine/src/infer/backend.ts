@@ -97,6 +97,21 @@ function gpuDevicePresent(): boolean {
   return has('/dev/dri', 'renderD') || has('/dev', 'nvidia');
 }
 
+/**
+ * Imports `@tensorflow/tfjs-backend-webgpu` (it registers itself only if `navigator.gpu` exists when it is
+ * evaluated, so after the adapter is found). A variable specifier keeps bundlers from resolving the optional
+ * package; a bundle that carries it passes a literal import instead (`setWebgpuBackendLoader`, bench:gpu's).
+ */
+let loadWebgpuBackend: () => Promise<unknown> = () => {
+  const specifier = '@tensorflow/tfjs-backend-webgpu';
+  return import(/*turbopackIgnore: true*/ specifier);
+};
+
+/** How the webgpu backend's package is imported (a bundle passes `() => import('@tensorflow/tfjs-backend-webgpu')`). */
+export function setWebgpuBackendLoader(load: () => Promise<unknown>): void {
+  loadWebgpuBackend = load;
+}
+
 /** The GPU object of Dawn's Node binding, kept while the backend lives (see `releaseBackend`). */
 let dawnGpu: unknown = null;
 
@@ -148,8 +163,7 @@ async function tryWebgpu(options: InitBackendOptions, forced: boolean, notes: st
   Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis as { navigator?: object }).navigator, gpu }, configurable: true, writable: true });
   dawnGpu = gpu;
   try {
-    const specifier = '@tensorflow/tfjs-backend-webgpu';
-    await import(/*turbopackIgnore: true*/ specifier);
+    if (!tf.findBackendFactory('webgpu')) await loadWebgpuBackend();
     if (!(await tf.setBackend('webgpu')) || tf.getBackend() !== 'webgpu') throw new Error('setBackend failed');
   } catch (e) {
     releaseBackend();
