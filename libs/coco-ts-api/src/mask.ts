@@ -102,12 +102,8 @@ export function runsToString(r: Runs): string {
 export function runsFromString(s: string, h: number, w: number): Runs {
   const L = s.length;
   if (L > 0 && (s.charCodeAt(L - 1) - 48) & 0x20) throw new MaskError(`RLE counts string ends in the middle of a number`);
-  if (L > 1 << 16 || countsUsed + L > countsBlock.length) {
-    countsBlock = new Uint32Array(Math.max(L, 1 << 20));
-    countsUsed = 0;
-  }
+  const o = reserveCounts(L);
   const cnts = countsBlock;
-  const o = countsUsed;
   let n = 0;
   let p = 0;
   while (p < L) {
@@ -335,6 +331,18 @@ let vertexScratch = new Float64Array(256);
  */
 let countsBlock = new Uint32Array(0);
 let countsUsed = 0;
+/**
+ * Room for up to n run lengths at the end of the shared block (a fresh block when they do not fit): its offset in
+ * `countsBlock`. The caller writes its runs there and keeps what it used (`countsUsed += used`).
+ */
+function reserveCounts(n: number): number {
+  if (n > 1 << 16 || countsUsed + n > countsBlock.length) {
+    countsBlock = new Uint32Array(Math.max(n, 1 << 20));
+    countsUsed = 0;
+  }
+  return countsUsed;
+}
+
 /** Where the shared counts block stands: runs made after a mark can be given back with `countsRelease`. */
 export function countsMark(): { block: Uint32Array; used: number } {
   return { block: countsBlock, used: countsUsed };
@@ -535,15 +543,10 @@ export function polygonRuns(xy: ArrayLike<number>, h: number, w: number): Runs {
     }
   }
   a[na++] = h * w;
-  // RLE from the sorted boundary points: differences, zero-length runs folded into the next.
   const sorted = sortRuns(a, na);
   // RLE from the sorted boundary points: their differences, a zero-length run folded into the next one.
-  if (na > 1 << 16 || countsUsed + na > countsBlock.length) {
-    countsBlock = new Uint32Array(Math.max(na, 1 << 20));
-    countsUsed = 0;
-  }
+  const o = reserveCounts(na);
   const b = countsBlock;
-  const o = countsUsed;
   let nb = 1;
   b[o] = sorted[0];
   let j = 1;
