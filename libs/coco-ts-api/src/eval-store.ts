@@ -1,8 +1,8 @@
 /**
- * evaluate()'s per-entry results (pycocotools' evalImgs) held in flat typed arrays instead of ~10⁶ small
- * objects: the matching writes into them, accumulate() reads them, and `EvalImg` objects (views of the same
- * buffers) are made only when someone reads `COCOeval.evalImgs`. On COCO-sized sets, keeping a million live
- * objects cost more in garbage collection than the matching itself.
+ * pycocotools' evalImgs entries, made on demand: `matchInto` runs evaluateImg's matching for one cell and area
+ * range into a store whose blocks are views of shared arenas, and `slotEvalImg` makes the entry object of them.
+ * evaluate() itself keeps only one byte per match (flat.ts); entries exist only when someone reads
+ * `COCOeval.evalImgs`, `evalImgAt` or `evaluateImg`.
  */
 import type { Cell, EvalImg } from './eval-types';
 import { argsortStable } from './arrays';
@@ -28,25 +28,6 @@ export interface EvalStore {
   gtIg: Uint8Array;
   /** [D] detection scores in rank order (shared by the slots of one cell). */
   scores: Float64Array;
-}
-
-/** A store with room for `slots` entries of the given total block sizes. */
-export function allocStore(entries: number, slots: number, T: number, sumD: number, sumG: number, sumScores: number): EvalStore {
-  return {
-    T,
-    slotOfEntry: new Int32Array(entries).fill(-1),
-    D: new Int32Array(slots),
-    G: new Int32Array(slots),
-    dOff: new Int32Array(slots),
-    gOff: new Int32Array(slots),
-    gIgOff: new Int32Array(slots),
-    sOff: new Int32Array(slots),
-    dtm: new Float64Array(T * sumD),
-    dtIg: new Uint8Array(T * sumD),
-    gtm: new Float64Array(T * sumG),
-    gtIg: new Uint8Array(sumG),
-    scores: new Float64Array(sumScores),
-  };
 }
 
 /**
@@ -193,42 +174,4 @@ export function slotEvalImg(
     gtIgnore: st.gtIg.subarray(st.gIgOff[s], st.gIgOff[s] + G),
     dtIgnore: st.dtIg.subarray(st.dOff[s], st.dOff[s] + T * D),
   };
-}
-
-/** A store holding given evalImgs entries (merged shards, or entries set by hand), for accumulate(). */
-export function storeFromEvalImgs(evalImgs: readonly (EvalImg | null)[], T: number): EvalStore {
-  let slots = 0;
-  let sumD = 0;
-  let sumG = 0;
-  for (const e of evalImgs) {
-    if (!e) continue;
-    slots++;
-    sumD += e.dtScores.length;
-    sumG += e.gtIgnore.length;
-  }
-  const st = allocStore(evalImgs.length, slots, T, sumD, sumG, sumD);
-  let s = 0;
-  let d = 0;
-  let g = 0;
-  evalImgs.forEach((e, n) => {
-    if (!e) return;
-    const D = e.dtScores.length;
-    const G = e.gtIgnore.length;
-    st.slotOfEntry[n] = s;
-    st.D[s] = D;
-    st.G[s] = G;
-    st.dOff[s] = d * T;
-    st.gOff[s] = g * T;
-    st.gIgOff[s] = g;
-    st.sOff[s] = d;
-    st.scores.set(e.dtScores, d);
-    st.gtIg.set(e.gtIgnore, g);
-    st.dtm.set(e.dtMatches.subarray(0, T * D), d * T);
-    st.dtIg.set(e.dtIgnore.subarray(0, T * D), d * T);
-    st.gtm.set(e.gtMatches.subarray(0, T * G), g * T);
-    s++;
-    d += D;
-    g += G;
-  });
-  return st;
 }
