@@ -120,6 +120,7 @@ let dawnGpu: unknown = null;
  * `@tensorflow/tfjs-backend-webgpu`. Without the packages, a Vulkan driver or a GPU adapter it says why (the
  * banner's note) and the next backend starts. A software adapter (SwiftShader) is taken only when webgpu is
  * forced (`CV_BACKEND=webgpu`): it is how the kernels are tested on machines without a GPU, not a way to train.
+ * For now a GPU adapter is taken only when asked for (`--device gpu` or `CV_BACKEND=webgpu`), see below.
  */
 async function tryWebgpu(options: InitBackendOptions, forced: boolean, notes: string[]): Promise<BackendInfo | null> {
   // Probing Vulkan on a machine without a GPU makes the drivers print warnings to stderr: left out unless asked for.
@@ -157,6 +158,12 @@ async function tryWebgpu(options: InitBackendOptions, forced: boolean, notes: st
   const name = info.description || `${info.vendor} ${info.architecture}`.trim();
   if (isSoftware(info) && !forced) {
     notes.push(`webgpu: only a software adapter (${name}); CV_BACKEND=webgpu uses it`);
+    return null;
+  }
+  // Not chosen on its own yet: only classify reads back asynchronously throughout (WebGPU in Node has no
+  // synchronous read); the other tasks, the predictors and the demo would stop at their first read-back.
+  if (!forced && options.device !== 'gpu') {
+    notes.push(`webgpu: ${name} found; --device gpu or CV_BACKEND=webgpu uses it (classify trains on it; the other tasks do not yet)`);
     return null;
   }
   // tfjs-backend-webgpu finds the GPU through navigator.gpu, as in a browser.
