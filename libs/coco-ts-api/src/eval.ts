@@ -5,7 +5,7 @@
  */
 import { type CocoAnnotation, CocoError, type COCO } from './coco';
 import { type Bbox, countsMark, countsRelease, type Runs, runsBboxInto } from './mask';
-import { bboxIouInto, oksInto, runsIouInto } from './iou';
+import { bboxIouInto, MaskScratch, oksInto, runsIouInto } from './iou';
 import { accumulateFrom, entriesSource, flatSource } from './accumulate';
 import { annNumber, cellOf, type FlatCells, gatherCells, MatchScratch, matchCodes } from './flat';
 import { apGrid, perCategoryAP } from './per-category';
@@ -18,33 +18,6 @@ import type { CategoryAP, Cell, DtRec, EvalImg, EvalResult, GtRec } from './eval
 export type { CategoryAP, EvalImg, EvalResult } from './eval-types';
 
 export { evalRow } from './eval-types';
-
-/** Per-cell room for the masks of a segm cell, their boxes, areas and crowd flags. */
-class MaskScratch {
-  gRuns: Runs[] = [];
-  dRuns: Runs[] = [];
-  gBox = new Float64Array(0);
-  dBox = new Float64Array(0);
-  gArea = new Float64Array(0);
-  dArea = new Float64Array(0);
-  crowd = new Int32Array(0);
-  fit(G: number, D: number): this {
-    if (G > this.gArea.length) {
-      const n = Math.max(G, 2 * this.gArea.length, 16);
-      this.gBox = new Float64Array(4 * n);
-      this.gArea = new Float64Array(n);
-      this.crowd = new Int32Array(n);
-    }
-    if (D > this.dArea.length) {
-      const n = Math.max(D, 2 * this.dArea.length, 16);
-      this.dBox = new Float64Array(4 * n);
-      this.dArea = new Float64Array(n);
-    }
-    this.gRuns.length = G;
-    this.dRuns.length = D;
-    return this;
-  }
-}
 
 const boxAt = (flat: Float64Array, i: number): Bbox => [flat[4 * i], flat[4 * i + 1], flat[4 * i + 2], flat[4 * i + 3]];
 

@@ -212,3 +212,30 @@ export function oksInto(
   }
   return out;
 }
+
+/** Per-cell room for the masks of a segm cell, their boxes, areas and crowd flags: `runsIouInto`'s inputs. */
+export class MaskScratch {
+  gRuns: Runs[] = [];
+  dRuns: Runs[] = [];
+  gBox = new Float64Array(0);
+  dBox = new Float64Array(0);
+  gArea = new Float64Array(0);
+  dArea = new Float64Array(0);
+  crowd = new Int32Array(0);
+  fit(G: number, D: number): this {
+    if (G > this.gArea.length) {
+      const n = Math.max(G, 2 * this.gArea.length, 16);
+      this.gBox = new Float64Array(4 * n);
+      this.gArea = new Float64Array(n);
+      this.crowd = new Int32Array(n);
+    }
+    if (D > this.dArea.length) {
+      const n = Math.max(D, 2 * this.dArea.length, 16);
+      this.dBox = new Float64Array(4 * n);
+      this.dArea = new Float64Array(n);
+    }
+    this.gRuns.length = G;
+    this.dRuns.length = D;
+    return this;
+  }
+}
