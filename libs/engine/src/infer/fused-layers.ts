@@ -4,6 +4,7 @@ import type { OneDnnAddon } from '../kernels/native/addon';
 import { offsetOf, runNative, size, type WasmBackend } from '../kernels/native/heap';
 import { BatchNormalizationBase } from './layers';
 import { registerOneDnnOps, unregisterOneDnnOps } from '../kernels/native/onednn-kernels';
+import { installFusedAdam } from '../kernels/fused-adam';
 
 /**
  * Training-mode BatchNormalization, the swish activation and the Adam update as fused native kernels on
@@ -36,21 +37,7 @@ const bnProto = BatchNormalizationBase.prototype as unknown as { call: LayerCall
 const swishProto = Object.getPrototypeOf((tf.layers.activation({ activation: 'swish' }) as unknown as { activation: object }).activation) as {
   apply: SwishApply;
 };
-/** The private members of tfjs's AdamOptimizer that its update reads (tfjs-core 4.22). */
-interface AdamInternals {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-  accumulatedFirstMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
-  accumulatedSecondMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
-  incrementIterations(): void;
-}
-type ApplyGradients = (this: tf.AdamOptimizer, grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]) => void;
-const adamProto = tf.AdamOptimizer.prototype as unknown as { applyGradients: ApplyGradients };
-const original = { call: bnProto.call, apply: swishProto.apply, applyGradients: adamProto.applyGradients };
+const original = { call: bnProto.call, apply: swishProto.apply };
 let active = false;
 
 const onNative = (x: tf.Tensor) => active && x.dtype === 'float32' && tf.getBackend() === 'wasm';
@@ -213,50 +200,6 @@ const fusedSwish: SwishApply = function (this: unknown, x, alpha = 1) {
   return alpha === 1 && onNative(x) ? swishOp(x) : original.apply.call(this, x, alpha);
 };
 
-/**
- * tfjs's AdamOptimizer.applyGradients with each variable's update as one native kernel instead of ~12 ops
- * (same slots, same accumulators, same order of assignments, so checkpoints and resume are unchanged).
- */
-const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, variableGradients) {
-  const self = this as unknown as AdamInternals;
-  const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
-  const vars = names.map((name) => tf.engine().registeredVariables[name]);
-  if (!active || tf.getBackend() !== 'wasm' || vars.some((v) => v.dtype !== 'float32')) {
-    original.applyGradients.call(this, variableGradients);
-    return;
-  }
-  tf.tidy(() => {
-    // 1 − β^t in float32, as tfjs's sub(1, accBeta) computes it.
-    const [c1, c2] = [tf.sub(1, self.accBeta1).dataSync()[0], tf.sub(1, self.accBeta2).dataSync()[0]];
-    names.forEach((name, i) => {
-      const value = vars[i];
-      for (const [slots, suffix] of [
-        [self.accumulatedFirstMoment, 'm'],
-        [self.accumulatedSecondMoment, 'v'],
-      ] as const) {
-        slots[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-      }
-      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
-      if (gradient == null) return;
-      const m = self.accumulatedFirstMoment[i]!.variable;
-      const v = self.accumulatedSecondMoment[i]!.variable;
-      const [value2, m2, v2] = tf
-        .engine()
-        .runKernel(
-          'CvAdam',
-          { value, gradient, m, v },
-          { lr: self.learningRate, beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, c1, c2 },
-        ) as tf.Tensor[];
-      m.assign(m2);
-      v.assign(v2);
-      value.assign(value2);
-    });
-    self.accBeta1.assign(tf.mul(self.accBeta1, self.beta1));
-    self.accBeta2.assign(tf.mul(self.accBeta2, self.beta2));
-  });
-  self.incrementIterations();
-};
-
 /** Registers the fused kernels and wraps BatchNormalization / swish / Adam (idempotent). */
 export function installFusedLayers(addon: OneDnnAddon): void {
   for (const config of kernelConfigs(addon)) {
@@ -265,7 +208,7 @@ export function installFusedLayers(addon: OneDnnAddon): void {
   }
   bnProto.call = fusedCall;
   swishProto.apply = fusedSwish;
-  adamProto.applyGradients = fusedApplyGradients;
+  installFusedAdam(); // uses CvAdam where the backend has it
   active = true;
 }
 
@@ -274,7 +217,6 @@ export function uninstallFusedLayers(): void {
   active = false;
   bnProto.call = original.call;
   swishProto.apply = original.apply;
-  adamProto.applyGradients = original.applyGradients;
   for (const name of KERNELS) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
 }
 

@@ -12,6 +12,8 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend, releaseBackend } from '../infer/backend';
+import { counters, resetCounters } from './webgpu/device';
+import { filterGradPlan } from './webgpu/conv2d-filter-grad';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_DRIVER_FILES && fs.existsSync(SWIFTSHADER)) process.env.VK_DRIVER_FILES = SWIFTSHADER;
@@ -72,6 +74,11 @@ describe.skipIf(!ok)('webgpu against cpu', () => {
     [1, 11, 7, 2, 3, 5, 2, 'valid', 1],
     [2, 10, 10, 3, 5, 3, 1, 'same', 2],
     [8, 6, 6, 16, 16, 3, 1, 'same', 1],
+    // the engine's split-K filter gradient: several slices of M, partial K and Co tiles
+    [4, 16, 16, 8, 12, 3, 1, 'same', 1],
+    [3, 9, 9, 4, 40, 3, 2, 'same', 1],
+    [2, 12, 12, 40, 3, 3, 1, 'valid', 1],
+    [5, 13, 11, 3, 33, 5, 2, 'same', 1],
   ];
 
   it.each(grid)('conv2d (and both gradients where tfjs has them): batch %i, %i×%i×%i → %i, k%i s%i %s d%i', async (n, h, w, ci, co, k, s, pad, dil) => {
@@ -88,8 +95,58 @@ describe.skipIf(!ok)('webgpu against cpu', () => {
       return [y, dx, dw];
     };
     const cpu = await on('cpu', run);
+    resetCounters();
     const gpu = await on('webgpu', run);
     cpu.forEach((c, i) => expect(relErr(gpu[i], c), ['y', 'dx', 'dw'][i]).toBeLessThan(1e-5));
+    if (dil === 1) expect(counters.dispatches, "the engine's filter-gradient kernel ran").toBeGreaterThan(0);
+  });
+
+  it('splits a long reduction over several workgroups (split-K) and keeps short ones in one', () => {
+    expect(filterGradPlan(9 * 8, 12, 4 * 16 * 16).slices).toBeGreaterThan(1);
+    expect(filterGradPlan(25 * 3, 33, 5 * 7 * 6).slices).toBe(1);
+    const { slices, chunk } = filterGradPlan(288, 32, 32 * 64 * 64);
+    expect(chunk % 32).toBe(0);
+    expect(slices * chunk).toBeGreaterThanOrEqual(32 * 64 * 64);
+    expect((slices - 1) * chunk).toBeLessThan(32 * 64 * 64);
+  });
+
+  it('Adam as one kernel per variable equals tfjs Adam on the cpu backend (learning rate changed between steps)', async () => {
+    const run = async (backend: 'cpu' | 'webgpu') => {
+      await tf.setBackend(backend);
+      const w = tf.variable(tf.tensor2d(values(3 * 70, 11), [3, 70]), true, `adam_w_${backend}`);
+      const b = tf.variable(tf.tensor1d(values(5, 12)), true, `adam_b_${backend}`);
+      const opt = tf.train.adam(0.05, 0.8, 0.95, 1e-6);
+      for (let step = 0; step < 4; step++) {
+        (opt as unknown as { learningRate: number }).learningRate = 0.05 / (step + 1);
+        const grads = tf.tidy(() => ({ [w.name]: tf.tensor2d(values(3 * 70, 20 + step), [3, 70]), [b.name]: tf.tensor1d(values(5, 30 + step)) }));
+        opt.applyGradients(grads as unknown as Record<string, tf.Variable>);
+        tf.dispose(Object.values(grads));
+      }
+      const out = await Promise.all([w, b].map((t) => t.data() as Promise<Float32Array>));
+      const slots = await Promise.all((await opt.getWeights()).map((s) => s.tensor.data() as Promise<Float32Array>));
+      tf.dispose([w, b]);
+      opt.dispose();
+      return [...out, ...slots];
+    };
+    const cpu = await run('cpu');
+    resetCounters();
+    const gpu = await run('webgpu');
+    expect(counters.dispatches, 'CvAdam ran').toBeGreaterThanOrEqual(4 * 2);
+    cpu.forEach((c, i) => expect(relErr(gpu[i], c), `weight/slot ${i}`).toBeLessThan(1e-6));
+  });
+
+  it('a JavaScript number is uploaded once and shared; values stay right after the tensors are disposed', async () => {
+    await tf.setBackend('webgpu');
+    const x = tf.tensor1d([1, 2, 3]);
+    const first = await tf.tidy(() => tf.add(tf.mul(x, 0.5), tf.mul(x, -3.25))).data();
+    resetCounters();
+    const again = await tf.tidy(() => tf.add(tf.mul(x, 0.5), tf.mul(x, -3.25))).data();
+    expect(counters.scalarUploads).toBe(0);
+    expect(Array.from(again)).toEqual(Array.from(first));
+    expect(Array.from(first)).toEqual([-2.75, -5.5, -8.25]);
+    const ints = await tf.tidy(() => tf.add(tf.tensor1d([1, 2], 'int32'), 7)).data();
+    expect(Array.from(ints)).toEqual([8, 9]);
+    x.dispose();
   });
 
   it.each([
@@ -151,22 +208,26 @@ describe.skipIf(!ok)('webgpu against cpu', () => {
       const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 4);
       const losses: number[] = [];
       let before = 0;
+      let uploads = 0;
       for (let step = 0; step < 5; step++) {
         if (step === 2) before = tf.memory().numTensors;
+        if (step === 3) resetCounters();
         const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor), true)!;
         losses.push((await loss.data())[0]);
         loss.dispose();
+        if (step === 3) uploads = counters.uploads;
       }
       const leaked = tf.memory().numTensors - before;
       const weights = await Promise.all(model.getWeights().map((w) => w.data() as Promise<Float32Array>));
       tf.dispose([xs, ys]);
       model.dispose();
       opt.dispose();
-      return { losses, weights, leaked };
+      return { losses, weights, leaked, uploads };
     };
     const cpu = await train('cpu');
     const gpu = await train('webgpu');
     expect(gpu.leaked).toBe(0);
+    expect(gpu.uploads, 'uploads in a training step after the first (scalars, ones)').toBe(0);
     expect(gpu.losses[4]).toBeLessThan(gpu.losses[0]);
     gpu.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i]) / cpu.losses[i]).toBeLessThan(1e-4));
     gpu.weights.forEach((w, i) => expect(relErr(w, cpu.weights[i])).toBeLessThan(1e-3));

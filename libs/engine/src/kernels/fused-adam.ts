@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * tfjs's AdamOptimizer.applyGradients with each variable's update as one kernel, `CvAdam`, wherever the current
+ * backend has one (the oneDNN kernel on wasm, the WGSL kernel on webgpu) instead of ~12 ops per variable; tfjs's
+ * own code everywhere else. Same slots, same accumulators, same order of assignments, so checkpoints and resume
+ * are unchanged.
+ *
+ * The kernel takes `value, gradient, m, v` and attributes `lr, beta1, beta2, epsilon`, and the bias corrections
+ * c1, c2 = 1 − β^t in float32: as numbers (attributes) on backends that read back synchronously (the oneDNN
+ * kernel), else as a tensor input `corrections` made on the device by the backend's `CvAdamCorrections` (no
+ * read-back in a step). Where the backend has `CvAdamBetas`, accBeta1/2 advance through it too (no scalar tensor
+ * from a JavaScript number).
+ */
+
+/** The private members of tfjs's AdamOptimizer that its update reads (tfjs-core 4.22). */
+interface AdamInternals {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+  accumulatedFirstMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
+  accumulatedSecondMoment: ({ originalName: string; variable: tf.Variable } | undefined)[];
+  incrementIterations(): void;
+}
+type ApplyGradients = (this: tf.AdamOptimizer, grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]) => void;
+const adamProto = tf.AdamOptimizer.prototype as unknown as { applyGradients: ApplyGradients };
+const original = adamProto.applyGradients;
+
+/** Backends whose read-backs are synchronous. */
+const SYNC_READ = new Set(['cpu', 'wasm', 'tensorflow']);
+
+const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, variableGradients) {
+  const self = this as unknown as AdamInternals;
+  const backend = tf.getBackend();
+  const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+  const vars = names.map((name) => tf.engine().registeredVariables[name]);
+  if (!tf.getKernel('CvAdam', backend) || vars.some((v) => v.dtype !== 'float32')) {
+    original.call(this, variableGradients);
+    return;
+  }
+  tf.tidy(() => {
+    // 1 − β^t in float32, as tfjs's sub(1, accBeta) computes it (a GPU kernel computes it from accBeta itself).
+    const sync = SYNC_READ.has(backend) || !tf.getKernel('CvAdamCorrections', backend);
+    const attrs: tf.NamedAttrMap = sync ? { c1: tf.sub(1, self.accBeta1).dataSync()[0], c2: tf.sub(1, self.accBeta2).dataSync()[0] } : {};
+    const corrections: tf.NamedTensorMap = sync
+      ? {}
+      : { corrections: (tf.engine().runKernel('CvAdamCorrections', { accBeta1: self.accBeta1, accBeta2: self.accBeta2 }, {}) as tf.Tensor[])[0] };
+    names.forEach((name, i) => {
+      const value = vars[i];
+      for (const [slots, suffix] of [
+        [self.accumulatedFirstMoment, 'm'],
+        [self.accumulatedSecondMoment, 'v'],
+      ] as const) {
+        slots[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      }
+      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+      if (gradient == null) return;
+      const m = self.accumulatedFirstMoment[i]!.variable;
+      const v = self.accumulatedSecondMoment[i]!.variable;
+      const [value2, m2, v2] = tf
+        .engine()
+        .runKernel(
+          'CvAdam',
+          { value, gradient, m, v, ...corrections },
+          { lr: self.learningRate, beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, ...attrs },
+        ) as tf.Tensor[];
+      m.assign(m2);
+      v.assign(v2);
+      value.assign(value2);
+    });
+    if (tf.getKernel('CvAdamBetas', backend)) {
+      const [b1, b2] = tf
+        .engine()
+        .runKernel('CvAdamBetas', { accBeta1: self.accBeta1, accBeta2: self.accBeta2 }, { beta1: self.beta1, beta2: self.beta2 }) as tf.Tensor[];
+      self.accBeta1.assign(b1);
+      self.accBeta2.assign(b2);
+    } else {
+      self.accBeta1.assign(tf.mul(self.accBeta1, self.beta1));
+      self.accBeta2.assign(tf.mul(self.accBeta2, self.beta2));
+    }
+  });
+  self.incrementIterations();
+};
+
+/** Routes every AdamOptimizer through `CvAdam` where the current backend registers it (idempotent). */
+export function installFusedAdam(): void {
+  adamProto.applyGradients = fusedApplyGradients;
+}

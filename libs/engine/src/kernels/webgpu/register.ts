@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import { installFusedAdam } from '../fused-adam';
+import { webgpuAdamKernels } from './adam';
+import { conv2dFilterGrad } from './conv2d-filter-grad';
+import { installQueueUploads, type WebgpuBackend } from './device';
+import { broadcastGradients } from './gradients';
+
+/**
+ * The engine's WebGPU kernels over tfjs-backend-webgpu's, as the oneDNN kernels are over wasm's:
+ * - Conv2DBackpropFilter: split-K implicit GEMM (`conv2d-filter-grad.ts`) instead of one invocation per weight;
+ * - Conv2DBackpropInput: tfjs's own implicit-GEMM program (`WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE` false) instead of
+ *   its default per-pixel loop; the forward convolution already is implicit GEMM in tfjs;
+ * - Adam as one kernel per variable (`adam.ts`, through `installFusedAdam`);
+ * - uploads through `queue.writeBuffer`, each JavaScript number once (`installQueueUploads`), and tfjs submits
+ *   every 64 dispatches, not 15;
+ * - the gradients of Sum and Mean as broadcasts (`gradients.ts`: tfjs uploads an activation-sized array of ones).
+ * Idempotent; each replaced kernel keeps tfjs's for the cases it does not take. `CV_WEBGPU_SKIP` (comma-separated:
+ * Conv2DBackpropFilter, Conv2DBackpropInput, Adam, uploads, submit, gradients) leaves parts out, to compare with tfjs's own.
+ */
+const MARK = Symbol.for('cv.engine.webgpuKernel');
+type Marked = tf.KernelConfig & { [MARK]?: true };
+
+export function registerWebgpuKernels(skip: string[] = (process.env.CV_WEBGPU_SKIP ?? '').split(',')): void {
+  const backend = tf.findBackend('webgpu') as unknown as WebgpuBackend | null;
+  if (!backend) return;
+  if (!skip.includes('uploads')) installQueueUploads(backend);
+  if (!skip.includes('Conv2DBackpropInput')) tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', false);
+  if (!skip.includes('submit')) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 64);
+  if (!skip.includes('gradients')) for (const config of broadcastGradients) tf.registerGradient(config);
+  const builtin = tf.getKernel('Conv2DBackpropFilter', 'webgpu') as Marked | undefined;
+  if (builtin && !builtin[MARK] && !skip.includes('Conv2DBackpropFilter')) {
+    const config: Marked = {
+      ...builtin,
+      kernelFunc: (args) => {
+        const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
+        return conv2dFilterGrad(args.backend as unknown as WebgpuBackend, x, dy, args.attrs ?? {}) ?? builtin.kernelFunc(args);
+      },
+    };
+    config[MARK] = true;
+    tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu');
+    tf.registerKernel(config);
+  }
+  if (skip.includes('Adam')) return;
+  for (const config of webgpuAdamKernels) if (!tf.getKernel(config.kernelName, 'webgpu')) tf.registerKernel(config);
+  installFusedAdam();
+}
