@@ -1,4 +1,5 @@
 export * from './infer/backend';
+export { counters as webgpuCounters, resetCounters as resetWebgpuCounters } from './kernels/webgpu/device';
 export * from './core';
 export * from './cli/args';
 export * from './infer/files';

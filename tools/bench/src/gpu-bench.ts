@@ -8,6 +8,10 @@
  *   npx nx run bench:gpu [-- --json] [--steps 20] [--only reference-cnn] [--python python3]
  *   npx nx run bench:gpu -- --bundle dist/gpu-bench      # one folder to run on a GPU machine without Node packages
  *
+ * Each network row also says what one training step sends to the device after warm-up (kernel dispatches of the
+ * engine's own kernels, tfjs ops, uploads and scalar uploads); a `per-op` row times 1,000 chained tfjs ops on
+ * 1,024 floats (dispatch cost), 1,000 ops with a JavaScript number (scalar cost) and one read-back.
+ *
  * The full detector and U-Net are not rows yet: their steps read values back synchronously (see docs/results/gpu.md).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -16,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { initBackend, parseArgs, setWebgpuBackendLoader } from '@cv/engine';
+import { initBackend, parseArgs, resetWebgpuCounters, setWebgpuBackendLoader, webgpuCounters } from '@cv/engine';
 import { BENCH_NETS, type BenchNet } from './architectures';
 import { crossEntropy } from '@cv/tasks-classify';
 
@@ -24,7 +28,7 @@ const Schema = z.object({
   json: z.boolean().default(false).describe('print one JSON object per row'),
   steps: z.number().int().positive().default(20).describe('timed training steps per row (inference: 3× as many)'),
   warmup: z.number().int().min(0).default(3).describe('untimed warm-up steps'),
-  only: z.string().optional().describe('run only this network (reference-cnn, unet-stage, yolo-stage)'),
+  only: z.string().optional().describe('run only this row (per-op, reference-cnn, unet-stage, yolo-stage)'),
   python: z.string().default('python3').describe('python with torch for the CUDA yardstick ("" = none)'),
   bundle: z.string().optional().describe('write a self-contained folder (this bench bundled, dawn.node, torch_bench.py, README) instead of running'),
 });
@@ -40,7 +44,70 @@ const ROWS: { net: string; batch: number }[] = [
 ];
 
 /** img/s of `steps` Adam steps and of 3·steps predictions of `net` at `batch`, every result read back. */
-async function measure(net: BenchNet, batch: number, steps: number, warmup: number): Promise<{ train: number; infer: number }> {
+interface StepCost {
+  /** tfjs kernels run in one training step (each one dispatch or more). */
+  opsPerStep: number;
+  /** Dispatches of the engine's own WGSL kernels in one step. */
+  engineDispatchesPerStep: number;
+  uploadsPerStep: number;
+  scalarUploadsPerStep: number;
+}
+
+/** Counts tfjs kernel calls while `f` runs (the engine's runKernelFunc is the one door every op goes through). */
+async function countOps(f: () => Promise<void>): Promise<number> {
+  const engine = tf.engine() as unknown as { runKernelFunc: (...a: unknown[]) => unknown };
+  const original = engine.runKernelFunc;
+  let ops = 0;
+  engine.runKernelFunc = function (this: unknown, ...a: unknown[]) {
+    ops++;
+    return original.apply(this, a);
+  };
+  try {
+    await f();
+  } finally {
+    engine.runKernelFunc = original;
+  }
+  return ops;
+}
+
+/** µs per op of `n` chained ops on 1,024 floats (one read-back at the end), per scalar op, and one read-back. */
+async function perOp(n = 1000): Promise<{ dispatchUs: number; scalarOpUs: number; readbackMs: number }> {
+  const x = tf.randomUniform([1024], -1, 1, 'float32', 3);
+  const chain = async (op: (t: tf.Tensor) => tf.Tensor) => {
+    let t = x.clone();
+    for (let i = 0; i < 20; i++) {
+      const next = op(t);
+      t.dispose();
+      t = next;
+    }
+    await t.data();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const next = op(t);
+      t.dispose();
+      t = next;
+    }
+    await t.data();
+    t.dispose();
+    return ((performance.now() - t0) * 1000) / n;
+  };
+  const dispatchUs = await chain((t) => tf.add(t, x));
+  let k = 0;
+  const scalarOpUs = await chain((t) => tf.mul(t, 1 + (k++ % 7) * 1e-3)); // a few distinct numbers, as a step has
+  const y = tf.add(x, 1);
+  await y.data();
+  const t0 = performance.now();
+  for (let i = 0; i < 20; i++) {
+    const z = tf.add(y, i);
+    await z.data();
+    z.dispose();
+  }
+  const readbackMs = (performance.now() - t0) / 20;
+  tf.dispose([x, y]);
+  return { dispatchUs, scalarOpUs, readbackMs };
+}
+
+async function measure(net: BenchNet, batch: number, steps: number, warmup: number): Promise<{ train: number; infer: number; cost: StepCost }> {
   const model = net.build();
   const optimizer: tf.Optimizer = tf.train.adam(1e-3);
   const x = tf.randomUniform([batch, ...net.inputShape], 0, 1, 'float32', 1);
@@ -67,7 +134,15 @@ async function measure(net: BenchNet, batch: number, steps: number, warmup: numb
     await out.data();
     out.dispose();
   };
-  for (let i = 0; i < warmup; i++) await train();
+  for (let i = 0; i < Math.max(1, warmup); i++) await train();
+  resetWebgpuCounters();
+  const opsPerStep = await countOps(train);
+  const cost: StepCost = {
+    opsPerStep,
+    engineDispatchesPerStep: webgpuCounters.dispatches,
+    uploadsPerStep: webgpuCounters.uploads,
+    scalarUploadsPerStep: webgpuCounters.scalarUploads,
+  };
   let t0 = performance.now();
   for (let i = 0; i < steps; i++) await train();
   const trainRate = (batch * steps) / ((performance.now() - t0) / 1000);
@@ -78,7 +153,7 @@ async function measure(net: BenchNet, batch: number, steps: number, warmup: numb
   tf.dispose([x, y]);
   optimizer.dispose();
   model.dispose();
-  return { train: trainRate, infer: inferRate };
+  return { train: trainRate, infer: inferRate, cost };
 }
 
 /** PyTorch CUDA on the same network and batch (torch_bench.py beside this file or in tools/bench), or why not. */
@@ -168,23 +243,35 @@ async function main(): Promise<void> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const script = [path.join(here, 'torch_bench.py'), path.resolve(here, '../torch_bench.py')].find((p) => fs.existsSync(p))!;
   const rows = ROWS.filter((r) => !cfg.only || r.net === cfg.only);
-  if (!rows.length) throw new Error(`--only: no network '${cfg.only}'; use one of ${[...new Set(ROWS.map((r) => r.net))].join(', ')}`);
+  if (!rows.length && cfg.only !== 'per-op')
+    throw new Error(`--only: no network '${cfg.only}'; use one of per-op, ${[...new Set(ROWS.map((r) => r.net))].join(', ')}`);
+  const adapter = info.adapter?.description || (info.adapter ? `${info.adapter.vendor} ${info.adapter.architecture}`.trim() : null);
+  if (!cfg.only || cfg.only === 'per-op') {
+    const o = await perOp();
+    const row = { name: 'per-op', backend: info.name, adapter, ...o };
+    if (cfg.json) console.log(JSON.stringify(row));
+    else
+      console.log(
+        `per-op on ${info.name}${adapter ? ` (${adapter})` : ''}: ${o.dispatchUs.toFixed(1)} µs per op, ${o.scalarOpUs.toFixed(1)} µs per op with a JavaScript number, read-back ${o.readbackMs.toFixed(2)} ms`,
+      );
+  }
   for (const { net: name, batch } of rows) {
     const net = BENCH_NETS.find((n) => n.name === name)!;
     const ours = await measure(net, batch, cfg.steps, cfg.warmup);
     const torch = torchCuda(cfg.python, script, name, batch, cfg.steps, cfg.warmup);
     const row = {
-      net: name,
+      name,
       batch,
       backend: info.name,
-      adapter: info.adapter?.description ?? null,
-      trainImgPerSec: ours.train,
-      inferImgPerSec: ours.infer,
+      adapter,
+      trainImgPerS: ours.train,
+      inferImgPerS: ours.infer,
+      ...ours.cost,
       ...(typeof torch === 'string'
-        ? { torch: torch }
+        ? { torchTrainImgPerS: null, torchInferImgPerS: null, trainRatio: null, inferRatio: null, torch }
         : {
-            torchCudaTrainImgPerSec: torch.train,
-            torchCudaInferImgPerSec: torch.infer,
+            torchTrainImgPerS: torch.train,
+            torchInferImgPerS: torch.infer,
             trainRatio: ours.train / torch.train,
             inferRatio: ours.infer / torch.infer,
           }),
@@ -196,7 +283,7 @@ async function main(): Promise<void> {
           ? `(PyTorch CUDA: ${torch})`
           : `PyTorch CUDA ${torch.train.toFixed(0)} / ${torch.infer.toFixed(0)} → ${(ours.train / torch.train).toFixed(3)}× / ${(ours.infer / torch.infer).toFixed(3)}×`;
       console.log(
-        `${name} batch ${batch} on ${info.name}${row.adapter ? ` (${row.adapter})` : ''}: train ${ours.train.toFixed(1)} img/s, infer ${ours.infer.toFixed(1)} img/s; ${vs}`,
+        `${name} batch ${batch} on ${info.name}${adapter ? ` (${adapter})` : ''}: train ${ours.train.toFixed(1)} img/s, infer ${ours.infer.toFixed(1)} img/s; ${vs}; a step: ${ours.cost.opsPerStep} ops, ${ours.cost.engineDispatchesPerStep} engine kernels, ${ours.cost.uploadsPerStep} uploads (${ours.cost.scalarUploadsPerStep} scalars)`,
       );
     }
   }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { registerWasmTrainingKernels } from '../kernels/register';
 import { loadOneDnnAddon } from '../kernels/native/addon';
 import { assertWasmInternals, wasmVersionProblem } from '../kernels/native/heap';
-import { registerOneDnnKernels, unregisterOneDnnKernels } from './fused-layers';
+import { installLayerFusion, registerOneDnnKernels, unregisterOneDnnKernels } from './fused-layers';
 import { registerWebgpuKernels } from '../kernels/webgpu/register';
 
 /** Backends the engine can run on, in the order it tries them. */
@@ -173,7 +173,7 @@ async function tryWebgpu(options: InitBackendOptions, forced: boolean, notes: st
   try {
     if (!tf.findBackendFactory('webgpu')) await loadWebgpuBackend();
     if (!(await tf.setBackend('webgpu')) || tf.getBackend() !== 'webgpu') throw new Error('setBackend failed');
-    registerWebgpuKernels();
+    if (registerWebgpuKernels()) installLayerFusion();
   } catch (e) {
     releaseBackend();
     notes.push(`webgpu: ${name} found, but the tfjs webgpu backend did not start (${(e as Error).message})`);

@@ -7,16 +7,16 @@ import { registerOneDnnOps, unregisterOneDnnOps } from '../kernels/native/onednn
 import { installFusedAdam } from '../kernels/fused-adam';
 
 /**
- * Training-mode BatchNormalization, the swish activation and the Adam update as fused native kernels on
- * the oneDNN path.
+ * Training-mode BatchNormalization, the swish activation and the Adam update as fused kernels: native on the
+ * oneDNN path (registered here for wasm), WGSL on WebGPU (`kernels/webgpu/batchnorm.ts`, `adam.ts`).
  *
  * tfjs-layers trains BatchNormalization through `moments` + `batchNormalization` and their autograd
  * (~25 passes over the activation per layer and step) and swish as mul·sigmoid·mul; on large
  * activations those memory-bound passes cost more than the convolutions. Here each is one custom-gradient
  * op over two native kernels (statistics + normalisation; the gradient through the batch statistics).
- * The layers' own `call` / `apply` are wrapped while the oneDNN kernels are registered and the backend is
- * wasm; everything else (inference, other backends, the browser) runs tfjs's code unchanged, and the
- * moving statistics are updated exactly as tfjs-layers does.
+ * The layers' own `call` / `apply` are wrapped (`installLayerFusion`) and take the fused path where the current
+ * backend registers the kernels (`CvBatchNormTrain`, `CvSwish`, …); everything else (inference, other backends,
+ * the browser) runs tfjs's code unchanged, and the moving statistics are updated exactly as tfjs-layers does.
  */
 
 const KERNELS = ['CvBatchNormTrain', 'CvBatchNormTrainGrad', 'CvSwish', 'CvSwishGrad', 'CvAdam'] as const;
@@ -38,9 +38,8 @@ const swishProto = Object.getPrototypeOf((tf.layers.activation({ activation: 'sw
   apply: SwishApply;
 };
 const original = { call: bnProto.call, apply: swishProto.apply };
-let active = false;
-
-const onNative = (x: tf.Tensor) => active && x.dtype === 'float32' && tf.getBackend() === 'wasm';
+/** Does the current backend run `kernel` (registered by the oneDNN path on wasm, by the WGSL kernels on webgpu)? */
+const fusedOn = (x: tf.Tensor, kernel: string) => x.dtype === 'float32' && tf.getKernel(kernel, tf.getBackend()) != null;
 
 function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
   const wb = (backend: unknown) => backend as WasmBackend;
@@ -181,7 +180,8 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
   const x = Array.isArray(inputs) ? inputs[0] : inputs;
   const ndim = x.shape.length;
   const lastAxis = this.axis === -1 || this.axis === ndim - 1;
-  if (!kwargs.training || !onNative(x) || !lastAxis || !this.gamma || !this.beta || ndim < 2) return original.call.call(this, inputs, kwargs);
+  if (!kwargs.training || !fusedOn(x, 'CvBatchNormTrain') || !fusedOn(x, 'CvMovingAverage') || !lastAxis || !this.gamma || !this.beta || ndim < 2)
+    return original.call.call(this, inputs, kwargs);
   return tf.tidy(() => {
     const [y, mean, variance] = batchNormTrain(x, this.gamma!.read(), this.beta!.read(), this.epsilon);
     for (const [moving, value] of [
@@ -197,7 +197,7 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
 };
 
 const fusedSwish: SwishApply = function (this: unknown, x, alpha = 1) {
-  return alpha === 1 && onNative(x) ? swishOp(x) : original.apply.call(this, x, alpha);
+  return alpha === 1 && fusedOn(x, 'CvSwish') ? swishOp(x) : original.apply.call(this, x, alpha);
 };
 
 /** Registers the fused kernels and wraps BatchNormalization / swish / Adam (idempotent). */
@@ -206,15 +206,21 @@ export function installFusedLayers(addon: OneDnnAddon): void {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
   }
+  installLayerFusion();
+}
+
+/**
+ * Wraps BatchNormalization.call, swish and AdamOptimizer so that each takes its fused kernel where the current
+ * backend has one (idempotent). The WebGPU backend calls it after registering its kernels.
+ */
+export function installLayerFusion(): void {
   bnProto.call = fusedCall;
   swishProto.apply = fusedSwish;
   installFusedAdam(); // uses CvAdam where the backend has it
-  active = true;
 }
 
 /** Puts tfjs-layers' own BatchNormalization.call and swish back. */
 export function uninstallFusedLayers(): void {
-  active = false;
   bnProto.call = original.call;
   swishProto.apply = original.apply;
   for (const name of KERNELS) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');

@@ -150,6 +150,51 @@ describe.skipIf(!ok)('webgpu against cpu', () => {
   });
 
   it.each([
+    [[4, 5, 7, 24], 3],
+    [[2, 3, 3, 130], -2],
+    [[1500, 3], 0.5],
+  ] as const)('training BatchNorm (fused on webgpu, tfjs-layers on cpu): %j, mean offset %d: y, dx, dγ, dβ, moving statistics', async (shape, offset) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const c = shape[shape.length - 1];
+    const run = () => {
+      const layer = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
+      const x = tf.add(tf.tensor(values(n, 40), [...shape]), offset);
+      layer.build(x.shape);
+      layer.setWeights([tf.tensor1d(values(c, 41)), tf.tensor1d(values(c, 42)), tf.tensor1d(values(c, 43)), tf.add(tf.tensor1d(values(c, 44)), 2)]);
+      const [gamma, beta] = layer.trainableWeights.map((w) => w.read());
+      const dy = tf.tensor(values(n, 45), [...shape]);
+      const f = (xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        (layer as unknown as { gamma: { read(): tf.Tensor } }).gamma.read = () => g;
+        (layer as unknown as { beta: { read(): tf.Tensor } }).beta.read = () => b;
+        return layer.apply(xi, { training: true }) as tf.Tensor;
+      };
+      const { value: y, grads } = tf.valueAndGrads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => f(a, g, b))([x, gamma, beta], dy);
+      const moving = layer.getWeights().slice(2);
+      return [y, ...grads, ...moving.map((w) => w.clone())]; // (a layer applied outside a model cannot be disposed)
+    };
+    const cpu = await on('cpu', run);
+    resetCounters();
+    const gpu = await on('webgpu', run);
+    expect(counters.dispatches, 'the fused kernels ran').toBeGreaterThanOrEqual(7);
+    cpu.forEach((ref, i) => expect(relErr(gpu[i], ref), ['y', 'dx', 'dγ', 'dβ', 'moving mean', 'moving variance'][i]).toBeLessThan(1e-4));
+  });
+
+  it('swish (fused on webgpu) and its gradient', async () => {
+    const run = () => {
+      const x = tf.mul(tf.tensor2d(values(4 * 300, 50), [4, 300]), 12);
+      const act = tf.layers.activation({ activation: 'swish' });
+      const dy = tf.tensor2d(values(4 * 300, 51), [4, 300]);
+      const { value, grad } = tf.valueAndGrad((a: tf.Tensor) => act.apply(a) as tf.Tensor)(x, dy);
+      return [value, grad];
+    };
+    const cpu = await on('cpu', run);
+    resetCounters();
+    const gpu = await on('webgpu', run);
+    expect(counters.dispatches, 'the fused kernels ran').toBe(2);
+    cpu.forEach((ref, i) => expect(relErr(gpu[i], ref), ['y', 'dx'][i]).toBeLessThan(1e-5));
+  });
+
+  it.each([
     [2, 9, 9, 4, 3, 1, 'same'],
     [1, 8, 7, 6, 3, 2, 'valid'],
   ] as const)('depthwise conv and both gradients: batch %i, %i×%i×%i, k%i s%i %s', async (n, h, w, c, k, s, pad) => {
