@@ -1,11 +1,12 @@
 /**
- * The page's own tfjs: wasm (webgl, then cpu, where wasm cannot start) with the engine's training kernels,
- * and the shipped models loaded in the page through the same Predictors as the server. Imported lazily by
- * the pages, so no tfjs code runs during server rendering.
+ * The page's own tfjs: WebGPU where the browser gives a WebGPU adapter (with the engine's WGSL kernels), else
+ * wasm (webgl, then cpu, where wasm cannot start) with the engine's training kernels, and the shipped models
+ * loaded in the page through the same Predictors as the server. Imported lazily by the pages, so no tfjs code
+ * runs during server rendering. `?backend=wasm` in the page's address skips WebGPU.
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { type DecodedImage, loadPredictor, type Predictor, registerWasmTrainingKernels } from '@cv/engine/core';
+import { type DecodedImage, loadPredictor, type Predictor, registerWasmTrainingKernels, registerWebgpuKernels } from '@cv/engine/core';
 import '@cv/tasks-classify/predict';
 import '@cv/tasks-detect/predict';
 import '@cv/tasks-segment/predict';
@@ -13,9 +14,34 @@ import '@cv/tasks-dcgan/predict';
 
 let backend: Promise<string> | null = null;
 
-/** Starts the page's backend once: wasm with the engine's kernels, else webgl, else cpu. Returns its name. */
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; description?: string };
+}
+
+/** WebGPU when the browser has an adapter: its name for the page (e.g. 'webgpu · google swiftshader'), else null. */
+async function startWebgpu(): Promise<string | null> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+  if (!gpu || new URLSearchParams(location.search).get('backend') === 'wasm') return null;
+  try {
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return null;
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu')) || tf.getBackend() !== 'webgpu') return null;
+    await tf.ready();
+    registerWebgpuKernels();
+    const i = adapter.info ?? {};
+    const name = [i.vendor, i.architecture || i.description].filter(Boolean).join(' ');
+    return name ? `webgpu · ${name}` : 'webgpu';
+  } catch {
+    return null; // wasm next
+  }
+}
+
+/** Starts the page's backend once: WebGPU, else wasm with the engine's kernels, else webgl, else cpu. Returns its name. */
 export function browserBackend(): Promise<string> {
   backend ??= (async () => {
+    const webgpu = await startWebgpu();
+    if (webgpu) return webgpu;
     setWasmPaths('/tfjs-wasm/');
     registerWasmTrainingKernels();
     for (const name of ['wasm', 'webgl', 'cpu']) {

@@ -1,6 +1,7 @@
 /**
- * The browser-training page's model and loop: a small CNN trained in the page with tfjs wasm and the
- * engine's training kernels (tfjs-backend-wasm alone has no Conv2DBackpropFilter, so a CNN cannot train on it).
+ * The browser-training page's model and loop: a small CNN trained in the page on WebGPU where the browser has
+ * it, else tfjs wasm, with the engine's training kernels (tfjs-backend-wasm alone has no Conv2DBackpropFilter, so a
+ * CNN cannot train on it). Read-backs are asynchronous (WebGPU's synchronous read goes through a canvas).
  */
 import { browserBackend, tf } from './runtime';
 
@@ -53,17 +54,22 @@ export interface Progress {
 }
 
 /** Held-out accuracy of a model on digits it never trained on. */
-export function accuracyOn(model: tf.LayersModel, d: Digits): number {
+export async function accuracyOn(model: tf.LayersModel, d: Digits): Promise<number> {
   const pred = tf.tidy(() => tf.argMax(model.predict(d.x) as tf.Tensor, 1));
-  const p = pred.dataSync();
+  const p = await pred.data();
   pred.dispose();
   let ok = 0;
   for (let i = 0; i < d.n; i++) ok += p[i] === d.labels[i] ? 1 : 0;
   return ok / d.n;
 }
 
-export async function trainInPage(epochs: number, onProgress: (p: Progress) => void): Promise<{ model: tf.LayersModel; backend: string; progress: Progress }> {
+export async function trainInPage(
+  epochs: number,
+  onProgress: (p: Progress) => void,
+  onBackend?: (name: string) => void,
+): Promise<{ model: tf.LayersModel; backend: string; progress: Progress }> {
   const backend = await browserBackend();
+  onBackend?.(backend);
   const [train, test] = await Promise.all([loadDigits('/data/mnist-train.bin'), loadDigits('/data/mnist-test.bin')]);
   const model = makeCnn();
   const batchSize = 32;
@@ -82,7 +88,7 @@ export async function trainInPage(epochs: number, onProgress: (p: Progress) => v
       },
       onEpochEnd: async (epoch) => {
         progress.epoch = epoch + 1;
-        progress.heldOut = [...progress.heldOut, accuracyOn(model, test)];
+        progress.heldOut = [...progress.heldOut, await accuracyOn(model, test)];
         onProgress({ ...progress });
       },
     },

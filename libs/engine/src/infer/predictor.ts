@@ -45,6 +45,8 @@ export interface PredictTiming {
 /** A Predictor that answers for images: decoded pixel buffers of any size. */
 export interface ImagePredictor<O> extends Predictor {
   predict(images: DecodedImage[]): O[];
+  /** The same answers, read back asynchronously (what a WebGPU backend needs; same options as `predict`). */
+  predictAsync(images: DecodedImage[]): Promise<O[]>;
   /** The last call's per-image milliseconds by stage. */
   readonly timing: PredictTiming;
 }

@@ -44,7 +44,7 @@ describe('classification models', () => {
     );
   });
 
-  it('the predictor takes images of any size and channel count, returns sorted top-k and leaks no tensors', () => {
+  it('the predictor takes images of any size and channel count, returns sorted top-k and leaks no tensors', async () => {
     const model = createClassifier('simple-cnn', { inputShape: [8, 8, 1], numClasses: 3, seed: 0 });
     model.setUserDefinedMetadata({ task: 'classify', classNames: ['a', 'b', 'c'], inputShape: [8, 8, 1] });
     const predictor = new ClassificationPredictor(model);
@@ -54,6 +54,7 @@ describe('classification models', () => {
     const before = tf.memory();
     const [p, q] = predictor.predict([grey, rgba], 2);
     expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(await predictor.predictAsync([grey, rgba], 2), 'asynchronous read-back path').toEqual([p, q]);
     expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
     expect(p.topK.length).toBe(2);
     expect(p.topK[0].probability).toBeGreaterThanOrEqual(p.topK[1].probability);

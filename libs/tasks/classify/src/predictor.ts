@@ -7,6 +7,9 @@ import {
   type PredictTiming,
   prepareInput,
   rankClasses,
+  readAsync,
+  type Reads,
+  readSync,
   resizeCenterCrop,
 } from '@cv/engine/core';
 
@@ -67,6 +70,14 @@ export class ClassificationPredictor implements ImagePredictor<Prediction> {
   }
 
   predict(images: DecodedImage[], topK = this.topK): Prediction[] {
+    return readSync(this.steps(images, topK));
+  }
+
+  predictAsync(images: DecodedImage[], topK = this.topK): Promise<Prediction[]> {
+    return readAsync(this.steps(images, topK));
+  }
+
+  private *steps(images: DecodedImage[], topK: number): Reads<Prediction[]> {
     const t0 = performance.now();
     const pre = this.metadata.preprocess;
     const fitted = pre ? images.map((img) => resizeCenterCrop(img, pre)) : images;
@@ -74,7 +85,7 @@ export class ClassificationPredictor implements ImagePredictor<Prediction> {
     const t1 = performance.now();
     // tidy returns the tensor, not its data: tidy would walk a returned typed array element by element.
     const out = tf.tidy(() => this.model.predict(x) as tf.Tensor);
-    const probs = out.dataSync() as Float32Array;
+    const probs = (yield out) as Float32Array;
     tf.dispose([out, x]);
     const t2 = performance.now();
     const ranked = images.map((_, i) => rankClasses(probs, i, this.metadata.classNames, topK));

@@ -75,11 +75,11 @@ describe('GanTask', () => {
     const d0 = d.getWeights().map((w) => w.dataSync().slice());
     const it = task.batches(0, 1)[Symbol.asyncIterator]();
     const warm = (await it.next()).value;
-    task.trainStep(warm, stepContext(0)); // creates the optimizer slots
+    await task.trainStep(warm, stepContext(0)); // creates the optimizer slots
     task.disposeBatch(warm);
     const before = tf.memory().numTensors;
     const batch = (await it.next()).value;
-    const logs = task.trainStep(batch, stepContext(1));
+    const logs = await task.trainStep(batch, stepContext(1));
     task.disposeBatch(batch);
     expect(tf.memory().numTensors).toBe(before);
     for (const key of ['d_loss', 'g_loss', 'd_real', 'd_fake']) expect(Number.isFinite(logs[key])).toBe(true);

@@ -92,7 +92,7 @@ export class GanTask implements TrainTask<GanBatch> {
     return this.discriminator.apply(inputs, { training: true }) as tf.Tensor; // [B, 1] logits
   }
 
-  trainStep({ x, y, offset = 0, total }: GanBatch, ctx: StepContext): Logs {
+  async trainStep({ x, y, offset = 0, total }: GanBatch, ctx: StepContext): Promise<Logs> {
     const b = x.shape[0];
     const { latentDim, realLabel = 1 } = this.options;
     // The whole batch's latent vectors from (seed, step); a replica takes the rows of its shard.
@@ -123,7 +123,9 @@ export class GanTask implements TrainTask<GanBatch> {
       this.gVars,
       ctx,
     );
-    const logs = { d_loss: dLoss.dataSync()[0], g_loss: gLoss.dataSync()[0], d_real: meanReal.dataSync()[0], d_fake: meanFake.dataSync()[0] };
+    // Read back after both steps' kernels are queued (a GPU backend reads asynchronously only).
+    const [d_loss, g_loss, d_real, d_fake] = await Promise.all([dLoss, gLoss, meanReal, meanFake].map(async (t) => (await t.data())[0]));
+    const logs = { d_loss, g_loss, d_real, d_fake };
     tf.dispose([z, dLoss, gLoss, meanReal, meanFake]);
     return logs;
   }

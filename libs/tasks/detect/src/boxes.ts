@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type Reads, readSync } from '@cv/engine/core';
 import { PREDICT_DEFAULTS } from './defaults';
 
 /** Box geometry of the anchor-free detector: anchor points, DFL decoding, CIoU, IoU and NMS. No Node imports. */
@@ -129,11 +130,23 @@ export function nms(
 
 /** A batch's raw head output [B, A, 4·R + K] → boxes [B·A·4] (xyxy px of the model input) and class scores [B·A·K]. */
 export function decodeOutput(raw: tf.Tensor3D, anchors: Anchors, numClasses: number, regMax: number): { boxes: Float32Array; scores: Float32Array } {
+  return readSync(decodeOutputSteps(raw, anchors, numClasses, regMax));
+}
+
+/** `decodeOutput` as read-back steps (`readSync` / `readAsync`). */
+export function* decodeOutputSteps(
+  raw: tf.Tensor3D,
+  anchors: Anchors,
+  numClasses: number,
+  regMax: number,
+): Reads<{ boxes: Float32Array; scores: Float32Array }> {
   const [boxes, scores] = tf.tidy(() => {
     const reg = tf.slice(raw, [0, 0, 0], [-1, -1, 4 * regMax]) as tf.Tensor3D;
     return [distancesToBoxes(dflExpectation(reg, regMax), anchors), tf.sigmoid(tf.slice(raw, [0, 0, 4 * regMax], [-1, -1, numClasses]))];
   });
-  const out = { boxes: boxes.dataSync() as Float32Array, scores: scores.dataSync() as Float32Array };
-  tf.dispose([boxes, scores]);
-  return out;
+  try {
+    return { boxes: (yield boxes) as Float32Array, scores: (yield scores) as Float32Array };
+  } finally {
+    tf.dispose([boxes, scores]);
+  }
 }

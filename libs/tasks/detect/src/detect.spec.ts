@@ -293,6 +293,8 @@ describe('data and predictor', () => {
       maxDet: 50,
     });
     expect(dets.length).toBeGreaterThan(0);
+    const image = { data: img.data, width: img.info.width, height: img.info.height, channels: img.info.channels as 3 };
+    expect(await predictor.predictAsync([image], { conf: 0, maxDet: 50 }), 'asynchronous read-back path').toEqual([dets]);
     for (const d of dets) {
       expect(d.categoryId).toBe(3);
       expect(d.box[0]).toBeGreaterThanOrEqual(0);

@@ -6,9 +6,12 @@ import {
   type LetterboxTransform,
   type PredictTiming,
   prepareInput,
+  readAsync,
+  type Reads,
+  readSync,
   unletterboxBoxes,
 } from '@cv/engine/core';
-import { decodeOutput, type Detection, makeAnchors, nms } from './boxes';
+import { decodeOutputSteps, type Detection, makeAnchors, nms } from './boxes';
 import { decodeUltralytics, type DetectLayout, ultralyticsMetadata } from './ultralytics';
 import { PREDICT_DEFAULTS } from './defaults';
 
@@ -82,6 +85,18 @@ export function detectBatch(
   options: DetectOptions = {},
   clock?: (inferenceMs: number, postprocessMs: number) => void,
 ): DetectedObject[][] {
+  return readSync(detectBatchSteps(model, meta, x, transforms, options, clock));
+}
+
+/** `detectBatch` as read-back steps (`readSync` / `readAsync`: the suite's layout reads back asynchronously). */
+export function* detectBatchSteps(
+  model: InferenceModel,
+  meta: DetectorMetadata,
+  x: tf.Tensor4D,
+  transforms: LetterboxTransform[],
+  options: DetectOptions = {},
+  clock?: (inferenceMs: number, postprocessMs: number) => void,
+): Reads<DetectedObject[][]> {
   const t0 = performance.now();
   const k = meta.classNames.length;
   const thresholds = {
@@ -102,8 +117,13 @@ export function detectBatch(
   } else {
     const anchors = anchorsFor(meta.imgsz, meta.strides);
     const raw = model.predict(x) as tf.Tensor3D;
-    const { boxes, scores } = decodeOutput(raw, anchors, k, meta.regMax);
-    raw.dispose();
+    let decoded: { boxes: Float32Array; scores: Float32Array };
+    try {
+      decoded = yield* decodeOutputSteps(raw, anchors, k, meta.regMax);
+    } finally {
+      raw.dispose();
+    }
+    const { boxes, scores } = decoded;
     t1 = performance.now();
     const a = anchors.count;
     perImage = (i) => nms(boxes.subarray(i * a * 4, (i + 1) * a * 4), scores.subarray(i * a * k, (i + 1) * a * k), k, thresholds);
@@ -160,15 +180,25 @@ export class DetectionPredictor implements ImagePredictor<DetectedObject[]> {
   }
 
   predict(images: DecodedImage[], options: DetectOptions = this.options): DetectedObject[][] {
+    return readSync(this.steps(images, options));
+  }
+
+  predictAsync(images: DecodedImage[], options: DetectOptions = this.options): Promise<DetectedObject[][]> {
+    return readAsync(this.steps(images, options));
+  }
+
+  private *steps(images: DecodedImage[], options: DetectOptions): Reads<DetectedObject[][]> {
     const t0 = performance.now();
     const { x, transforms } = prepareInput(images, { shape: [this.metadata.imgsz[0], this.metadata.imgsz[1], 3], fit: 'letterbox' });
     const t1 = performance.now();
     const n = images.length;
-    const out = detectBatch(this.model, this.metadata, x, transforms, options, (inference, postprocess) => {
-      this.timing = { preprocess: (t1 - t0) / n, inference: inference / n, postprocess: postprocess / n };
-    });
-    x.dispose();
-    return out;
+    try {
+      return yield* detectBatchSteps(this.model, this.metadata, x, transforms, options, (inference, postprocess) => {
+        this.timing = { preprocess: (t1 - t0) / n, inference: inference / n, postprocess: postprocess / n };
+      });
+    } finally {
+      x.dispose();
+    }
   }
 
   dispose(): void {

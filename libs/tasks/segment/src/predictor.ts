@@ -7,6 +7,9 @@ import {
   LETTERBOX_PAD,
   type PredictTiming,
   prepareInput,
+  readAsync,
+  type Reads,
+  readSync,
   toUnitRange,
 } from '@cv/engine/core';
 
@@ -101,7 +104,7 @@ function argmaxOf(probs: Float32Array, hw: number, c: number): { mask: Uint8Arra
 }
 
 /** Softmax probabilities of a padded [1, H', W', C] input, cropped to [h, w]. */
-function probsAtOwnSize(model: InferenceModel, x: tf.Tensor3D, reduction: number): Float32Array {
+function* probsAtOwnSize(model: InferenceModel, x: tf.Tensor3D, reduction: number): Reads<Float32Array> {
   const [h, w] = x.shape;
   const ph = Math.ceil(h / reduction) * reduction;
   const pw = Math.ceil(w / reduction) * reduction;
@@ -118,9 +121,11 @@ function probsAtOwnSize(model: InferenceModel, x: tf.Tensor3D, reduction: number
     const p = tf.softmax(model.predict(tf.expandDims(padded, 0)) as tf.Tensor4D);
     return tf.slice(p, [0, 0, 0, 0], [1, h, w, -1]);
   });
-  const probs = out.dataSync() as Float32Array;
-  out.dispose();
-  return probs;
+  try {
+    return (yield out) as Float32Array;
+  } finally {
+    out.dispose();
+  }
 }
 
 /** Tile origins along one axis: 0, step, ..., with the last tile flush with the end. */
@@ -156,48 +161,65 @@ export class SegmentationPredictor implements ImagePredictor<SegmentationResult>
   }
 
   predict(images: DecodedImage[], options: SegmentOptions = this.options): SegmentationResult[] {
+    return readSync(this.steps(images, options));
+  }
+
+  predictAsync(images: DecodedImage[], options: SegmentOptions = this.options): Promise<SegmentationResult[]> {
+    return readAsync(this.steps(images, options));
+  }
+
+  private *steps(images: DecodedImage[], options: SegmentOptions): Reads<SegmentationResult[]> {
     const t0 = performance.now();
     const mode = options.mode ?? 'resize';
     const c = this.metadata.classNames.length;
     const n = images.length;
-    let out: SegmentationResult[];
+    const out: SegmentationResult[] = [];
     if (mode === 'resize') {
       const [H, W] = this.metadata.imgsz;
       const { x, transforms } = prepareInput(images, { shape: [H, W, 3], fit: 'letterbox' });
       const t1 = performance.now();
       const probs = tf.tidy(() => tf.softmax(this.model.predict(x) as tf.Tensor4D));
       x.dispose();
-      // On a GPU backend the ops above were only queued: wait for them, so the stages are charged right.
-      if (!SYNC_BACKENDS.has(tf.getBackend())) probs.dataSync();
-      const t2 = performance.now();
-      out = transforms.map((t, i) => {
-        const nh = Math.max(1, Math.round(t.height * t.scale));
-        const nw = Math.max(1, Math.round(t.width * t.scale));
-        // tidy returns the tensor, not its data: tidy walks a returned typed array element by element.
-        const v = tf.tidy(() => {
-          const crop = tf.slice(probs, [i, t.padY, t.padX, 0], [1, nh, nw, c]) as tf.Tensor4D;
-          return nh !== t.height || nw !== t.width ? tf.image.resizeBilinear(crop, [t.height, t.width], false, true) : crop;
-        });
-        const p = v.dataSync() as Float32Array;
-        v.dispose();
-        return { width: t.width, height: t.height, ...argmaxOf(p, t.width * t.height, c) };
-      });
-      probs.dispose();
-      this.timing = { preprocess: (t1 - t0) / n, inference: (t2 - t1) / n, postprocess: (performance.now() - t2) / n };
+      try {
+        // On a GPU backend the ops above were only queued: wait for them, so the stages are charged right.
+        if (!SYNC_BACKENDS.has(tf.getBackend())) yield probs;
+        const t2 = performance.now();
+        for (const [i, t] of transforms.entries()) {
+          const nh = Math.max(1, Math.round(t.height * t.scale));
+          const nw = Math.max(1, Math.round(t.width * t.scale));
+          // tidy returns the tensor, not its data: tidy walks a returned typed array element by element.
+          const v = tf.tidy(() => {
+            const crop = tf.slice(probs, [i, t.padY, t.padX, 0], [1, nh, nw, c]) as tf.Tensor4D;
+            return nh !== t.height || nw !== t.width ? tf.image.resizeBilinear(crop, [t.height, t.width], false, true) : crop;
+          });
+          try {
+            const p = (yield v) as Float32Array;
+            out.push({ width: t.width, height: t.height, ...argmaxOf(p, t.width * t.height, c) });
+          } finally {
+            v.dispose();
+          }
+        }
+        this.timing = { preprocess: (t1 - t0) / n, inference: (t2 - t1) / n, postprocess: (performance.now() - t2) / n };
+      } finally {
+        probs.dispose();
+      }
     } else {
-      out = images.map((img, i) => {
+      for (const [i, img] of images.entries()) {
         const x = tf.tidy(() => toUnitRange(imageTensor(img, 3, `image ${i}`)) as tf.Tensor3D);
-        const probs = mode === 'whole' ? probsAtOwnSize(this.model, x, this.metadata.reduction) : this.tiled(x, options);
-        x.dispose();
-        return { width: img.width, height: img.height, ...argmaxOf(probs, img.width * img.height, c) };
-      });
+        try {
+          const probs = mode === 'whole' ? yield* probsAtOwnSize(this.model, x, this.metadata.reduction) : yield* this.tiled(x, options);
+          out.push({ width: img.width, height: img.height, ...argmaxOf(probs, img.width * img.height, c) });
+        } finally {
+          x.dispose();
+        }
+      }
       this.timing = { preprocess: 0, inference: (performance.now() - t0) / n, postprocess: 0 };
     }
     return out;
   }
 
   /** Probabilities of overlapping tiles averaged per pixel. */
-  private tiled(x: tf.Tensor3D, options: SegmentOptions): Float32Array {
+  private *tiled(x: tf.Tensor3D, options: SegmentOptions): Reads<Float32Array> {
     const r = this.metadata.reduction;
     const tile = options.tile ?? this.metadata.imgsz[0];
     if (tile % r) throw new Error(`tile ${tile} is not a multiple of the model's reduction ${r}`);
@@ -211,8 +233,12 @@ export class SegmentationPredictor implements ImagePredictor<SegmentationResult>
         const th = Math.min(tile, h - oy);
         const tw = Math.min(tile, w - ox);
         const window = tf.slice(x, [oy, ox, 0], [th, tw, 3]);
-        const p = probsAtOwnSize(this.model, window, r);
-        window.dispose();
+        let p: Float32Array;
+        try {
+          p = yield* probsAtOwnSize(this.model, window, r);
+        } finally {
+          window.dispose();
+        }
         for (let y = 0; y < th; y++) {
           for (let xx = 0; xx < tw; xx++) {
             const o = (oy + y) * w + ox + xx;

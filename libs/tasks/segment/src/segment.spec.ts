@@ -276,10 +276,10 @@ describe('the U-Net, its Predictor and its training step', () => {
     const loader = new SampleLoader(set, { batchSize: 4 });
     const task = new SegmentationTask(model, tf.train.adam(5e-3), loader, { loss: { terms: parseLoss('ce+dice') } });
     const batch = collate([0, 1, 2, 3].map(sample));
-    const first = task.trainStep(batch, stepContext(0));
+    const first = await task.trainStep(batch, stepContext(0));
     const before = tf.memory().numTensors;
     let last = first;
-    for (let i = 1; i < 6; i++) last = task.trainStep(batch, stepContext(i));
+    for (let i = 1; i < 6; i++) last = await task.trainStep(batch, stepContext(i));
     expect(tf.memory().numTensors).toBe(before);
     expect(last.loss).toBeLessThan(first.loss);
     expect(Object.keys(last).sort()).toEqual(['ce', 'dice', 'loss']);
@@ -290,6 +290,8 @@ describe('the U-Net, its Predictor and its training step', () => {
       const [r] = p.predict([img], { mode });
       expect([r.width, r.height, r.mask.length], mode).toEqual([50, 40, 2000]);
       expect(r.pixelShare.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+      // the asynchronous read-back path (WebGPU) gives the same answer
+      expect(await p.predictAsync([img], { mode }), mode).toEqual([r]);
     }
     expect(tf.memory().numTensors).toBe(n);
   }, 60_000);

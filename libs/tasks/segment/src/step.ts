@@ -24,7 +24,7 @@ export class SegmentationTask extends SampleBatchTask {
     super(model, optimizer, loader, options);
   }
 
-  trainStep(batch: SampleBatch, ctx: StepContext): Logs {
+  async trainStep(batch: SampleBatch, ctx: StepContext): Promise<Logs> {
     const [b, h, w] = batch.shape;
     if (!batch.masks) throw new Error('segmentation batch without masks');
     const x = tf.tensor4d(batch.x, batch.shape);
@@ -40,8 +40,11 @@ export class SegmentationTask extends SampleBatchTask {
       this.trainableVars(),
       ctx,
     );
-    const logs: Logs = { loss: loss.dataSync()[0] };
-    for (const [k, v] of Object.entries(parts)) logs[k] = v.dataSync()[0];
+    // Read back after the step's kernels are queued (a GPU backend reads asynchronously only).
+    const names = Object.keys(parts);
+    const values = await Promise.all([loss, ...names.map((k) => parts[k])].map(async (t) => (await t.data())[0]));
+    const logs: Logs = { loss: values[0] };
+    names.forEach((k, i) => (logs[k] = values[i + 1]));
     tf.dispose([x, y, loss, ...Object.values(parts)]);
     return logs;
   }

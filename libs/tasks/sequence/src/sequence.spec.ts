@@ -159,7 +159,7 @@ describe('sequence task', () => {
     let before = 0;
     for (let epoch = 0; epoch < 6; epoch++) {
       for await (const batch of task.batches(epoch, epoch, 6)) {
-        losses.push(task.trainStep(batch, stepContext(losses.length)).loss);
+        losses.push((await task.trainStep(batch, stepContext(losses.length))).loss);
         if (losses.length === 2) before = tf.memory().numTensors;
       }
     }

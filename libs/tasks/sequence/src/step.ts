@@ -56,21 +56,23 @@ export class SequenceTask extends LoaderTask<SequenceBatch> {
     );
   }
 
-  trainStep(batch: SequenceBatch, ctx: StepContext): Logs {
+  async trainStep(batch: SequenceBatch, ctx: StepContext): Promise<Logs> {
     const inputs = sequenceInputs(batch);
     const y = tf.tensor1d(batch.labels, 'int32');
-    let acc = 0;
+    let acc!: tf.Tensor;
     const loss = this.step.run(
       () => {
         const probs = this.model.apply(inputs, { training: true }) as tf.Tensor2D;
-        acc = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(probs, 1), y), 'float32')).dataSync()[0]);
+        acc = tf.keep(tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(probs, 1), y), 'float32'))));
         return crossEntropy(probs, y);
       },
       this.trainableVars(),
       ctx,
     );
-    const logs: Logs = { loss: loss.dataSync()[0], accuracy: acc };
-    tf.dispose([...inputs, y, loss]);
+    // Read back after the step's kernels are queued (a GPU backend reads asynchronously only).
+    const [l, a] = await Promise.all([loss.data(), acc.data()]);
+    const logs: Logs = { loss: l[0], accuracy: a[0] };
+    tf.dispose([...inputs, y, loss, acc]);
     return logs;
   }
 }

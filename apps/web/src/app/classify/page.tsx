@@ -26,7 +26,7 @@ export default function ClassifyPage() {
       setBackend(await rt.browserBackend());
       const predictor = await rt.browserPredictor<ClassificationPredictor>(model, setLoading);
       const { image: img, ms } = await rt.timedDecode(image);
-      const [p] = predictor.predict([img], 5);
+      const [p] = await predictor.predictAsync([img], 5);
       return { ...classifyAnswer(model, p), timing: rt.pageStages(ms, predictor) };
     },
     [model, serverOnly],

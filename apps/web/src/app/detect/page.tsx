@@ -43,7 +43,7 @@ export default function DetectPage() {
   const answerFor = useCallback(
     async (image: DecodedImage, decodeMs: number): Promise<DetectAnswer> => {
       const { rt, predictor } = await pagePredictor();
-      const [objects] = predictor.predict([image], CANDIDATES);
+      const [objects] = await predictor.predictAsync([image], CANDIDATES);
       return { ...detectAnswer(model, predictor.metadata, image.width, image.height, objects), timing: rt.pageStages(decodeMs, predictor) };
     },
     [model, pagePredictor],

@@ -47,7 +47,7 @@ export default function SegmentPage() {
       const rt = await import('../../client/runtime');
       setBackend(await rt.browserBackend());
       const predictor = await rt.browserPredictor<SegmentationPredictor>(model, setLoading);
-      const [res] = predictor.predict([image]);
+      const [res] = await predictor.predictAsync([image]);
       return {
         ...segmentSummary(model, predictor.metadata.classNames, predictor.metadata.colours, res),
         mask: res.mask,

@@ -58,10 +58,14 @@ export default function TrainPage() {
     try {
       const { trainInPage } = await import('../../client/train-cnn');
       model.current?.dispose();
-      const out = await trainInPage(epochs, (p) => {
-        setProgress(p);
-        setPoints((old) => (p.batch && old.length < p.epoch * p.batches + p.batch ? [...old, { loss: p.loss, acc: p.acc }] : old));
-      });
+      const out = await trainInPage(
+        epochs,
+        (p) => {
+          setProgress(p);
+          setPoints((old) => (p.batch && old.length < p.epoch * p.batches + p.batch ? [...old, { loss: p.loss, acc: p.acc }] : old));
+        },
+        setBackend,
+      );
       model.current = out.model;
       setBackend(out.backend);
       setProgress(out.progress);
@@ -81,7 +85,7 @@ export default function TrainPage() {
     if (!digit) return setError('draw a digit first');
     setError(null);
     const probs = tf.tidy(() => model.current!.predict(tf.tensor4d(digit, [1, 28, 28, 1])) as tfTypes.Tensor);
-    const p = probs.dataSync();
+    const p = Array.from(await probs.data());
     probs.dispose();
     const label = p.indexOf(Math.max(...p));
     setGuess({ label, probability: p[label] });
@@ -111,14 +115,15 @@ export default function TrainPage() {
       <div className="space-y-4">
         <h1 className="text-2xl font-semibold">Train a CNN in the browser</h1>
         <p className="text-sm text-slate-700">
-          A small CNN (two 3 × 3 convolutions, max-pooling, a dense layer) trains in this page on {TRAIN_DIGITS.toLocaleString('en')} MNIST digits with tfjs
-          wasm and the engine&apos;s training kernels — nothing is sent to the server. After each epoch it is scored on {HELD_OUT_DIGITS.toLocaleString('en')}{' '}
-          held-out digits it never trains on.
+          A small CNN (two 3 × 3 convolutions, max-pooling, a dense layer) trains in this page on {TRAIN_DIGITS.toLocaleString('en')} MNIST digits with tfjs on
+          WebGPU where this browser has it (wasm otherwise) and the engine&apos;s training kernels — nothing is sent to the server. After each epoch it is
+          scored on {HELD_OUT_DIGITS.toLocaleString('en')} held-out digits it never trains on.
         </p>
         <div className="flex items-center gap-3 text-sm">
           <label htmlFor={id}>Epochs</label>
           <select
             id={id}
+            data-testid="epochs"
             value={epochs}
             onChange={(e) => setEpochs(Number(e.target.value))}
             disabled={state === 'training'}

@@ -23,7 +23,7 @@ import { webgpuLayerKernels } from './batchnorm';
 const MARK = Symbol.for('cv.engine.webgpuKernel');
 type Marked = tf.KernelConfig & { [MARK]?: true };
 
-export function registerWebgpuKernels(skip: string[] = (process.env.CV_WEBGPU_SKIP ?? '').split(',')): boolean {
+export function registerWebgpuKernels(skip: string[] = (globalThis.process?.env?.CV_WEBGPU_SKIP ?? '').split(',')): boolean {
   const backend = tf.findBackend('webgpu') as unknown as WebgpuBackend | null;
   if (!backend) return false;
   if (!skip.includes('uploads')) installQueueUploads(backend);
