@@ -9,7 +9,16 @@ export * from './infer/preprocess';
 export * from './infer/resample';
 export * from './infer/predictor';
 export * from './infer/readback';
-export { decoupledWeightDecay, endsAccumulation, globalNorm, isDecayed, OptimizationStep, type OptimizationStepOptions, type ParamGroup } from './train/optim';
+export {
+  addMany,
+  decoupledWeightDecay,
+  endsAccumulation,
+  globalNorm,
+  isDecayed,
+  OptimizationStep,
+  type OptimizationStepOptions,
+  type ParamGroup,
+} from './train/optim';
 export { registerWasmTrainingKernels } from './kernels/register';
 export { registerWebgpuKernels } from './kernels/webgpu/register';
 export type { Logs, StepContext, TrainTask } from './train/types';

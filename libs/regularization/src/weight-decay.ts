@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-import { isDecayed } from '@cv/engine/core';
+import { addMany, isDecayed } from '@cv/engine/core';
 
 export { isDecayed };
 
@@ -13,7 +13,7 @@ export { isDecayed };
 export function l2Penalty(weights: tf.Variable[], lambda: number): tf.Scalar {
   const decayed = weights.filter((w) => isDecayed(w.name));
   if (lambda === 0 || decayed.length === 0) return tf.scalar(0);
-  return tf.mul(lambda, tf.addN(decayed.map((w) => tf.sum(tf.square(w))))) as tf.Scalar;
+  return tf.mul(lambda, addMany(decayed.map((w) => tf.sum(tf.square(w))))) as tf.Scalar;
 }
 
 /** Decoupled weight decay lives with the optimisation step in the engine. */

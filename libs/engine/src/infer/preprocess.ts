@@ -133,16 +133,21 @@ export function fitImage(img: DecodedImage, spec: InputSpec, where = 'image'): {
 }
 
 /** Fitted pixels as bytes (for datasets held in memory as uint8). */
-export function fitImageBytes(img: DecodedImage, spec: InputSpec, where = 'image'): Uint8Array {
-  return fitImageToBytes(img, spec, where).bytes;
+export async function fitImageBytes(img: DecodedImage, spec: InputSpec, where = 'image'): Promise<Uint8Array> {
+  return (await fitImageToBytes(img, spec, where)).bytes;
 }
 
-/** Fitted pixels as bytes with the letterbox transform that maps boxes onto them (detection datasets). */
-export function fitImageToBytes(img: DecodedImage, spec: InputSpec, where = 'image'): { bytes: Uint8Array; transform: LetterboxTransform } {
+/**
+ * Fitted pixels as bytes with the letterbox transform that maps boxes onto them (detection datasets). Read back
+ * asynchronously (a GPU backend has no synchronous read in Node).
+ */
+export async function fitImageToBytes(img: DecodedImage, spec: InputSpec, where = 'image'): Promise<{ bytes: Uint8Array; transform: LetterboxTransform }> {
   const { pixels, transform } = fitImage(img, spec, where);
-  const bytes = Uint8Array.from(pixels.dataSync());
-  pixels.dispose();
-  return { bytes, transform };
+  try {
+    return { bytes: Uint8Array.from(await pixels.data()), transform };
+  } finally {
+    pixels.dispose();
+  }
 }
 
 /**

@@ -44,7 +44,7 @@ async function saveOptimizer(optimizer: tf.Optimizer, file: string): Promise<voi
   const scalars: Record<string, number> = {};
   for (const key of EXACT_SCALARS) {
     const v = (optimizer as unknown as Record<string, unknown>)[key];
-    if (v instanceof tf.Variable && v.size === 1) scalars[key] = v.dataSync()[0];
+    if (v instanceof tf.Variable && v.size === 1) scalars[key] = (await v.data())[0];
   }
   fs.writeFileSync(`${file}.json`, JSON.stringify({ name: optimizer.getClassName(), specs, scalars } satisfies OptimizerFile));
 }

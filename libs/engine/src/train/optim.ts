@@ -37,8 +37,24 @@ export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
     if (grads.length && grads.every((g) => g.dtype === 'float32') && tf.getKernel('CvSumSquares', tf.getBackend())) {
       return tf.sqrt(tf.engine().runKernel('CvSumSquares', grads as unknown as tf.NamedTensorMap, {}) as tf.Scalar);
     }
-    return tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+    return tf.sqrt(addMany(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
   });
+}
+
+/**
+ * tf.addN over any number of tensors. On WebGPU in groups of 7: tfjs-backend-webgpu's AddN binds every input to
+ * one kernel and WebGPU guarantees only 8 storage buffers per kernel (a U-Net's 130 gradient norms fail to
+ * compile); elsewhere one addN, as before (the same sums, bit for bit).
+ */
+export function addMany(ts: tf.Tensor[]): tf.Tensor {
+  if (ts.length <= 7 || tf.getBackend() !== 'webgpu') return tf.addN(ts);
+  let level = ts;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += 7) next.push(level.length - i === 1 ? level[i] : tf.addN(level.slice(i, i + 7)));
+    level = next;
+  }
+  return level[0];
 }
 
 /**

@@ -46,7 +46,7 @@ export const classifyPredict: PredictDefinition<typeof PredictSchema, Classifica
   noun: 'image',
   list: listImages,
   read: decodeImage,
-  predict: (images, { predictor, cfg }) => predictor.predict(images, cfg.top),
+  predict: (images, { predictor, cfg }) => predictor.predictAsync(images, cfg.top),
   rows: (image, p) => [{ image, ...p }],
   line: (r) => `${r.image}\t${r.label}\t${(r.probability as number).toFixed(4)}`,
 };

@@ -85,7 +85,7 @@ export async function detectionSetOf(coco: CocoFile, file: string, imageDir: str
       const src = path.join(imageDir, im.file_name);
       if (!fs.existsSync(src)) throw new ConfigError(`${file}: image ${im.id} '${src}' does not exist; check --images or the file_name`);
       const decoded = await decodeImage(src);
-      const { bytes, transform } = fitImageToBytes(decoded, { shape: [imgsz[0], imgsz[1], 3], fit: 'letterbox' }, `'${src}'`);
+      const { bytes, transform } = await fitImageToBytes(decoded, { shape: [imgsz[0], imgsz[1], 3], fit: 'letterbox' }, `'${src}'`);
       const anns = byImage.get(im.id) ?? [];
       const boxes = new Float32Array(anns.length * 4);
       anns.forEach((a, k) => {

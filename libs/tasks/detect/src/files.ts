@@ -48,7 +48,7 @@ async function detectFiles(predictor: DetectionPredictor, gt: CocoDataset, files
   let ms = 0;
   for (let i = 0; i < files.length; i += 16) {
     const images = await Promise.all(files.slice(i, i + 16).map(decodeImage));
-    detections.push(...predictor.predict(images, options));
+    detections.push(...(await predictor.predictAsync(images, options)));
     ms += (predictor.timing.inference + predictor.timing.postprocess) * images.length;
   }
   return { results: toCocoResults(detections, cocoImageIds(files, gt)), ms };

@@ -97,7 +97,7 @@ export const detectPredict: PredictDefinition<typeof PredictSchema, DetectionPre
   read: decodeImage,
   predict: (images, { predictor, cfg }) => {
     prepareOnnxDetector(predictor, cfg.classes, () => (cfg.data ? readCocoFile(cfg.data) : {}));
-    return predictor.predict(images, cfg);
+    return predictor.predictAsync(images, cfg);
   },
   rows: (image, objects) => [{ image, detections: objects.map(toDetectionBox) }],
   line: (row) => `${row.image}\t${(row.detections as unknown[]).length} detections`,

@@ -227,7 +227,7 @@ export async function loadSegmentationData(src: SegmentationSource, options: Loa
         throw new ConfigError(
           `mask ${p.maskName} is ${mask.width}×${mask.height} but its image '${p.image}' is ${image.width}×${image.height}; masks must match their images`,
         );
-      const { bytes, transform } = fitImageToBytes(image, { shape: [h, w, 3], fit: 'letterbox' }, `'${p.image}'`);
+      const { bytes, transform } = await fitImageToBytes(image, { shape: [h, w, 3], fit: 'letterbox' }, `'${p.image}'`);
       rawMasks[i] = mask;
       samples[i] = { image: bytes, shape: [h, w, 3], mask: letterboxMask(mask, transform, [h, w]), source: p.image };
       transforms[i] = transform;

@@ -63,7 +63,7 @@ export const segmentPredict: PredictDefinition<typeof PredictSchema, Segmentatio
   dirs: ['masks', 'overlays'],
   list: listImages,
   read: decodeImage,
-  predict: (images, { predictor, cfg }) => predictor.predict(images, segmentOptions(cfg)),
+  predict: (images, { predictor, cfg }) => predictor.predictAsync(images, segmentOptions(cfg)),
   rows: (file, r, _image, { predictor }) => [
     { file: path.basename(file), pixelShare: Object.fromEntries(predictor.metadata.classNames.map((n, i) => [n, +r.pixelShare[i].toFixed(5)])) },
   ],

@@ -53,7 +53,7 @@ async function scoreImages(predictor: SegmentationPredictor, items: Item[], opti
     const truth = items[i].truth();
     if (truth.width !== img.width || truth.height !== img.height)
       throw new Error(`mask of '${file}' is ${truth.width}×${truth.height}, the image ${img.width}×${img.height}; masks must match their images`);
-    const [r] = predictor.predict([img], options);
+    const [r] = await predictor.predictAsync([img], options);
     const one = new SegmentationConfusion(k, IGNORE).add(truth.data, r.mask, `mask of '${file}'`);
     cm.merge(one);
     const m = segmentationMetrics(one);
@@ -118,7 +118,7 @@ export function mergeSegmenterShards(parts: SegmentationShardPart[], names: stri
 }
 
 /** mIoU etc. of a model's argmax on an in-memory (letterboxed) set; padding is ignored. */
-export function quickMetrics(model: tf.LayersModel, set: SegmentationSet, batchSize = 16): SegmentationMetrics {
+export async function quickMetrics(model: tf.LayersModel, set: SegmentationSet, batchSize = 16): Promise<SegmentationMetrics> {
   const cm = new SegmentationConfusion(set.classNames.length, IGNORE);
   for (let i = 0; i < set.length; i += batchSize) {
     const samples = Array.from({ length: Math.min(batchSize, set.length - i) }, (_, j) => set.get(i + j));
@@ -127,7 +127,7 @@ export function quickMetrics(model: tf.LayersModel, set: SegmentationSet, batchS
     samples.forEach((s, j) => flat.set(unitRange(s.image), j * h * w * c));
     // tidy returns the tensor, not its data: tidy walks a returned typed array element by element.
     const predT = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(flat, [samples.length, h, w, c])) as tf.Tensor4D, -1));
-    const pred = predT.dataSync();
+    const pred = await predT.data(); // asynchronous: a GPU backend has no synchronous read in Node
     predT.dispose();
     samples.forEach((s, j) => cm.add(s.mask!, pred.subarray(j * h * w, (j + 1) * h * w)));
   }
@@ -138,8 +138,8 @@ export function quickMetrics(model: tf.LayersModel, set: SegmentationSet, batchS
 export class SegmentationValidator implements EpochValidator {
   constructor(readonly set: SegmentationSet) {}
 
-  validate(models: Record<string, tf.LayersModel>): Logs {
-    const m = quickMetrics(models.model, this.set);
+  async validate(models: Record<string, tf.LayersModel>): Promise<Logs> {
+    const m = await quickMetrics(models.model, this.set);
     return { val_miou: m.miou, val_miou_all: m.miouAll, val_pixel_acc: m.pixelAccuracy };
   }
 }
@@ -210,7 +210,7 @@ export async function writeSegmentationReport(
     const rows: Buffer[] = [];
     for (const p of ranked.slice(0, worst)) {
       const img = await decodeImage(p.file);
-      const [pred] = predictor.predict([img], options);
+      const [pred] = await predictor.predictAsync([img], options);
       const truth = truthOf(p.file);
       const tiles = [
         await overlayPng(img, new Uint8Array(img.width * img.height), r.classNames, { legend: false }),

@@ -197,6 +197,23 @@ export function installQueueUploads(backend: WebgpuBackend): void {
   };
 }
 
+/** Counts tfjs's own uploads (when `installQueueUploads` is left out, to compare: CV_WEBGPU_SKIP=uploads). */
+export function installUploadCounter(backend: WebgpuBackend): void {
+  if (patched.has(backend)) return;
+  patched.add(backend);
+  const upload = backend.uploadToGPU.bind(backend);
+  backend.uploadToGPU = (dataId: object) => {
+    const data = backend.tensorMap.get(dataId);
+    if (data.resource == null && data.values) {
+      const n = data.shape.reduce((a, b) => a * b, 1);
+      counters.uploads++;
+      counters.uploadBytes += n * 4;
+      if (n === 1) counters.scalarUploads++;
+    }
+    upload(dataId);
+  };
+}
+
 /** The webgpu backend object when it is the current backend. */
 export function currentWebgpu(): WebgpuBackend | null {
   return tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebgpuBackend) : null;

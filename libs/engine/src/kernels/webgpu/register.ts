@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { installFusedAdam } from '../fused-adam';
 import { webgpuAdamKernels } from './adam';
 import { conv2dFilterGrad } from './conv2d-filter-grad';
-import { installQueueUploads, type WebgpuBackend } from './device';
+import { installQueueUploads, installUploadCounter, type WebgpuBackend } from './device';
 import { broadcastGradients } from './gradients';
 import { webgpuLayerKernels } from './batchnorm';
 
@@ -27,6 +27,7 @@ export function registerWebgpuKernels(skip: string[] = (globalThis.process?.env?
   const backend = tf.findBackend('webgpu') as unknown as WebgpuBackend | null;
   if (!backend) return false;
   if (!skip.includes('uploads')) installQueueUploads(backend);
+  else installUploadCounter(backend);
   if (!skip.includes('Conv2DBackpropInput')) tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', false);
   if (!skip.includes('submit')) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 64);
   if (!skip.includes('gradients')) for (const config of broadcastGradients) tf.registerGradient(config);
