@@ -34,6 +34,14 @@ export class SeededDropout extends tf.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (!kwargs.training || this.rate === 0) return x;
+    if (x.dtype === 'float32' && tf.getKernel('CvRandomUniform', tf.getBackend())) {
+      // tf.dropout's arithmetic with the uniform draws made on the device (WebGPU: no mask upload per step).
+      return tf.tidy(() => {
+        const keep = 1 - this.rate;
+        const u = tf.engine().runKernel('CvRandomUniform', {}, { shape: this.noiseShape(x) ?? x.shape, seed: this.stepSeed }) as tf.Tensor;
+        return tf.mul(x, tf.div(tf.floor(tf.add(u, keep)), keep));
+      });
+    }
     return tf.dropout(x, this.rate, this.noiseShape(x), this.stepSeed);
   }
 

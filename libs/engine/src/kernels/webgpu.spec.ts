@@ -12,6 +12,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { initBackend, releaseBackend } from '../infer/backend';
+import { SeededDropout } from '../infer/layers';
 import { counters, resetCounters } from './webgpu/device';
 import { filterGradPlan } from './webgpu/conv2d-filter-grad';
 
@@ -177,6 +178,31 @@ describe.skipIf(!ok)('webgpu against cpu', () => {
     const gpu = await on('webgpu', run);
     expect(counters.dispatches, 'the fused kernels ran').toBeGreaterThanOrEqual(7);
     cpu.forEach((ref, i) => expect(relErr(gpu[i], ref), ['y', 'dx', 'dγ', 'dβ', 'moving mean', 'moving variance'][i]).toBeLessThan(1e-4));
+  });
+
+  it('SeededDropout draws its mask on the device: the rate, the scaling, one mask per seed, nothing uploaded', async () => {
+    await tf.setBackend('webgpu');
+    const layer = new SeededDropout({ rate: 0.3 });
+    const x = tf.add(tf.zeros([64, 40, 8]), 2);
+    const run = async (seed: number) => {
+      layer.setStepSeed(seed);
+      resetCounters();
+      const y = layer.apply(x, { training: true }) as tf.Tensor;
+      const v = (await y.data()) as Float32Array;
+      y.dispose();
+      return { v, uploads: counters.uploads };
+    };
+    const a = await run(7);
+    const b = await run(7);
+    const c = await run(8);
+    expect(b.uploads, "uploads after the first call (its numbers are uploaded once)").toBe(0);
+    const dropped = a.v.filter((v) => v === 0).length / a.v.length;
+    expect(Math.abs(dropped - 0.3)).toBeLessThan(0.02);
+    expect(a.v.every((v) => v === 0 || Math.abs(v - 2 / 0.7) < 1e-5)).toBe(true);
+    expect(Array.from(b.v)).toEqual(Array.from(a.v));
+    const same = a.v.filter((v, i) => (v === 0) === (c.v[i] === 0)).length / a.v.length;
+    expect(same).toBeLessThan(0.7); // independent masks agree on ~0.3² + 0.7² = 58 % of the units
+    x.dispose();
   });
 
   it('swish (fused on webgpu) and its gradient', async () => {

@@ -2,6 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import { type Reads, readSync } from '@cv/engine/core';
 import { PREDICT_DEFAULTS } from './defaults';
 
+/** Backends that read back synchronously. */
+const SYNC_READ = new Set(['cpu', 'wasm', 'tensorflow']);
+
+/** x, with no gradient flowing through it (torch's detach). */
+const stopGradient = (x: tf.Tensor): tf.Tensor =>
+  tf.customGrad((t, save) => {
+    void save;
+    return { value: tf.clone(t as tf.Tensor), gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor) };
+  })(x);
+
 /** Box geometry of the anchor-free detector: anchor points, DFL decoding, CIoU, IoU and NMS. No Node imports. */
 
 /** The anchor points of a model input: one per cell of each stride's grid, at the cell centre. */
@@ -76,7 +86,8 @@ export function ciou(a: tf.Tensor, b: tf.Tensor, eps = 1e-7): tf.Tensor {
     const v = tf.mul(4 / Math.PI ** 2, tf.square(tf.sub(tf.atan(tf.div(bw, bh)), tf.atan(tf.div(aw, ah)))));
     // α is a constant of the gradient (as torch's no_grad in Ultralytics' bbox_iou): a tensor rebuilt from its values.
     const a0 = tf.div(v, tf.add(tf.sub(v, iou), 1 + eps));
-    const alpha = tf.tensor(a0.dataSync(), a0.shape);
+    // (A GPU backend cannot read back inside a step: there the constant is an identity whose gradient is 0.)
+    const alpha = SYNC_READ.has(tf.getBackend()) ? tf.tensor(a0.dataSync(), a0.shape) : stopGradient(a0);
     return tf.reshape(tf.sub(iou, tf.add(tf.div(rho2, c2), tf.mul(alpha, v))), a.shape.slice(0, -1));
   });
 }

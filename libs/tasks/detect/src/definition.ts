@@ -169,7 +169,7 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
   async finish({ cfg, runDir, data: { train, val }, fit, models, backend }) {
     const meta = metadataOf(cfg, train);
     await saveModel(models.model, path.join(runDir, 'model'), meta);
-    const results = detectSet(models.model, meta, val, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet });
+    const results = await detectSet(models.model, meta, val, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet });
     const r = evaluateDetections(val.coco as unknown as CocoDataset, results);
     writeDetectionReport(runDir, r, {
       model: cfg.model,

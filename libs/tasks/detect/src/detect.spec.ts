@@ -277,9 +277,9 @@ describe('data and predictor', () => {
     };
     expect([used(7, 10), used(8, 10), used(9, 10), used(3, 5)]).toEqual(['augmented', 'plain', 'plain', 'plain']);
     const batch = collate([set.get(0), set.get(0)]);
-    task.trainStep(batch, stepContext(0));
+    await task.trainStep(batch, stepContext(0));
     const before = tf.memory();
-    const logs = task.trainStep(batch, stepContext(1));
+    const logs = await task.trainStep(batch, stepContext(1));
     expect(tf.memory().numTensors).toBe(before.numTensors);
     expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
     for (const k of ['loss', 'box', 'cls', 'dfl']) expect(Number.isFinite(logs[k])).toBe(true);

@@ -33,6 +33,21 @@ export function dfl(logits: tf.Tensor, target: tf.Tensor, regMax: number): tf.Te
 export const bceWithLogits = (x: tf.Tensor, z: tf.Tensor): tf.Tensor =>
   tf.tidy(() => tf.add(tf.sub(tf.relu(x), tf.mul(x, z)), tf.log1p(tf.exp(tf.neg(tf.abs(x))))));
 
+/** The values the assigner reads: class scores [B·A·K] (sigmoid) and decoded boxes [B·A·4] (xyxy, input px). */
+export interface PredictedValues {
+  scores: Float32Array;
+  boxes: Float32Array;
+}
+
+/** The tensors whose values `detectionLoss` gives its assigner (to read them back asynchronously before the step). */
+export function predictionTensors(raw: tf.Tensor3D, anchors: Anchors, numClasses: number, regMax: number): { scores: tf.Tensor; boxes: tf.Tensor } {
+  return tf.tidy(() => {
+    const reg = tf.slice(raw, [0, 0, 0], [-1, -1, 4 * regMax]) as tf.Tensor3D;
+    const scores = tf.sigmoid(tf.slice(raw, [0, 0, 4 * regMax], [-1, -1, numClasses]));
+    return { scores, boxes: distancesToBoxes(dflExpectation(reg, regMax), anchors) };
+  });
+}
+
 export interface DetectionLoss {
   loss: tf.Scalar;
   box: tf.Scalar;
@@ -54,13 +69,16 @@ export function detectionLoss(
   regMax: number,
   gains: LossGains = DEFAULT_GAINS,
   assigner: AssignerOptions = {},
+  predicted?: PredictedValues,
 ): DetectionLoss {
   const [b, a] = raw.shape;
   const reg = tf.slice(raw, [0, 0, 0], [-1, -1, 4 * regMax]) as tf.Tensor3D;
   const clsLogits = tf.slice(raw, [0, 0, 4 * regMax], [-1, -1, numClasses]);
-  const predBoxes = distancesToBoxes(dflExpectation(reg, regMax), anchors);
-  const scores = tf.sigmoid(clsLogits).dataSync();
-  const boxesJs = predBoxes.dataSync();
+  // The assigner's inputs: the predictions' values, read here, or read beforehand (`predictionTensors`).
+  const { scores, boxes: boxesJs } = predicted ?? {
+    scores: tf.sigmoid(clsLogits).dataSync() as Float32Array,
+    boxes: distancesToBoxes(dflExpectation(reg, regMax), anchors).dataSync() as Float32Array,
+  };
   const tBoxes = new Float32Array(b * a * 4);
   const tScores = new Float32Array(b * a * numClasses);
   const fg = new Float32Array(b * a);

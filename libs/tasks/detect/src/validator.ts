@@ -2,14 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { COCO, type CocoDataset, type CocoResult, COCOeval, type ExtendedMetrics, extendedMarkdown, extendedMetrics } from 'coco-ts-api';
-import { type EpochValidator, type Logs, unitRange, writeFileAtomic } from '@cv/engine';
+import { type EpochValidator, type Logs, readAsync, unitRange, writeFileAtomic } from '@cv/engine';
 import { MATCHING_DEFAULTS } from './defaults';
 import { renderVegaLite } from '@cv/metrics';
 import type { DetectionSet } from './data';
-import { detectBatch, type DetectOptions, type DetectorMetadata } from './predictor';
+import { type DetectedObject, detectBatchSteps, type DetectOptions, type DetectorMetadata } from './predictor';
 
 /** A COCO result of one detection: image id, category id, [x, y, w, h] in original pixels, score. */
-export function toCocoResults(detections: ReturnType<typeof detectBatch>, imageIds: number[]): CocoResult[] {
+export function toCocoResults(detections: DetectedObject[][], imageIds: number[]): CocoResult[] {
   return detections.flatMap((dets, i) =>
     dets.map((d) => ({
       image_id: imageIds[i],
@@ -20,8 +20,14 @@ export function toCocoResults(detections: ReturnType<typeof detectBatch>, imageI
   );
 }
 
-/** Detections of every image of an in-memory (already letterboxed) set, in batches. */
-export function detectSet(model: tf.LayersModel, meta: DetectorMetadata, set: DetectionSet, options: DetectOptions, batchSize = 32): CocoResult[] {
+/** Detections of every image of an in-memory (already letterboxed) set, in batches (read back asynchronously). */
+export async function detectSet(
+  model: tf.LayersModel,
+  meta: DetectorMetadata,
+  set: DetectionSet,
+  options: DetectOptions,
+  batchSize = 32,
+): Promise<CocoResult[]> {
   const results: CocoResult[] = [];
   for (let i = 0; i < set.length; i += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, set.length - i) }, (_, k) => i + k);
@@ -30,14 +36,20 @@ export function detectSet(model: tf.LayersModel, meta: DetectorMetadata, set: De
     const flat = new Float32Array(idx.length * h * w * c);
     samples.forEach((s, k) => flat.set(unitRange(s.image), k * h * w * c));
     const x = tf.tensor4d(flat, [idx.length, h, w, c]);
-    const dets = detectBatch(
-      model,
-      meta,
-      x,
-      idx.map((j) => set.transforms[j]),
-      options,
-    );
-    x.dispose();
+    let dets: DetectedObject[][];
+    try {
+      dets = await readAsync(
+        detectBatchSteps(
+          model,
+          meta,
+          x,
+          idx.map((j) => set.transforms[j]),
+          options,
+        ),
+      );
+    } finally {
+      x.dispose();
+    }
     results.push(
       ...toCocoResults(
         dets,
@@ -117,8 +129,8 @@ export class DetectionValidator implements EpochValidator {
     readonly options: DetectOptions,
   ) {}
 
-  validate(models: Record<string, tf.LayersModel>): Logs {
-    const r = evaluateDetections(this.set.coco as unknown as CocoDataset, detectSet(models.model, this.meta, this.set, this.options));
+  async validate(models: Record<string, tf.LayersModel>): Promise<Logs> {
+    const r = evaluateDetections(this.set.coco as unknown as CocoDataset, await detectSet(models.model, this.meta, this.set, this.options));
     return { val_map: r.stats[0], val_map50: r.stats[1], val_map75: r.stats[2] };
   }
 }

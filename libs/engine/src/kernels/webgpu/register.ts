@@ -5,6 +5,7 @@ import { conv2dFilterGrad } from './conv2d-filter-grad';
 import { installQueueUploads, installUploadCounter, type WebgpuBackend } from './device';
 import { broadcastGradients } from './gradients';
 import { webgpuLayerKernels } from './batchnorm';
+import { webgpuRandomKernel } from './random';
 
 /**
  * The engine's WebGPU kernels over tfjs-backend-webgpu's, as the oneDNN kernels are over wasm's:
@@ -14,11 +15,12 @@ import { webgpuLayerKernels } from './batchnorm';
  * - Adam as one kernel per variable (`adam.ts`, through `installFusedAdam`);
  * - training BatchNorm (forward and gradient), swish and the moving-average update (`batchnorm.ts`), which
  *   `infer/fused-layers.ts` routes BatchNormalization / swish layers through (the caller installs that);
+ * - uniform random values made on the device (`random.ts`: SeededDropout's masks; tfjs draws them in JavaScript);
  * - uploads through `queue.writeBuffer`, each JavaScript number once (`installQueueUploads`), and tfjs submits
  *   every 64 dispatches, not 15;
  * - the gradients of Sum and Mean as broadcasts (`gradients.ts`: tfjs uploads an activation-sized array of ones).
  * Returns whether the webgpu backend exists. Idempotent; each replaced kernel keeps tfjs's for the cases it does not take. `CV_WEBGPU_SKIP` (comma-separated:
- * Conv2DBackpropFilter, Conv2DBackpropInput, Adam, layers, uploads, submit, gradients) leaves parts out, to compare with tfjs's own.
+ * Conv2DBackpropFilter, Conv2DBackpropInput, Adam, layers, random, uploads, submit, gradients) leaves parts out, to compare with tfjs's own.
  */
 const MARK = Symbol.for('cv.engine.webgpuKernel');
 type Marked = tf.KernelConfig & { [MARK]?: true };
@@ -44,7 +46,11 @@ export function registerWebgpuKernels(skip: string[] = (globalThis.process?.env?
     tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu');
     tf.registerKernel(config);
   }
-  const fused = [...(skip.includes('Adam') ? [] : webgpuAdamKernels), ...(skip.includes('layers') ? [] : webgpuLayerKernels)];
+  const fused = [
+    ...(skip.includes('Adam') ? [] : webgpuAdamKernels),
+    ...(skip.includes('layers') ? [] : webgpuLayerKernels),
+    ...(skip.includes('random') ? [] : [webgpuRandomKernel]),
+  ];
   for (const config of fused) if (!tf.getKernel(config.kernelName, 'webgpu')) tf.registerKernel(config);
   installFusedAdam();
   return true;
