@@ -195,7 +195,7 @@ describe.skipIf(!ok)('webgpu against cpu', () => {
     const a = await run(7);
     const b = await run(7);
     const c = await run(8);
-    expect(b.uploads, "uploads after the first call (its numbers are uploaded once)").toBe(0);
+    expect(b.uploads, 'uploads after the first call (its numbers are uploaded once)').toBe(0);
     const dropped = a.v.filter((v) => v === 0).length / a.v.length;
     expect(Math.abs(dropped - 0.3)).toBeLessThan(0.02);
     expect(a.v.every((v) => v === 0 || Math.abs(v - 2 / 0.7) < 1e-5)).toBe(true);

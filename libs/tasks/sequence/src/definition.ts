@@ -141,12 +141,14 @@ export const sequenceTask: TaskDefinition<typeof SequenceTrainSchema, SequenceDa
       epochs: fit.epochsDone,
       trainSeconds: fit.trainSeconds,
     });
-    const trainAcc = evaluateSequenceModel(
-      model,
-      subsetSequences(
-        data.train,
-        Array.from({ length: Math.min(5000, data.train.labels.length) }, (_, i) => i),
-      ),
+    const trainAcc = (
+      await evaluateSequenceModel(
+        model,
+        subsetSequences(
+          data.train,
+          Array.from({ length: Math.min(5000, data.train.labels.length) }, (_, i) => i),
+        ),
+      )
     ).accuracy;
     console.log(
       `test accuracy: ${(100 * report.accuracy).toFixed(2)} % on ${report.testSequences} sequences; train accuracy ${(100 * trainAcc).toFixed(2)} % (train ${fit.trainSeconds.toFixed(0)} s)`,

@@ -50,7 +50,7 @@ export const sequencePredict: PredictDefinition<typeof PredictSchema, SequencePr
   schema: PredictSchema,
   noun: 'CSV file',
   read: (source, { cfg }) => readCsvSequences(source, cfg.labelColumn, false),
-  predict: (inputs, { predictor, cfg }) => inputs.map((csv) => predictor.predict(csv.values, cfg.top)),
+  predict: (inputs, { predictor, cfg }) => Promise.all(inputs.map((csv) => predictor.predictAsync(csv.values, cfg.top))),
   rows: (_source, out, csv) => out.map(({ label, probability, topK }, i) => ({ source: csv.files[i], label, probability, truth: csv.labels?.[i], topK })),
   line: (r) => `${path.normalize(String(r.source))}\t${r.label}\t${(r.probability as number).toFixed(4)}${r.truth !== undefined ? `\t(label ${r.truth})` : ''}`,
   summary: (rows) => `${rows.length} sequences`,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type InferenceModel, type Predictor, rankClasses } from '@cv/engine/core';
+import { type InferenceModel, type Predictor, rankClasses, readAsync, type Reads, readSync } from '@cv/engine/core';
 import { padSequences, sequenceInputs } from './sequences';
 
 /** What a saved sequence classifier carries in model.json's `userDefinedMetadata`. */
@@ -47,6 +47,15 @@ export class SequencePredictor implements Predictor {
   }
 
   predict(sequences: number[][][], topK = this.topK): SequencePrediction[] {
+    return readSync(this.steps(sequences, topK));
+  }
+
+  /** The same answers, read back asynchronously (what a WebGPU backend needs). */
+  predictAsync(sequences: number[][][], topK = this.topK): Promise<SequencePrediction[]> {
+    return readAsync(this.steps(sequences, topK));
+  }
+
+  private *steps(sequences: number[][][], topK: number): Reads<SequencePrediction[]> {
     const { features, classNames } = this.metadata;
     sequences.forEach((s, i) => {
       if (!s.length || s.some((step) => step.length !== features))
@@ -55,9 +64,12 @@ export class SequencePredictor implements Predictor {
     const padded = padSequences(sequences, features, this.metadata.steps ?? Math.max(...sequences.map((s) => s.length)));
     const inputs = sequenceInputs(padded);
     const out = this.model.predict(inputs) as tf.Tensor;
-    const probs = out.dataSync() as Float32Array;
-    tf.dispose([out, ...inputs]);
-    return sequences.map((_, i) => rankClasses(probs, i, classNames, topK));
+    try {
+      const probs = (yield out) as Float32Array;
+      return sequences.map((_, i) => rankClasses(probs, i, classNames, topK));
+    } finally {
+      tf.dispose([out, ...inputs]);
+    }
   }
 
   dispose(): void {

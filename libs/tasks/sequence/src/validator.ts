@@ -13,7 +13,7 @@ export interface SequenceEvaluation {
 }
 
 /** Scores a sequence classifier on a labelled set, in inference mode, in batches. */
-export function evaluateSequenceModel(model: InferenceModel, set: SequenceSet, batchSize = 256): SequenceEvaluation {
+export async function evaluateSequenceModel(model: InferenceModel, set: SequenceSet, batchSize = 256): Promise<SequenceEvaluation> {
   const t0 = performance.now();
   const n = set.labels.length;
   const k = set.classNames.length;
@@ -23,7 +23,7 @@ export function evaluateSequenceModel(model: InferenceModel, set: SequenceSet, b
     const to = Math.min(n, i + batchSize);
     const inputs = sequenceInputs(set, i, to);
     const probs = model.predict(inputs) as tf.Tensor;
-    const p = probs.dataSync();
+    const p = await probs.data(); // asynchronous: a GPU backend has no synchronous read in Node
     tf.dispose([probs, ...inputs]);
     for (let j = 0; j < to - i; j++) {
       let best = 0;
@@ -46,8 +46,8 @@ export function evaluateSequenceModel(model: InferenceModel, set: SequenceSet, b
 export class SequenceValidator implements EpochValidator {
   constructor(readonly set: SequenceSet) {}
 
-  validate(models: Record<string, tf.LayersModel>): Logs {
-    const r = evaluateSequenceModel(models.model, this.set);
+  async validate(models: Record<string, tf.LayersModel>): Promise<Logs> {
+    const r = await evaluateSequenceModel(models.model, this.set);
     return { val_loss: r.loss, val_accuracy: r.accuracy };
   }
 }
@@ -61,13 +61,8 @@ export interface SequenceReportInfo {
 }
 
 /** report.json / report.md / plots of a test evaluation into `dir`. */
-export async function writeSequenceReport(
-  model: InferenceModel,
-  test: SequenceSet,
-  dir: string,
-  info: SequenceReportInfo,
-  r: SequenceEvaluation = evaluateSequenceModel(model, test),
-) {
+export async function writeSequenceReport(model: InferenceModel, test: SequenceSet, dir: string, info: SequenceReportInfo, evaluation?: SequenceEvaluation) {
+  const r = evaluation ?? (await evaluateSequenceModel(model, test));
   const report = classificationReport(r.confusionMatrix, test.classNames);
   const json = {
     accuracy: r.accuracy,
