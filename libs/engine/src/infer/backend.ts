@@ -161,11 +161,11 @@ async function tryWebgpu(options: InitBackendOptions, forced: boolean, notes: st
     notes.push(`webgpu: only a software adapter (${name}); CV_BACKEND=webgpu uses it`);
     return null;
   }
-  // Not chosen on its own yet: classify, segment, detect and sequence read back asynchronously throughout (train,
-  // val, predict; WebGPU in Node has no synchronous read); dcgan's sampling / evaluation, the web server's
-  // predictors and some tools still read synchronously and would stop at their first read-back.
+  // Not chosen on its own yet. Every task's train / val / predict reads back asynchronously now (WebGPU in Node has
+  // no synchronous read), but the web server's handlers and some tools still read synchronously, and no GPU
+  // timing shows yet that WebGPU beats the CPU path: take it on its own once bench:gpu on a GPU says so.
   if (!forced && options.device !== 'gpu') {
-    notes.push(`webgpu: ${name} found; --device gpu or CV_BACKEND=webgpu uses it (classify, segment, detect and sequence train on it; dcgan does not yet)`);
+    notes.push(`webgpu: ${name} found; --device gpu or CV_BACKEND=webgpu uses it (every task trains on it)`);
     return null;
   }
   // tfjs-backend-webgpu finds the GPU through navigator.gpu, as in a browser.

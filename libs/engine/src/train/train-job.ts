@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../infer/files';
 import { RESUMABLE_KEYS, type JobConfig } from '../cli/job-schema';
 import { MetricsLogger, ModelCheckpoint, ProgressBar } from './logging';
 import { replicaJob, replicaRank, resolveWorkers, startReplicas } from './parallel';
+import { ConfigError } from '../cli/args';
 import { prepareRunDir, resolveRun } from '../cli/run-dir';
 import { CosineDecay, ReduceLROnPlateau, StepDecay } from './schedules';
 import { type FitResult, Trainer, type TrainTask } from './trainer';
@@ -109,8 +110,14 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(
   const resolved = resolveRun(def.schema, argv, { root: def.root, writer: def.command, mayChange });
   const runDir = main ? resolved.runDir : String(replicaJob()?.runDir ?? resolved.runDir);
   const cfg = resolved.cfg as Readonly<z.infer<S>> & JobConfig;
-  const workers = resolveWorkers(cfg.workers);
+  // Data-parallel replicas split the CPU's cores; on one GPU they would only share it: `--workers 0` means 1 there.
+  const wantsGpu = cfg.device === 'gpu' || process.env.CV_BACKEND === 'webgpu' || process.env.CV_BACKEND === 'tensorflow';
+  const workers = wantsGpu && cfg.workers === 0 ? 1 : resolveWorkers(cfg.workers);
   const backend = await initBackend({ log: main, replicas: workers, threads: cfg.threads, device: cfg.device });
+  if (backend.name === 'webgpu' && workers > 1)
+    throw new ConfigError(
+      `--workers ${cfg.workers}: data-parallel replicas run on the CPU backends (they all-reduce in JavaScript); on WebGPU use --workers 1`,
+    );
   const ctx: JobContext<z.infer<S>> = { cfg, runDir, resume: resolved.resume, main, backend, initialModel: extras.initialModel };
   const data = await def.data(ctx);
   const built = await def.build(data, ctx);

@@ -9,7 +9,7 @@ import { GeneratorEvaluator } from './evaluate';
 import { judgeDir } from './judge';
 import { ganMarkdown } from './report';
 import { createDiscriminator, createGenerator, upsamplings } from './models';
-import { generateImages, imageGrid, latentVectors } from './sampling';
+import { generateImagesAsync, imageGrid, latentVectors } from './sampling';
 import { type GanBatch, GanTask } from './step';
 
 /** Writes the grid of the fixed latent vectors after every epoch: `samples/epoch_NNN.png`. */
@@ -22,7 +22,7 @@ class SampleGrid extends Callback {
   async onEpochEnd(epoch: number): Promise<void> {
     const generator = this.trainer.models.generator_ema ?? this.trainer.models.generator;
     const shape = generator.outputs[0].shape.slice(1) as [number, number, number];
-    const grid = imageGrid(generateImages(generator, this.args.z, this.args.labels), shape, this.args.cols);
+    const grid = imageGrid(await generateImagesAsync(generator, this.args.z, this.args.labels), shape, this.args.cols);
     fs.mkdirSync(this.args.dir, { recursive: true });
     await writePng(path.join(this.args.dir, `epoch_${String(epoch + 1).padStart(3, '0')}.png`), grid.pixels, grid.shape);
   }
@@ -44,11 +44,11 @@ export class GanValidator implements EpochValidator {
     readonly numClasses: number,
   ) {}
 
-  validate(models: Record<string, tf.LayersModel>, epoch: number): Logs {
+  async validate(models: Record<string, tf.LayersModel>, epoch: number): Promise<Logs> {
     const { cfg, numClasses } = this;
     const z = latentVectors(cfg.evalSamples, cfg.latentDim, deriveSeed(cfg.seed, 'eval', epoch));
     const labels = numClasses ? Int32Array.from({ length: cfg.evalSamples }, (_, i) => i % numClasses) : undefined;
-    const s = this.judge.score(generateImages(models.generator, z, labels));
+    const s = await this.judge.scoreAsync(await generateImagesAsync(models.generator, z, labels));
     return { fid: s.fid, confidence: s.meanConfidence, class_entropy: s.classEntropy };
   }
 }
@@ -93,7 +93,7 @@ export const dcganTask: TaskDefinition<typeof DcganTrainSchema, GanData, GanBatc
     `data: ${dataset.name} train=${train.labels.length} (${train.shape.join('×')}); judge: ${judgeFolder ?? 'none'}`,
   async build({ dataset, train, judgeFolder }, { cfg, main, runDir }) {
     const judge = judgeFolder ? new GeneratorEvaluator(await loadModel(judgeFolder), train, dataset.test) : null;
-    if (judge && main) console.log(`FID floor (real test vs real train, classifier features): ${judge.fidFloor.toFixed(2)}`);
+    if (judge && main) console.log(`FID floor (real test vs real train, classifier features): ${(await judge.fidFloorAsync()).toFixed(2)}`);
     const numClasses = cfg.conditional ? train.classNames.length : 0;
     const spec = { imageShape: train.shape, latentDim: cfg.latentDim, width: cfg.width, numClasses, seed: deriveSeed(cfg.seed, 'init') };
     const generator = createGenerator(spec);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClassificationSet } from '@cv/data';
-import { unitRange } from '@cv/engine';
+import { readAsync, type Reads, readSync, unitRange } from '@cv/engine';
 import { frechetDistance, gaussianStats, type GaussianStats, meanMaxConfidence, normalizedClassEntropy } from '@cv/metrics';
 
 /** Scores of a set of generated images, judged by a classifier (see `GeneratorEvaluator`). */
@@ -57,6 +57,10 @@ export class GeneratorEvaluator {
 
   /** Features [N·d] and class probabilities [N·K] of images in 0..1 (HWC, image after image). */
   run(images: Float32Array, batchSize = 250): { features: Float32Array; probs: Float32Array; dim: number } {
+    return readSync(this.runSteps(images, batchSize));
+  }
+
+  private *runSteps(images: Float32Array, batchSize = 250): Reads<{ features: Float32Array; probs: Float32Array; dim: number }> {
     const size = this.inputShape[0] * this.inputShape[1] * this.inputShape[2];
     const n = images.length / size;
     if (!Number.isInteger(n)) throw new Error(`images of ${images.length} values are not a whole number of ${this.inputShape.join('×')} images`);
@@ -66,31 +70,49 @@ export class GeneratorEvaluator {
     for (let i = 0; i < n; i += batchSize) {
       const m = Math.min(batchSize, n - i);
       const [f, p] = tf.tidy(() => this.twoHeads.predict(tf.tensor4d(images.subarray(i * size, (i + m) * size), [m, ...this.inputShape])) as tf.Tensor[]);
-      features.set(f.dataSync(), i * dim);
-      probs.set(p.dataSync(), i * this.numClasses);
-      tf.dispose([f, p]);
+      try {
+        features.set(yield f, i * dim);
+        probs.set(yield p, i * this.numClasses);
+      } finally {
+        tf.dispose([f, p]);
+      }
     }
     return { features, probs, dim };
   }
 
-  private ensureReal(): void {
+  private *ensureReal(): Reads<void> {
     if (this.realStats) return;
-    const train = this.run(toUnit(this.realTrain));
+    const train = yield* this.runSteps(toUnit(this.realTrain));
     this.realStats = gaussianStats(train.features, train.dim);
-    const test = this.run(toUnit(this.realTest));
+    const test = yield* this.runSteps(toUnit(this.realTest));
     this.floor = frechetDistance(gaussianStats(test.features, test.dim), this.realStats);
   }
 
   /** FID of the real test images against the real training images. */
   get fidFloor(): number {
-    this.ensureReal();
+    readSync(this.ensureReal());
+    return this.floor!;
+  }
+
+  /** `fidFloor`, read back asynchronously (a GPU backend). */
+  async fidFloorAsync(): Promise<number> {
+    await readAsync(this.ensureReal());
     return this.floor!;
   }
 
   /** Confidence, class entropy and FID of generated images in 0..1. */
   score(images: Float32Array): GeneratorScores {
-    this.ensureReal();
-    const { features, probs, dim } = this.run(images);
+    return readSync(this.scoreSteps(images));
+  }
+
+  /** `score`, read back asynchronously (a GPU backend). */
+  scoreAsync(images: Float32Array): Promise<GeneratorScores> {
+    return readAsync(this.scoreSteps(images));
+  }
+
+  private *scoreSteps(images: Float32Array): Reads<GeneratorScores> {
+    yield* this.ensureReal();
+    const { features, probs, dim } = yield* this.runSteps(images);
     return {
       meanConfidence: meanMaxConfidence(probs, this.numClasses),
       classEntropy: normalizedClassEntropy(probs, this.numClasses),

@@ -34,9 +34,9 @@ export const dcganVal: ValDefinition<typeof ValSchema, GanPredictor, { judge: Ge
   schema: ValSchema,
   modelDir: (cfg) => generatorDir(need(cfg.model, 'dcgan:val needs --model <generator folder or dcgan:train run>')),
   data: ({ cfg, predictor }) => generatorJudge(cfg.evalClassifier, predictor.metadata),
-  evaluate({ judge }, { cfg, predictor }) {
-    const samples = predictor.sample({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class });
-    return { ...judge.score(samples.images), samples };
+  async evaluate({ judge }, { cfg, predictor }) {
+    const samples = await predictor.sampleAsync({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class });
+    return { ...(await judge.scoreAsync(samples.images)), samples };
   },
   lines: (r, { folder }, { cfg }) => [
     `FID ${r.fid.toFixed(2)} (real-vs-real floor ${r.fidFloor.toFixed(2)}), mean confidence ${r.meanConfidence.toFixed(4)}, ` +
@@ -68,8 +68,8 @@ export const dcganPredict: PredictDefinition<typeof PredictSchema, GanPredictor,
   sources: ({ cfg }) => Array.from({ length: cfg.n }, (_, i) => `sample_${String(i).padStart(3, '0')}`),
   read: (source) => Number(source.slice('sample_'.length)),
   batchSize: ({ cfg }) => cfg.n, // one draw of all n: the latent vectors of a seed are one stream
-  predict(indices, { cfg, predictor }) {
-    const s = predictor.sample({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class, interpolate: cfg.interpolate });
+  async predict(indices, { cfg, predictor }) {
+    const s = await predictor.sampleAsync({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class, interpolate: cfg.interpolate });
     const size = s.shape.reduce((a, b) => a * b);
     return indices.map((i) => ({ image: s.images.subarray(i * size, (i + 1) * size), label: s.labels?.[i] }));
   },
@@ -79,7 +79,7 @@ export const dcganPredict: PredictDefinition<typeof PredictSchema, GanPredictor,
   line: (r) => String(r.file),
   write: (dir, source, _i, o, { predictor }) => writeImagePng(path.join(dir, `${source}.png`), o.image, predictor.metadata.imageShape),
   async finish(dir, rows, { cfg, predictor }) {
-    const s = predictor.sample({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class, interpolate: cfg.interpolate });
+    const s = await predictor.sampleAsync({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class, interpolate: cfg.interpolate });
     const grid = imageGrid(s.images, s.shape, cfg.interpolate ? cfg.n : Math.ceil(Math.sqrt(rows.length)));
     await writePng(path.join(dir, 'grid.png'), grid.pixels, grid.shape);
   },

@@ -1,5 +1,5 @@
 import { deriveSeed, type InferenceModel, type Predictor } from '@cv/engine/core';
-import { generateImages, latentVectors, slerp } from './sampling';
+import { generateImages, generateImagesAsync, latentVectors, slerp } from './sampling';
 
 /** What a saved generator carries in model.json's `userDefinedMetadata`. */
 export interface GeneratorMetadata {
@@ -86,6 +86,12 @@ export class GanPredictor implements Predictor {
   sample(request: SampleRequest): Samples {
     const { z, labels } = this.latents(request);
     return { images: generateImages(this.model, z, labels), shape: this.metadata.imageShape, labels };
+  }
+
+  /** `sample`, read back asynchronously (what a WebGPU backend needs). */
+  async sampleAsync(request: SampleRequest): Promise<Samples> {
+    const { z, labels } = this.latents(request);
+    return { images: await generateImagesAsync(this.model, z, labels), shape: this.metadata.imageShape, labels };
   }
 
   dispose(): void {

@@ -46,7 +46,7 @@ export async function runSampling(argv: string[]): Promise<SampleOutcome> {
     throw new ConfigError(`--class needs a class-conditional generator; '${dir}' is unconditional (train one with --conditional)`);
   if (cfg.class !== undefined && cfg.class >= k)
     throw new ConfigError(`--class ${cfg.class} does not exist; classes 0..${k - 1}: ${meta.classNames.join(', ')}`);
-  const { images } = predictor.sample({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class, interpolate: cfg.interpolate });
+  const { images } = await predictor.sampleAsync({ n: cfg.n, seed: cfg.seed, classIndex: cfg.class, interpolate: cfg.interpolate });
   const outcome: SampleOutcome = { images };
   if (cfg.out) {
     const cols = cfg.interpolate ? cfg.n : cfg.cols || Math.ceil(Math.sqrt(cfg.n));
@@ -59,7 +59,7 @@ export async function runSampling(argv: string[]): Promise<SampleOutcome> {
   if (cfg.evalClassifier) {
     const dataset = await loadClassificationDataset(meta.dataset, { size: meta.imageShape[0], channels: meta.imageShape[2] as 1 | 3 });
     const judge = new GeneratorEvaluator(await loadModel(cfg.evalClassifier), dataset.train, dataset.test);
-    const scores = judge.score(images);
+    const scores = await judge.scoreAsync(images);
     outcome.scores = scores;
     if (cfg.json) console.log(JSON.stringify(scores));
     else {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type InferenceModel, Rng } from '@cv/engine/core';
+import { type InferenceModel, readAsync, type Reads, readSync, Rng } from '@cv/engine/core';
 
 /** Generator sampling: latent draws, interpolation, class-conditional inputs, image grids. No Node imports. */
 
@@ -32,6 +32,15 @@ export function conditionalClasses(model: InferenceModel): number {
  * the generator in inference mode (BatchNorm moving statistics).
  */
 export function generateImages(generator: InferenceModel, z: Float32Array, labels?: Int32Array, batchSize = 250): Float32Array {
+  return readSync(generateSteps(generator, z, labels, batchSize));
+}
+
+/** `generateImages` read back asynchronously (a GPU backend has no synchronous read in Node). */
+export function generateImagesAsync(generator: InferenceModel, z: Float32Array, labels?: Int32Array, batchSize = 250): Promise<Float32Array> {
+  return readAsync(generateSteps(generator, z, labels, batchSize));
+}
+
+function* generateSteps(generator: InferenceModel, z: Float32Array, labels: Int32Array | undefined, batchSize: number): Reads<Float32Array> {
   const latentDim = generator.inputs[0].shape[1] as number;
   const n = z.length / latentDim;
   const [h, w, c] = generator.outputs[0].shape.slice(1) as number[];
@@ -45,8 +54,11 @@ export function generateImages(generator: InferenceModel, z: Float32Array, label
       const g = generator.predict(generatorInputs(generator, zb, lb)) as tf.Tensor;
       return tf.clipByValue(tf.div(tf.add(g, 1), 2), 0, 1);
     });
-    out.set(images.dataSync(), i * size);
-    images.dispose();
+    try {
+      out.set(yield images, i * size);
+    } finally {
+      images.dispose();
+    }
   }
   return out;
 }
