@@ -12,11 +12,14 @@
  * engine's own kernels, tfjs ops, uploads and scalar uploads); a `per-op` row times 1,000 chained tfjs ops on
  * 1,024 floats (dispatch cost), 1,000 ops with a JavaScript number (scalar cost) and one read-back.
  *
- * The full detector and U-Net are not rows yet: their steps read values back synchronously (see docs/results/gpu.md).
+ * `--tasks` (or `--only tasks`) adds one epoch of the default detector and U-Net on generated shapes
+ * (`--task-images`, default 3,000), timed here and with `--device cpu`: spawned `detect:train` / `segment:train` jobs,
+ * so it needs the repository (not the bundle, which has no image decoder).
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -28,9 +31,17 @@ const Schema = z.object({
   json: z.boolean().default(false).describe('print one JSON object per row'),
   steps: z.number().int().positive().default(20).describe('timed training steps per row (inference: 3× as many)'),
   warmup: z.number().int().min(0).default(3).describe('untimed warm-up steps'),
-  only: z.string().optional().describe('run only this row (per-op, reference-cnn, unet-stage, yolo-stage)'),
+  only: z.string().optional().describe('run only this row (per-op, reference-cnn, unet-stage, yolo-stage, tasks)'),
   python: z.string().default('python3').describe('python with torch for the CUDA yardstick ("" = none)'),
   bundle: z.string().optional().describe('write a self-contained folder (this bench bundled, dawn.node, torch_bench.py, README) instead of running'),
+  tasks: z
+    .boolean()
+    .default(false)
+    .describe(
+      'also time one epoch of the default detector and U-Net on generated shapes, on this backend and with --device cpu (spawns detect:train / segment:train: needs the repository)',
+    ),
+  taskImages: z.number().int().positive().default(3000).describe('--tasks: generated training images (validation: 1/15 as many, at least 16)'),
+  taskImgsz: z.number().int().positive().optional().describe("--tasks: --imgsz of both jobs (default: the tasks' own)"),
 });
 
 /** The rows: network and batch. */
@@ -243,8 +254,8 @@ async function main(): Promise<void> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const script = [path.join(here, 'torch_bench.py'), path.resolve(here, '../torch_bench.py')].find((p) => fs.existsSync(p))!;
   const rows = ROWS.filter((r) => !cfg.only || r.net === cfg.only);
-  if (!rows.length && cfg.only !== 'per-op')
-    throw new Error(`--only: no network '${cfg.only}'; use one of per-op, ${[...new Set(ROWS.map((r) => r.net))].join(', ')}`);
+  if (!rows.length && cfg.only !== 'per-op' && cfg.only !== 'tasks')
+    throw new Error(`--only: no network '${cfg.only}'; use one of per-op, tasks, ${[...new Set(ROWS.map((r) => r.net))].join(', ')}`);
   const adapter = info.adapter?.description || (info.adapter ? `${info.adapter.vendor} ${info.adapter.architecture}`.trim() : null);
   if (!cfg.only || cfg.only === 'per-op') {
     const o = await perOp();
@@ -286,6 +297,96 @@ async function main(): Promise<void> {
         `${name} batch ${batch} on ${info.name}${adapter ? ` (${adapter})` : ''}: train ${ours.train.toFixed(1)} img/s, infer ${ours.infer.toFixed(1)} img/s; ${vs}; a step: ${ours.cost.opsPerStep} ops, ${ours.cost.engineDispatchesPerStep} engine kernels, ${ours.cost.uploadsPerStep} uploads (${ours.cost.scalarUploadsPerStep} scalars)`,
       );
     }
+  }
+  if (cfg.tasks || cfg.only === 'tasks') await taskRows(cfg, info.name, adapter);
+}
+
+/** Seconds of a training job's first epoch (its metrics.jsonl) and its last logged loss, or why not. */
+function trainEpoch(
+  root: string,
+  task: 'detect' | 'segment',
+  data: { train: string; val: string },
+  device: 'gpu' | 'cpu',
+  imgsz: number | undefined,
+  out: string,
+) {
+  const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+  const dataArgs =
+    task === 'detect'
+      ? [
+          '--data',
+          `${data.train}/annotations.json`,
+          '--images',
+          `${data.train}/images`,
+          '--val-data',
+          `${data.val}/annotations.json`,
+          '--val-images',
+          `${data.val}/images`,
+        ]
+      : ['--images', `${data.train}/images`, '--masks', `${data.train}/masks`, '--val-images', `${data.val}/images`, '--val-masks', `${data.val}/masks`];
+  const args = [
+    path.join(root, 'apps', task, 'src', 'train.ts'),
+    ...dataArgs,
+    '--epochs',
+    '1',
+    '--device',
+    device,
+    '--out',
+    out,
+    ...(imgsz ? ['--imgsz', String(imgsz)] : []),
+  ];
+  const env = { ...process.env };
+  if (device === 'cpu') delete env.CV_BACKEND;
+  const r = spawnSync(tsx, args, { cwd: root, env, encoding: 'utf8' });
+  if (r.status !== 0) return `${task}:train --device ${device} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
+  const first = JSON.parse(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]) as { time: number; loss: number };
+  return { seconds: first.time, loss: first.loss };
+}
+
+/** One epoch of the default detector and U-Net on generated shapes, here and on the CPU path (`--tasks`). */
+async function taskRows(cfg: z.infer<typeof Schema>, backend: string, adapter: string | null): Promise<void> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  if (!fs.existsSync(path.join(root, 'apps', 'detect', 'src', 'train.ts'))) {
+    console.log(`--tasks: no repository around this bench (${root}): run it from a checkout (the bundle has no image decoder)`);
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cv-gpu-tasks-'));
+  try {
+    const shapes = (out: string, n: number, seed: number) => {
+      const r = spawnSync(
+        path.join(root, 'node_modules', '.bin', 'tsx'),
+        [path.join(root, 'libs/data/src/shapes-cli.ts'), '--out', out, '--n', String(n), '--seed', String(seed)],
+        {
+          encoding: 'utf8',
+        },
+      );
+      if (r.status !== 0) throw new Error(`data:shapes failed: ${r.stderr.trim()}`);
+    };
+    const data = { train: path.join(dir, 'train'), val: path.join(dir, 'val') };
+    shapes(data.train, cfg.taskImages, 1);
+    shapes(data.val, Math.max(16, Math.round(cfg.taskImages / 15)), 2);
+    for (const task of ['detect', 'segment'] as const) {
+      const gpu = trainEpoch(root, task, data, 'gpu', cfg.taskImgsz, path.join(dir, `${task}-gpu`));
+      const cpu = trainEpoch(root, task, data, 'cpu', cfg.taskImgsz, path.join(dir, `${task}-cpu`));
+      const row = {
+        name: `${task}-shapes-epoch`,
+        images: cfg.taskImages,
+        backend,
+        adapter,
+        ...(typeof gpu === 'string' ? { error: gpu } : { epochS: gpu.seconds, loss: gpu.loss }),
+        ...(typeof cpu === 'string' ? { cpuError: cpu } : { cpuEpochS: cpu.seconds, cpuLoss: cpu.loss }),
+        ...(typeof gpu !== 'string' && typeof cpu !== 'string' ? { speedupVsCpu: cpu.seconds / gpu.seconds } : {}),
+      };
+      if (cfg.json) console.log(JSON.stringify(row));
+      else
+        console.log(
+          typeof gpu === 'string' || typeof cpu === 'string'
+            ? `${row.name}: ${typeof gpu === 'string' ? gpu : ''} ${typeof cpu === 'string' ? cpu : ''}`.trim()
+            : `${row.name} (${cfg.taskImages} images, epoch with its validation): ${gpu.seconds.toFixed(1)} s on ${backend} vs ${cpu.seconds.toFixed(1)} s --device cpu → ${(cpu.seconds / gpu.seconds).toFixed(2)}×; loss ${gpu.loss.toFixed(4)} vs ${cpu.loss.toFixed(4)}`,
+        );
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
