@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 
+export { readsBackSync } from '../kernels/sync-read';
+
 /**
  * A computation that reads tensors back, written once for synchronous and asynchronous backends: it yields each
  * tensor whose values it needs and receives them (the caller of `yield` still owns and disposes the tensor).

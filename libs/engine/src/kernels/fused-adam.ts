@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readsBackSync } from './sync-read';
 
 /**
  * tfjs's AdamOptimizer.applyGradients with each variable's update as one kernel, `CvAdam`, wherever the current
@@ -29,9 +30,6 @@ type ApplyGradients = (this: tf.AdamOptimizer, grads: tf.NamedTensorMap | { name
 const adamProto = tf.AdamOptimizer.prototype as unknown as { applyGradients: ApplyGradients };
 const original = adamProto.applyGradients;
 
-/** Backends whose read-backs are synchronous. */
-const SYNC_READ = new Set(['cpu', 'wasm', 'tensorflow']);
-
 const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, variableGradients) {
   const self = this as unknown as AdamInternals;
   const backend = tf.getBackend();
@@ -43,7 +41,7 @@ const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, va
   }
   tf.tidy(() => {
     // 1 − β^t in float32, as tfjs's sub(1, accBeta) computes it (a GPU kernel computes it from accBeta itself).
-    const sync = SYNC_READ.has(backend) || !tf.getKernel('CvAdamCorrections', backend);
+    const sync = readsBackSync(backend) || !tf.getKernel('CvAdamCorrections', backend);
     const attrs: tf.NamedAttrMap = sync ? { c1: tf.sub(1, self.accBeta1).dataSync()[0], c2: tf.sub(1, self.accBeta2).dataSync()[0] } : {};
     const corrections: tf.NamedTensorMap = sync
       ? {}

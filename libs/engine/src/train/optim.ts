@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StepContext } from './types';
+import { readsBackSync } from '../kernels/sync-read';
 
 /** A set of weights trained by one optimizer (e.g. the head, or a backbone at a lower learning rate). */
 export interface ParamGroup {
@@ -28,8 +29,6 @@ export function decoupledWeightDecay(weights: tf.Variable[], lr: number, wd: num
 }
 
 /** The global L2 norm of a set of gradients (as torch.nn.utils.clip_grad_norm_ measures it). */
-/** Backends whose read-backs are synchronous (WebGPU's are not, in Node at all). */
-const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => {
@@ -136,7 +135,7 @@ export class OptimizationStep {
   private clip(grads: tf.NamedTensorMap): tf.NamedTensorMap {
     const max = this.options.clipNorm ?? 0;
     if (!(max > 0)) return grads;
-    if (!SYNC_READ_BACKENDS.has(tf.getBackend())) {
+    if (!readsBackSync()) {
       // A GPU backend reads back asynchronously only: the scale stays a tensor (1 below the limit).
       const norm = globalNorm(Object.values(grads));
       const scale = tf.where(tf.greater(norm, max), tf.div(max, tf.add(norm, 1e-6)), tf.onesLike(norm));

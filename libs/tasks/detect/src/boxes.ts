@@ -1,9 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type Reads, readSync } from '@cv/engine/core';
+import { type Reads, readsBackSync } from '@cv/engine/core';
 import { PREDICT_DEFAULTS } from './defaults';
-
-/** Backends that read back synchronously. */
-const SYNC_READ = new Set(['cpu', 'wasm', 'tensorflow']);
 
 /** x, with no gradient flowing through it (torch's detach). */
 const stopGradient = (x: tf.Tensor): tf.Tensor =>
@@ -87,7 +84,7 @@ export function ciou(a: tf.Tensor, b: tf.Tensor, eps = 1e-7): tf.Tensor {
     // α is a constant of the gradient (as torch's no_grad in Ultralytics' bbox_iou): a tensor rebuilt from its values.
     const a0 = tf.div(v, tf.add(tf.sub(v, iou), 1 + eps));
     // (A GPU backend cannot read back inside a step: there the constant is an identity whose gradient is 0.)
-    const alpha = SYNC_READ.has(tf.getBackend()) ? tf.tensor(a0.dataSync(), a0.shape) : stopGradient(a0);
+    const alpha = readsBackSync() ? tf.tensor(a0.dataSync(), a0.shape) : stopGradient(a0);
     return tf.reshape(tf.sub(iou, tf.add(tf.div(rho2, c2), tf.mul(alpha, v))), a.shape.slice(0, -1));
   });
 }
@@ -139,12 +136,10 @@ export function nms(
   return kept.map(({ i, c, s }) => ({ box: [boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]], score: s, classIndex: c }));
 }
 
-/** A batch's raw head output [B, A, 4·R + K] → boxes [B·A·4] (xyxy px of the model input) and class scores [B·A·K]. */
-export function decodeOutput(raw: tf.Tensor3D, anchors: Anchors, numClasses: number, regMax: number): { boxes: Float32Array; scores: Float32Array } {
-  return readSync(decodeOutputSteps(raw, anchors, numClasses, regMax));
-}
-
-/** `decodeOutput` as read-back steps (`readSync` / `readAsync`). */
+/**
+ * A batch's raw head output [B, A, 4·R + K] → boxes [B·A·4] (xyxy px of the model input) and class scores [B·A·K],
+ * as read-back steps (`readSync` / `readAsync`).
+ */
 export function* decodeOutputSteps(
   raw: tf.Tensor3D,
   anchors: Anchors,

@@ -75,20 +75,9 @@ function anchorsFor(imgsz: [number, number], strides: number[]) {
  * Detections of a batch already at the model's input (x in 0..1): decode, class-aware NMS, boxes mapped back
  * through each image's letterbox. The one post-processing of training validation, `predict` and the browser.
  * `clock`, when given, receives the milliseconds of the model (up to its decoded boxes and scores read back) and
- * of NMS with the mapping back.
+ * of NMS with the mapping back. Written as read-back steps: `readSync(detectBatchSteps(…))` on the CPU backends,
+ * `await readAsync(…)` on WebGPU (the suite's layout; the Ultralytics layouts still read synchronously).
  */
-export function detectBatch(
-  model: InferenceModel,
-  meta: DetectorMetadata,
-  x: tf.Tensor4D,
-  transforms: LetterboxTransform[],
-  options: DetectOptions = {},
-  clock?: (inferenceMs: number, postprocessMs: number) => void,
-): DetectedObject[][] {
-  return readSync(detectBatchSteps(model, meta, x, transforms, options, clock));
-}
-
-/** `detectBatch` as read-back steps (`readSync` / `readAsync`: the suite's layout reads back asynchronously). */
 export function* detectBatchSteps(
   model: InferenceModel,
   meta: DetectorMetadata,

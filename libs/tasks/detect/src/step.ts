@@ -1,12 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { type SampleBatch, SampleBatchTask } from '@cv/data';
-import { type BatchSource, type LoaderTaskOptions, type Logs, type StepContext } from '@cv/engine';
+import { type BatchSource, type LoaderTaskOptions, type Logs, readsBackSync, type StepContext } from '@cv/engine';
 import type { Anchors } from './boxes';
 import { DEFAULT_GAINS, detectionLoss, type LossGains, type PredictedValues, predictionTensors } from './loss';
 import { REG_MAX } from './models';
-
-/** Backends that read back synchronously (WebGPU in Node cannot). */
-const SYNC_READ = new Set(['cpu', 'wasm', 'tensorflow']);
 
 export interface DetectionTaskOptions extends LoaderTaskOptions<SampleBatch> {
   anchors: Anchors;
@@ -37,7 +34,7 @@ export class DetectionTask extends SampleBatchTask {
     const x = tf.tensor4d(batch.x, batch.shape);
     // A GPU backend cannot read the predictions back inside the gradient scope (the assigner needs their values):
     // there a forward pass without gradients comes first and its values are read back asynchronously.
-    const predicted = SYNC_READ.has(tf.getBackend()) ? undefined : await this.predictedValues(x);
+    const predicted = readsBackSync() ? undefined : await this.predictedValues(x);
     const parts: tf.Scalar[] = [];
     const loss = this.step.run(
       () => {

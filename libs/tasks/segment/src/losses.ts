@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readsBackSync } from '@cv/engine/core';
 
 /** Mask value no loss or metric counts. */
 export const IGNORE = 255;
@@ -37,13 +38,10 @@ export function parseLoss(text: string): LossSpec['terms'] {
  * - `focal`: softmax focal loss (1 − p_t)^γ · nll (γ = 2), weighted and averaged as `ce`.
  * Returns the weighted sum and each term.
  */
-/** Backends that read back synchronously (WebGPU in Node cannot; in a browser only slowly). */
-const SYNC_READ = new Set(['cpu', 'wasm', 'tensorflow']);
-
 export function segmentationLoss(logits: tf.Tensor4D, target: tf.Tensor3D, spec: LossSpec): { loss: tf.Scalar; parts: Record<string, tf.Scalar> } {
   const c = logits.shape[3];
   if (
-    SYNC_READ.has(tf.getBackend()) && // the fused op sums in JavaScript; a GPU backend keeps the tensor form
+    readsBackSync() && // the fused op sums in JavaScript; a GPU backend keeps the tensor form
     !spec.classWeights &&
     spec.terms.every((t) => t.name === 'ce' || t.name === 'dice') &&
     new Set(spec.terms.map((t) => t.name)).size === spec.terms.length

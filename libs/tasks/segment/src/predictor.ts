@@ -9,12 +9,10 @@ import {
   prepareInput,
   readAsync,
   type Reads,
+  readsBackSync,
   readSync,
   toUnitRange,
 } from '@cv/engine/core';
-
-/** Backends whose kernels have run when they return (the others queue work on a GPU). */
-const SYNC_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
 /** What a saved segmenter carries in model.json's `userDefinedMetadata`. */
 export interface SegmenterMetadata {
@@ -182,7 +180,7 @@ export class SegmentationPredictor implements ImagePredictor<SegmentationResult>
       x.dispose();
       try {
         // On a GPU backend the ops above were only queued: wait for them, so the stages are charged right.
-        if (!SYNC_BACKENDS.has(tf.getBackend())) yield probs;
+        if (!readsBackSync()) yield probs;
         const t2 = performance.now();
         for (const [i, t] of transforms.entries()) {
           const nh = Math.max(1, Math.round(t.height * t.scale));

@@ -53,9 +53,9 @@ export interface WebgpuBackend {
 }
 
 /** Counts of what crossed to the GPU since `resetCounters()` (bench:gpu reports them per training step). */
-export const counters = { dispatches: 0, uploads: 0, scalarUploads: 0, uploadBytes: 0 };
+export const counters = { dispatches: 0, uploads: 0, scalarUploads: 0 };
 export function resetCounters(): void {
-  counters.dispatches = counters.uploads = counters.scalarUploads = counters.uploadBytes = 0;
+  counters.dispatches = counters.uploads = counters.scalarUploads = 0;
 }
 
 const pipelines = new WeakMap<object, Map<string, { getBindGroupLayout(i: number): unknown }>>();
@@ -79,8 +79,8 @@ export interface Dispatch {
   /** WGSL with `@binding(i)` for inputs, then outputs, then (if `uniforms`) the uniform block, in `@group(0)`. */
   code: string;
   inputs: tf.TensorInfo[];
-  /** Outputs to allocate (shape, dtype), or existing tensors to write (`into`). */
-  outputs: ({ shape: number[]; dtype: tf.DataType } | { into: tf.TensorInfo })[];
+  /** Outputs to allocate. */
+  outputs: { shape: number[]; dtype: tf.DataType }[];
   /** The uniform block's bytes (multiple of 16 long; std140-like WGSL layout is the caller's). */
   uniforms?: ArrayBuffer;
   workgroups: [number, number, number];
@@ -92,7 +92,7 @@ export interface Dispatch {
  * the submission, as for its own programs.
  */
 export function dispatch(backend: WebgpuBackend, d: Dispatch): tf.TensorInfo[] {
-  const outputs = d.outputs.map((o) => ('into' in o ? o.into : backend.makeTensorInfo(o.shape, o.dtype)));
+  const outputs = d.outputs.map((o) => backend.makeTensorInfo(o.shape, o.dtype));
   const tensors = [...d.inputs, ...outputs];
   for (const t of tensors) backend.uploadToGPU(t.dataId);
   const entries = tensors.map((t, i) => ({ binding: i, resource: { buffer: backend.tensorMap.get(t.dataId).resource } }));
@@ -135,7 +135,7 @@ export function uniformBlock(fields: { u32?: number[]; i32?: number[]; f32?: num
   return buf;
 }
 
-/** Workgroups along one dimension, split over y when one dimension would pass the device's limit. */
+/** ⌈a / b⌉ (workgroups for a elements, b per workgroup). */
 export function ceilDiv(a: number, b: number): number {
   return Math.floor((a + b - 1) / b);
 }
@@ -176,7 +176,6 @@ export function installQueueUploads(backend: WebgpuBackend): void {
         scalars.set(key, buffer);
         counters.uploads++;
         counters.scalarUploads++;
-        counters.uploadBytes += 4;
       }
       if (buffer) {
         data.resource = buffer;
@@ -189,7 +188,6 @@ export function installQueueUploads(backend: WebgpuBackend): void {
     if (data.values) {
       this.queue.writeBuffer(buffer, 0, typed(data));
       counters.uploads++;
-      counters.uploadBytes += n * 4;
       if (n === 1) counters.scalarUploads++;
       data.values = null;
     }
@@ -207,14 +205,8 @@ export function installUploadCounter(backend: WebgpuBackend): void {
     if (data.resource == null && data.values) {
       const n = data.shape.reduce((a, b) => a * b, 1);
       counters.uploads++;
-      counters.uploadBytes += n * 4;
       if (n === 1) counters.scalarUploads++;
     }
     upload(dataId);
   };
-}
-
-/** The webgpu backend object when it is the current backend. */
-export function currentWebgpu(): WebgpuBackend | null {
-  return tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebgpuBackend) : null;
 }
