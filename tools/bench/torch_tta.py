@@ -72,7 +72,7 @@ class KerasGraph(torch.nn.Module):
                 y = F.conv2d(a, w, b, stride=s)
                 act = c.get('activation', 'linear')
                 t[name] = F.silu(y) if act == 'swish' else F.relu(y) if act == 'relu' else y
-            elif k == 'BatchNormalization':
+            elif k in ('BatchNormalization', 'FreezableBatchNorm'):  # the suite's freezable BN saves the same weights
                 g = self.w.get(f'{name}/gamma')
                 be = self.w.get(f'{name}/beta')
                 t[name] = F.batch_norm(a, self.w[f'{name}/moving_mean'], self.w[f'{name}/moving_variance'], g, be, False, 0.0, c['epsilon'])

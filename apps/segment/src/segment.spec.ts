@@ -111,7 +111,7 @@ describe('segment app', () => {
   it.each([
     [['--epochs', '1'], /segment:train needs --images <dir> --masks <dir>/],
     [['--images', '/nope/images', '--masks', '/nope/masks'], /--images '\/nope\/images' is not a folder/],
-    [['--images', 'x', '--masks', 'y', '--imgsz', '100'], /not a multiple of the encoder's reduction 32/],
+    [['--images', 'x', '--masks', 'y', '--imgsz', '100'], /not a multiple of the encoder's reduction 8/],
     [['--images', 'x', '--masks', 'y', '--loss', 'ce+l2'], /'l2' is not a term/],
   ])('train %j fails with one clear line', (args, message) => {
     const out = path.join(work, `bad-${Math.random().toString(36).slice(2)}`);

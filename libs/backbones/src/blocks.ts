@@ -23,6 +23,13 @@ export function normAct(x: ST, act: Activation, name: string, ctx: BuildContext)
   return activation(apply(bn(name), x), act, name);
 }
 
+/** The context's initial kernels: He normal, or U(±1/√fan_in) (variance scaling 1/3, fan in, uniform: PyTorch's). */
+function kernelInit(ctx: BuildContext): ReturnType<typeof tf.initializers.heNormal> {
+  return ctx.init === 'fan-in-uniform'
+    ? tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: ctx.seed() })
+    : tf.initializers.heNormal({ seed: ctx.seed() });
+}
+
 /** conv k×k (stride s, same padding, no bias when followed by BN) → BN → activation. */
 export function convUnit(x: ST, filters: number, kernelSize: number, strides: number, act: Activation, name: string, ctx: BuildContext): ST {
   const conv = tf.layers.conv2d({
@@ -31,7 +38,7 @@ export function convUnit(x: ST, filters: number, kernelSize: number, strides: nu
     strides,
     padding: 'same',
     useBias: ctx.bn === 'none',
-    kernelInitializer: tf.initializers.heNormal({ seed: ctx.seed() }),
+    kernelInitializer: kernelInit(ctx),
     name: `${name}_conv`,
   });
   return normAct(apply(conv, x), act, name, ctx);
@@ -44,7 +51,7 @@ export function depthwiseUnit(x: ST, kernelSize: number, strides: number, act: A
     strides,
     padding: 'same',
     useBias: ctx.bn === 'none',
-    depthwiseInitializer: tf.initializers.heNormal({ seed: ctx.seed() }),
+    depthwiseInitializer: kernelInit(ctx),
     name: `${name}_dw`,
   });
   return normAct(apply(dw, x), act, name, ctx);

@@ -135,6 +135,7 @@ export const DEFINITIONS: Record<string, BackboneDefinition> = {
     [16, 32, 64, 128, 256],
     'CSP-Darknet-style: stem 3×3/2 + 4 stages of conv/2 + CSP block (16/32/64/128/256 ch, SiLU); reductions 2/4/8/16/32',
   ),
+  'csp-t': cspDarknet([16, 32, 48, 96, 160], 'CSP-Darknet-style, narrower: 16/32/48/96/160 ch; reductions 2/4/8/16/32'),
   'csp-m': cspDarknet([24, 48, 96, 192, 384], 'CSP-Darknet-style, wider: 24/48/96/192/384 ch; reductions 2/4/8/16/32'),
   'unet-enc': unetEncoder,
   ...REFERENCE_DEFINITIONS,

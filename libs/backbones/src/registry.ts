@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@cv/engine';
 import { DEFINITIONS } from './definitions';
 import type { TorchLayer } from './reference/torch';
-import type { BackboneDefinition, BnPlacement, BuildContext, FeatureInfo } from './types';
+import type { BackboneDefinition, BnPlacement, BuildContext, ConvInit, FeatureInfo } from './types';
 
 export interface CreateBackboneOptions {
   /** [H, W, C] with C = 1 or 3. */
@@ -15,6 +15,8 @@ export interface CreateBackboneOptions {
   seed?: number;
   /** BatchNorm placement in conv units (the suite's own backbones; reference architectures keep theirs). */
   bn?: BnPlacement;
+  /** Initial kernels of the suite's conv units (default He normal; reference architectures keep theirs). */
+  init?: ConvInit;
   /** Reference architectures: torchvision's width_mult / depth_mult (small variants for tests; 1 = published). */
   widthMult?: number;
   depthMult?: number;
@@ -79,9 +81,16 @@ export function backboneDefinition(name: string): BackboneDefinition {
 }
 
 /** The build context of `createBackbone`'s options (seeded initialisers, a fresh PyTorch layer record). */
-export function buildContext(options: Pick<CreateBackboneOptions, 'seed' | 'bn' | 'widthMult' | 'depthMult'>): BuildContext {
+export function buildContext(options: Pick<CreateBackboneOptions, 'seed' | 'bn' | 'init' | 'widthMult' | 'depthMult'>): BuildContext {
   const rng = new Rng(options.seed ?? 0);
-  return { seed: () => rng.seed(), bn: options.bn ?? 'before-act', torch: [], widthMult: options.widthMult, depthMult: options.depthMult };
+  return {
+    seed: () => rng.seed(),
+    bn: options.bn ?? 'before-act',
+    init: options.init,
+    torch: [],
+    widthMult: options.widthMult,
+    depthMult: options.depthMult,
+  };
 }
 
 /** Names of the reference architectures (torchvision layouts whose published weights import). */

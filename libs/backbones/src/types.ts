@@ -18,10 +18,20 @@ export interface FeatureInfo {
 /** Where BatchNorm sits in a conv unit: conv→BN→act (default), conv→act→BN, or no BN. */
 export type BnPlacement = 'before-act' | 'after-act' | 'none';
 
+/**
+ * Initial conv / depthwise kernels of the suite's conv units: He normal (σ = √(2 / fan_in), the default), or
+ * PyTorch's default for convolutions, uniform in ±1/√fan_in (σ 2.4× smaller). Before BatchNorm the scale does
+ * not change what the layer computes, but Adam's steps are a fixed size, so smaller kernels move faster
+ * relative to their size: the detector learns faster from `fan-in-uniform` (docs/results/tta.md).
+ */
+export type ConvInit = 'he-normal' | 'fan-in-uniform';
+
 export interface BuildContext {
   /** Returns a fresh seed for each weight initialiser (seeded init). */
   seed: () => number;
   bn: BnPlacement;
+  /** Initial conv kernels (default He normal). */
+  init?: ConvInit;
   /** Reference architectures: where each parametric layer records its PyTorch module path (weight import). */
   torch?: TorchLayer[];
   /** Reference architectures: BatchNorm epsilon and momentum as PyTorch gives them. */

@@ -10,15 +10,21 @@
  *   npx nx run bench:tta -- --task segment --time 6.3
  *   npx nx run bench:tta -- --task detect --model models/detect/shapes --json
  *
- * With `--torch`, the PyTorch yardstick (tools/bench/torch_tta.py) rebuilds the same trained model (topology and
- * weights) in PyTorch and times the same predict path in the same run; PyTorch must use OpenBLAS (`apt-get install -y libopenblas0-pthread`), else the run is refused
- * unless `--allow-reference-blas`.
+ * With `--torch`, the same run also (1) trains the PyTorch anchor (tools/bench/torch_tta_train.py: a tiny YOLO or
+ * U-Net of PyTorch's own) on the same files for the same budget, its per-epoch validation predictions scored here
+ * by the suite's evaluation (coco-ts-api / the segment validator's mIoU), after ours, never beside it; and (2)
+ * rebuilds our trained model (topology and weights) in PyTorch (tools/bench/torch_tta.py) and times the same
+ * predict path. PyTorch must use OpenBLAS (`apt-get install -y libopenblas0-pthread`), else the run is refused
+ * unless `--allow-reference-blas`. With `--model`, only (2).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, listImages, writeShapes } from '@cv/data';
+import { SegmentationConfusion, segmentationMetrics } from '@cv/metrics';
+import { evaluateDetections } from '@cv/tasks-detect';
+import { readClassMask } from '@cv/tasks-segment';
 import { ConfigError, initBackend, loadTaskPredictor, parseArgs, runCli, type DecodedImage, type ImagePredictor } from '@cv/engine';
 import '@cv/tasks-detect/predict';
 import '@cv/tasks-segment/predict';
@@ -121,12 +127,92 @@ interface TorchAnswer {
   outputScale: number;
 }
 
-/** The Python that imports torch, the BLAS it loaded, and its inference img/s for the same data; null without torch. */
-function torchInfer(cfg: Config, val: string, modelDir: string, check: string): TorchAnswer {
+/** The first python3 that imports torch, torchvision and PIL. */
+function torchPython(): string {
   const python = [process.env.CV_TORCH_PYTHON, 'python3', '/usr/bin/python3'].find(
-    (p) => p && spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+    (p) => p && spawnSync(p, ['-c', 'import torch, torchvision, PIL'], { stdio: 'ignore' }).status === 0,
   );
-  if (!python) throw new ConfigError('--torch needs a python3 with torch (Debian: apt-get install -y python3-torch libopenblas0-pthread)');
+  if (!python) throw new ConfigError('--torch needs a python3 with torch (Debian: apt-get install -y python3-torch python3-torchvision libopenblas0-pthread)');
+  return python;
+}
+
+function refuseReferenceBlas(cfg: Config, blas: string): void {
+  if (!/openblas/i.test(blas) && !cfg.allowReferenceBlas) {
+    throw new ConfigError(
+      `PyTorch loaded ${blas}, not OpenBLAS: its matmuls run ~12× slower than they can; apt-get install -y libopenblas0-pthread (or pass --allow-reference-blas)`,
+    );
+  }
+}
+
+interface TorchTrainAnswer {
+  params: number;
+  gflops: number;
+  epochs: number;
+  steps: number;
+  inferImgPerS: number;
+  blas: string;
+  threads: number;
+  torch: string;
+}
+
+/**
+ * Trains the PyTorch anchor on the same sets for the same budget; its per-epoch validation predictions are
+ * scored here with the suite's evaluation. The rows (epoch, seconds, score) and what the script reported.
+ */
+async function torchTrain(cfg: Config, train: string, val: string): Promise<{ run: string; rows: Row[]; answer: TorchTrainAnswer }> {
+  const python = torchPython();
+  const out = path.join(cfg.work, 'runs', `${cfg.task}-torch-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const minutes = cfg.time ?? ANCHORS[cfg.task].minutes;
+  const args = ['tools/bench/torch_tta_train.py', '--task', cfg.task, '--train', train, '--val', val, '--time', String(minutes), '--out', out];
+  process.stderr.write(`${python} ${args.join(' ')}\n`);
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const p = spawn(python, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    p.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`torch_tta_train.py exited with code ${code}`))));
+  });
+  const answer = JSON.parse(stdout.trim().split('\n').pop()!) as TorchTrainAnswer;
+  refuseReferenceBlas(cfg, answer.blas);
+  const [, ...lines] = fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
+  const epochs = lines.map((l) => l.split(',').map(Number)).map(([epoch, time]) => ({ epoch, time }));
+  let score: (epoch: number) => number;
+  if (cfg.task === 'detect') {
+    const gt = JSON.parse(fs.readFileSync(path.join(val, 'annotations.json'), 'utf8'));
+    score = (e) => evaluateDetections(gt, JSON.parse(fs.readFileSync(path.join(out, `epoch-${e}.json`), 'utf8'))).stats[0];
+  } else {
+    const masks = listImages(path.join(val, 'masks'))
+      .sort()
+      .map((f) => readClassMask(f));
+    const classes = 1 + (JSON.parse(fs.readFileSync(path.join(val, 'annotations.json'), 'utf8')) as { categories: unknown[] }).categories.length;
+    score = (e) => {
+      const pred = fs.readFileSync(path.join(out, `epoch-${e}.u8`));
+      const cm = new SegmentationConfusion(classes, 255);
+      let offset = 0;
+      for (const m of masks) {
+        cm.add(m.data, pred.subarray(offset, offset + m.data.length));
+        offset += m.data.length;
+      }
+      if (offset !== pred.length) throw new Error(`${out}/epoch-${e}.u8 holds ${pred.length} pixels, the validation masks ${offset}`);
+      return segmentationMetrics(cm).miou;
+    };
+  }
+  return { run: out, rows: epochs.map((r) => ({ ...r, score: score(r.epoch) })), answer };
+}
+
+/** Seconds to each threshold, and the score at each of `seconds`, from a run's validation rows. */
+function summarize(rows: Row[], thresholds: readonly number[], seconds: number[]) {
+  const secondsTo = Object.fromEntries(thresholds.map((t) => [t.toFixed(3).replace(/0$/, ''), rows.find((r) => r.score >= t)?.time ?? null]));
+  // The score at s seconds: the last validation at or before s, when the run lasted that long.
+  const at = (s: number) => (rows.length && rows[rows.length - 1].time >= s ? (rows.filter((r) => r.time <= s).pop()?.score ?? null) : null);
+  const last = rows[rows.length - 1];
+  const scoreAt: Record<string, number | null> = Object.fromEntries(seconds.map((s) => [String(s), at(s)]));
+  if (last) scoreAt[last.time.toFixed(0)] = last.score;
+  return { secondsTo, scoreAt, at, last };
+}
+
+/** Our trained model rebuilt in PyTorch: the BLAS it loaded, and its inference img/s for the same data. */
+function torchInfer(cfg: Config, val: string, modelDir: string, check: string): TorchAnswer {
+  const python = torchPython();
   const r = spawnSync(
     python,
     ['tools/bench/torch_tta.py', '--task', cfg.task, '--model', modelDir, '--images', path.join(val, 'images'), '--batch', String(cfg.batch), '--check', check],
@@ -142,11 +228,7 @@ function torchInfer(cfg: Config, val: string, modelDir: string, check: string): 
       `the PyTorch rebuild of ${modelDir} does not reproduce its outputs (max difference ${out.maxAbsDiff}); the comparison would be meaningless`,
     );
   }
-  if (!/openblas/i.test(out.blas) && !cfg.allowReferenceBlas) {
-    throw new ConfigError(
-      `PyTorch loaded ${out.blas}, not OpenBLAS: its matmuls run ~12× slower than they can; apt-get install -y libopenblas0-pthread (or pass --allow-reference-blas)`,
-    );
-  }
+  refuseReferenceBlas(cfg, out.blas);
   return out;
 }
 
@@ -157,6 +239,8 @@ async function main(argv: string[]): Promise<void> {
   const valDir = await shapesSet(path.join(cfg.work, 'shapes-val'), 200, 2);
   const runDir = cfg.model ? null : await train(cfg, trainDir, valDir);
   const modelDir = cfg.model ?? path.join(runDir!, 'model');
+  // The PyTorch anchor trains after ours (never beside it: two cores), before this process starts its own engine.
+  const anchorRun = cfg.torch && runDir ? await torchTrain(cfg, trainDir, valDir) : null;
 
   await initBackend({ log: !cfg.json });
   const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse });
@@ -184,12 +268,8 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const rows = runDir ? readMetrics(path.join(runDir, 'metrics.csv'), anchor.metric) : [];
-  const secondsTo = Object.fromEntries(anchor.thresholds.map((t) => [t.toFixed(3).replace(/0$/, ''), rows.find((r) => r.score >= t)?.time ?? null]));
-  // The score at s seconds: the last validation at or before s, when the run lasted that long.
-  const at = (s: number) => (rows.length && rows[rows.length - 1].time >= s ? (rows.filter((r) => r.time <= s).pop()?.score ?? null) : null);
-  const last = rows[rows.length - 1];
-  const scoreAt: Record<string, number | null> = { [String(anchor.seconds / 2)]: at(anchor.seconds / 2), [String(anchor.seconds)]: at(anchor.seconds) };
-  if (last) scoreAt[last.time.toFixed(0)] = last.score;
+  const { secondsTo, scoreAt, at, last } = summarize(rows, anchor.thresholds, [anchor.seconds / 2, anchor.seconds]);
+  const anchorSummary = anchorRun ? summarize(anchorRun.rows, anchor.thresholds, [anchor.seconds / 2, anchor.seconds]) : null;
   const result = {
     task: cfg.task,
     metric: anchor.name,
@@ -205,6 +285,21 @@ async function main(argv: string[]): Promise<void> {
     torchInferImgPerS: torch?.inferImgPerS ?? null,
     torchBlas: torch?.blas ?? null,
     torchMaxAbsDiff: torch?.maxAbsDiff ?? null,
+    torchAnchor: anchorRun
+      ? {
+          run: anchorRun.run,
+          epochs: anchorSummary!.last?.epoch ?? null,
+          trainSeconds: anchorSummary!.last?.time ?? null,
+          final: anchorSummary!.last?.score ?? null,
+          secondsTo: anchorSummary!.secondsTo,
+          scoreAt: anchorSummary!.scoreAt,
+          inferImgPerS: anchorRun.answer.inferImgPerS,
+          params: anchorRun.answer.params,
+          gflops: anchorRun.answer.gflops,
+          torch: anchorRun.answer.torch,
+          blas: anchorRun.answer.blas,
+        }
+      : null,
     anchor: { score: anchor.score, seconds: anchor.seconds, inferImgPerS: anchor.inferImgPerS },
     backend: tf.getBackend(),
     date: new Date().toISOString(),
@@ -222,6 +317,14 @@ async function main(argv: string[]): Promise<void> {
     console.log(
       `final ${anchor.name} ${last.score.toFixed(4)} after ${last.epoch} epochs (${last.time.toFixed(0)} s); at the anchor's ${anchor.seconds} s: ${at(anchor.seconds)?.toFixed(4) ?? '—'} (anchor ${anchor.score})`,
     );
+    if (anchorRun && anchorSummary) {
+      const a = anchorRun.answer;
+      console.log(`| PyTorch anchor, seconds to reach | ${Object.values(anchorSummary.secondsTo).map(s).join(' | ')} |`);
+      console.log(
+        `PyTorch anchor (${(a.params / 1e6).toFixed(2)} M parameters, ${a.gflops.toFixed(2)} GFLOP/img, torch ${a.torch}, ${a.blas}): final ${anchor.name} ` +
+          `${anchorSummary.last?.score.toFixed(4) ?? '—'} after ${anchorSummary.last?.epoch ?? 0} epochs (${anchorSummary.last?.time.toFixed(0) ?? '—'} s); predict ${a.inferImgPerS.toFixed(0)} img/s`,
+      );
+    }
   }
   console.log(
     `predict (letterbox + inference + post-processing, batch ${cfg.batch}): ${inferImgPerS.toFixed(0)} img/s` +

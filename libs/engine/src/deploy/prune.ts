@@ -87,7 +87,7 @@ export class MagnitudePruning extends Callback {
   }
 
   onTrainBatchEnd(step: number): void {
-    const total = this.trainer.epochs * this.trainer.stepsPerEpoch;
+    const total = this.trainer.totalSteps;
     const due = step % (this.options.frequency ?? 20) === 0 || this.targetAt(step, total) >= this.options.target;
     const target = this.targetAt(step, total);
     if (due && target > this.current) {

@@ -32,8 +32,8 @@ export abstract class Callback {
   onTrainEnd?(logs: Logs): Promise<void> | void;
   /** Training stopped with an error (thrown on from fit()): release what would keep the process alive (timers, bars). */
   onTrainAbort?(error: unknown): void;
-  /** The run's planned epochs changed (a `--time` budget re-plans after the first epoch). */
-  onPlanChange?(epochs: number): void;
+  /** The run's planned epochs changed (a `--time` budget re-plans after the first epoch); `totalSteps` ends the run (its last epoch may be partial). */
+  onPlanChange?(epochs: number, totalSteps: number): void;
   getState?(): unknown;
   setState?(state: unknown): void;
 }

@@ -18,7 +18,8 @@ export class ProgressBar extends Callback {
   }
 
   onEpochBegin(epoch: number): void {
-    const { epochs, stepsPerEpoch } = this.trainer;
+    const { epochs, stepsPerEpoch, totalSteps } = this.trainer;
+    const steps = Math.max(1, Math.min(stepsPerEpoch, totalSteps - epoch * stepsPerEpoch)); // a budget's last epoch may be partial
     this.bar = new cliProgress.SingleBar(
       {
         format: `epoch ${epoch + 1}/${epochs} |{bar}| {value}/{total} {metrics} | {rate} img/s | ETA {eta_formatted}`,
@@ -30,7 +31,7 @@ export class ProgressBar extends Callback {
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(stepsPerEpoch, 0, { metrics: '', rate: '-' });
+    this.bar.start(steps, 0, { metrics: '', rate: '-' });
     this.started = performance.now();
     this.seen = 0;
   }

@@ -40,8 +40,8 @@ export class CosineDecay extends Callback {
     super();
   }
   /** A re-planned run (time budget) decays over its new length. */
-  onPlanChange(epochs: number): void {
-    this.args.totalSteps = epochs * this.trainer.stepsPerEpoch;
+  onPlanChange(_epochs: number, totalSteps: number): void {
+    this.args.totalSteps = totalSteps;
   }
   onTrainBatchBegin(step: number): void {
     this.trainer.setLearningRate(cosineWithWarmup(step, this.args));

@@ -35,8 +35,9 @@ export interface TrainerOptions {
   validate?: (epoch: number) => Promise<Logs>;
   /**
    * Wall-clock budget of the training in seconds (over resumes). After the first epoch the Trainer re-plans
-   * the run to the epochs that fit (callbacks hear `onPlanChange`, e.g. a cosine schedule re-spans), and it
-   * ends after the epoch past which the next one would not fit.
+   * the run to the steps that fit (callbacks hear `onPlanChange`, e.g. a cosine schedule re-spans): whole
+   * epochs, then the part of one more that fits with its validation; it stops early if the next epoch would
+   * not fit after all.
    */
   timeBudget?: number;
 }
@@ -170,6 +171,7 @@ export class Trainer<B = unknown> {
       history: this.history,
       seconds: this.elapsedSeconds(),
       ...(this.planned ? { plannedEpochs: this.epochs } : {}),
+      ...(this.stepLimit !== undefined ? { plannedSteps: this.stepLimit } : {}),
     };
   }
 
@@ -193,7 +195,7 @@ export class Trainer<B = unknown> {
       if (this.optimizers[k]) (this.optimizers[k] as unknown as { learningRate: number }).learningRate = lr;
     }
     for (const cb of this.callbacks) if (cb.setState && state.callbacks[cb.name] !== undefined) cb.setState(state.callbacks[cb.name]);
-    if (state.plannedEpochs !== undefined && this.options.timeBudget) this.plan(state.plannedEpochs);
+    if (state.plannedEpochs !== undefined && this.options.timeBudget) this.plan(state.plannedEpochs, state.plannedSteps);
     this.log(`resumed from ${dir}: ${state.epoch} epochs done, step ${state.globalStep}`);
   }
 
@@ -208,46 +210,80 @@ export class Trainer<B = unknown> {
   }
 
   private planned = false;
+  /** The step the run ends at when a time budget planned a partial last epoch. */
+  private stepLimit?: number;
 
-  /** Sets the planned epochs and tells the callbacks. */
-  private plan(epochs: number): void {
-    this.epochs = epochs;
-    this.planned = true;
-    for (const cb of this.callbacks) cb.onPlanChange?.(epochs);
+  /** Planned steps of the whole run: `epochs × stepsPerEpoch`, or fewer when the last planned epoch is partial. */
+  get totalSteps(): number {
+    return this.stepLimit ?? this.epochs * this.stepsPerEpoch;
   }
+
+  /** Sets the planned epochs (and the step the last one ends at, if partial) and tells the callbacks. */
+  private plan(epochs: number, stepLimit?: number): void {
+    this.epochs = epochs;
+    this.stepLimit = stepLimit;
+    this.planned = true;
+    for (const cb of this.callbacks) cb.onPlanChange?.(epochs, this.totalSteps);
+  }
+
+  /**
+   * The run planned from `now`: the whole epochs of `perEpoch` seconds (validation included) that fit in the
+   * budget, then the part of one more that fits with its validation (`valSeconds`), if at least a tenth of an
+   * epoch; 2 % of the budget is kept back for timing noise.
+   */
+  private planFor(now: number, perEpoch: number): { epochs: number; steps: number; whole: number; partSteps: number } {
+    const left = Math.max(0, this.options.timeBudget! * 0.98 - now);
+    const whole = Math.floor(left / perEpoch);
+    const trainPerEpoch = Math.max(1e-6, perEpoch - this.valSeconds);
+    const part = Math.min(1, Math.max(0, (left - whole * perEpoch - this.valSeconds) / trainPerEpoch));
+    const partSteps = part >= 0.1 ? Math.floor(part * this.stepsPerEpoch) : 0;
+    // From the step reached (an earlier epoch may have been partial): whole epochs, then the partial one.
+    return { epochs: this.epochsDone + whole + (partSteps > 0 ? 1 : 0), steps: this.globalStep + whole * this.stepsPerEpoch + partSteps, whole, partSteps };
+  }
+
+  /** Seconds the last validation took (0 before one ran). */
+  private valSeconds = 0;
 
   /** Training seconds at the end of this process's first epoch (0 until then). */
   private firstEpochEnd = 0;
   private replanned = false;
 
   /**
-   * Time budget: after the first timed epoch, plan the epochs that fit; after the second, plan again from the
-   * epochs after the first (the first carries start-up costs); stop when the next epoch would not fit.
+   * Time budget: after the first timed epoch, plan the steps that fit; after the second, plan again from the
+   * epochs after the first (the first carries start-up costs), and again whenever that pace has drifted by
+   * more than 2 % of the run; stop when the next epoch would not fit.
    */
   private checkBudget(epochsThisFit: number): void {
     const budget = this.options.timeBudget;
     if (!budget) return;
     const now = this.elapsedSeconds();
     let perEpoch = (now - this.priorSeconds) / epochsThisFit;
+    const describe = ({ epochs, partSteps }: { epochs: number; partSteps: number }) =>
+      partSteps > 0 ? `${epochs - 1} epochs and ${partSteps} steps` : `${epochs} epochs`;
     if (!this.planned) {
-      const fit = Math.max(this.epochsDone, Math.floor(budget / perEpoch));
-      this.plan(fit);
-      this.log(`time budget ${(budget / 60).toFixed(1)} min: ${perEpoch.toFixed(1)} s per epoch, planned ${fit} epochs`);
+      const p = this.planFor(now, perEpoch);
+      this.plan(p.epochs, p.steps);
+      this.log(`time budget ${(budget / 60).toFixed(1)} min: ${perEpoch.toFixed(1)} s per epoch, planned ${describe(p)}`);
     }
     if (epochsThisFit === 1) this.firstEpochEnd = now;
     else if (this.firstEpochEnd > 0) {
       perEpoch = (now - this.firstEpochEnd) / (epochsThisFit - 1);
-      if (!this.replanned) {
+      // After the second epoch, and whenever the epochs after the first have turned out more than 2 % of the
+      // run faster or slower than planned (caches warm up: the last minutes would go unused).
+      const p = this.planFor(now, perEpoch);
+      const done = this.globalStep >= this.totalSteps; // the plan's last step is behind us: nothing to re-plan
+      if (!done && (!this.replanned || Math.abs(p.steps - this.totalSteps) > 0.02 * this.totalSteps)) {
         this.replanned = true;
-        const fit = Math.max(this.epochsDone, this.epochsDone + Math.floor((budget - now) / perEpoch));
-        if (fit !== this.epochs) {
-          this.plan(fit);
-          this.log(`time budget: ${perEpoch.toFixed(1)} s per epoch after the first, planned ${fit} epochs`);
+        if (p.epochs !== this.epochs || p.steps !== this.totalSteps) {
+          this.plan(p.epochs, p.steps);
+          this.log(`time budget: ${perEpoch.toFixed(1)} s per epoch after the first, planned ${describe(p)}`);
         }
       }
     }
-    if (this.epochsDone < this.epochs && now + perEpoch > budget) {
-      this.stop(`time budget of ${(budget / 60).toFixed(1)} min spent after ${this.epochsDone} epochs`);
+    if (this.epochsDone < this.epochs) {
+      const nextSteps = Math.min(this.stepsPerEpoch, this.totalSteps - this.globalStep);
+      const next = (nextSteps / this.stepsPerEpoch) * (perEpoch - this.valSeconds) + this.valSeconds;
+      if (now + next > budget) this.stop(`time budget of ${(budget / 60).toFixed(1)} min spent after ${this.epochsDone} epochs`);
     }
   }
 
@@ -288,7 +324,7 @@ export class Trainer<B = unknown> {
       for (const [k, v] of Object.entries(logs)) sums[k] = (sums[k] ?? 0) + v;
       this.runningLogs = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count]));
       for (const cb of this.callbacks) await cb.onTrainBatchEnd?.(this.globalStep - 1, logs);
-      if (this.failed) break;
+      if (this.failed || (this.stepLimit !== undefined && this.globalStep >= this.stepLimit)) break;
       // Steps are synchronous compute; yielding to the event loop lets timers (progress output) run.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -326,7 +362,9 @@ export class Trainer<B = unknown> {
       const interval = this.options.valInterval ?? 1;
       const validate = this.options.validate ?? (this.task.validate ? (e: number) => this.task.validate!(e) : undefined);
       this.validatedThisEpoch = !!validate && ((epoch + 1) % interval === 0 || epoch + 1 >= this.epochs);
+      const valStart = performance.now();
       let valLogs: Logs = isMain && this.validatedThisEpoch ? await validate!(epoch) : {};
+      if (this.validatedThisEpoch) this.valSeconds = (performance.now() - valStart) / 1000;
       if (replicas && replicas.worldSize > 1) valLogs = replicas.broadcast(valLogs); // replica 0 validates for all
       const logs: Logs = { ...trainLogs, ...valLogs, lr: this.getLearningRate() };
       this.epochsDone = epoch + 1;

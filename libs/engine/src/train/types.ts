@@ -56,6 +56,8 @@ export interface TrainerView {
   /** Planned epochs (a time budget re-plans them). */
   epochs: number;
   readonly stepsPerEpoch: number;
+  /** Planned steps of the run: `epochs × stepsPerEpoch`, fewer when a time budget's last epoch is partial. */
+  readonly totalSteps: number;
   batchIndex: number;
   validatedThisEpoch: boolean;
   history: Logs[];
@@ -89,4 +91,6 @@ export interface TrainState {
   seconds: number;
   /** Epochs planned by a time budget (absent without one). */
   plannedEpochs?: number;
+  /** The step a time budget's partial last epoch ends at (absent when the plan is whole epochs). */
+  plannedSteps?: number;
 }

@@ -40,7 +40,7 @@ describe('classification models', () => {
 
   it('an unknown model lists the available ones', () => {
     expect(() => createClassifier('resnet-99', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 })).toThrow(
-      /available: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s, csp-s, csp-m/,
+      /available: simple-cnn, reference-cnn, vgg-s, resnet-s, mobilenetv2-s, csp-s, csp-t, csp-m/,
     );
   });
 

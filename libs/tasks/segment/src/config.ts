@@ -15,7 +15,7 @@ export const SegmentTrainSchema = jobSchema({ epochs: 10, batchSize: 16, lr: 2e-
   classes: z.string().optional().describe('class names, comma-separated, background first (default: the COCO categories, masks/classes.txt, or class1..N)'),
   model: z
     .enum(Object.keys(SEGMENTERS) as [string, ...string[]])
-    .default('unet-n')
+    .default('unet-t')
     .describe(`segmenter: ${Object.keys(SEGMENTERS).join(', ')}`),
   encoder: z
     .enum(listBackbones() as [string, ...string[]])

@@ -7,6 +7,7 @@ const apply = (layer: tf.layers.Layer, x: ST | ST[]) => layer.apply(x) as ST;
 
 /** U-Net sizes: the registry encoder and the decoder's channels (deepest block first). */
 export const SEGMENTERS: Record<string, { encoder: string; decoder: number[]; description: string }> = {
+  'unet-t': { encoder: 'unet-enc', decoder: [64, 32, 16], description: 'classic U-Net encoder (16–128 ch, reductions 1–8), decoder 64/32/16' },
   'unet-n': { encoder: 'csp-s', decoder: [128, 64, 32, 16, 16], description: 'csp-s encoder (reductions 2–32), decoder 128/64/32/16/16' },
   'unet-s': { encoder: 'csp-m', decoder: [192, 96, 48, 24, 16], description: 'csp-m encoder (reductions 2–32), decoder 192/96/48/24/16' },
 };

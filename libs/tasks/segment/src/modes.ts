@@ -80,6 +80,6 @@ export const segment: TaskModes = {
   prune: true,
   usage: {
     train:
-      'nx run segment:train -- --images <dir> --masks <dir> | --data <coco json> [--val-images <dir> --val-masks <dir>] [--model unet-n] [--epochs N | --time <min>] [--out <runDir>]',
+      'nx run segment:train -- --images <dir> --masks <dir> | --data <coco json> [--val-images <dir> --val-masks <dir>] [--model unet-t] [--epochs N | --time <min>] [--out <runDir>]',
   },
 };
