@@ -236,6 +236,42 @@ describe('Trainer options of the job', () => {
     expect(result.trainSeconds).toBeLessThan(3.3);
   });
 
+  it("--time on several replicas: every replica takes replica 0's plan (its own clock would plan otherwise)", async () => {
+    const task = new (class extends TinyTask {
+      steps = 0;
+      override trainStep(...args: Parameters<TinyTask['trainStep']>) {
+        this.steps++;
+        return super.trainStep(...args);
+      }
+    })();
+    const fromMain = { plan: { epochs: 2, steps: 6 }, lines: ['planned by replica 0'], stop: null };
+    const replica1 = {
+      rank: 1,
+      worldSize: 2,
+      isMain: false,
+      allReduceMean: (v: Float32Array) => v,
+      // the planning decision comes from replica 0; anything else (validation logs) passes through
+      broadcast: <T>(v: T): T => (v && typeof v === 'object' && 'plan' in v ? (fromMain as T) : v),
+      abort: () => {},
+      close: async () => {},
+    };
+    const lines: string[] = [];
+    const cosine = new CosineDecay({ baseLr: 0.01, totalSteps: 400 });
+    const result = await new Trainer(task, {
+      epochs: 100,
+      runDir: tmpDir(),
+      seed: 1,
+      timeBudget: 1000, // alone, this replica would plan ~100 epochs
+      replicas: replica1,
+      callbacks: [cosine],
+      log: (l) => lines.push(l),
+    }).fit();
+    expect(lines).toContain('planned by replica 0');
+    expect(task.steps).toBe(6); // one epoch of 4, then 2 steps of the second
+    expect(result.epochsDone).toBe(2);
+    expect(cosine.args.totalSteps).toBe(6);
+  });
+
   it('gives each dropout layer its own mask seed per step (no nested, correlated masks)', async () => {
     const input = tf.input({ shape: [400] });
     const a = new SeededDropout({ rate: 0.5 }).apply(input) as tf.SymbolicTensor;

@@ -210,15 +210,15 @@ export class Trainer<B = unknown> {
   }
 
   private planned = false;
-  /** The step the run ends at when a time budget planned a partial last epoch. */
+  /** The step a time-budget run ends at, once planned (its last epoch may be partial). */
   private stepLimit?: number;
 
-  /** Planned steps of the whole run: `epochs × stepsPerEpoch`, or fewer when the last planned epoch is partial. */
+  /** Planned steps of the whole run: `epochs × stepsPerEpoch`, or the time budget's plan (its last epoch may be partial). */
   get totalSteps(): number {
     return this.stepLimit ?? this.epochs * this.stepsPerEpoch;
   }
 
-  /** Sets the planned epochs (and the step the last one ends at, if partial) and tells the callbacks. */
+  /** Sets the planned epochs and the step the run ends at, and tells the callbacks. */
   private plan(epochs: number, stepLimit?: number): void {
     this.epochs = epochs;
     this.stepLimit = stepLimit;
@@ -260,10 +260,13 @@ export class Trainer<B = unknown> {
     let perEpoch = (now - this.priorSeconds) / epochsThisFit;
     const describe = ({ epochs, partSteps }: { epochs: number; partSteps: number }) =>
       partSteps > 0 ? `${epochs - 1} epochs and ${partSteps} steps` : `${epochs} epochs`;
+    // What this replica would decide; replica 0's decision is taken by all (their clocks differ a little, and a
+    // plan one step apart would leave one replica waiting in an all-reduce the others never reach).
+    const decision: { plan: { epochs: number; steps: number } | null; lines: string[]; stop: string | null } = { plan: null, lines: [], stop: null };
     if (!this.planned) {
       const p = this.planFor(now, perEpoch);
-      this.plan(p.epochs, p.steps);
-      this.log(`time budget ${(budget / 60).toFixed(1)} min: ${perEpoch.toFixed(1)} s per epoch, planned ${describe(p)}`);
+      decision.plan = { epochs: p.epochs, steps: p.steps };
+      decision.lines.push(`time budget ${(budget / 60).toFixed(1)} min: ${perEpoch.toFixed(1)} s per epoch, planned ${describe(p)}`);
     }
     if (epochsThisFit === 1) this.firstEpochEnd = now;
     else if (this.firstEpochEnd > 0) {
@@ -275,16 +278,22 @@ export class Trainer<B = unknown> {
       if (!done && (!this.replanned || Math.abs(p.steps - this.totalSteps) > 0.02 * this.totalSteps)) {
         this.replanned = true;
         if (p.epochs !== this.epochs || p.steps !== this.totalSteps) {
-          this.plan(p.epochs, p.steps);
-          this.log(`time budget: ${perEpoch.toFixed(1)} s per epoch after the first, planned ${describe(p)}`);
+          decision.plan = { epochs: p.epochs, steps: p.steps };
+          decision.lines.push(`time budget: ${perEpoch.toFixed(1)} s per epoch after the first, planned ${describe(p)}`);
         }
       }
     }
-    if (this.epochsDone < this.epochs) {
-      const nextSteps = Math.min(this.stepsPerEpoch, this.totalSteps - this.globalStep);
+    const epochs = decision.plan?.epochs ?? this.epochs;
+    if (this.epochsDone < epochs) {
+      const nextSteps = Math.min(this.stepsPerEpoch, (decision.plan?.steps ?? this.totalSteps) - this.globalStep);
       const next = (nextSteps / this.stepsPerEpoch) * (perEpoch - this.valSeconds) + this.valSeconds;
-      if (now + next > budget) this.stop(`time budget of ${(budget / 60).toFixed(1)} min spent after ${this.epochsDone} epochs`);
+      if (now + next > budget) decision.stop = `time budget of ${(budget / 60).toFixed(1)} min spent after ${this.epochsDone} epochs`;
     }
+    const replicas = this.options.replicas;
+    const d = replicas && replicas.worldSize > 1 ? replicas.broadcast(decision) : decision;
+    if (d.plan) this.plan(d.plan.epochs, d.plan.steps);
+    d.lines.forEach((line) => this.log(line));
+    if (d.stop) this.stop(d.stop);
   }
 
   /** Step logs averaged over replicas (every replica then takes the same decisions, e.g. NaN stops). */

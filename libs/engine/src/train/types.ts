@@ -91,6 +91,6 @@ export interface TrainState {
   seconds: number;
   /** Epochs planned by a time budget (absent without one). */
   plannedEpochs?: number;
-  /** The step a time budget's partial last epoch ends at (absent when the plan is whole epochs). */
+  /** The step a time budget's plan ends at (its last epoch may be partial). */
   plannedSteps?: number;
 }
