@@ -144,6 +144,10 @@ struct Cached {
   memory::desc weiInternal;      // convolutions: the filter layout the primitive computes in
   primitive weiReorder;          // HWIO → weiInternal (or back, for the filter gradient); empty when equal
   std::vector<float> weiBuffer;  // the filter in weiInternal
+  bool weiReady = false;         // weiBuffer already holds an immutable filter (conv filterKey >= 0)
+  memory::desc srcInternal;      // bf16 convolutions: the input's bf16 copy (empty for f32)
+  primitive srcReorder;          // f32 NHWC → srcInternal
+  std::vector<uint16_t> srcBuffer;
 };
 
 // Blocks SIGPROF on the calling thread while a primitive runs. A V8 profiler sample (--cpu-prof) landing
@@ -237,5 +241,7 @@ napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info);
 napi_value Swish(napi_env env, napi_callback_info info);
 napi_value SwishGrad(napi_env env, napi_callback_info info);
 napi_value Adam(napi_env env, napi_callback_info info);
+napi_value ReleaseFilter(napi_env env, napi_callback_info info);
+napi_value FastBf16(napi_env env, napi_callback_info info);
 
 }  // namespace cv

@@ -79,6 +79,12 @@ export const runtimeKeys = {
   runtime: z.enum(['tfjs', 'onnx']).optional().describe('tfjs, or ONNX Runtime (default: ONNX Runtime for a folder holding only model.onnx)'),
   threads: z.number().int().positive().optional().describe('ONNX Runtime intra-op threads (default: all cores)'),
   device: z.enum(['auto', 'cpu', 'gpu']).default('auto').describe('tfjs runtime: auto, cpu (no GPU backend) or gpu (WebGPU / tfjs-node-gpu, else an error)'),
+  precision: z
+    .enum(['auto', 'f32', 'bf16'])
+    .default('f32')
+    .describe(
+      'convolutions in f32, or bf16 (inputs and filters rounded to bfloat16, f32 sums; AMX / AVX512-BF16 CPUs); auto: bf16 where the CPU runs it natively',
+    ),
 };
 
 /**

@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
 import { fuseForInference } from './fuse';
-import { ADDON_PATH, ENABLE_HINT } from '../kernels/native/addon';
+import { resolvePrecision } from './inference-filters';
+import { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon } from '../kernels/native/addon';
 import { available } from '../testing/requirements';
 import { relativeError, values } from '../kernels/oracle';
 
@@ -77,6 +78,58 @@ describe('fuseForInference', () => {
   it.skipIf(!built)('with the native kernels (SiLU fused into the convolution): the same outputs', async () => {
     await initBackend({ backend: 'wasm', kernels: 'onednn', log: false });
     await check();
+  });
+
+  it('bf16 is asked of the native kernels only: pure wasm runs (and reports) f32', async () => {
+    await initBackend({ backend: 'wasm', kernels: 'wasm', log: false });
+    expect(resolvePrecision('bf16', 'wasm')).toBe('f32');
+    expect(resolvePrecision('auto', 'wasm')).toBe('f32');
+    const fused = fuseForInference(testModel(), { precision: 'bf16' });
+    expect(fused.precision).toBe('f32');
+    fused.dispose();
+  });
+
+  it.skipIf(!built)('native: constant filters are converted once per model and dropped with it; bf16 within its rounding', async () => {
+    await initBackend({ backend: 'wasm', kernels: 'onednn', log: false });
+    const addon = (loadOneDnnAddon() as { addon: import('../kernels/native/addon').OneDnnAddon }).addon;
+    expect(resolvePrecision('bf16', 'wasm')).toBe('bf16');
+    expect(resolvePrecision('f32', 'wasm')).toBe('f32');
+    expect(resolvePrecision('auto', 'wasm')).toBe(addon.fastBf16!() ? 'bf16' : 'f32');
+    // Two models of the same shapes, different weights, called alternately: a filter cache keyed on shapes
+    // alone would answer one with the other's filters. Each fused model owns (and disposes) its original.
+    const originals = [testModel(), testModel()];
+    originals[1].layers.forEach((l) => {
+      if (l.getClassName() === 'Conv2D') l.setWeights(l.getWeights().map((w) => tf.mul(w, -0.7)));
+    });
+    const copies = originals.map((m) => {
+      const c = testModel();
+      c.setWeights(m.getWeights());
+      return c;
+    });
+    const xs = [1, 2].map((s) => tf.tensor4d(values(2 * 12 * 10 * 3, 40 + s), [2, 12, 10, 3]));
+    const out = (m: tf.LayersModel, x: tf.Tensor) => tf.tidy(() => (m.predict(x) as tf.Tensor[])[0].dataSync() as Float32Array);
+    const refs = originals.map((m) => xs.map((x) => out(m, x)));
+    const entries = addon.cacheSize();
+    const f = originals.map((m) => fuseForInference(m));
+    const b = copies.map((m) => fuseForInference(m, { precision: 'bf16' }));
+    expect(b[0].precision).toBe('bf16');
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 2; i++) {
+        for (let j = 0; j < 2; j++) {
+          expect(relativeError(out(f[i], xs[j]), refs[i][j])).toBeLessThan(1e-5);
+          const e = relativeError(out(b[i], xs[j]), refs[i][j]);
+          expect(e).toBeLessThan(2e-2); // 8-bit mantissa inputs and filters, f32 sums
+          if (addon.fastBf16!()) expect(e).toBeGreaterThan(1e-6); // bf16 ran, not the f32 primitive
+        }
+      }
+    }
+    expect(addon.cacheSize()).toBeGreaterThan(entries);
+    // Disposing a fused model drops its primitives and converted filters, not only its tensors.
+    const before = addon.cacheSize();
+    b[0].dispose();
+    expect(addon.cacheSize()).toBeLessThan(before);
+    [b[1], ...f].forEach((m) => m.dispose());
+    tf.dispose(xs);
   });
 
   afterAll(async () => {

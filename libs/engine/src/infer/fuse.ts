@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { markInferenceFilter, releaseInferenceFilter, resolvePrecision, type Precision } from './inference-filters';
 
 /**
  * Inference graphs: a trained model's Conv2D → BatchNormalization (→ activation) chains become one convolution
@@ -36,8 +37,11 @@ class FoldedConv2D extends tf.layers.Layer {
     private readonly bias: tf.Tensor1D,
     private readonly activation: string,
     name: string,
+    precision: 'f32' | 'bf16',
   ) {
     super({ name, trainable: false });
+    // A constant filter: the native kernels convert it into their layout (and bf16) once, not per call.
+    markInferenceFilter(filter, precision);
   }
 
   computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
@@ -66,6 +70,7 @@ class FoldedConv2D extends tf.layers.Layer {
   }
 
   dispose(): tf.serialization.ConfigDictValue & { refCountAfterDispose: number; numDisposedVariables: number } {
+    releaseInferenceFilter(this.filter);
     tf.dispose([this.filter, this.bias]);
     return super.dispose() as never;
   }
@@ -117,8 +122,13 @@ function fold(conv: tf.layers.Layer, bn: tf.layers.Layer): [tf.Tensor4D, tf.Tens
  *
  * @example
  * const fast = fuseForInference(await loadModel('models/detect/shapes'));
+ * const faster = fuseForInference(model, { precision: 'bf16' }); // AMX / AVX512-BF16 cores, native kernels
+ *
+ * `precision` (default `f32`) is the folded convolutions' (see `Precision`); the fused model's `precision`
+ * property says which was used.
  */
-export function fuseForInference(model: tf.LayersModel): tf.LayersModel {
+export function fuseForInference(model: tf.LayersModel, options: { precision?: Precision } = {}): tf.LayersModel & { precision?: 'f32' | 'bf16' } {
+  const precision = resolvePrecision(options.precision ?? 'f32', tf.getBackend());
   const layers = model.layers;
   if (layers.some((l) => nodesOf(l).length !== 1)) return model;
   const consumers = new Map<tf.layers.Layer, number>();
@@ -145,7 +155,7 @@ export function fuseForInference(model: tf.LayersModel): tf.LayersModel {
       const act = next.get(bn);
       const name = act ? activationOf(act) : null;
       const fuse = act && name && only(bn, act) && (FUSABLE.has(name) || name === 'swish') ? act : null;
-      const y = new FoldedConv2D(l, weights[0], weights[1], fuse ? name! : 'linear', `${l.name}_folded`).apply(inputs[0]) as ST;
+      const y = new FoldedConv2D(l, weights[0], weights[1], fuse ? name! : 'linear', `${l.name}_folded`, precision).apply(inputs[0]) as ST;
       mapped.set(nodesOf(bn)[0].outputTensors[0], y);
       skip.add(bn);
       if (fuse) {
@@ -159,7 +169,12 @@ export function fuseForInference(model: tf.LayersModel): tf.LayersModel {
     (Array.isArray(out) ? out : [out]).forEach((t, i) => mapped.set(node.outputTensors[i], t));
   }
   if (!folded) return model;
-  const fused = tf.model({ inputs: model.inputs, outputs: model.outputs.map((o) => mapped.get(o)!), name: `${model.name}_inference` });
+  const fused: tf.LayersModel & { precision?: 'f32' | 'bf16' } = tf.model({
+    inputs: model.inputs,
+    outputs: model.outputs.map((o) => mapped.get(o)!),
+    name: `${model.name}_inference`,
+  });
+  fused.precision = precision;
   const meta = model.getUserDefinedMetadata();
   if (meta) fused.setUserDefinedMetadata(meta);
   // The folded layers' originals live only in `model`: disposing the inference graph disposes it too.

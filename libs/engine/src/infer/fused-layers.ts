@@ -1,4 +1,5 @@
 import { setNativeFusedActivations } from './fuse';
+import { setNativeFilterSupport } from './inference-filters';
 import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from '../kernels/native/addon';
 import { offsetOf, runNative, size, type WasmBackend } from '../kernels/native/heap';
@@ -239,11 +240,14 @@ export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (proc
   registerOneDnnOps(addon, skip);
   if (!skip.includes('fused-layers')) installFusedLayers(addon);
   setNativeFusedActivations(skip.includes('FusedConv2D') ? [] : ['swish']);
+  const nativeConv = !skip.includes('FusedConv2D') && typeof addon.releaseFilter === 'function';
+  setNativeFilterSupport(nativeConv ? { release: (key) => addon.releaseFilter!(key), fastBf16: addon.fastBf16?.() ?? false } : null);
 }
 
 /** Puts back the kernels and layers that `registerOneDnnKernels` wrapped (pure wasm again). */
 export function unregisterOneDnnKernels(): void {
   setNativeFusedActivations([]);
+  setNativeFilterSupport(null);
   uninstallFusedLayers();
   unregisterOneDnnOps();
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerEngineLayers } from './layers';
 import { fuseForInference } from './fuse';
+import type { Precision } from './inference-filters';
 import type { DecodedImage } from './preprocess';
 
 /** What every saved model carries in model.json's `userDefinedMetadata`: at least the task that made it. */
@@ -107,6 +108,8 @@ export interface LoadOptions {
   threads?: number;
   /** tfjs: fold BatchNorm into the convolutions and fuse their activations (`fuseForInference`; default true). */
   fuse?: boolean;
+  /** The folded convolutions' precision (see `Precision`; default `f32`). */
+  precision?: Precision;
   /** A URL's weights as they arrive: called with the fraction loaded, 0..1 (a page's first-load progress bar). */
   onProgress?: (fraction: number) => void;
 }
@@ -134,7 +137,7 @@ export async function loadPredictor(source: ModelSource, options: LoadOptions = 
   if (!model && options.runtime === 'onnx') throw new Error(`${where}: the ONNX runtime is available in Node for local model folders only`);
   model ??= await loadModelFrom(source, options.onProgress);
   // Conv + BatchNorm (+ activation) folded into one kernel; `fuse: false` keeps the saved graph as it is.
-  if (model instanceof tf.LayersModel && options.fuse !== false) model = fuseForInference(model);
+  if (model instanceof tf.LayersModel && options.fuse !== false) model = fuseForInference(model, { precision: options.precision });
   return predictorFor(model, where);
 }
 

@@ -96,7 +96,10 @@ export async function openVal<S extends z.ZodObject, P extends Predictor, D, R>(
   if (!modelDir) throw new ConfigError(`${def.command} needs --model <dir>`);
   const backend = await initBackend({ log: (line) => console.error(line), device: cfg.device });
   const predictor = await timer.time('load', () => loadTaskPredictor<P>(modelDir, def.task, def.command, cfg));
-  const runtime = predictor.model.runtime ?? (backend.adapter ? `webgpu on ${backend.adapter.description || backend.adapter.architecture}` : backend.name);
+  const precision = (predictor.model as { precision?: string }).precision;
+  const runtime =
+    (predictor.model.runtime ?? (backend.adapter ? `webgpu on ${backend.adapter.description || backend.adapter.architecture}` : backend.name)) +
+    (precision === 'bf16' ? ' (bf16 convolutions)' : '');
   const ctx: ValContext<z.infer<S>, P> = { cfg, predictor, outDir: cfg.out ?? def.outDir?.(cfg), runtime, timer, modelDir };
   const data = await timer.time('data', () => def.data(ctx));
   return { ctx, data };

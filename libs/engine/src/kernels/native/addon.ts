@@ -32,6 +32,10 @@ export interface OneDnnAddon {
   getThreads(): number;
   version(): string;
   cacheSize(): number;
+  /** Drops the calling thread's convolution primitives made for the immutable filter `key`; returns how many. */
+  releaseFilter?(key: number): number;
+  /** Whether oneDNN runs bf16 convolutions natively on this CPU (AMX or AVX512-BF16). */
+  fastBf16?(): boolean;
   /** glibc's malloc_trim(0): free C-heap pages back to the system; false where nothing was released. */
   mallocTrim?(): boolean;
 }

@@ -3,6 +3,7 @@ import type { OneDnnAddon } from './addon';
 import { elementwiseImplementations } from './elementwise';
 import { allFloat, offsetOf, runNative, size, type KernelArgs, type NativeImpl, type WasmBackend } from './heap';
 import { packArgs } from './layouts';
+import { inferenceFilterMark } from '../../infer/inference-filters';
 
 type Attrs = Record<string, any>;
 
@@ -17,10 +18,13 @@ interface ConvCall {
   groups: number;
   act: number;
   alpha: number;
+  /** An inference graph's constant filter: its key (converted once natively) and 1 for a bf16 forward; else -1 / 0. */
+  filterKey?: number;
+  bf16?: boolean;
 }
 
 /** The addon's convolution arguments (layouts.json `conv`): geometry, groups, activation, then the offsets (x, w, bias, y). */
-function convParams({ info, groups, act }: ConvCall, offs: [number, number, number, number]): Int32Array {
+function convParams({ info, groups, act, filterKey = -1, bf16 = false }: ConvCall, offs: [number, number, number, number]): Int32Array {
   const p = info.padInfo;
   return packArgs(
     'conv',
@@ -44,6 +48,8 @@ function convParams({ info, groups, act }: ConvCall, offs: [number, number, numb
       padRight: p.right,
       groups,
       activation: act,
+      precision: bf16 ? 1 : 0,
+      filterKey,
     },
     offs,
   );
@@ -82,7 +88,15 @@ function convForward(addon: OneDnnAddon, depthwise: boolean, fused: boolean) {
     if (!allFloat(x, filter, bias) || !(activation in ACTIVATIONS) || (fused && inputs.preluActivationWeights)) return null;
     const info = convInfo(x.shape, filter.shape, attrs, depthwise);
     if (!info || (bias && size(bias.shape) !== info.outChannels)) return null;
-    const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: ACTIVATIONS[activation], alpha: Number(attrs.leakyreluAlpha ?? 0.2) };
+    const mark = inferenceFilterMark(filter.dataId);
+    const call: ConvCall = {
+      info,
+      groups: depthwise ? info.inChannels : 1,
+      act: ACTIVATIONS[activation],
+      alpha: Number(attrs.leakyreluAlpha ?? 0.2),
+      filterKey: mark?.key,
+      bf16: mark?.precision === 'bf16',
+    };
     const outs = runNative(b, [[info.batchSize, info.outHeight, info.outWidth, info.outChannels]], (heap, [y]) =>
       addon.convForward(heap, convParams(call, [offsetOf(b, x), offsetOf(b, filter), bias ? offsetOf(b, bias) : -1, offsetOf(b, y)]), call.alpha),
     );
