@@ -145,9 +145,11 @@ struct Cached {
   primitive weiReorder;          // HWIO → weiInternal (or back, for the filter gradient); empty when equal
   std::vector<float> weiBuffer;  // the filter in weiInternal
   bool weiReady = false;         // weiBuffer already holds an immutable filter (conv filterKey >= 0)
-  memory::desc srcInternal;      // bf16 convolutions: the input's bf16 copy (empty for f32)
-  primitive srcReorder;          // f32 NHWC → srcInternal
-  std::vector<uint16_t> srcBuffer;
+  // bf16 convolutions: the bf16 copies of the x and y operands they read (x: forward and filter-gradient
+  // input; y: the output gradient of the two backward modes), converted from f32 NHWC per call; empty for f32.
+  memory::desc xHalf, yHalf;
+  primitive xToHalf, yToHalf;
+  std::vector<uint16_t> xBuffer, yBuffer;
 };
 
 // Blocks SIGPROF on the calling thread while a primitive runs. A V8 profiler sample (--cpu-prof) landing

@@ -47,6 +47,83 @@ convolution_forward::primitive_desc convForwardPd(const ConvGeom &c, bool bias, 
   return convolution_forward::primitive_desc(d, attr, cpu());
 }
 
+// f32 → bf16, round to nearest even (NaN stays NaN), over a dense buffer: the NHWC operands of the bf16
+// convolutions have the same element order in both types. A plain loop the compiler vectorises; oneDNN's
+// generic reorder for this case ran at a fraction of the memory bandwidth.
+void toBf16(const float *x, uint16_t *y, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, x + i, sizeof u);
+    const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    y[i] = static_cast<uint16_t>(nan ? (u >> 16) | 0x40u : rounded);
+  }
+}
+
+// Converts an f32 NHWC operand into its bf16 copy: the loop above where the copy is dense NHWC, else oneDNN's reorder.
+void halve(const primitive &cvt, const memory::desc &half, const memory::desc &plain, memory &from, std::vector<uint16_t> &buf) {
+  memory to(half, cpu(), buf.data());
+  if (half == plain) {
+    toBf16(static_cast<const float *>(from.get_data_handle()), buf.data(), static_cast<int64_t>(half.get_size() / 2));
+  } else {
+    cvt.execute(strm(), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  }
+  from = to;
+}
+
+// The primitive of one mode, f32 or bf16. In bf16 the operands read (x for forward and filter gradient, the
+// output gradient y for both backward modes) and the filter read (forward, input gradient) are bf16; what
+// is written — y forward, dx, the filter gradient and dbias — stays f32, so the rest of the step is unchanged.
+void makeConv(Cached &e, char mode, const ConvGeom &g, bool bias, const int32_t *p, float alpha, bool half) {
+  ConvGeom h = g;
+  if (half) {
+    h.src = memory::desc(g.src.dims(), dt::bf16, tag::nhwc);
+    h.dst = memory::desc(g.dst.dims(), dt::bf16, tag::nhwc);
+    h.weiAny = memory::desc(g.wei.dims(), dt::bf16, tag::any);
+  }
+  auto forwardDesc = [&](const ConvGeom &c, const memory::desc &dst, bool withBias, prop_kind kind) {
+    return withBias ? convolution_forward::desc(kind, algorithm::convolution_direct, c.src, c.weiAny, c.bias, dst, c.strides, c.dilates, c.padL, c.padR)
+                    : convolution_forward::desc(kind, algorithm::convolution_direct, c.src, c.weiAny, dst, c.strides, c.dilates, c.padL, c.padR);
+  };
+  if (mode == 'f') {
+    // Forward: y (f32) = act(x * w + bias).
+    convolution_forward::primitive_desc pd(forwardDesc(h, g.dst, bias, prop_kind::forward_training), activationAttr(p[Conv::activation], alpha), cpu());
+    e.prim = convolution_forward(pd);
+    e.scratchBytes = pd.scratchpad_desc().get_size();
+    e.weiInternal = pd.weights_desc();
+    if (half) e.xHalf = pd.src_desc();
+  } else if (mode == 'd') {
+    convolution_forward::primitive_desc hint(forwardDesc(h, h.dst, false, prop_kind::forward_training), userScratchpad(), cpu());
+    auto d = convolution_backward_data::desc(algorithm::convolution_direct, g.src, h.weiAny, h.dst, g.strides, g.dilates, g.padL, g.padR);
+    convolution_backward_data::primitive_desc pd(d, userScratchpad(), cpu(), hint);
+    e.prim = convolution_backward_data(pd);
+    e.scratchBytes = pd.scratchpad_desc().get_size();
+    e.weiInternal = pd.weights_desc();
+    if (half) e.yHalf = pd.diff_dst_desc();
+  } else {
+    convolution_forward::primitive_desc hint(forwardDesc(h, h.dst, bias, prop_kind::forward_training), userScratchpad(), cpu());
+    auto d = bias ? convolution_backward_weights::desc(algorithm::convolution_direct, h.src, g.weiAny, g.bias, h.dst, g.strides, g.dilates, g.padL, g.padR)
+                  : convolution_backward_weights::desc(algorithm::convolution_direct, h.src, g.weiAny, h.dst, g.strides, g.dilates, g.padL, g.padR);
+    convolution_backward_weights::primitive_desc pd(d, userScratchpad(), cpu(), hint);
+    e.prim = convolution_backward_weights(pd);
+    e.scratchBytes = pd.scratchpad_desc().get_size();
+    e.weiInternal = pd.diff_weights_desc();
+    if (half) {
+      e.xHalf = pd.src_desc();
+      e.yHalf = pd.diff_dst_desc();
+    }
+  }
+  if (half && !e.xHalf.is_zero()) {
+    e.xBuffer.resize((e.xHalf.get_size() + 1) / 2);
+    e.xToHalf = reorder(memory(g.src, cpu(), nullptr), memory(e.xHalf, cpu(), nullptr));
+  }
+  if (half && !e.yHalf.is_zero()) {
+    e.yBuffer.resize((e.yHalf.get_size() + 1) / 2);
+    e.yToHalf = reorder(memory(g.dst, cpu(), nullptr), memory(e.yHalf, cpu(), nullptr));
+  }
+}
+
 Cached *convPrimitive(char mode, const int32_t *p, float alpha) {
   const bool withBias = p[Conv::bias] >= 0;
   const std::string key = keyOf(mode, p, kConvParams, alpha) + (withBias ? "b" : "-");  // shapes, not offsets
@@ -56,53 +133,17 @@ Cached *convPrimitive(char mode, const int32_t *p, float alpha) {
   const ConvGeom g = convGeom(p);
   const bool bias = p[Conv::bias] >= 0;
   auto entry = std::make_unique<Cached>();
-  bool bf16 = mode == 'f' && p[Conv::precision] == 1;
+  bool bf16 = p[Conv::precision] == 1;
   if (bf16) {
     try {
-      ConvGeom h = g;
-      h.src = memory::desc(g.src.dims(), dt::bf16, tag::nhwc);
-      h.weiAny = memory::desc(g.wei.dims(), dt::bf16, tag::any);
-      auto d = bias ? convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, h.src, h.weiAny,
-                                                h.bias, h.dst, h.strides, h.dilates, h.padL, h.padR)
-                    : convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, h.src, h.weiAny,
-                                                h.dst, h.strides, h.dilates, h.padL, h.padR);
-      auto pd = convolution_forward::primitive_desc(d, activationAttr(p[Conv::activation], alpha), cpu());
-      entry->prim = convolution_forward(pd);
-      entry->scratchBytes = pd.scratchpad_desc().get_size();
-      entry->weiInternal = pd.weights_desc();
-      entry->srcInternal = pd.src_desc();
-      entry->srcBuffer.resize((entry->srcInternal.get_size() + 1) / 2);
-      entry->srcReorder = reorder(memory(g.src, cpu(), nullptr), memory(entry->srcInternal, cpu(), nullptr));
+      makeConv(*entry, mode, g, bias, p, alpha, true);
     } catch (const dnnl::error &e) {
       if (!unsupported(e)) throw;
-      bf16 = false;  // no bf16 implementation here: the f32 primitive below
+      bf16 = false;  // no bf16 implementation here: the f32 primitive
+      entry = std::make_unique<Cached>();
     }
   }
-  if (mode == 'f' && !bf16) {
-    auto pd = convForwardPd(g, bias, activationAttr(p[Conv::activation], alpha));
-    entry->prim = convolution_forward(pd);
-    entry->scratchBytes = pd.scratchpad_desc().get_size();
-    entry->weiInternal = pd.weights_desc();
-  } else if (mode == 'f') {
-  } else if (mode == 'd') {
-    auto hint = convForwardPd(g, false, userScratchpad());
-    auto d = convolution_backward_data::desc(algorithm::convolution_direct, g.src, g.weiAny, g.dst, g.strides,
-                                             g.dilates, g.padL, g.padR);
-    auto pd = convolution_backward_data::primitive_desc(d, userScratchpad(), cpu(), hint);
-    entry->prim = convolution_backward_data(pd);
-    entry->scratchBytes = pd.scratchpad_desc().get_size();
-    entry->weiInternal = pd.weights_desc();
-  } else {
-    auto hint = convForwardPd(g, bias, userScratchpad());
-    auto d = bias ? convolution_backward_weights::desc(algorithm::convolution_direct, g.src, g.weiAny, g.bias, g.dst,
-                                                       g.strides, g.dilates, g.padL, g.padR)
-                  : convolution_backward_weights::desc(algorithm::convolution_direct, g.src, g.weiAny, g.dst, g.strides,
-                                                       g.dilates, g.padL, g.padR);
-    auto pd = convolution_backward_weights::primitive_desc(d, userScratchpad(), cpu(), hint);
-    entry->prim = convolution_backward_weights(pd);
-    entry->scratchBytes = pd.scratchpad_desc().get_size();
-    entry->weiInternal = pd.diff_weights_desc();
-  }
+  if (!bf16) makeConv(*entry, mode, g, bias, p, alpha, false);
   // oneDNN's fastest convolutions want a blocked filter layout: convert tfjs's HWIO filter into it before
   // the primitive (forward, input gradient), or the filter gradient out of it afterwards. Filters are
   // small next to activations, so this costs little and lets the activations stay NHWC.
@@ -137,11 +178,8 @@ napi_value convEntry(napi_env env, napi_callback_info info, char mode) {
       c->weiReorder.execute(strm(), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, w}});
       c->weiReady = immutable;
     }
-    if (!c->srcBuffer.empty()) {
-      memory xb(c->srcInternal, cpu(), c->srcBuffer.data());
-      c->srcReorder.execute(strm(), {{DNNL_ARG_FROM, x}, {DNNL_ARG_TO, xb}});
-      x = xb;
-    }
+    if (!c->xBuffer.empty()) halve(c->xToHalf, c->xHalf, memory::desc(c->a.dims(), dt::bf16, tag::nhwc), x, c->xBuffer);
+    if (!c->yBuffer.empty()) halve(c->yToHalf, c->yHalf, memory::desc(c->d.dims(), dt::bf16, tag::nhwc), y, c->yBuffer);
     std::unordered_map<int, memory> args;
     if (mode == 'f') {
       args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}};

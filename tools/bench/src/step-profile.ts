@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import { initBackend, parseArgs, runCli, type StepContext, type TaskDefinition } from '@cv/engine';
+import { initBackend, parseArgs, resolvePrecision, runCli, withTrainingPrecision, type Precision, type StepContext, type TaskDefinition } from '@cv/engine';
 import type { OptimizationStep } from '@cv/engine/core';
 import { detectTask } from '@cv/tasks-detect';
 import { segmentTask } from '@cv/tasks-segment';
@@ -105,6 +105,7 @@ async function main(argv: string[]): Promise<void> {
       return value;
     });
 
+  const precision = resolvePrecision((cfg.precision as Precision | undefined) ?? 'f32', backend.name);
   const total = 3 + config.steps;
   const it = task.batches(0, cfg.seed, 100)[Symbol.asyncIterator]();
   let timed = 0;
@@ -127,7 +128,7 @@ async function main(argv: string[]): Promise<void> {
         .next();
     enter('readback');
     const sctx: StepContext = { epoch: 0, globalStep: i, batchIndex: i, stepsPerEpoch: task.stepsPerEpoch, rank: 0, worldSize: 1, reduceGradients: (g) => g };
-    await task.trainStep(r.value, sctx);
+    await withTrainingPrecision(precision, () => task.trainStep(r.value, sctx));
     if (i >= 3) {
       timed++;
       images += task.batchSize(r.value);
@@ -150,7 +151,9 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
-  console.log(`${config.task} step, batch ${images / timed}: ${ms.toFixed(1)} ms/step (${((images / timed / ms) * 1000).toFixed(0)} img/s), ${backend.name}`);
+  console.log(
+    `${config.task} step, batch ${images / timed}: ${ms.toFixed(1)} ms/step (${((images / timed / ms) * 1000).toFixed(0)} img/s), ${backend.name}, ${precision} convolutions`,
+  );
   console.log('| part | ms/step | in kernels | JavaScript | share |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) {

@@ -56,6 +56,12 @@ export function jobSchema(d: JobDefaults) {
       .default(d.workers ?? 1)
       .describe('data-parallel replicas (0 = one per core, at most 4); the cores are divided among them; batch statistics are per replica'),
     threads: z.number().int().min(0).default(0).describe('compute threads per replica for the oneDNN kernels (0 = cores / replicas; env CV_THREADS)'),
+    precision: z
+      .enum(['f32', 'bf16', 'auto'])
+      .default('f32')
+      .describe(
+        'training convolutions: f32, or bf16 operands with f32 sums (mixed precision; AMX / AVX512-BF16 CPUs with the native kernels); auto: bf16 where the CPU runs it natively',
+      ),
     device: z
       .enum(['auto', 'cpu', 'gpu'])
       .default('auto')

@@ -5,6 +5,7 @@ import { type BackendInfo, initBackend } from '../infer/backend';
 import { type Callback, EarlyStopping, type Logs, type MonitorMode, TerminateOnNaN } from './callbacks';
 import { cloneModel, EmaCallback, ModelEma } from './ema';
 import { writeFileAtomic } from '../infer/files';
+import { resolvePrecision } from '../infer/precision';
 import { RESUMABLE_KEYS, type JobConfig } from '../cli/job-schema';
 import { MetricsLogger, ModelCheckpoint, ProgressBar } from './logging';
 import { replicaJob, replicaRank, resolveWorkers, startReplicas } from './parallel';
@@ -157,6 +158,7 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(
     replicas,
     valInterval: cfg.valInterval,
     timeBudget: cfg.time > 0 ? cfg.time * 60 : undefined,
+    precision: resolvePrecision(cfg.precision, backend.name),
     validate: validator ? async (epoch) => validator.validate(evalModels(), epoch) : undefined,
   });
   const fit = await trainer.fit();

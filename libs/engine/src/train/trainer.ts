@@ -7,6 +7,7 @@ import { loadCheckpoint, readCheckpointState, type TrainState } from './checkpoi
 import { isStepSeeded } from '../infer/layers';
 import type { Replicas } from './parallel';
 import { deriveSeed, Rng } from '../infer/rng';
+import { withTrainingPrecision } from '../infer/precision';
 
 export type { StepContext, TrainTask } from './types';
 
@@ -40,6 +41,12 @@ export interface TrainerOptions {
    * not fit after all.
    */
   timeBudget?: number;
+  /**
+   * The training step's convolutions: f32 (default), or bf16 operands with f32 sums and results (mixed precision;
+   * the native kernels on AMX / AVX512-BF16 cores, f32 elsewhere). Validation and everything outside the
+   * convolutions stay f32.
+   */
+  precision?: 'f32' | 'bf16';
 }
 
 /** Replica `rank`'s contiguous block of `n` batch rows: [start, start + size). */
@@ -322,7 +329,9 @@ export class Trainer<B = unknown> {
       this.setStepSeeds();
       const batch = worldSize > 1 ? this.task.shard!(full, rank, worldSize) : full;
       const logs = this.shareLogs(
-        await this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex, stepsPerEpoch, rank, worldSize, reduceGradients }),
+        await withTrainingPrecision(this.options.precision ?? 'f32', async () =>
+          this.task.trainStep(batch, { epoch, globalStep: this.globalStep, batchIndex, stepsPerEpoch, rank, worldSize, reduceGradients }),
+        ),
       );
       this.lastBatchSize = this.task.batchSize(full);
       if (batch !== full) this.task.disposeBatch?.(batch);

@@ -3,7 +3,7 @@ import type { OneDnnAddon } from './addon';
 import { elementwiseImplementations } from './elementwise';
 import { allFloat, offsetOf, runNative, size, type KernelArgs, type NativeImpl, type WasmBackend } from './heap';
 import { packArgs } from './layouts';
-import { inferenceFilterMark } from '../../infer/inference-filters';
+import { inferenceFilterMark, trainingPrecision } from '../../infer/precision';
 
 type Attrs = Record<string, any>;
 
@@ -95,7 +95,7 @@ function convForward(addon: OneDnnAddon, depthwise: boolean, fused: boolean) {
       act: ACTIVATIONS[activation],
       alpha: Number(attrs.leakyreluAlpha ?? 0.2),
       filterKey: mark?.key,
-      bf16: mark?.precision === 'bf16',
+      bf16: mark ? mark.precision === 'bf16' : trainingPrecision() === 'bf16',
     };
     const outs = runNative(b, [[info.batchSize, info.outHeight, info.outWidth, info.outChannels]], (heap, [y]) =>
       addon.convForward(heap, convParams(call, [offsetOf(b, x), offsetOf(b, filter), bias ? offsetOf(b, bias) : -1, offsetOf(b, y)]), call.alpha),
@@ -111,7 +111,7 @@ function convBackwardData(addon: OneDnnAddon, depthwise: boolean) {
     if (!allFloat(dy, filter) || size(inShape) === 0) return null;
     const info = convInfo(inShape, filter.shape, attrs, depthwise);
     if (!info || info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
-    const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: 0, alpha: 0 };
+    const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: 0, alpha: 0, bf16: trainingPrecision() === 'bf16' };
     const outs = runNative(b, [inShape], (heap, [dx]) =>
       addon.convBackwardData(heap, convParams(call, [offsetOf(b, dx), offsetOf(b, filter), -1, offsetOf(b, dy)])),
     );
@@ -126,7 +126,7 @@ function convBackwardWeights(addon: OneDnnAddon, depthwise: boolean) {
     if (!allFloat(x, dy) || size(filterShape) === 0) return null;
     const info = convInfo(x.shape, filterShape, attrs, depthwise);
     if (!info || info.outHeight !== dy.shape[1] || info.outWidth !== dy.shape[2]) return null;
-    const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: 0, alpha: 0 };
+    const call: ConvCall = { info, groups: depthwise ? info.inChannels : 1, act: 0, alpha: 0, bf16: trainingPrecision() === 'bf16' };
     const outs = runNative(b, [filterShape], (heap, [dw]) =>
       addon.convBackwardWeights(heap, convParams(call, [offsetOf(b, x), offsetOf(b, dw), -1, offsetOf(b, dy)])),
     );

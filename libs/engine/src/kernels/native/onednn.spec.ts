@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compare, run, values, type Inputs } from '../oracle';
+import { compare, relativeError, run, values, type Inputs } from '../oracle';
+import { trainingPrecision, withTrainingPrecision } from '../../infer/precision';
 import { initBackend, type BackendInfo } from '../../infer/backend';
 import { available } from '../../testing/requirements';
 import { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon } from './addon';
@@ -168,6 +169,53 @@ describe.skipIf(!built)('oneDNN kernels match the cpu backend', () => {
     await compare('AvgPool', { x }, attrs);
     const out = await run('cpu', 'AvgPool', { x }, attrs);
     await compare('AvgPoolGrad', { dy: { shape: out.shape, data: values(out.data.length, 32) }, input: x }, attrs);
+  });
+});
+
+/** f32 → bf16 → f32, round to nearest even: what the bf16 convolutions do to their operands. */
+function toBf16(a: Float32Array): Float32Array {
+  const u = new Uint32Array(Float32Array.from(a).buffer);
+  for (let i = 0; i < u.length; i++) u[i] = ((u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16) << 16;
+  return new Float32Array(u.buffer);
+}
+
+describe.skipIf(!built)('bf16 training convolutions (mixed precision)', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', kernels: 'onednn', log: false });
+  });
+  const cases = [
+    { s: 1, pad: 'same', k: 3, cin: 32, cout: 64, n: 4, hw: 10 },
+    { s: 2, pad: 'same', k: 3, cin: 16, cout: 32, n: 3, hw: 13 },
+    { s: 1, pad: 'valid', k: 1, cin: 64, cout: 16, n: 2, hw: 7 },
+    { s: 1, pad: 'same', k: 3, cin: 3, cout: 16, n: 2, hw: 9 },
+  ] as const;
+  const outSize = (n: number, k: number, s: number, pad: string) => (pad === 'same' ? Math.ceil(n / s) : Math.floor((n - k) / s) + 1);
+
+  it.each(cases)('forward, input and filter gradient s$s $pad k$k ($cin→$cout): the f32 result of bf16-rounded operands', async (c) => {
+    const [h, w] = [c.hw, c.hw + 1];
+    const [oh, ow] = [outSize(h, c.k, c.s, c.pad), outSize(w, c.k, c.s, c.pad)];
+    const x = { shape: [c.n, h, w, c.cin], data: values(c.n * h * w * c.cin, 61) };
+    const filter = { shape: [c.k, c.k, c.cin, c.cout], data: values(c.k * c.k * c.cin * c.cout, 62) };
+    const dy = { shape: [c.n, oh, ow, c.cout], data: values(c.n * oh * ow * c.cout, 63) };
+    const geometry = { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC' };
+    const calls: [string, Inputs, object][] = [
+      ['Conv2D', { x, filter }, { ...geometry, dilations: [1, 1] }],
+      ['Conv2DBackpropInput', { dy, filter }, { ...geometry, inputShape: x.shape }],
+      ['Conv2DBackpropFilter', { x, dy }, { ...geometry, filterShape: filter.shape }],
+    ];
+    const rounded = (inputs: Inputs): Inputs => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, { ...v, data: toBf16(v.data as Float32Array) }]));
+    for (const [kernel, inputs, attrs] of calls) {
+      const exact = await run('cpu', kernel, inputs, attrs);
+      const halfRef = await run('cpu', kernel, rounded(inputs), attrs);
+      const got = await withTrainingPrecision('bf16', () => run('wasm', kernel, inputs, attrs));
+      expect(got.shape).toEqual(exact.shape);
+      // Products of bf16 values are exact in f32: only the order of the f32 sums differs.
+      expect(relativeError(got.data, halfRef.data)).toBeLessThan(1e-5);
+      if (addon!.fastBf16!()) expect(relativeError(got.data, exact.data)).toBeGreaterThan(1e-5); // bf16 ran
+    }
+    expect(trainingPrecision()).toBe('f32'); // the step's precision ends with it
+    const plain = await run('wasm', 'Conv2D', { x, filter }, { ...geometry, dilations: [1, 1] });
+    expect(relativeError(plain.data, (await run('cpu', 'Conv2D', { x, filter }, { ...geometry, dilations: [1, 1] })).data)).toBeLessThan(1e-5);
   });
 });
 

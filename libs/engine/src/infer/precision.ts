@@ -61,3 +61,25 @@ export function resolvePrecision(precision: Precision, backend: string): 'f32' |
   if (precision === 'bf16') return available ? 'bf16' : 'f32';
   return precision === 'auto' && available && bf16Fast ? 'bf16' : 'f32';
 }
+
+let training: 'f32' | 'bf16' = 'f32';
+
+/**
+ * Runs `step` with the training convolutions (forward of filters that are not an inference graph's, input and filter
+ * gradients) at `precision`: bf16 operands, f32 sums and f32 results (mixed precision, as PyTorch's CPU autocast
+ * does for convolutions). Only the native kernels implement bf16; elsewhere the step runs f32.
+ */
+export async function withTrainingPrecision<T>(precision: 'f32' | 'bf16', step: () => T | Promise<T>): Promise<T> {
+  const previous = training;
+  training = precision;
+  try {
+    return await step();
+  } finally {
+    training = previous;
+  }
+}
+
+/** The precision of the convolutions of the training step running now (`withTrainingPrecision`). */
+export function trainingPrecision(): 'f32' | 'bf16' {
+  return training;
+}
