@@ -25,7 +25,7 @@ import { decodeImage, listImages, writeShapes } from '@cv/data';
 import { SegmentationConfusion, segmentationMetrics } from '@cv/metrics';
 import { evaluateDetections } from '@cv/tasks-detect';
 import { readClassMask } from '@cv/tasks-segment';
-import { ConfigError, initBackend, loadTaskPredictor, parseArgs, runCli, type DecodedImage, type ImagePredictor } from '@cv/engine';
+import { ConfigError, initBackend, loadTaskPredictor, parseArgs, resolvePrecision, runCli, type DecodedImage, type ImagePredictor } from '@cv/engine';
 import '@cv/tasks-detect/predict';
 import '@cv/tasks-segment/predict';
 import { z } from 'zod';
@@ -41,6 +41,10 @@ const Schema = z.object({
   json: z.boolean().default(false).describe('print one JSON object per line'),
   fuse: z.boolean().default(true).describe('predict through the inference graph (BatchNorm folded, activations fused); --no-fuse: the saved graph'),
   train: z.string().default('').describe('extra options for <task>:train, as one string (e.g. "--batch-size 32")'),
+  precision: z
+    .enum(['f32', 'bf16', 'auto'])
+    .default('auto')
+    .describe('predict speed is measured in f32 and, where the CPU runs it natively (auto) or when asked (bf16), with bf16 convolutions too'),
 });
 type Config = z.infer<typeof Schema>;
 
@@ -246,6 +250,14 @@ async function main(argv: string[]): Promise<void> {
   const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse });
   const images = await Promise.all(listImages(path.join(valDir, 'images')).map((f) => decodeImage(f)));
   const inferImgPerS = await inferSpeed(predictor, images, cfg.batch);
+  // The same Predictor path with bf16 convolutions (AMX / AVX512-BF16 cores), where they run.
+  const half = cfg.fuse && cfg.precision !== 'f32' && resolvePrecision(cfg.precision, tf.getBackend()) === 'bf16';
+  let bf16InferImgPerS: number | null = null;
+  if (half) {
+    const p16 = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { precision: 'bf16' });
+    bf16InferImgPerS = await inferSpeed(p16, images, cfg.batch);
+    p16.dispose();
+  }
   let torch: TorchAnswer | null = null;
   if (cfg.torch) {
     // The raw output of the first batch, for the PyTorch rebuild to check itself against.
@@ -281,6 +293,7 @@ async function main(argv: string[]): Promise<void> {
     secondsTo,
     scoreAt,
     inferImgPerS,
+    bf16InferImgPerS,
     inferBatch: cfg.batch,
     torchInferImgPerS: torch?.inferImgPerS ?? null,
     torchBlas: torch?.blas ?? null,
@@ -328,6 +341,7 @@ async function main(argv: string[]): Promise<void> {
   }
   console.log(
     `predict (letterbox + inference + post-processing, batch ${cfg.batch}): ${inferImgPerS.toFixed(0)} img/s` +
+      (bf16InferImgPerS ? ` (bf16 convolutions: ${bf16InferImgPerS.toFixed(0)} img/s)` : '') +
       (torch
         ? `; PyTorch ${torch.inferImgPerS.toFixed(0)} img/s, same model (${torch.blas}; outputs within ${torch.maxAbsDiff?.toExponential(1)})`
         : `; the anchor's published ${anchor.inferImgPerS} img/s`),

@@ -8,6 +8,8 @@ export interface JobDefaults {
   lr: number;
   schedule?: 'none' | 'step' | 'cosine' | 'plateau';
   workers?: number;
+  /** Training convolutions: f32 unless the task's recipe gains from bf16 (measured: docs/results/tta.md). */
+  precision?: 'f32' | 'bf16' | 'auto';
   root: string;
 }
 
@@ -58,7 +60,7 @@ export function jobSchema(d: JobDefaults) {
     threads: z.number().int().min(0).default(0).describe('compute threads per replica for the oneDNN kernels (0 = cores / replicas; env CV_THREADS)'),
     precision: z
       .enum(['f32', 'bf16', 'auto'])
-      .default('f32')
+      .default(d.precision ?? 'f32')
       .describe(
         'training convolutions: f32, or bf16 operands with f32 sums (mixed precision; AMX / AVX512-BF16 CPUs with the native kernels); auto: bf16 where the CPU runs it natively',
       ),

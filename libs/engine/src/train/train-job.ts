@@ -126,13 +126,16 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(
   const replicas = await startReplicas(workers, reduceCapacity(task.models), { job: { runDir } });
   // Only replica 0 validates and saves, so only it keeps the average (the others would average for nothing).
   const emas = cfg.ema > 0 && main ? await makeEmas(task, built.emaModels ?? Object.keys(task.models).slice(0, 1), cfg) : [];
+  // The convolutions' precision as run (`auto` resolved for this CPU and backend): args.json and the summary line say it.
+  const precision = resolvePrecision(cfg.precision, backend.name);
   if (main) {
     if (!resolved.resume) prepareRunDir(runDir);
-    const ran = { backend: backend.name, kernels: backend.kernels, ...(backend.adapter ? { adapter: backend.adapter } : {}) };
+    const ran = { backend: backend.name, kernels: backend.kernels, convolutions: precision, ...(backend.adapter ? { adapter: backend.adapter } : {}) };
     writeFileAtomic(path.join(runDir, 'args.json'), JSON.stringify({ ...cfg, out: runDir, ...ran }, null, 2) + '\n');
     if (def.describeData) console.log(def.describeData(data, ctx));
     const plan = cfg.time > 0 ? `a ${cfg.time}-min budget (epochs planned after the first)` : `${cfg.epochs} epochs`;
-    console.log(`${built.summary}; ${plan} × ${task.stepsPerEpoch} steps, ${workers} replica(s), run: ${runDir}`);
+    const conv = precision === 'bf16' ? ', bf16 convolutions (mixed precision)' : '';
+    console.log(`${built.summary}; ${plan} × ${task.stepsPerEpoch} steps, ${workers} replica(s)${conv}, run: ${runDir}`);
   }
   const evalModels = () => ({ ...task.models, ...Object.fromEntries(emas.map((e) => [e.name, e.ema.model])) });
   const stopMonitor = built.stopMonitor ?? built.best.monitor;
@@ -158,7 +161,7 @@ export async function runTrainJob<S extends z.ZodObject, D, B, R>(
     replicas,
     valInterval: cfg.valInterval,
     timeBudget: cfg.time > 0 ? cfg.time * 60 : undefined,
-    precision: resolvePrecision(cfg.precision, backend.name),
+    precision,
     validate: validator ? async (epoch) => validator.validate(evalModels(), epoch) : undefined,
   });
   const fit = await trainer.fit();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { SEGMENTERS } from './models';
 
 /** Every setting of a segmentation training run: the shared job keys and these. */
-export const SegmentTrainSchema = jobSchema({ epochs: 10, batchSize: 16, lr: 2e-3, workers: 1, root: 'runs/segment' }).extend({
+export const SegmentTrainSchema = jobSchema({ epochs: 10, batchSize: 16, lr: 2e-3, workers: 1, precision: 'auto', root: 'runs/segment' }).extend({
   ...loaderKeys,
   images: z.string().optional().describe('folder of training images (with --masks, or the images of --data)'),
   masks: z.string().optional().describe('folder of class-index mask PNGs, matched to the images by file name'),
