@@ -7,11 +7,11 @@ namespace cv {
 // The parameters are layouts.json's `conv` (layout::Conv): shape, then the offsets x w bias y (bias = -1 when absent). Modes: forward (y = act(x * w + bias)), backward-data (x ← dy = y),
 // backward-weights (w ← dW, bias ← dbias when given; from x and dy = y).
 //
-// Inference graphs pass two more: `filterKey` >= 0 names an immutable filter (an inference graph's folded
-// one), so its conversion into the primitive's layout is done once and kept with the primitive; and
-// `precision` 1 asks for a bfloat16 forward: the input is converted f32 → bf16 (NHWC), the filter once,
-// accumulation and output stay f32 (bias and post-ops too) — on AMX / AVX512-BF16 cores oneDNN runs these
-// several times faster than f32. Where no bf16 implementation exists the primitive is the f32 one.
+// Two more parameters: `filterKey` >= 0 names an immutable filter (an inference graph's folded one), so its
+// conversion into the primitive's layout is done once and kept with the primitive; `precision` 1 asks for
+// bf16 operands (any mode, see makeConv): what is read is converted f32 → bf16, sums and what is written stay
+// f32 (bias and post-ops too) — on AMX / AVX512-BF16 cores oneDNN runs these several times faster than f32.
+// Where no bf16 implementation exists the primitive is the f32 one.
 using layout::Conv;
 constexpr size_t kConvParams = Conv::params;
 constexpr size_t kConvArgs = Conv::args;
@@ -37,14 +37,6 @@ ConvGeom convGeom(const int32_t *p) {
   c.padL = {dimOf(p[Conv::padTop]), dimOf(p[Conv::padLeft])};
   c.padR = {dimOf(p[Conv::padBottom]), dimOf(p[Conv::padRight])};
   return c;
-}
-
-convolution_forward::primitive_desc convForwardPd(const ConvGeom &c, bool bias, const primitive_attr &attr) {
-  auto d = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, c.src, c.weiAny,
-                                            c.bias, c.dst, c.strides, c.dilates, c.padL, c.padR)
-                : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, c.src, c.weiAny,
-                                            c.dst, c.strides, c.dilates, c.padL, c.padR);
-  return convolution_forward::primitive_desc(d, attr, cpu());
 }
 
 // f32 → bf16, round to nearest even (NaN stays NaN), over a dense buffer: the NHWC operands of the bf16
