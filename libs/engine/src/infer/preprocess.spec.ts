@@ -50,28 +50,3 @@ it('letterbox keeps the aspect ratio on grey padding, and its inverse maps boxes
   ];
   Array.from(unletterboxBoxes(inInput, transform)).forEach((v, i) => expect(v).toBeCloseTo(box[i], 4));
 });
-
-it('a batch already at the input size takes the direct path: the same floats and transforms as the tensor path', () => {
-  const img = (seed: number, channels: 3 | 4) => ({
-    data: Uint8Array.from({ length: 5 * 7 * channels }, (_, i) => (i * 37 + seed * 11) % 256),
-    width: 7,
-    height: 5,
-    channels,
-  });
-  const images = [img(1, 4), img(2, 3), img(3, 4)];
-  const spec = { shape: [5, 7, 3] as [number, number, number], fit: 'letterbox' as const };
-  const direct = prepareInput(images, spec);
-  const numTensors = tf.memory().numTensors;
-  // The general path, image by image (what a batch with one other-sized image takes).
-  const fitted = images.map((im) => fitImage(im, spec));
-  const general = tf.tidy(() => toUnitRange(tf.stack(fitted.map((f) => f.pixels))));
-  expect(direct.x.shape).toEqual([3, 5, 7, 3]);
-  expect(Array.from(direct.x.dataSync())).toEqual(Array.from(general.dataSync()));
-  expect(direct.transforms).toEqual(fitted.map((f) => f.transform));
-  tf.dispose([general, ...fitted.map((f) => f.pixels)]);
-  expect(tf.memory().numTensors).toBe(numTensors);
-  // One image of another size: the whole batch goes the general way, same values for the others.
-  const mixed = prepareInput([...images, { ...img(4, 3), width: 5, height: 7 }], spec);
-  expect(Array.from(mixed.x.slice([0], [3]).dataSync())).toEqual(Array.from(direct.x.dataSync()));
-  tf.dispose([direct.x, mixed.x]);
-});

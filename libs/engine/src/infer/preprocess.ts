@@ -151,29 +151,6 @@ export async function fitImageToBytes(img: DecodedImage, spec: InputSpec, where 
 }
 
 /**
- * A batch whose images are all RGB / RGBA at the input's size (a camera or a dataset at the model's size): the
- * floats written straight from the bytes, one upload, instead of ~6 tensor ops per image. The same values as the
- * general path (no resize, zero padding, the same v / 255), the same identity transforms. Null for any other batch.
- */
-function inputSizedBatch(images: DecodedImage[], spec: InputSpec): { x: tf.Tensor4D; transforms: LetterboxTransform[] } | null {
-  const [h, w, c] = spec.shape;
-  if (c !== 3 || !images.every((img) => img.width === w && img.height === h && (img.channels === 3 || img.channels === 4))) return null;
-  const out = new Float32Array(images.length * h * w * 3);
-  let o = 0;
-  images.forEach((img, i) => {
-    checkImage(img, `image ${i}`);
-    const { data, channels } = img;
-    for (let p = 0; p < h * w * channels; p += channels) {
-      out[o++] = data[p] / 255;
-      out[o++] = data[p + 1] / 255;
-      out[o++] = data[p + 2] / 255;
-    }
-  });
-  const transforms = images.map(() => ({ scale: 1, padX: 0, padY: 0, width: w, height: h }));
-  return { x: tf.tensor4d(out, [images.length, h, w, 3]), transforms };
-}
-
-/**
  * A batch of decoded images of any sizes as the model's input: [B, H, W, C] floats in 0..1, with each
  * image's letterbox transform (identity scale for 'resize').
  *
@@ -182,8 +159,6 @@ function inputSizedBatch(images: DecodedImage[], spec: InputSpec): { x: tf.Tenso
  */
 export function prepareInput(images: DecodedImage[], spec: InputSpec): { x: tf.Tensor4D; transforms: LetterboxTransform[] } {
   if (!images.length) throw new Error('prepareInput: no images');
-  const direct = inputSizedBatch(images, spec);
-  if (direct) return direct;
   const fitted = images.map((img, i) => fitImage(img, spec, `image ${i}`));
   const x = tf.tidy(() => toUnitRange(tf.stack(fitted.map((f) => f.pixels))) as tf.Tensor4D);
   tf.dispose(fitted.map((f) => f.pixels));
