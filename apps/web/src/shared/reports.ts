@@ -11,7 +11,8 @@ export interface ReportSource {
   /** report.json, relative to the repository (none for the GAN). */
   report?: string;
   dirs: { from: string; to: string }[];
-  plots: { file: string; title: string }[];
+  /** `absent`: what the page says instead where the file was not written (an error gallery with no errors). */
+  plots: { file: string; title: string; absent?: string }[];
 }
 
 export const REPORTS: ReportSource[] = [
@@ -26,8 +27,16 @@ export const REPORTS: ReportSource[] = [
       { file: 'plots/pr_curve.svg', title: 'Precision–recall per class (IoU 0.5)' },
       { file: 'plots/f1_curve.svg', title: 'F1 against the score threshold' },
       { file: 'plots/confusion_matrix.svg', title: `Confusion matrix (score ≥ ${MATCHING_DEFAULTS.conf}, IoU ≥ ${MATCHING_DEFAULTS.iou})` },
-      { file: 'plots/false_positives.png', title: 'False positives, highest scores first' },
-      { file: 'plots/false_negatives.png', title: 'False negatives, largest first' },
+      {
+        file: 'plots/false_positives.png',
+        title: 'False positives, highest scores first',
+        absent: `No false positives at score ≥ ${MATCHING_DEFAULTS.conf}, IoU ≥ ${MATCHING_DEFAULTS.iou}.`,
+      },
+      {
+        file: 'plots/false_negatives.png',
+        title: 'False negatives, largest first',
+        absent: `No false negatives at score ≥ ${MATCHING_DEFAULTS.conf}, IoU ≥ ${MATCHING_DEFAULTS.iou}.`,
+      },
     ],
   },
   {

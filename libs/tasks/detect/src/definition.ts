@@ -171,17 +171,18 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
     await saveModel(models.model, path.join(runDir, 'model'), meta);
     const results = await detectSet(models.model, meta, val, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet });
     const r = evaluateDetections(val.coco as unknown as CocoDataset, results);
-    writeDetectionReport(runDir, r, {
+    await plotDetectionCurves(runDir, r);
+    const files = new Map(val.imageIds.map((id, i) => [id, val.get(i).source]));
+    const errors = await writeErrorReports(runDir, val.coco as unknown as CocoDataset, results, train.categoryIds, (id) => files.get(id));
+    const info = {
       model: cfg.model,
       dataset: cfg.data,
       validation: val.coco.images.length,
       epochs: fit.epochsDone,
       trainSeconds: fit.trainSeconds,
       backend: backend.name,
-    });
-    await plotDetectionCurves(runDir, r);
-    const files = new Map(val.imageIds.map((id, i) => [id, val.get(i).source]));
-    await writeErrorReports(runDir, val.coco as unknown as CocoDataset, results, train.categoryIds, (id) => files.get(id));
+    };
+    writeDetectionReport(runDir, r, info, errors);
     r.lines.forEach((l) => console.log(l));
     console.log(
       `mAP50-95 ${r.stats[0].toFixed(3)}, mAP50 ${r.stats[1].toFixed(3)} on ${r.images} validation images (train ${fit.trainSeconds.toFixed(0)} s); model: ${path.join(runDir, 'model')}`,

@@ -383,5 +383,27 @@ describe('detection confusion matrix', () => {
     expect(await sharp(path.join(dir, 'fn.png')).metadata()).toMatchObject({ width: 256, height: 128 });
     expect(await writeErrorGallery([], () => file, String, path.join(dir, 'none.png'))).toBe(0);
     expect(fs.existsSync(path.join(dir, 'none.png'))).toBe(false);
+    // report.md links a gallery only where there were errors to draw.
+    const { writeErrorReports } = await import('./error-analysis');
+    const { writeDetectionReport, evaluateDetections } = await import('./validator');
+    const coco = { ...gt, annotations: gt.annotations.map((a) => ({ ...a, area: 100 })) } as unknown as Parameters<typeof writeErrorReports>[1];
+    const perfect = results.slice(0, 1).concat([
+      { image_id: 1, category_id: 2, bbox: [50, 50, 10, 10], score: 0.9 },
+      { image_id: 1, category_id: 2, bbox: [80, 80, 10, 10], score: 0.9 },
+    ]);
+    for (const [name, dets, fp, fn] of [
+      ['errors', results, 2, 2],
+      ['none', perfect, 0, 0],
+    ] as const) {
+      const out = path.join(dir, name);
+      const errors = await writeErrorReports(out, coco, dets as Parameters<typeof writeErrorReports>[2], [1, 2], () => file);
+      expect(errors).toEqual({ falsePositives: fp, falseNegatives: fn });
+      writeDetectionReport(out, evaluateDetections(coco, dets as Parameters<typeof writeErrorReports>[2]), { model: 'm' }, errors);
+      const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+      const linked = [...md.matchAll(/\]\((plots\/[^)]+)\)/g)].map((g) => g[1]);
+      for (const f of linked.filter((f) => f.includes('false_'))) expect(fs.existsSync(path.join(out, f))).toBe(true);
+      expect(md.includes('![false positives]')).toBe(fp > 0);
+      if (!fp) expect(md).toMatch(/No false positives at score ≥ 0\.25/);
+    }
   });
 });

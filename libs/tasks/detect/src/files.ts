@@ -118,11 +118,14 @@ export async function writeFileEvaluationReport(
   files: string[],
   info: Record<string, unknown>,
 ): Promise<string> {
-  writeDetectionReport(dir, r, info);
   await plotDetectionCurves(dir, r);
   const cats = [...(gt.categories ?? [])].map((c) => c.id).sort((a, b) => a - b);
   const fileOf = new Map((gt.images ?? []).map((im, i) => [im.id, files[i]]));
-  if (!r.results) return `report → ${dir}/report.md (the error galleries need every detection in one process: run without --queue)`;
+  if (!r.results) {
+    writeDetectionReport(dir, r, info);
+    return `report → ${dir}/report.md (the error galleries need every detection in one process: run without --queue)`;
+  }
   const e = await writeErrorReports(dir, gt, r.results, cats, (id) => fileOf.get(id));
+  writeDetectionReport(dir, r, info, e);
   return `report → ${dir}/report.md (${e.falsePositives} false positives, ${e.falseNegatives} false negatives at score ≥ ${MATCHING_DEFAULTS.conf})`;
 }

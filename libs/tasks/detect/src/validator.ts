@@ -167,8 +167,29 @@ export async function plotDetectionCurves(dir: string, r: DetectionEvaluation): 
     );
 }
 
-/** Writes report.json (stats, per category) and report.md of an evaluation into `dir`. */
-export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: Record<string, unknown>): void {
+/** The error counts `writeErrorReports` drew galleries of (report.md links a gallery only where it has errors). */
+export interface ErrorGalleries {
+  falsePositives: number;
+  falseNegatives: number;
+}
+
+/** The report's error section: a link per gallery drawn, or a line saying there was nothing to draw. */
+function errorMarkdown(errors: ErrorGalleries | undefined): string[] {
+  if (!errors) return [];
+  const at = `score ≥ ${MATCHING_DEFAULTS.conf}, IoU ≥ ${MATCHING_DEFAULTS.iou}`;
+  const gallery = (n: number, what: string, order: string, file: string) =>
+    n ? [`${n} ${what} at ${at}, ${order} (plots/${file}):`, '', `![${what}](plots/${file})`, ''] : [`No ${what} at ${at}.`, ''];
+  return [
+    ...gallery(errors.falsePositives, 'false positives', 'highest scores first', 'false_positives.png'),
+    ...gallery(errors.falseNegatives, 'false negatives', 'largest first', 'false_negatives.png'),
+  ];
+}
+
+/**
+ * Writes report.json (stats, per category) and report.md of an evaluation into `dir`; `errors` (from
+ * `writeErrorReports`, run first) adds the error galleries' section.
+ */
+export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: Record<string, unknown>, errors?: ErrorGalleries): void {
   fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(
     path.join(dir, 'report.json'),
@@ -195,12 +216,7 @@ export function writeDetectionReport(dir: string, r: DetectionEvaluation, info: 
     '',
     '![PR curves](plots/pr_curve.png) ![F1 curve](plots/f1_curve.png) ![confusion matrix](plots/confusion_matrix.png)',
     '',
-    `Errors at score ≥ ${MATCHING_DEFAULTS.conf}, IoU ≥ ${MATCHING_DEFAULTS.iou} — false positives, highest scores first (plots/false_positives.png), and false negatives, largest first (plots/false_negatives.png):`,
-    '',
-    '![false positives](plots/false_positives.png)',
-    '',
-    '![false negatives](plots/false_negatives.png)',
-    '',
+    ...errorMarkdown(errors),
     '| category | AP50-95 | AP50 | AP75 | AR@100 |',
     '| --- | ---: | ---: | ---: | ---: |',
     ...r.perCategory.map((c) => `| ${c.name} | ${c.ap.toFixed(3)} | ${c.ap50.toFixed(3)} | ${c.ap75.toFixed(3)} | ${c.ar.toFixed(3)} |`),

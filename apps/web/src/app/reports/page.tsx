@@ -11,6 +11,12 @@ export const metadata = { title: 'Reports' };
 const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(repoRoot(), file), 'utf8'));
 const pct = (v: number) => (v < 0 ? '—' : v.toFixed(3));
 
+/** Whether a report's plot was written: its file in the committed folder that scripts/prepare.ts copies from. */
+function plotExists(source: ReportSource, file: string): boolean {
+  const dir = source.dirs.find((d) => file.startsWith(`${d.to}/`));
+  return !!dir && fs.existsSync(path.join(repoRoot(), dir.from, file.slice(dir.to.length + 1)));
+}
+
 function Table({ head, rows, label }: { head: string[]; rows: (string | number)[][]; label: string }) {
   return (
     <div className="max-w-full overflow-x-auto" tabIndex={0} role="region" aria-label={label}>
@@ -133,13 +139,19 @@ export default function ReportsPage() {
             </h2>
             <Metrics source={source} />
             <div className="mt-4 grid grid-cols-1 gap-4 md:grid-cols-2">
-              {source.plots.map((p) => (
-                <figure key={p.file} className="rounded border border-slate-100 p-2">
-                  {/* eslint-disable-next-line @next/next/no-img-element */}
-                  <img src={`/reports/${source.id}/${p.file}`} alt={p.title} className="w-full" loading="lazy" />
-                  <figcaption className="mt-1 text-xs text-slate-600">{p.title}</figcaption>
-                </figure>
-              ))}
+              {source.plots.map((p) =>
+                !plotExists(source, p.file) && p.absent ? (
+                  <p key={p.file} className="rounded border border-slate-100 p-2 text-sm text-slate-700" data-testid="plot-absent">
+                    <span className="font-medium">{p.title}:</span> {p.absent}
+                  </p>
+                ) : (
+                  <figure key={p.file} className="rounded border border-slate-100 p-2">
+                    {/* eslint-disable-next-line @next/next/no-img-element */}
+                    <img src={`/reports/${source.id}/${p.file}`} alt={p.title} className="w-full" loading="lazy" />
+                    <figcaption className="mt-1 text-xs text-slate-600">{p.title}</figcaption>
+                  </figure>
+                ),
+              )}
             </div>
             <details className="mt-4">
               <summary className="cursor-pointer text-sm font-medium text-blue-800">Model card</summary>
