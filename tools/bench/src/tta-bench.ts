@@ -9,6 +9,7 @@
  *   npx nx run bench:tta -- --task detect [--time 9] [--json]
  *   npx nx run bench:tta -- --task segment --time 6.3
  *   npx nx run bench:tta -- --task detect --model models/detect/shapes --json
+ *   npx nx run bench:tta -- --task detect --model models/detect/shapes --profile     # + µs per image by kernel
  *
  * With `--torch`, the same run also (1) trains the PyTorch anchor (tools/bench/torch_tta_train.py: a tiny YOLO or
  * U-Net of PyTorch's own) on the same files for the same budget, its per-epoch validation predictions scored here
@@ -29,6 +30,7 @@ import { ConfigError, initBackend, loadTaskPredictor, parseArgs, resolvePrecisio
 import '@cv/tasks-detect/predict';
 import '@cv/tasks-segment/predict';
 import { z } from 'zod';
+import { instrumentKernels } from './instrument';
 
 const Schema = z.object({
   task: z.enum(['detect', 'segment']).describe('the task whose default recipe is timed'),
@@ -41,6 +43,7 @@ const Schema = z.object({
   json: z.boolean().default(false).describe('print one JSON object per line'),
   fuse: z.boolean().default(true).describe('predict through the inference graph (BatchNorm folded, activations fused); --no-fuse: the saved graph'),
   train: z.string().default('').describe('extra options for <task>:train, as one string (e.g. "--batch-size 32")'),
+  profile: z.boolean().default(false).describe('after the timings, one more predict pass with every kernel clocked: µs per image by kernel (stderr)'),
   precision: z
     .enum(['f32', 'bf16', 'auto'])
     .default('auto')
@@ -110,6 +113,38 @@ async function train(cfg: Config, train: string, val: string): Promise<string> {
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cfg.task}:train exited with code ${code}`))));
   });
   return out;
+}
+
+/**
+ * One predict pass over `images` with every kernel of the backend clocked (after the speed measurements: the
+ * wrapping stays): µs per image by kernel, and what the pass spent outside kernels (JavaScript: letterbox set-up,
+ * tfjs's per-op work, NMS), printed to stderr.
+ */
+async function profilePredict(modelDir: string, cfg: Config, images: DecodedImage[], precision: 'f32' | 'bf16'): Promise<void> {
+  const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse, precision });
+  const run = () => {
+    for (let i = 0; i < images.length; i += cfg.batch) predictor.predict(images.slice(i, i + cfg.batch));
+  };
+  run();
+  const times = new Map<string, { ms: number; calls: number }>();
+  instrumentKernels(tf.getBackend(), (name, ms) => {
+    const e = times.get(name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    times.set(name, e);
+  });
+  const t0 = performance.now();
+  run();
+  const wall = performance.now() - t0;
+  predictor.dispose();
+  const n = images.length;
+  const inKernels = [...times.values()].reduce((s, e) => s + e.ms, 0);
+  const us = (ms: number) => ((ms * 1000) / n).toFixed(0).padStart(6);
+  console.error(
+    `predict profile (${precision}, batch ${cfg.batch}, ${n} images): ${us(wall)} µs per image, ${us(inKernels)} in kernels, ${us(wall - inKernels)} outside`,
+  );
+  for (const [name, e] of [...times].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20))
+    console.error(`  ${name.padEnd(24)} ${us(e.ms)} µs/img  ${String(Math.round(e.calls / Math.ceil(n / cfg.batch))).padStart(5)} calls/batch`);
 }
 
 /** Images per second through the Predictor (letterbox + inference + post-processing) at batch `batch`. */
@@ -279,6 +314,8 @@ async function main(argv: string[]): Promise<void> {
     }
   }
 
+  if (cfg.profile) await profilePredict(modelDir, cfg, images, half ? 'bf16' : 'f32');
+
   const rows = runDir ? readMetrics(path.join(runDir, 'metrics.csv'), anchor.metric) : [];
   const { secondsTo, scoreAt, at, last } = summarize(rows, anchor.thresholds, [anchor.seconds / 2, anchor.seconds]);
   const anchorSummary = anchorRun ? summarize(anchorRun.rows, anchor.thresholds, [anchor.seconds / 2, anchor.seconds]) : null;
@@ -348,4 +385,4 @@ async function main(argv: string[]): Promise<void> {
   );
 }
 
-runCli(main, { schema: Schema, usage: 'npx nx run bench:tta -- --task detect|segment [--time M] [--model DIR] [--torch] [--json]' });
+runCli(main, { schema: Schema, usage: 'npx nx run bench:tta -- --task detect|segment [--time M] [--model DIR] [--torch] [--profile] [--json]' });

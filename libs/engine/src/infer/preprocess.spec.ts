@@ -50,3 +50,18 @@ it('letterbox keeps the aspect ratio on grey padding, and its inverse maps boxes
   ];
   Array.from(unletterboxBoxes(inInput, transform)).forEach((v, i) => expect(v).toBeCloseTo(box[i], 4));
 });
+
+it('a batch already at the input size takes the one-copy path with the values of the per-image path', () => {
+  const at = (seed: number) => ({ data: Uint8Array.from({ length: 4 * 6 * 3 }, (_, i) => (i * 37 + seed) % 256), width: 6, height: 4, channels: 3 as const });
+  const images = [at(1), at(2), at(3)];
+  const spec = { shape: [4, 6, 3] as [number, number, number], fit: 'letterbox' as const };
+  const fast = prepareInput(images, spec);
+  // The per-image path: each image fitted on its own, stacked, scaled.
+  const slow = tf.tidy(() => toUnitRange(tf.stack(images.map((img) => fitImage(img, spec).pixels))));
+  expect(Array.from(fast.x.dataSync())).toEqual(Array.from(slow.dataSync()));
+  expect(fast.transforms).toEqual(images.map(() => ({ scale: 1, padX: 0, padY: 0, width: 6, height: 4 })));
+  // One image of another size or with alpha sends the batch through the per-image path, same values for the others.
+  const mixed = prepareInput([...images, { data: new Uint8Array(4 * 6 * 4).fill(9), width: 6, height: 4, channels: 4 }], spec);
+  expect(Array.from(mixed.x.dataSync()).slice(0, 3 * 72)).toEqual(Array.from(slow.dataSync()));
+  expect(Array.from(mixed.x.dataSync()).slice(3 * 72)).toEqual(new Array(72).fill(9 / 255).map((v) => Math.fround(v)));
+});

@@ -137,6 +137,59 @@ export function nms(
 }
 
 /**
+ * One image's detection candidates from a batch's raw head output read back to the host ([B, A, 4·R + K] floats,
+ * `image` its index): the anchors whose best class score can reach `conf`, their boxes (xyxy px of the model input,
+ * DFL decoded for these anchors only) and their K class scores — the input `nms` takes, without decoding the
+ * anchors a threshold drops. Equals `decodeOutputSteps` restricted to those anchors, within float rounding.
+ */
+export function hostCandidates(
+  raw: ArrayLike<number>,
+  image: number,
+  anchors: Anchors,
+  numClasses: number,
+  regMax: number,
+  conf: number,
+): { boxes: Float32Array; scores: Float32Array } {
+  const a = anchors.count;
+  const width = 4 * regMax + numClasses;
+  // sigmoid(z) ≥ conf ⇔ z ≥ logit(conf); the margin leaves the exact comparison to `nms`.
+  const minLogit = conf <= 0 ? -Infinity : conf >= 1 ? Infinity : Math.log(conf / (1 - conf)) - 1e-6;
+  const picked: number[] = [];
+  for (let j = 0, o = image * a * width + 4 * regMax; j < a; j++, o += width) {
+    let m = raw[o];
+    for (let c = 1; c < numClasses; c++) if (raw[o + c] > m) m = raw[o + c];
+    if (m >= minLogit) picked.push(j);
+  }
+  const boxes = new Float32Array(picked.length * 4);
+  const scores = new Float32Array(picked.length * numClasses);
+  const side = new Float64Array(4);
+  picked.forEach((j, n) => {
+    const o = (image * a + j) * width;
+    for (let q = 0; q < 4; q++) {
+      const b = o + q * regMax;
+      let m = raw[b];
+      for (let r = 1; r < regMax; r++) if (raw[b + r] > m) m = raw[b + r];
+      let sum = 0;
+      let dot = 0;
+      for (let r = 0; r < regMax; r++) {
+        const e = Math.exp(raw[b + r] - m);
+        sum += e;
+        dot += e * r;
+      }
+      side[q] = (dot / sum) * anchors.strides[j];
+    }
+    const px = anchors.points[2 * j];
+    const py = anchors.points[2 * j + 1];
+    boxes[4 * n] = px - side[0];
+    boxes[4 * n + 1] = py - side[1];
+    boxes[4 * n + 2] = px + side[2];
+    boxes[4 * n + 3] = py + side[3];
+    for (let c = 0; c < numClasses; c++) scores[n * numClasses + c] = 1 / (1 + Math.exp(-raw[o + 4 * regMax + c]));
+  });
+  return { boxes, scores };
+}
+
+/**
  * A batch's raw head output [B, A, 4·R + K] → boxes [B·A·4] (xyxy px of the model input) and class scores [B·A·K],
  * as read-back steps (`readSync` / `readAsync`).
  */

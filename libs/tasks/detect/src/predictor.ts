@@ -9,9 +9,10 @@ import {
   readAsync,
   type Reads,
   readSync,
+  readsBackSync,
   unletterboxBoxes,
 } from '@cv/engine/core';
-import { decodeOutputSteps, type Detection, makeAnchors, nms } from './boxes';
+import { decodeOutputSteps, type Detection, hostCandidates, makeAnchors, nms } from './boxes';
 import { decodeUltralytics, type DetectLayout, ultralyticsMetadata } from './ultralytics';
 import { PREDICT_DEFAULTS } from './defaults';
 
@@ -106,16 +107,32 @@ export function* detectBatchSteps(
   } else {
     const anchors = anchorsFor(meta.imgsz, meta.strides);
     const raw = model.predict(x) as tf.Tensor3D;
-    let decoded: { boxes: Float32Array; scores: Float32Array };
-    try {
-      decoded = yield* decodeOutputSteps(raw, anchors, k, meta.regMax);
-    } finally {
-      raw.dispose();
+    if (readsBackSync()) {
+      // On the CPU backends the raw output is read back as it is and only the anchors that can pass `conf` are
+      // decoded (a handful per image at predict's threshold): no tensor ops for the DFL decode of every anchor.
+      let values: tf.TypedArray;
+      try {
+        values = yield raw;
+      } finally {
+        raw.dispose();
+      }
+      t1 = performance.now();
+      perImage = (i) => {
+        const c = hostCandidates(values, i, anchors, k, meta.regMax, thresholds.conf);
+        return nms(c.boxes, c.scores, k, thresholds);
+      };
+    } else {
+      let decoded: { boxes: Float32Array; scores: Float32Array };
+      try {
+        decoded = yield* decodeOutputSteps(raw, anchors, k, meta.regMax);
+      } finally {
+        raw.dispose();
+      }
+      const { boxes, scores } = decoded;
+      t1 = performance.now();
+      const a = anchors.count;
+      perImage = (i) => nms(boxes.subarray(i * a * 4, (i + 1) * a * 4), scores.subarray(i * a * k, (i + 1) * a * k), k, thresholds);
     }
-    const { boxes, scores } = decoded;
-    t1 = performance.now();
-    const a = anchors.count;
-    perImage = (i) => nms(boxes.subarray(i * a * 4, (i + 1) * a * 4), scores.subarray(i * a * k, (i + 1) * a * k), k, thresholds);
   }
   const out = transforms.map((t, i): DetectedObject[] => {
     const dets = perImage(i);
