@@ -8,6 +8,7 @@ export * from './loader';
 export * from './resolve';
 export * from './samples';
 export * from './shapes';
+export * from './shapes-hard';
 export * from './waves';
 export * from './transforms';
 export * from './sample-workers';

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { decode } from 'coco-ts-api';
 import { describe, expect, it } from 'vitest';
 import { makeShapesImage, rasterise, SHAPES_SIZE, writeShapes } from './shapes';
+import { HARD_SHAPE_CLASSES, makeHardShapesImage } from './shapes-hard';
 
 describe('shapes generator', () => {
   it('writes images, semantic masks and COCO annotations that agree pixel for pixel', async () => {
@@ -75,5 +76,44 @@ describe('shapes generator', () => {
     expect(ratio(rasterise({ ...base, categoryId: 1, angle: 0 }), Math.PI * 400)).toBeCloseTo(1, 1);
     expect(ratio(rasterise({ ...base, categoryId: 2, angle: Math.PI / 4 }), 2 * 400)).toBeCloseTo(1, 1); // side r√2
     expect(ratio(rasterise({ ...base, categoryId: 3, angle: 0.3 }), ((3 * Math.sqrt(3)) / 4) * 400)).toBeCloseTo(1, 1);
+  });
+
+  it('the hard variant: sizes 160–320, six classes, occlusion with at least half of each object visible, crowds and empty images', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shapes-hard-')), 'set');
+    const coco = await writeShapes(out, { n: 40, seed: 5, hard: true });
+    expect(coco.categories.map((c) => c.name)).toEqual([...HARD_SHAPE_CLASSES]);
+    const counts = coco.images.map((im) => coco.annotations.filter((a) => a.image_id === im.id).length);
+    expect(counts).toContain(0); // empty images
+    expect(Math.max(...counts)).toBeGreaterThanOrEqual(8); // a crowd
+    expect(new Set(coco.images.map((im) => im.width)).size).toBeGreaterThan(10);
+    let occluded = 0;
+    for (const image of coco.images) {
+      expect(image.width).toBeGreaterThanOrEqual(160);
+      expect(image.width).toBeLessThanOrEqual(320);
+      expect(image.height).toBeGreaterThanOrEqual(160);
+      expect(image.height).toBeLessThanOrEqual(320);
+      const { data: semantic, info } = await sharp(path.join(out, 'masks', image.file_name))
+        .toColourspace('b-w')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([image.width, image.height]);
+      const generated = makeHardShapesImage(5, image.id - 1);
+      for (const a of coco.annotations.filter((x) => x.image_id === image.id)) {
+        const m = decode(a.segmentation);
+        let count = 0;
+        for (let i = 0; i < m.data.length; i++) {
+          if (!m.data[i]) continue;
+          expect(semantic[i]).toBe(a.category_id); // visible pixels only: the mask PNG agrees
+          count++;
+        }
+        expect(a.area).toBe(count);
+        const o = generated.objects.find((g) => g.area === a.area && g.categoryId === a.category_id)!;
+        const full = rasterise(o, image.width, image.height).reduce((s, v) => s + v, 0);
+        expect(count).toBeGreaterThanOrEqual(0.5 * full); // at least half visible (border cuts aside: full is in-frame)
+        if (count < full) occluded++;
+      }
+    }
+    expect(occluded).toBeGreaterThan(0);
+    expect(Buffer.from(makeHardShapesImage(5, 3).pixels).equals(Buffer.from(makeHardShapesImage(5, 3).pixels))).toBe(true);
   });
 });

@@ -3,6 +3,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { encode, type RLE } from 'coco-ts-api';
 import { deriveSeed, Rng, writeFileAtomic } from '@cv/engine';
+import { distanceToGradient, maskBox, randomColor, rasterise, SHAPES_SIZE, type ShapeObject, type ShapesImage } from './shapes-geometry';
+import { HARD_SHAPE_CLASSES, makeHardShapesImage } from './shapes-hard';
+
+export * from './shapes-geometry';
 
 /**
  * The `shapes` detection / segmentation sets: RGB 160×160 images, a linear gradient between two random
@@ -12,92 +16,6 @@ import { deriveSeed, Rng, writeFileAtomic } from '@cv/engine';
  */
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle'] as const;
-export const SHAPES_SIZE = 160;
-
-export interface ShapeObject {
-  /** 1 = circle, 2 = square, 3 = triangle (COCO category ids; 0 in masks is background). */
-  categoryId: number;
-  cx: number;
-  cy: number;
-  /** Circumscribed radius in pixels (diameter 12–64). */
-  radius: number;
-  /** Rotation in radians (squares, triangles). */
-  angle: number;
-  color: [number, number, number];
-}
-
-export interface ShapesImage {
-  /** RGB bytes, 160×160×3. */
-  pixels: Uint8Array;
-  /** Semantic mask: class id per pixel, 0 = background. */
-  semantic: Uint8Array;
-  objects: (ShapeObject & { mask: Uint8Array; bbox: [number, number, number, number]; area: number })[];
-}
-
-/** Vertices of a rotated regular polygon with `n` sides and circumradius r. */
-function polygon(o: ShapeObject, n: number): [number, number][] {
-  return Array.from({ length: n }, (_, i) => {
-    const a = o.angle + (2 * Math.PI * i) / n - Math.PI / 2;
-    return [o.cx + o.radius * Math.cos(a), o.cy + o.radius * Math.sin(a)];
-  });
-}
-
-/** Is (x, y) inside a convex polygon (vertices in order)? */
-function insideConvex(vertices: [number, number][], x: number, y: number): boolean {
-  let sign = 0;
-  for (let i = 0; i < vertices.length; i++) {
-    const [ax, ay] = vertices[i];
-    const [bx, by] = vertices[(i + 1) % vertices.length];
-    const cross = (bx - ax) * (y - ay) - (by - ay) * (x - ax);
-    if (cross !== 0) {
-      if (sign === 0) sign = Math.sign(cross);
-      else if (Math.sign(cross) !== sign) return false;
-    }
-  }
-  return true;
-}
-
-/** The object's pixels (pixel centres inside the shape), as a 0/1 mask of the image. */
-export function rasterise(o: ShapeObject, size = SHAPES_SIZE): Uint8Array {
-  const mask = new Uint8Array(size * size);
-  const verts = o.categoryId === 2 ? polygon(o, 4) : o.categoryId === 3 ? polygon(o, 3) : null;
-  const r = Math.ceil(o.radius) + 1;
-  for (let y = Math.max(0, Math.floor(o.cy - r)); y < Math.min(size, Math.ceil(o.cy + r)); y++) {
-    for (let x = Math.max(0, Math.floor(o.cx - r)); x < Math.min(size, Math.ceil(o.cx + r)); x++) {
-      const px = x + 0.5;
-      const py = y + 0.5;
-      const inside = verts ? insideConvex(verts, px, py) : (px - o.cx) ** 2 + (py - o.cy) ** 2 <= o.radius ** 2;
-      if (inside) mask[y * size + x] = 1;
-    }
-  }
-  return mask;
-}
-
-/** Tight box [x, y, w, h] of a mask's pixels and their count. */
-function maskBox(mask: Uint8Array, size: number): { bbox: [number, number, number, number]; area: number } {
-  let [x1, y1, x2, y2, area] = [size, size, -1, -1, 0];
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      if (!mask[y * size + x]) continue;
-      area++;
-      x1 = Math.min(x1, x);
-      y1 = Math.min(y1, y);
-      x2 = Math.max(x2, x);
-      y2 = Math.max(y2, y);
-    }
-  }
-  return { bbox: [x1, y1, x2 - x1 + 1, y2 - y1 + 1], area };
-}
-
-/** Distance in RGB space from a colour to the segment between the two background colours. */
-function distanceToGradient(c: number[], a: number[], b: number[]): number {
-  const ab = b.map((v, i) => v - a[i]);
-  const len2 = ab.reduce((s, v) => s + v * v, 0);
-  const t = len2 ? Math.min(1, Math.max(0, c.reduce((s, v, i) => s + (v - a[i]) * ab[i], 0) / len2)) : 0;
-  return Math.sqrt(c.reduce((s, v, i) => s + (v - (a[i] + t * ab[i])) ** 2, 0));
-}
-
-const randomColor = (rng: Rng): [number, number, number] => [rng.int(256), rng.int(256), rng.int(256)];
 
 /** One image of the set, from its own seed (image i of seed s is the same whatever the set size). */
 export function makeShapesImage(seed: number, index: number, size = SHAPES_SIZE): ShapesImage {
@@ -165,7 +83,10 @@ export interface ShapesCoco {
  * @example
  * await writeShapes('datasets/shapes/train', { n: 3000, seed: 1 });
  */
-export async function writeShapes(out: string, { n, seed, onProgress }: { n: number; seed: number; onProgress?: (done: number) => void }): Promise<ShapesCoco> {
+export async function writeShapes(
+  out: string,
+  { n, seed, hard = false, onProgress }: { n: number; seed: number; hard?: boolean; onProgress?: (done: number) => void },
+): Promise<ShapesCoco> {
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`--n must be a positive integer, got ${n}`);
   if (fs.existsSync(out) && fs.readdirSync(out).length) throw new Error(`'${out}' exists and is not empty; choose another --out or remove it`);
   const tmp = `${out}.tmp-${process.pid}`;
@@ -173,24 +94,25 @@ export async function writeShapes(out: string, { n, seed, onProgress }: { n: num
   fs.mkdirSync(path.join(tmp, 'images'), { recursive: true });
   fs.mkdirSync(path.join(tmp, 'masks'), { recursive: true });
   const coco: ShapesCoco = {
-    info: { description: `shapes: ${n} images, seed ${seed}`, generator: 'npx nx run data:shapes' },
+    info: { description: `shapes${hard ? ' (hard)' : ''}: ${n} images, seed ${seed}`, generator: `npx nx run data:shapes${hard ? ' -- --hard' : ''}` },
     images: [],
-    categories: SHAPE_CLASSES.map((name, i) => ({ id: i + 1, name, supercategory: 'shape' })),
+    categories: (hard ? HARD_SHAPE_CLASSES : SHAPE_CLASSES).map((name, i) => ({ id: i + 1, name, supercategory: 'shape' })),
     annotations: [],
   };
   try {
     // Names of the mask values, for segmentation loaders (line i = value i).
-    fs.writeFileSync(path.join(tmp, 'masks', 'classes.txt'), ['background', ...SHAPE_CLASSES].join('\n') + '\n');
+    fs.writeFileSync(path.join(tmp, 'masks', 'classes.txt'), ['background', ...(hard ? HARD_SHAPE_CLASSES : SHAPE_CLASSES)].join('\n') + '\n');
     for (let i = 0; i < n; i++) {
-      const img = makeShapesImage(seed, i);
+      const img = hard ? makeHardShapesImage(seed, i) : { ...makeShapesImage(seed, i), width: SHAPES_SIZE, height: SHAPES_SIZE };
+      const { width, height } = img;
       const file = `${String(i).padStart(5, '0')}.png`;
       const raw = (data: Uint8Array, channels: 1 | 3) => {
-        const img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width: SHAPES_SIZE, height: SHAPES_SIZE, channels } });
+        const img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
         return (channels === 1 ? img.toColourspace('b-w') : img).png(); // masks: 8-bit grey PNGs, pixel = class id
       };
       await raw(img.pixels, 3).toFile(path.join(tmp, 'images', file));
       await raw(img.semantic, 1).toFile(path.join(tmp, 'masks', file));
-      coco.images.push({ id: i + 1, file_name: file, width: SHAPES_SIZE, height: SHAPES_SIZE });
+      coco.images.push({ id: i + 1, file_name: file, width, height });
       for (const o of img.objects) {
         coco.annotations.push({
           id: coco.annotations.length + 1,
@@ -198,7 +120,7 @@ export async function writeShapes(out: string, { n, seed, onProgress }: { n: num
           category_id: o.categoryId,
           bbox: o.bbox,
           area: o.area,
-          segmentation: encode({ height: SHAPES_SIZE, width: SHAPES_SIZE, data: o.mask }),
+          segmentation: encode({ height, width, data: o.mask }),
           iscrowd: 0,
         });
       }
