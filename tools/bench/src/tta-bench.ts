@@ -10,6 +10,7 @@
  *   npx nx run bench:tta -- --task segment --time 6.3
  *   npx nx run bench:tta -- --task detect --model models/detect/shapes --json
  *   npx nx run bench:tta -- --task detect --model models/detect/shapes --profile     # + µs per image by kernel
+ *   npx nx run bench:tta -- --task detect --hard --time 20                           # the hard variant of the sets
  *
  * With `--torch`, the same run also (1) trains the PyTorch anchor (tools/bench/torch_tta_train.py: a tiny YOLO or
  * U-Net of PyTorch's own) on the same files for the same budget, its per-epoch validation predictions scored here
@@ -41,6 +42,10 @@ const Schema = z.object({
   torch: z.boolean().default(false).describe('also time the PyTorch yardstick (tools/bench/torch_tta.py) in this run'),
   allowReferenceBlas: z.boolean().default(false).describe("with --torch: accept a PyTorch on Debian's reference BLAS"),
   json: z.boolean().default(false).describe('print one JSON object per line'),
+  hard: z
+    .boolean()
+    .default(false)
+    .describe('the hard shapes variant (data:shapes --hard: 6 classes, 160–320 px, textures, occlusion, crowds, empty images) instead of shapes'),
   fuse: z.boolean().default(true).describe('predict through the inference graph (BatchNorm folded, activations fused); --no-fuse: the saved graph'),
   train: z.string().default('').describe('extra options for <task>:train, as one string (e.g. "--batch-size 32")'),
   profile: z.boolean().default(false).describe('after the timings, one more predict pass with every kernel clocked: µs per image by kernel (stderr)'),
@@ -61,16 +66,16 @@ const root = process.cwd();
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 
 /** The shapes set at `dir` (written once; a folder from another generator or size is refused). */
-async function shapesSet(dir: string, n: number, seed: number): Promise<string> {
+async function shapesSet(dir: string, n: number, seed: number, hard: boolean): Promise<string> {
   const ann = path.join(dir, 'annotations.json');
-  const want = `shapes: ${n} images, seed ${seed}`;
+  const want = `shapes${hard ? ' (hard)' : ''}: ${n} images, seed ${seed}`;
   if (fs.existsSync(ann)) {
     const got = (JSON.parse(fs.readFileSync(ann, 'utf8')) as { info?: { description?: string } }).info?.description;
     if (got !== want) throw new ConfigError(`${dir} holds '${got}', not '${want}'; remove it or choose another --work`);
     return dir;
   }
   process.stderr.write(`writing ${dir} (${want})\n`);
-  await writeShapes(dir, { n, seed });
+  await writeShapes(dir, { n, seed, hard });
   return dir;
 }
 
@@ -274,8 +279,10 @@ function torchInfer(cfg: Config, val: string, modelDir: string, check: string): 
 async function main(argv: string[]): Promise<void> {
   const { config: cfg } = parseArgs(Schema, argv);
   const anchor = ANCHORS[cfg.task];
-  const trainDir = await shapesSet(path.join(cfg.work, 'shapes-train'), 3000, 1);
-  const valDir = await shapesSet(path.join(cfg.work, 'shapes-val'), 200, 2);
+  if (cfg.hard && cfg.torch) throw new ConfigError('--hard with --torch: the PyTorch anchors (tools/bench/torch_tta*.py) take 160² shapes only; drop one');
+  const set = cfg.hard ? 'hard' : 'shapes';
+  const trainDir = await shapesSet(path.join(cfg.work, `${set}-train`), 3000, 1, cfg.hard);
+  const valDir = await shapesSet(path.join(cfg.work, `${set}-val`), 200, 2, cfg.hard);
   const runDir = cfg.model ? null : await train(cfg, trainDir, valDir);
   const modelDir = cfg.model ?? path.join(runDir!, 'model');
   // The PyTorch anchor trains after ours (never beside it: two cores), before this process starts its own engine.
@@ -321,6 +328,7 @@ async function main(argv: string[]): Promise<void> {
   const anchorSummary = anchorRun ? summarize(anchorRun.rows, anchor.thresholds, [anchor.seconds / 2, anchor.seconds]) : null;
   const result = {
     task: cfg.task,
+    data: cfg.hard ? 'hard' : 'shapes',
     metric: anchor.name,
     run: runDir,
     model: modelDir,
@@ -359,7 +367,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const s = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} s`);
-  console.log(`\n${cfg.task}: ${anchor.name} on 200 validation images (shapes seed 2)${runDir ? `, run ${runDir}` : ''}`);
+  console.log(`\n${cfg.task}: ${anchor.name} on 200 validation images (${cfg.hard ? 'hard shapes' : 'shapes'} seed 2)${runDir ? `, run ${runDir}` : ''}`);
   if (runDir) {
     console.log(`| threshold | ${anchor.thresholds.map((t) => t.toFixed(3)).join(' | ')} |`);
     console.log(`| --- | ${anchor.thresholds.map(() => '---:').join(' | ')} |`);

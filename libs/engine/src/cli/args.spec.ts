@@ -34,6 +34,14 @@ describe('parseArgs', () => {
     expect(config.dataset).toBe('fashion-mnist');
   });
 
+  it('reads a number-or-keyword key (--imgsz 256 | auto) as a number when it is one', () => {
+    const S = z.object({ imgsz: z.union([z.number().int().positive(), z.literal('auto')]).default('auto') });
+    expect(parseArgs(S, []).config.imgsz).toBe('auto');
+    expect(parseArgs(S, ['--imgsz', '256']).config.imgsz).toBe(256);
+    expect(parseArgs(S, ['--imgsz=auto']).config.imgsz).toBe('auto');
+    expect(() => parseArgs(S, ['--imgsz', 'big'])).toThrow(/config key 'imgsz'/);
+  });
+
   it('returns a frozen config', () => {
     const { config } = parseArgs(Schema, []);
     expect(Object.isFrozen(config)).toBe(true);

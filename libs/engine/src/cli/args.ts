@@ -18,7 +18,7 @@ export interface ParsedArgs<T> {
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** A JSON-Schema view of one field (zod's public `toJSONSchema`): what a command-line string must become. */
-type FieldKind = 'number' | 'boolean' | 'array' | 'boolean-or-string' | 'string';
+type FieldKind = 'number' | 'boolean' | 'array' | 'boolean-or-string' | 'number-or-string' | 'string';
 
 interface JsonField {
   type?: string | string[];
@@ -35,6 +35,7 @@ function fieldKind(field: JsonField | undefined): FieldKind {
   if (field) collect(field);
   if (types.has('boolean') && types.has('string')) return 'boolean-or-string';
   if (types.has('boolean')) return 'boolean';
+  if ((types.has('number') || types.has('integer')) && types.has('string')) return 'number-or-string';
   if (types.has('number') || types.has('integer')) return 'number';
   if (types.has('array')) return 'array';
   return 'string';
@@ -55,6 +56,7 @@ function coerce(flag: string, raw: string, kind: FieldKind): unknown {
   }
   if (kind === 'array') return raw.split(',').map((s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s));
   if (kind === 'boolean-or-string') return raw === 'true' ? true : raw === 'false' ? false : raw; // e.g. --pretrained or --pretrained=dir
+  if (kind === 'number-or-string') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw; // e.g. --imgsz 256 or --imgsz auto
   return raw;
 }
 

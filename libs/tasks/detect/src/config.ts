@@ -27,7 +27,12 @@ export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3
     ),
   widthMult: z.number().positive().max(4).default(1).describe('--backbone of the reference architectures (resnet18, ...): torchvision width multiplier'),
   ...finetuneKeys,
-  imgsz: z.number().int().positive().default(160).describe('input size (square, a multiple of 32); images are letterboxed to it'),
+  imgsz: z
+    .union([z.number().int().positive(), z.literal('auto')])
+    .default('auto')
+    .describe(
+      "input size (square, a multiple of 32; images are letterboxed to it), or 'auto': the training images' median longer side, smaller where a --time budget would fit under 10 epochs (imgsz.ts)",
+    ),
   flip: z.number().min(0).max(1).default(0.5).describe('augment: horizontal flip probability'),
   scale: z.number().min(0).max(0.9).default(0.25).describe('augment: max relative scale change (random affine)'),
   translate: z.number().min(0).max(0.5).default(0.1).describe('augment: max translation, fraction of the size'),

@@ -49,12 +49,16 @@ function readCoco(file: string): CocoFile {
  * @example
  * const train = await loadCocoDetection('datasets/shapes/train/annotations.json', 'datasets/shapes/train/images', [160, 160]);
  */
-export async function loadCocoDetection(file: string, imageDir: string, imgsz: [number, number], categoryIds?: number[]): Promise<DetectionSet> {
+/** The letterbox size, or a function choosing it from the parsed COCO file (its images' sizes): `--imgsz auto`. */
+export type ImgszSpec = [number, number] | ((coco: CocoFile) => [number, number]);
+
+export async function loadCocoDetection(file: string, imageDir: string, imgsz: ImgszSpec, categoryIds?: number[]): Promise<DetectionSet> {
   return detectionSetOf(readCoco(file), file, imageDir, imgsz, categoryIds);
 }
 
 /** A parsed COCO detection file (from disk or converted from a YOLO dataset) as an in-memory set. */
-export async function detectionSetOf(coco: CocoFile, file: string, imageDir: string, imgsz: [number, number], categoryIds?: number[]): Promise<DetectionSet> {
+export async function detectionSetOf(coco: CocoFile, file: string, imageDir: string, size: ImgszSpec, categoryIds?: number[]): Promise<DetectionSet> {
+  const imgsz = typeof size === 'function' ? size(coco) : size;
   const cats = categoryIds ?? [...coco.categories].sort((a, b) => a.id - b.id).map((c) => c.id);
   const names = cats.map((id) => coco.categories.find((c) => c.id === id)?.name ?? String(id));
   const classOf = new Map(cats.map((id, i) => [id, i]));
@@ -141,7 +145,7 @@ export function subsetDetection(set: DetectionSet, indices: number[]): Detection
 export async function loadDetectionData(
   data: string,
   images: string | undefined,
-  imgsz: [number, number],
+  imgsz: ImgszSpec,
   split = 'train',
   categoryIds?: number[],
 ): Promise<DetectionSet> {

@@ -10,6 +10,7 @@ import { makeAnchors } from './boxes';
 import { type DetectTrainConfig, DetectTrainSchema } from './config';
 import { CROWD_CLASS, type DetectionSet, loadDetectionData, subsetDetection } from './data';
 import { readDatasetYaml } from './yolo-format';
+import { chooseImgsz, type ImgszChoice } from './imgsz';
 import { createDetectorWithStages, REG_MAX, STRIDES } from './models';
 import { loadPretrained, planFinetune, type FeatureInfo } from '@cv/backbones';
 import type { DetectorMetadata } from './predictor';
@@ -21,29 +22,57 @@ export interface DetectData {
   train: DetectionSet;
   val: DetectionSet;
   valDescription: string;
+  /** The input size (from --imgsz, or chosen by `chooseImgsz`) and what it came from. */
+  imgsz: number;
+  imgszReason: string;
 }
 
-async function prepare(cfg: DetectTrainConfig): Promise<DetectData> {
+/** The input size of the model a resumed run continues (its last checkpoint), so `--imgsz auto` keeps it. */
+function checkpointImgsz(runDir: string): number | null {
+  const file = path.join(runDir, 'checkpoints', 'last', 'model', 'model.json');
+  if (!fs.existsSync(file)) return null;
+  const m = /"batch_input_shape":\[null,(\d+),(\d+),/.exec(fs.readFileSync(file, 'utf8'));
+  return m ? Number(m[1]) : null;
+}
+
+async function prepare(cfg: DetectTrainConfig, resumeDir?: string): Promise<DetectData> {
   if (!cfg.data) {
     throw new ConfigError(
       'detect:train needs --data <annotations.json | data.yaml> (make a set with: npx nx run data:shapes -- --out datasets/shapes/train --n 3000)',
     );
   }
-  if (cfg.imgsz % 32) throw new ConfigError(`config key 'imgsz': ${cfg.imgsz} is not a multiple of 32`);
-  const size: [number, number] = [cfg.imgsz, cfg.imgsz];
-  const all = await loadDetectionData(cfg.data, cfg.images, size, 'train');
+  if (cfg.imgsz !== 'auto' && cfg.imgsz % 32) throw new ConfigError(`config key 'imgsz': ${cfg.imgsz} is not a multiple of 32 (or use auto)`);
+  let choice: ImgszChoice = { imgsz: cfg.imgsz === 'auto' ? 0 : cfg.imgsz, reason: `imgsz ${cfg.imgsz}` };
+  const all = await loadDetectionData(
+    cfg.data,
+    cfg.images,
+    (coco) => {
+      const resumed = cfg.imgsz === 'auto' && resumeDir ? checkpointImgsz(resumeDir) : null;
+      if (resumed) choice = { imgsz: resumed, reason: `imgsz ${resumed} (auto, kept from the run being resumed)` };
+      else if (cfg.imgsz === 'auto') choice = chooseImgsz(coco.images, cfg.time);
+      return [choice.imgsz, choice.imgsz];
+    },
+    'train',
+  );
+  const size: [number, number] = [choice.imgsz, choice.imgsz];
+  const chosen = { imgsz: choice.imgsz, imgszReason: choice.reason };
   const yamlVal = /\.ya?ml$/i.test(cfg.data) && !!readDatasetYaml(cfg.data).dirs.val;
   if (cfg.valData || yamlVal) {
     const val = cfg.valData
       ? await loadDetectionData(cfg.valData, cfg.valImages, size, 'val', all.categoryIds)
       : await loadDetectionData(cfg.data, undefined, size, 'val', all.categoryIds);
-    return { train: all, val, valDescription: `${cfg.valData ?? `${cfg.data} (val)`} (${val.length} images)` };
+    return { train: all, val, valDescription: `${cfg.valData ?? `${cfg.data} (val)`} (${val.length} images)`, ...chosen };
   }
   const order = new Rng(deriveSeed(cfg.seed, 'val-split')).shuffle(Array.from({ length: all.length }, (_, i) => i)) as number[];
   const nVal = Math.max(1, Math.round(all.length * 0.1));
   const valIdx = order.slice(0, nVal).sort((a, b) => a - b);
   const trainIdx = order.slice(nVal).sort((a, b) => a - b);
-  return { train: subsetDetection(all, trainIdx), val: subsetDetection(all, valIdx), valDescription: `a seeded 10 % of ${cfg.data} (${nVal} images)` };
+  return {
+    train: subsetDetection(all, trainIdx),
+    val: subsetDetection(all, valIdx),
+    valDescription: `a seeded 10 % of ${cfg.data} (${nVal} images)`,
+    ...chosen,
+  };
 }
 
 /** `--preview N`: the first N augmented training samples with their boxes drawn, in `<run>/preview/` (replica 0). */
@@ -101,12 +130,17 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
   command: 'detect:train',
   root: 'runs/detect',
   schema: DetectTrainSchema,
-  data: ({ cfg }) => prepare(cfg),
-  describeData: ({ train, val, valDescription }) =>
-    `data: ${train.length} training images, classes ${train.classNames.join(', ')}; validation: ${valDescription}; ${val.coco.annotations.length} validation objects`,
-  async build({ train, val }, { cfg, main, runDir, initialModel, resume }) {
+  data: ({ cfg, resume, runDir }) => prepare(cfg, resume ? runDir : undefined),
+  describeData: ({ train, val, valDescription, imgszReason }) =>
+    `data: ${train.length} training images, classes ${train.classNames.join(', ')}; validation: ${valDescription}; ${val.coco.annotations.length} validation objects; ${imgszReason}`,
+  async build({ train, val, imgsz: size }, { cfg, main, runDir, initialModel, resume }) {
     const numClasses = train.classNames.length;
-    const imgsz: [number, number] = [cfg.imgsz, cfg.imgsz];
+    const imgsz: [number, number] = [size, size];
+    if (initialModel) {
+      const shape = initialModel.inputs[0].shape;
+      if (shape[1] !== size || shape[2] !== size)
+        throw new ConfigError(`the model to continue from takes ${shape[1]}×${shape[2]} inputs, not ${size}×${size}; pass --imgsz ${shape[1]}`);
+    }
     // A given model (a replica's copy, a model to continue from) is used as is: no backbone stages to freeze by.
     const built = initialModel
       ? null
@@ -154,10 +188,10 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       accumulate: cfg.accumulate,
       weightDecay: cfg.weightDecay,
     });
-    const meta = metadataOf(cfg, train);
+    const meta = metadataOf(cfg, train, size);
     return {
       task,
-      summary: `model: ${cfg.model}${cfg.backbone ? ` (backbone ${cfg.backbone})` : ''} (${model.countParams().toLocaleString('en')} parameters), input ${cfg.imgsz}×${cfg.imgsz}, ${anchors.count} anchors${plan.summary}`,
+      summary: `model: ${cfg.model}${cfg.backbone ? ` (backbone ${cfg.backbone})` : ''} (${model.countParams().toLocaleString('en')} parameters), input ${size}×${size}, ${anchors.count} anchors${plan.summary}`,
       lrScales: plan.lrScales,
       best: { monitor: 'val_map', mode: 'max' },
       stopMonitor: 'val_map',
@@ -166,8 +200,8 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
       callbacks: cfg.preview > 0 ? [new AugmentPreview(loader, cfg.preview, path.join(runDir, 'preview'), train.classNames)] : [],
     };
   },
-  async finish({ cfg, runDir, data: { train, val }, fit, models, backend }) {
-    const meta = metadataOf(cfg, train);
+  async finish({ cfg, runDir, data: { train, val, imgsz }, fit, models, backend }) {
+    const meta = metadataOf(cfg, train, imgsz);
     await saveModel(models.model, path.join(runDir, 'model'), meta);
     const results = await detectSet(models.model, meta, val, { conf: cfg.conf, iou: cfg.iou, maxDet: cfg.maxDet });
     const r = evaluateDetections(val.coco as unknown as CocoDataset, results);
@@ -191,12 +225,12 @@ export const detectTask: TaskDefinition<typeof DetectTrainSchema, DetectData, im
   },
 };
 
-function metadataOf(cfg: DetectTrainConfig, train: DetectionSet): DetectorMetadata {
+function metadataOf(cfg: DetectTrainConfig, train: DetectionSet, imgsz: number): DetectorMetadata {
   return {
     task: 'detect',
     classNames: train.classNames,
     categoryIds: train.categoryIds,
-    imgsz: [cfg.imgsz, cfg.imgsz],
+    imgsz: [imgsz, imgsz],
     strides: STRIDES,
     regMax: REG_MAX,
     model: cfg.backbone ? `${cfg.model}+${cfg.backbone}` : cfg.model,
