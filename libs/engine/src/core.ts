@@ -23,4 +23,4 @@ export { registerWasmTrainingKernels } from './kernels/register';
 export { registerWebgpuKernels } from './kernels/webgpu/register';
 export type { Logs, StepContext, TrainTask } from './train/types';
 export { fuseForInference } from './infer/fuse';
-export { resolvePrecision, withTrainingPrecision, trainingPrecision, type Precision } from './infer/precision';
+export { resolvePrecision, withTrainingPrecision, trainingPrecision, type Precision } from './kernels/precision';

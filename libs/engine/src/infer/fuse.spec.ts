@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
 import { fuseForInference } from './fuse';
-import { resolvePrecision } from './precision';
+import { resolvePrecision } from '../kernels/precision';
 import { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon } from '../kernels/native/addon';
 import { available } from '../testing/requirements';
 import { relativeError, values } from '../kernels/oracle';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { markInferenceFilter, releaseInferenceFilter, resolvePrecision, type Precision } from './precision';
+import { markInferenceFilter, releaseInferenceFilter, resolvePrecision, type Precision } from '../kernels/precision';
 
 /**
  * Inference graphs: a trained model's Conv2D → BatchNormalization (→ activation) chains become one convolution

@@ -1,5 +1,5 @@
 import { setNativeFusedActivations } from './fuse';
-import { setNativeFilterSupport } from './precision';
+import { setNativeFilterSupport } from '../kernels/precision';
 import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from '../kernels/native/addon';
 import { offsetOf, runNative, size, type WasmBackend } from '../kernels/native/heap';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerEngineLayers } from './layers';
 import { fuseForInference } from './fuse';
-import type { Precision } from './precision';
+import type { Precision } from '../kernels/precision';
 import type { DecodedImage } from './preprocess';
 
 /** What every saved model carries in model.json's `userDefinedMetadata`: at least the task that made it. */

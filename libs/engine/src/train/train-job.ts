@@ -5,7 +5,7 @@ import { type BackendInfo, initBackend } from '../infer/backend';
 import { type Callback, EarlyStopping, type Logs, type MonitorMode, TerminateOnNaN } from './callbacks';
 import { cloneModel, EmaCallback, ModelEma } from './ema';
 import { writeFileAtomic } from '../infer/files';
-import { resolvePrecision } from '../infer/precision';
+import { resolvePrecision } from '../kernels/precision';
 import { RESUMABLE_KEYS, type JobConfig } from '../cli/job-schema';
 import { MetricsLogger, ModelCheckpoint, ProgressBar } from './logging';
 import { replicaJob, replicaRank, resolveWorkers, startReplicas } from './parallel';

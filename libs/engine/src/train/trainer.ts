@@ -7,7 +7,7 @@ import { loadCheckpoint, readCheckpointState, type TrainState } from './checkpoi
 import { isStepSeeded } from '../infer/layers';
 import type { Replicas } from './parallel';
 import { deriveSeed, Rng } from '../infer/rng';
-import { withTrainingPrecision } from '../infer/precision';
+import { withTrainingPrecision } from '../kernels/precision';
 
 export type { StepContext, TrainTask } from './types';
 

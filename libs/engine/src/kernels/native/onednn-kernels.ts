@@ -3,7 +3,7 @@ import type { OneDnnAddon } from './addon';
 import { elementwiseImplementations } from './elementwise';
 import { allFloat, offsetOf, runNative, size, type KernelArgs, type NativeImpl, type WasmBackend } from './heap';
 import { packArgs } from './layouts';
-import { inferenceFilterMark, trainingPrecision } from '../../infer/precision';
+import { inferenceFilterMark, trainingPrecision } from '../precision';
 
 type Attrs = Record<string, any>;
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, relativeError, run, values, type Inputs } from '../oracle';
-import { trainingPrecision, withTrainingPrecision } from '../../infer/precision';
+import { trainingPrecision, withTrainingPrecision } from '../precision';
 import { initBackend, type BackendInfo } from '../../infer/backend';
 import { available } from '../../testing/requirements';
 import { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon } from './addon';
