@@ -49,7 +49,7 @@ async function prepare(cfg: DetectTrainConfig, resumeDir?: string): Promise<Dete
     (coco) => {
       const resumed = cfg.imgsz === 'auto' && resumeDir ? checkpointImgsz(resumeDir) : null;
       if (resumed) choice = { imgsz: resumed, reason: `imgsz ${resumed} (auto, kept from the run being resumed)` };
-      else if (cfg.imgsz === 'auto') choice = chooseImgsz(coco.images, cfg.time);
+      else if (cfg.imgsz === 'auto') choice = chooseImgsz(coco.images, cfg.time > 0 ? cfg.time : undefined);
       return [choice.imgsz, choice.imgsz];
     },
     'train',

@@ -23,6 +23,7 @@ describe('--imgsz auto', () => {
     expect(chooseImgsz(hard, 9).imgsz).toBe(160);
     expect(chooseImgsz(hard, 600).imgsz).toBe(320);
     expect(chooseImgsz(hard).imgsz).toBe(320); // --epochs: no budget to fit
+    expect(chooseImgsz(hard, 0).imgsz).toBe(320); // --time 0 (the default) is no budget either
     expect(chooseImgsz(square(3000, 160), 0.1).imgsz).toBe(160); // the data's own size is never cut
   });
 });

@@ -5,7 +5,7 @@
  *
  * - the data's size: the median longer side of the training images, rounded up to a multiple of 32 (the
  *   detector's largest stride), between 64 and 640 — images are never upscaled past what they hold;
- * - the budget (`--time` only): no larger than the size at which the budget still fits `MIN_EPOCHS` epochs,
+ * - the budget (`--time` > 0 only): no larger than the size at which the budget still fits `MIN_EPOCHS` epochs,
  *   estimated from the default detector's training speed at 160² (`REFERENCE_IMG_PER_S`, measured on 2 cores:
  *   docs/results/tta.md) scaled by the pixel count, and never below 160 on that account.
  *
@@ -39,7 +39,7 @@ export function chooseImgsz(sizes: { width: number; height: number }[], minutes?
   const native = Math.min(HI, Math.max(LO, ceil32(median)));
   let imgsz = native;
   let why = `median longer side ${median} px`;
-  if (minutes !== undefined) {
+  if (minutes !== undefined && minutes > 0) {
     let cap = native;
     while (cap > FLOOR && epochsAt(cap, sizes.length, minutes) < MIN_EPOCHS) cap -= STRIDE;
     if (cap < native) {
