@@ -112,3 +112,10 @@ export function distanceToGradient(c: number[], a: number[], b: number[]): numbe
 }
 
 export const randomColor = (rng: Rng): [number, number, number] => [rng.int(256), rng.int(256), rng.int(256)];
+
+/** A colour at least `minDistance` from the background gradient c0 → c1 (up to 51 draws), or null. */
+export function objectColour(rng: Rng, c0: number[], c1: number[], minDistance: number): [number, number, number] | null {
+  let color = randomColor(rng);
+  for (let k = 0; k < 50 && distanceToGradient(color, c0, c1) < minDistance; k++) color = randomColor(rng);
+  return distanceToGradient(color, c0, c1) < minDistance ? null : color;
+}

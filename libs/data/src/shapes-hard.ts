@@ -1,5 +1,5 @@
 import { deriveSeed, Rng } from '@cv/engine';
-import { distanceToGradient, maskBox, randomColor, rasterise, type ShapeObject, type ShapesImage } from './shapes-geometry';
+import { maskBox, objectColour, randomColor, rasterise, type ShapeObject, type ShapesImage } from './shapes-geometry';
 
 /**
  * The hard variant of `shapes` (`data:shapes -- --hard`): what a detector meets past the toy set. Six classes
@@ -63,9 +63,8 @@ export function makeHardShapesImage(seed: number, index: number): SizedShapesIma
       angle: rng.uniform(0, 2 * Math.PI),
       color: [0, 0, 0],
     };
-    let color = randomColor(rng);
-    for (let k = 0; k < 50 && distanceToGradient(color, c0, c1) < 70; k++) color = randomColor(rng);
-    if (distanceToGradient(color, c0, c1) < 70) continue;
+    const color = objectColour(rng, c0, c1, 70);
+    if (!color) continue;
     o.color = color;
     const mask = rasterise(o, width, height);
     let area = 0;

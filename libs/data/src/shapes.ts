@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { encode, type RLE } from 'coco-ts-api';
 import { deriveSeed, Rng, writeFileAtomic } from '@cv/engine';
-import { distanceToGradient, maskBox, randomColor, rasterise, SHAPES_SIZE, type ShapeObject, type ShapesImage } from './shapes-geometry';
+import { maskBox, objectColour, randomColor, rasterise, SHAPES_SIZE, type ShapeObject, type ShapesImage } from './shapes-geometry';
 import { HARD_SHAPE_CLASSES, makeHardShapesImage } from './shapes-hard';
 
 export * from './shapes-geometry';
@@ -46,9 +46,8 @@ export function makeShapesImage(seed: number, index: number, size = SHAPES_SIZE)
       angle: rng.uniform(0, 2 * Math.PI),
       color: [0, 0, 0],
     };
-    let color = randomColor(rng);
-    for (let k = 0; k < 50 && distanceToGradient(color, c0, c1) < 90; k++) color = randomColor(rng);
-    if (distanceToGradient(color, c0, c1) < 90) continue;
+    const color = objectColour(rng, c0, c1, 90);
+    if (!color) continue;
     o.color = color;
     const mask = rasterise(o, size);
     const { bbox, area } = maskBox(mask, size);
