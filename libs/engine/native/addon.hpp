@@ -245,5 +245,9 @@ napi_value SwishGrad(napi_env env, napi_callback_info info);
 napi_value Adam(napi_env env, napi_callback_info info);
 napi_value ReleaseFilter(napi_env env, napi_callback_info info);
 napi_value FastBf16(napi_env env, napi_callback_info info);
+napi_value GraphCreate(napi_env env, napi_callback_info info);
+napi_value GraphRun(napi_env env, napi_callback_info info);
+napi_value GraphRelease(napi_env env, napi_callback_info info);
+napi_value PixelsToUnit(napi_env env, napi_callback_info info);
 
 }  // namespace cv

@@ -94,6 +94,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"mallocTrim", nullptr, MallocTrim, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"releaseFilter", nullptr, ReleaseFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"fastBf16", nullptr, FastBf16, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"graphCreate", nullptr, GraphCreate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"graphRun", nullptr, GraphRun, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"graphRelease", nullptr, GraphRelease, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pixelsToUnit", nullptr, PixelsToUnit, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -127,10 +127,26 @@ async function train(cfg: Config, train: string, val: string): Promise<string> {
  */
 async function profilePredict(modelDir: string, cfg: Config, images: DecodedImage[], precision: 'f32' | 'bf16'): Promise<void> {
   const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse, precision });
+  const stages = { preprocess: 0, inference: 0, postprocess: 0 };
   const run = () => {
-    for (let i = 0; i < images.length; i += cfg.batch) predictor.predict(images.slice(i, i + cfg.batch));
+    for (let i = 0; i < images.length; i += cfg.batch) {
+      const batch = images.slice(i, i + cfg.batch);
+      predictor.predict(batch);
+      for (const k of Object.keys(stages) as (keyof typeof stages)[]) stages[k] += predictor.timing[k] * batch.length;
+    }
   };
   run();
+  Object.keys(stages).forEach((k) => (stages[k as keyof typeof stages] = 0));
+  run();
+  run();
+  const n0 = images.length * 2;
+  console.error(
+    `predict stages (${precision}, batch ${cfg.batch}, ${(predictor.model as { graph?: string }).graph ?? 'layers'} graph): ` +
+      Object.entries(stages)
+        .map(([k, ms]) => `${k} ${((ms * 1000) / n0).toFixed(0)} µs`)
+        .join(', ') +
+      ' per image (two passes after a warm-up)',
+  );
   const times = new Map<string, { ms: number; calls: number }>();
   instrumentKernels(tf.getBackend(), (name, ms) => {
     const e = times.get(name) ?? { ms: 0, calls: 0 };

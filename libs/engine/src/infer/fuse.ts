@@ -28,6 +28,16 @@ export function setNativeFusedActivations(names: string[]): void {
   nativeActivations = new Set(names);
 }
 
+/** A folded convolution's filter, bias, fused activation and geometry (`foldedParts`). */
+export interface FoldedParts {
+  filter: tf.Tensor4D;
+  bias: tf.Tensor1D;
+  activation: string;
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  dilationRate: [number, number] | number;
+}
+
 /** A convolution with its BatchNorm folded in and its activation fused: inference only, never saved. */
 class FoldedConv2D extends tf.layers.Layer {
   static readonly className = 'CvFoldedConv2D';
@@ -46,6 +56,12 @@ class FoldedConv2D extends tf.layers.Layer {
 
   computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
     return this.conv.computeOutputShape(inputShape);
+  }
+
+  /** What a graph compiler needs: the folded filter (HWIO) and bias, the fused activation, the convolution's geometry. */
+  parts(): FoldedParts {
+    const cfg = this.conv.getConfig() as { strides: [number, number]; padding: 'same' | 'valid'; dilationRate: [number, number] | number };
+    return { filter: this.filter, bias: this.bias, activation: this.activation, strides: cfg.strides, padding: cfg.padding, dilationRate: cfg.dilationRate };
   }
 
   call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -74,6 +90,11 @@ class FoldedConv2D extends tf.layers.Layer {
     tf.dispose([this.filter, this.bias]);
     return super.dispose() as never;
   }
+}
+
+/** The parts of an inference graph's folded convolution (a layer `fuseForInference` made), or null for any other layer. */
+export function foldedParts(layer: tf.layers.Layer): FoldedParts | null {
+  return layer instanceof FoldedConv2D ? layer.parts() : null;
 }
 
 interface LayerNode {

@@ -1,5 +1,8 @@
 import { setNativeFusedActivations } from './fuse';
 import { setNativeFilterSupport } from '../kernels/precision';
+import { compileNativeGraph, NativeGraphModel } from './native-graph';
+import { setInferenceGraphCompiler } from './predictor';
+import { setPixelWriter, type DecodedImage } from './preprocess';
 import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from '../kernels/native/addon';
 import { offsetOf, runNative, size, type WasmBackend } from '../kernels/native/heap';
@@ -201,6 +204,18 @@ const fusedSwish: SwishApply = function (this: unknown, x, alpha = 1) {
   return alpha === 1 && fusedOn(x, 'CvSwish') ? swishOp(x) : original.apply.call(this, x, alpha);
 };
 
+/** A batch of images at the input size as one float tensor of bytes / 255, written in place on the wasm heap. */
+function writePixels(addon: OneDnnAddon, images: DecodedImage[], shape: [number, number, number, number]): tf.Tensor4D | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const b = tf.backend() as unknown as WasmBackend;
+  const out = b.makeOutput(shape, 'float32');
+  const heap = b.wasm.HEAPU8.buffer; // after allocating: allocation can grow (replace) the buffer
+  const at = offsetOf(b, out);
+  const per = shape[1] * shape[2] * shape[3];
+  images.forEach((img, i) => addon.pixelsToUnit!(heap, img.data, at + i * per));
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor4D;
+}
+
 /** Registers the fused kernels and wraps BatchNormalization / swish / Adam (idempotent). */
 export function installFusedLayers(addon: OneDnnAddon): void {
   for (const config of kernelConfigs(addon)) {
@@ -230,7 +245,7 @@ export function uninstallFusedLayers(): void {
 /**
  * Registers the oneDNN kernels over the wasm backend's current ones (call after the engine's composed wasm
  * kernels are registered), then the fused BatchNorm / swish / Adam layers over them; each kernel keeps the previous
- * one for the cases oneDNN does not take. Idempotent. `CV_ONEDNN_SKIP=Conv2D,Sum,fused-layers` leaves those out.
+ * one for the cases oneDNN does not take. Idempotent. `CV_ONEDNN_SKIP=Conv2D,Sum,fused-layers,graph` leaves those out (`graph`: the inference graph runner).
  *
  * @example
  * const loaded = loadOneDnnAddon();
@@ -242,10 +257,21 @@ export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (proc
   setNativeFusedActivations(skip.includes('FusedConv2D') ? [] : ['swish']);
   const nativeConv = !skip.includes('FusedConv2D') && typeof addon.releaseFilter === 'function';
   setNativeFilterSupport(nativeConv ? { release: (key) => addon.releaseFilter!(key), fastBf16: addon.fastBf16?.() ?? false } : null);
+  setPixelWriter(typeof addon.pixelsToUnit === 'function' ? (images, shape) => writePixels(addon, images, shape) : null);
+  setInferenceGraphCompiler(
+    skip.includes('graph')
+      ? null
+      : (model) => {
+          const compiled = tf.getBackend() === 'wasm' ? compileNativeGraph(addon, model) : null;
+          return compiled instanceof NativeGraphModel ? compiled : null;
+        },
+  );
 }
 
 /** Puts back the kernels and layers that `registerOneDnnKernels` wrapped (pure wasm again). */
 export function unregisterOneDnnKernels(): void {
+  setPixelWriter(null);
+  setInferenceGraphCompiler(null);
   setNativeFusedActivations([]);
   setNativeFilterSupport(null);
   uninstallFusedLayers();

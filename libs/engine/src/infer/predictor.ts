@@ -110,11 +110,23 @@ export interface LoadOptions {
   fuse?: boolean;
   /** The folded convolutions' precision (see `Precision`; default `f32`). */
   precision?: Precision;
+  /**
+   * tfjs on the native kernels: run the inference graph as one native call per batch (`compileNativeGraph`) where
+   * it has only layers the graph runner takes (default true; false runs it layer by layer).
+   */
+  graph?: boolean;
   /** A URL's weights as they arrive: called with the fraction loaded, 0..1 (a page's first-load progress bar). */
   onProgress?: (fraction: number) => void;
 }
 
 type Opener = (source: string, options: LoadOptions) => Promise<InferenceModel | null>;
+type GraphCompiler = (model: tf.LayersModel & { precision?: 'f32' | 'bf16' }) => InferenceModel | null;
+let graphCompiler: GraphCompiler | null = null;
+
+/** Set by the native kernels' registration (Node): how an inference graph becomes one native call per batch; null unsets. */
+export function setInferenceGraphCompiler(compile: GraphCompiler | null): void {
+  graphCompiler = compile;
+}
 let localOpener: Opener | null = null;
 
 /** Node: how a local folder opens under another runtime than tfjs (set by the engine's ONNX entry). */
@@ -137,7 +149,10 @@ export async function loadPredictor(source: ModelSource, options: LoadOptions = 
   if (!model && options.runtime === 'onnx') throw new Error(`${where}: the ONNX runtime is available in Node for local model folders only`);
   model ??= await loadModelFrom(source, options.onProgress);
   // Conv + BatchNorm (+ activation) folded into one kernel; `fuse: false` keeps the saved graph as it is.
-  if (model instanceof tf.LayersModel && options.fuse !== false) model = fuseForInference(model, { precision: options.precision });
+  if (model instanceof tf.LayersModel && options.fuse !== false) {
+    const fused = fuseForInference(model, { precision: options.precision });
+    model = (options.graph !== false && graphCompiler?.(fused)) || fused;
+  }
   return predictorFor(model, where);
 }
 

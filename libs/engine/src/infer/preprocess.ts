@@ -153,6 +153,17 @@ export async function fitImageToBytes(img: DecodedImage, spec: InputSpec, where 
   }
 }
 
+type PixelWriter = (images: DecodedImage[], shape: [number, number, number, number]) => tf.Tensor4D | null;
+let pixelWriter: PixelWriter | null = null;
+
+/**
+ * Set by the native kernels' registration (Node): writes a batch of images already at the input size straight
+ * into one float tensor as bytes / 255 (the values `toUnitRange` gives), or returns null to leave it to tfjs.
+ */
+export function setPixelWriter(write: PixelWriter | null): void {
+  pixelWriter = write;
+}
+
 /**
  * A batch of decoded images of any sizes as the model's input: [B, H, W, C] floats in 0..1, with each
  * image's letterbox transform (identity scale for 'resize').
@@ -167,9 +178,10 @@ export function prepareInput(images: DecodedImage[], spec: InputSpec): { x: tf.T
     // Images already at the input size with the input's channels (a validation set, a camera at the model's size):
     // nothing to resize, pad or convert, so the batch's bytes are copied once (natively converted to floats) and
     // scaled by one op — the same values as the per-image path.
-    const bytes = new Float32Array(images.length * h * w * c);
-    images.forEach((img, i) => bytes.set(img.data, i * h * w * c));
-    const x = tf.tidy(() => toUnitRange(tf.tensor4d(bytes, [images.length, h, w, c])) as tf.Tensor4D);
+    const written = pixelWriter?.(images, [images.length, h, w, c]);
+    const bytes = written ? null : new Float32Array(images.length * h * w * c);
+    images.forEach((img, i) => bytes?.set(img.data, i * h * w * c));
+    const x = written ?? tf.tidy(() => toUnitRange(tf.tensor4d(bytes!, [images.length, h, w, c])) as tf.Tensor4D);
     return { x, transforms: images.map((img) => ({ scale: 1, padX: 0, padY: 0, width: img.width, height: img.height })) };
   }
   const fitted = images.map((img, i) => fitImage(img, spec, `image ${i}`));

@@ -99,7 +99,8 @@ export async function openVal<S extends z.ZodObject, P extends Predictor, D, R>(
   const precision = (predictor.model as { precision?: string }).precision;
   const runtime =
     (predictor.model.runtime ?? (backend.adapter ? `webgpu on ${backend.adapter.description || backend.adapter.architecture}` : backend.name)) +
-    (precision === 'bf16' ? ' (bf16 convolutions)' : '');
+    (precision === 'bf16' ? ' (bf16 convolutions)' : '') +
+    ((predictor.model as { graph?: string }).graph === 'native' ? ', native graph' : '');
   const ctx: ValContext<z.infer<S>, P> = { cfg, predictor, outDir: cfg.out ?? def.outDir?.(cfg), runtime, timer, modelDir };
   const data = await timer.time('data', () => def.data(ctx));
   return { ctx, data };

@@ -36,6 +36,16 @@ export interface OneDnnAddon {
   releaseFilter?(key: number): number;
   /** Whether oneDNN runs bf16 convolutions natively on this CPU (AMX or AVX512-BF16). */
   fastBf16?(): boolean;
+  /**
+   * The inference graph runner (graph.cc): compiles a spec (infer/native-graph.ts) with its weights into a graph of
+   * the calling thread; `graphRun` runs it on a batch of `batch` images, reading the input and writing the outputs in
+   * place at the float offsets `io` of `heap`; false where oneDNN has no implementation for one of its layers.
+   */
+  graphCreate?(spec: Int32Array, weights: Float32Array): number;
+  graphRun?(id: number, heap: ArrayBufferLike, batch: number, io: Int32Array): boolean;
+  graphRelease?(id: number): boolean;
+  /** Writes bytes / 255 as floats (tfjs's RealDiv values) into `heap` from float offset `offset`. */
+  pixelsToUnit?(heap: ArrayBufferLike, bytes: Uint8Array | Uint8ClampedArray, offset: number): boolean;
   /** glibc's malloc_trim(0): free C-heap pages back to the system; false where nothing was released. */
   mallocTrim?(): boolean;
 }
