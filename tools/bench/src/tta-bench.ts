@@ -47,6 +47,7 @@ const Schema = z.object({
     .default(false)
     .describe('the hard shapes variant (data:shapes --hard: 6 classes, 160–320 px, textures, occlusion, crowds, empty images) instead of shapes'),
   fuse: z.boolean().default(true).describe('predict through the inference graph (BatchNorm folded, activations fused); --no-fuse: the saved graph'),
+  graph: z.boolean().default(true).describe('run the inference graph as one native call per batch where it can (--no-graph: layer by layer)'),
   train: z.string().default('').describe('extra options for <task>:train, as one string (e.g. "--batch-size 32")'),
   profile: z.boolean().default(false).describe('after the timings, one more predict pass with every kernel clocked: µs per image by kernel (stderr)'),
   precision: z
@@ -126,7 +127,11 @@ async function train(cfg: Config, train: string, val: string): Promise<string> {
  * tfjs's per-op work, NMS), printed to stderr.
  */
 async function profilePredict(modelDir: string, cfg: Config, images: DecodedImage[], precision: 'f32' | 'bf16'): Promise<void> {
-  const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse, precision });
+  const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, {
+    fuse: cfg.fuse,
+    graph: cfg.graph,
+    precision,
+  });
   const stages = { preprocess: 0, inference: 0, postprocess: 0 };
   const run = () => {
     for (let i = 0; i < images.length; i += cfg.batch) {
@@ -305,14 +310,14 @@ async function main(argv: string[]): Promise<void> {
   const anchorRun = cfg.torch && runDir ? await torchTrain(cfg, trainDir, valDir) : null;
 
   await initBackend({ log: !cfg.json });
-  const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse });
+  const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse, graph: cfg.graph });
   const images = await Promise.all(listImages(path.join(valDir, 'images')).map((f) => decodeImage(f)));
   const inferImgPerS = await inferSpeed(predictor, images, cfg.batch);
   // The same Predictor path with bf16 convolutions (AMX / AVX512-BF16 cores), where they run.
   const half = cfg.fuse && cfg.precision !== 'f32' && resolvePrecision(cfg.precision, tf.getBackend()) === 'bf16';
   let bf16InferImgPerS: number | null = null;
   if (half) {
-    const p16 = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { precision: 'bf16' });
+    const p16 = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { graph: cfg.graph, precision: 'bf16' });
     bf16InferImgPerS = await inferSpeed(p16, images, cfg.batch);
     p16.dispose();
   }
@@ -355,6 +360,7 @@ async function main(argv: string[]): Promise<void> {
     scoreAt,
     inferImgPerS,
     bf16InferImgPerS,
+    graph: (predictor.model as { graph?: string }).graph ?? 'layers',
     inferBatch: cfg.batch,
     torchInferImgPerS: torch?.inferImgPerS ?? null,
     torchBlas: torch?.blas ?? null,

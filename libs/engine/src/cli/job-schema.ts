@@ -93,6 +93,10 @@ export const runtimeKeys = {
     .describe(
       'convolutions in f32, or bf16 (inputs and filters rounded to bfloat16, f32 sums; AMX / AVX512-BF16 CPUs); auto: bf16 where the CPU runs it natively',
     ),
+  graph: z
+    .boolean()
+    .default(true)
+    .describe('tfjs on the native kernels: run the model as one native call per batch where its layers allow (--no-graph: layer by layer)'),
 };
 
 /**
