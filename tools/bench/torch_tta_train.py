@@ -11,7 +11,8 @@ cross-entropy + Dice, the same optimizer and schedule.
 The budget is planned as the suite plans it: the first epoch is timed, then the epochs that fit (the last one
 possibly partial) are planned and the schedule spans them; validation time counts.
 
-Usage: python3 tools/bench/torch_tta_train.py --task detect --train DIR --val DIR --time MIN --out DIR [--threads 2]
+Usage: python3 tools/bench/torch_tta_train.py --task detect --train DIR --val DIR --time MIN --out DIR [--threads 2] [--imgsz 256]
+(`--imgsz`: letterbox sets of mixed image sizes, such as `data:shapes --hard`, to one square size, as the suite does.)
 Writes OUT/metrics.csv (epoch,time,loss), OUT/epoch-K.json (COCO detections) or OUT/epoch-K.u8 (label maps, the
 val images in file order), and prints one JSON line {"params", "gflops", "inferImgPerS", "blas", ...} at the end.
 A yardstick, never a dependency of the suite.
@@ -194,7 +195,23 @@ def load_images(folder, files):
     return np.stack([np.asarray(Image.open(os.path.join(folder, f)).convert('RGB')) for f in files])
 
 
-def load_detect(folder):
+def letterbox_images(folder, files, size):
+    """Each image scaled to fit size × size (bilinear), centred on grey 114, as the suite's `letterbox` does; with
+    each image's (scale, pad x, pad y, width, height) to map boxes there and back."""
+    out = np.full((len(files), size, size, 3), 114, np.uint8)
+    transforms = []
+    for i, f in enumerate(files):
+        im = Image.open(os.path.join(folder, f)).convert('RGB')
+        w, h = im.size
+        scale = min(size / h, size / w)
+        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+        px, py = (size - nw) // 2, (size - nh) // 2
+        out[i, py : py + nh, px : px + nw] = np.asarray(im.resize((nw, nh), Image.BILINEAR) if (nw, nh) != (w, h) else im)
+        transforms.append((scale, px, py, w, h))
+    return out, transforms
+
+
+def load_detect(folder, imgsz=None):
     d = json.load(open(os.path.join(folder, 'annotations.json')))
     cats = sorted(c['id'] for c in d['categories'])
     imgs = sorted(d['images'], key=lambda im: im['id'])
@@ -202,14 +219,21 @@ def load_detect(folder):
     for a in d['annotations']:
         if not a.get('iscrowd'):
             by[a['image_id']].append(a)
-    x = load_images(os.path.join(folder, 'images'), [im['file_name'] for im in imgs])
+    files = [im['file_name'] for im in imgs]
+    if imgsz:
+        x, transforms = letterbox_images(os.path.join(folder, 'images'), files, imgsz)
+    else:
+        x = load_images(os.path.join(folder, 'images'), files)
+        transforms = [(1.0, 0, 0, x.shape[2], x.shape[1])] * len(files)
     m = max(1, max(len(v) for v in by.values()))
     boxes, labels, mask = np.zeros((len(imgs), m, 4), np.float32), np.zeros((len(imgs), m), np.int64), np.zeros((len(imgs), m), bool)
     for i, im in enumerate(imgs):
         for j, a in enumerate(by[im['id']]):
             bx, by_, bw, bh = a['bbox']
-            boxes[i, j], labels[i, j], mask[i, j] = (bx, by_, bx + bw, by_ + bh), cats.index(a['category_id']), True
-    return x, torch.from_numpy(boxes), torch.from_numpy(labels), torch.from_numpy(mask), [im['id'] for im in imgs], cats
+            sc, px, py = transforms[i][:3]
+            box = (bx * sc + px, by_ * sc + py, (bx + bw) * sc + px, (by_ + bh) * sc + py)
+            boxes[i, j], labels[i, j], mask[i, j] = box, cats.index(a['category_id']), True
+    return x, torch.from_numpy(boxes), torch.from_numpy(labels), torch.from_numpy(mask), [im['id'] for im in imgs], cats, transforms
 
 
 def load_segment(folder):
@@ -250,6 +274,7 @@ def main():
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--threads', type=int, default=os.cpu_count())
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--imgsz', type=int, default=0, help='detect: letterbox every image to this square size (sets of mixed sizes); 0: as stored')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -258,8 +283,8 @@ def main():
     log = lambda s: print(s, file=sys.stderr, flush=True)
 
     if args.task == 'detect':
-        x_train, gb, gl, gm, _, cats = load_detect(args.train)
-        x_val, _, _, _, val_ids, _ = load_detect(args.val)
+        x_train, gb, gl, gm, _, cats, _ = load_detect(args.train, args.imgsz)
+        x_val, _, _, _, val_ids, _, val_tf = load_detect(args.val, args.imgsz)
         nc = len(cats)
         net = TinyYolo(nc)
         h, w = x_train.shape[1:3]
@@ -294,7 +319,10 @@ def main():
                         keep = s >= 0.001
                         bb, ss, cc = boxes[b][keep].clamp(0, max(h, w)), s[keep], c[keep]
                         k = torchvision.ops.batched_nms(bb, ss, cc, 0.7)[:100]
+                        scale, px, py, iw, ih = val_tf[i + b]  # back to the stored image's pixels
                         for (x1, y1, x2, y2), sc, cl in zip(bb[k].tolist(), ss[k].tolist(), cc[k].tolist()):
+                            x1, x2 = (min(iw, max(0.0, (v - px) / scale)) for v in (x1, x2))
+                            y1, y2 = (min(ih, max(0.0, (v - py) / scale)) for v in (y1, y2))
                             dets.append({'image_id': val_ids[i + b], 'category_id': cats[cl], 'bbox': [x1, y1, x2 - x1, y2 - y1], 'score': sc})
                 with open(os.path.join(args.out, f'epoch-{epoch}.json'), 'w') as f:
                     json.dump(dets, f)
