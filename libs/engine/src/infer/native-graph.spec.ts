@@ -114,9 +114,14 @@ describe.skipIf(!built)('the native graph runner equals the layer-by-layer infer
     const fused = fuseForInference(everyLayer(null), { precision: 'f32' });
     const graph = compileNativeGraph(addon, fused) as NativeGraphModel;
     expect(graph).toBeInstanceOf(NativeGraphModel);
+    // Six sizes: more than the four it keeps, so evicted sizes are compiled again when they come back.
     for (const [h, w] of [
       [32, 32],
       [48, 40],
+      [16, 24],
+      [40, 48],
+      [24, 16],
+      [32, 32],
     ]) {
       const x = tf.randomUniform([2, h, w, 3], 0, 1, 'float32', h);
       const want = fused.predict(x) as tf.Tensor;

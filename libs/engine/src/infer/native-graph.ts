@@ -263,6 +263,9 @@ function buildSpec(model: tf.LayersModel, bf16: boolean, size: [number, number])
   };
 }
 
+/** Input sizes a fully convolutional model keeps compiled graphs for (each holds its buffers per batch size). */
+const MAX_SIZES = 4;
+
 /** An inference graph run by the native graph runner; the layer-by-layer graph stays as the fallback. */
 export class NativeGraphModel implements InferenceModel {
   readonly precision?: 'f32' | 'bf16';
@@ -294,11 +297,21 @@ export class NativeGraphModel implements InferenceModel {
   /** The graph for input images of `h × w` (compiled on first use; a fully convolutional model gets one per size). */
   private graphFor(h: number, w: number): { id: number; outputShapes: number[][] } | null {
     const key = `${h}x${w}`;
-    if (!this.graphs.has(key)) {
+    let graph = this.graphs.get(key);
+    if (graph === undefined) {
       const compiled = compile(this.layers, [h, w]);
-      this.graphs.set(key, 'reason' in compiled ? null : { id: this.addon.graphCreate!(compiled.spec, compiled.weights), outputShapes: compiled.outputShapes });
+      graph = 'reason' in compiled ? null : { id: this.addon.graphCreate!(compiled.spec, compiled.weights), outputShapes: compiled.outputShapes };
+      // Uploads of ever new sizes must not grow memory without bound: the least recently used size goes.
+      if (this.graphs.size >= MAX_SIZES) {
+        const [oldest, old] = this.graphs.entries().next().value as [string, { id: number } | null];
+        if (old) this.addon.graphRelease!(old.id);
+        this.graphs.delete(oldest);
+      }
+    } else {
+      this.graphs.delete(key); // re-inserted below: most recently used last
     }
-    return this.graphs.get(key)!;
+    this.graphs.set(key, graph);
+    return graph;
   }
 
   predict(x: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
