@@ -84,10 +84,45 @@ void channelSums(int64_t rows, int64_t c, std::vector<double> &su, std::vector<d
   }
 }
 
-// p: R C | off: x gamma beta y mean var; alpha = epsilon.
+// The activation fused after the normalisation (p[8] where given; 8 parameters: none). Forward and gradient
+// use the same expressions as the separate kernels (Unary relu, Swish, SwishGrad), so fusing changes no value.
+enum TrainAct { kActLinear = 0, kActRelu = 1, kActSwish = 2 };
+
+inline bool readTrainArgs(napi_env env, napi_callback_info info, Args &a, size_t count, int &act, const char *usage) {
+  if (readArgs(env, info, a) && (a.np == count || a.np == count + 1)) {
+    act = a.np == count + 1 ? a.p[count] : kActLinear;
+    if (act >= kActLinear && act <= kActSwish) return true;
+  }
+  napi_throw_type_error(env, nullptr, usage);
+  return false;
+}
+
+// The normalisation as z = x·mul + add from float batch statistics (the fused-activation path, both directions).
+inline void normAffine(float gamma, float beta, float mean, float var, float eps, float &mul, float &add) {
+  mul = static_cast<float>(gamma / std::sqrt(static_cast<double>(var) + eps));
+  add = static_cast<float>(beta - static_cast<double>(mean) * mul);
+}
+
+// y = act(x·mul + add) per channel over rows of c channels.
+template <int Act>
+void affineActRows(const float *x, float *y, int64_t rows, int64_t c, const float *mul, const float *add) {
+#pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    float *yr = y + r * c;
+#pragma omp simd
+    for (int64_t j = 0; j < c; j++) {
+      const float z = xr[j] * mul[j] + add[j];
+      yr[j] = Act == kActRelu ? (z < 0.f ? 0.f : z) : Act == kActSwish ? z * sigmoidApprox(z) : z;
+    }
+  }
+}
+
+// p: R C | off: x gamma beta y mean var | [act]; alpha = epsilon. y = act(batchnorm(x)).
 napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgsOf(env, info, a, 8, "batchNormTrain(heap, Int32Array[8], eps) expected")) return nullptr;
+  int act = kActLinear;
+  if (!readTrainArgs(env, info, a, 8, act, "batchNormTrain(heap, Int32Array[8 or 9: + act 0 linear/1 relu/2 swish], eps) expected")) return nullptr;
   const int64_t rows = a.p[0], c = a.p[1];
   const float *x = a.heap + a.p[2], *gamma = a.heap + a.p[3], *beta = a.heap + a.p[4];
   float *y = a.heap + a.p[5], *mean = a.heap + a.p[6], *var = a.heap + a.p[7];
@@ -106,28 +141,79 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
     var[j] = static_cast<float>(vr);
     mul[j] = static_cast<float>(gamma[j] / std::sqrt(vr + a.alpha));
     add[j] = static_cast<float>(beta[j] - m * mul[j]);
+    // With an activation the gradient recomputes z from the stored (float) statistics: use those here too.
+    if (act != kActLinear) normAffine(gamma[j], beta[j], mean[j], var[j], a.alpha, mul[j], add[j]);
   }
-  affineRows(x, y, rows, c, mul.data(), add.data());
+  if (act == kActRelu) affineActRows<kActRelu>(x, y, rows, c, mul.data(), add.data());
+  else if (act == kActSwish) affineActRows<kActSwish>(x, y, rows, c, mul.data(), add.data());
+  else affineRows(x, y, rows, c, mul.data(), add.data());
   return boolean(env, true);
 }
 
-// p: R C | off: dy x mean var gamma dx dgamma dbeta; alpha = epsilon.
+// dz = dy·act'(z) at z = x·mul + add (the separate kernels' expressions: Step for relu, SwishGrad's for swish).
+template <int Act>
+inline float actGrad(float dy, float x, float mul, float add) {
+  if (Act == kActLinear) return dy;
+  const float z = x * mul + add;
+  if (Act == kActRelu) return dy * (z > 0.f ? 1.f : 0.f);
+  const float s = sigmoidApprox(z);
+  return dy * s * (1.f + z * (1.f - s));
+}
+
+// Σ dz and Σ dz·(x − mean) per channel, writing dz to `dz` (which may be dx: the second pass overwrites it).
+template <int Act>
+void gradSums(int64_t rows, int64_t c, const float *dy, const float *x, const float *mean, const float *mul, const float *add, float *dz,
+              std::vector<double> &sumDz, std::vector<double> &sumDzXc) {
+  channelSums(
+      rows, c, sumDz, sumDzXc,
+      [&](int64_t r, int64_t j) {
+        const int64_t i = r * c + j;
+        const float d = actGrad<Act>(dy[i], x[i], mul[j], add[j]);
+        if (Act != kActLinear) dz[i] = d;
+        return d;
+      },
+      [&](int64_t r, int64_t j) {
+        const int64_t i = r * c + j;
+        return (Act == kActLinear ? dy[i] : dz[i]) * (x[i] - mean[j]);
+      });
+}
+
+// p: R C | off: dy x mean var gamma dx dgamma dbeta | [act, beta]; alpha = epsilon. With an activation, the
+// gradient goes through it first (z recomputed from x, gamma, beta and the batch statistics).
 napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgsOf(env, info, a, 10, "batchNormTrainGrad(heap, Int32Array[10], eps) expected")) return nullptr;
+  bool withAct = false;
+  if (readArgs(env, info, a) && (a.np == 10 || a.np == 12)) withAct = a.np == 12;
+  else {
+    napi_throw_type_error(env, nullptr, "batchNormTrainGrad(heap, Int32Array[10 or 12: + act, beta], eps) expected");
+    return nullptr;
+  }
+  const int act = withAct ? a.p[10] : kActLinear;
+  if (act < kActLinear || act > kActSwish) {
+    napi_throw_type_error(env, nullptr, "batchNormTrainGrad: act must be 0 linear, 1 relu or 2 swish");
+    return nullptr;
+  }
   const int64_t rows = a.p[0], c = a.p[1];
   const float *dy = a.heap + a.p[2], *x = a.heap + a.p[3], *mean = a.heap + a.p[4], *var = a.heap + a.p[5];
   const float *gamma = a.heap + a.p[6];
   float *dx = a.heap + a.p[7], *dgamma = a.heap + a.p[8], *dbeta = a.heap + a.p[9];
-  std::vector<double> sumDy, sumDyXc;  // Σ dy, Σ dy·(x − mean)
-  channelSums(rows, c, sumDy, sumDyXc, [&](int64_t r, int64_t j) { return dy[r * c + j]; },
-              [&](int64_t r, int64_t j) { return dy[r * c + j] * (x[r * c + j] - mean[j]); });
-  // dx = γ·σ⁻¹ · (dy − Σdy/N − x̂·Σ(dy·x̂)/N), x̂ = (x − μ)·σ⁻¹: as dx = k·dy + q·x + b per channel.
+  // The forward pass's normalisation, to recompute z (the same float expressions as BatchNormTrain).
+  std::vector<float> mul(c), add(c);
+  if (act != kActLinear) {
+    const float *beta = a.heap + a.p[11];
+    for (int64_t j = 0; j < c; j++) normAffine(gamma[j], beta[j], mean[j], var[j], a.alpha, mul[j], add[j]);
+  }
+  std::vector<double> sumDy, sumDyXc;  // Σ dz, Σ dz·(x − mean); dz = dy without an activation
+  if (act == kActRelu) gradSums<kActRelu>(rows, c, dy, x, mean, mul.data(), add.data(), dx, sumDy, sumDyXc);
+  else if (act == kActSwish) gradSums<kActSwish>(rows, c, dy, x, mean, mul.data(), add.data(), dx, sumDy, sumDyXc);
+  else gradSums<kActLinear>(rows, c, dy, x, mean, mul.data(), add.data(), dx, sumDy, sumDyXc);
+  const float *dz = act == kActLinear ? dy : dx;
+  // dx = γ·σ⁻¹ · (dz − Σdz/N − x̂·Σ(dz·x̂)/N), x̂ = (x − μ)·σ⁻¹: as dx = k·dz + q·x + b per channel.
   std::vector<float> k(c), q(c), b(c);
   for (int64_t j = 0; j < c; j++) {
     const double inv = 1.0 / std::sqrt(static_cast<double>(var[j]) + a.alpha);
     const double g = gamma[j] * inv;
-    const double dyXhat = sumDyXc[j] * inv;  // Σ dy·x̂
+    const double dyXhat = sumDyXc[j] * inv;  // Σ dz·x̂
     dgamma[j] = static_cast<float>(dyXhat);
     dbeta[j] = static_cast<float>(sumDy[j]);
     const double qq = -g * inv * dyXhat / rows;
@@ -137,7 +223,7 @@ napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
   }
 #pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
-    const float *dr = dy + r * c, *xr = x + r * c;
+    const float *dr = dz + r * c, *xr = x + r * c;
     float *out = dx + r * c;
 #pragma omp simd
     for (int64_t j = 0; j < c; j++) out[j] = k[j] * dr[j] + q[j] * xr[j] + b[j];

@@ -23,7 +23,11 @@ import { installFusedAdam } from '../kernels/fused-adam';
  * the browser) runs tfjs's code unchanged, and the moving statistics are updated exactly as tfjs-layers does.
  */
 
-const KERNELS = ['CvBatchNormTrain', 'CvBatchNormTrainGrad', 'CvSwish', 'CvSwishGrad', 'CvAdam'] as const;
+const KERNELS = ['CvBatchNormTrain', 'CvBatchNormTrainGrad', 'CvBatchNormActTrain', 'CvBatchNormActTrainGrad', 'CvSwish', 'CvSwishGrad', 'CvAdam'] as const;
+
+/** Activations the native training batch norm applies in its own pass (codes of batchnorm.cc's TrainAct). */
+const ACT_CODES = { relu: 1, swish: 2 } as const;
+type FusedAct = keyof typeof ACT_CODES;
 
 type LayerCall = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 interface BatchNormLayer {
@@ -101,6 +105,53 @@ function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
       },
     },
     {
+      kernelName: 'CvBatchNormActTrain',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        const c = x.shape[x.shape.length - 1];
+        const act = ACT_CODES[attrs!.act as FusedAct];
+        return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) =>
+          addon.batchNormTrain(
+            heap,
+            Int32Array.from([size(x.shape) / c, c, offsetOf(b, x), offsetOf(b, gamma), offsetOf(b, beta), offsetOf(b, y), offsetOf(b, mean), offsetOf(b, variance), act]),
+            Number(attrs!.epsilon),
+          ),
+        )!;
+      },
+    },
+    {
+      kernelName: 'CvBatchNormActTrainGrad',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { dy, x, mean, variance, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+        const b = wb(backend);
+        const c = x.shape[x.shape.length - 1];
+        const act = ACT_CODES[attrs!.act as FusedAct];
+        return runNative(b, [x.shape, [c], [c]], (heap, [dx, dgamma, dbeta]) =>
+          addon.batchNormTrainGrad(
+            heap,
+            Int32Array.from([
+              size(x.shape) / c,
+              c,
+              offsetOf(b, dy),
+              offsetOf(b, x),
+              offsetOf(b, mean),
+              offsetOf(b, variance),
+              offsetOf(b, gamma),
+              offsetOf(b, dx),
+              offsetOf(b, dgamma),
+              offsetOf(b, dbeta),
+              act,
+              offsetOf(b, beta),
+            ]),
+            Number(attrs!.epsilon),
+          ),
+        )!;
+      },
+    },
+    {
       kernelName: 'CvAdam',
       backendName: 'wasm',
       kernelFunc: ({ inputs, attrs, backend }) => {
@@ -152,18 +203,25 @@ function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
  * Batch-normalises `x` over all axes but the last with batch statistics; returns y and the batch mean and
  * variance (kept: the caller disposes them).
  */
-function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, act?: FusedAct): [tf.Tensor, tf.Tensor, tf.Tensor] {
   let stats: tf.Tensor[] = [];
   const op = tf.customGrad((xi, g, bt, save) => {
     const inputs = { x: xi as tf.Tensor, gamma: g as tf.Tensor, beta: bt as tf.Tensor };
-    const [y, mean, variance] = tf.engine().runKernel('CvBatchNormTrain', inputs, { epsilon }) as tf.Tensor[];
+    const [y, mean, variance] = (
+      act ? tf.engine().runKernel('CvBatchNormActTrain', inputs, { epsilon, act }) : tf.engine().runKernel('CvBatchNormTrain', inputs, { epsilon })
+    ) as tf.Tensor[];
     stats = [tf.keep(mean), tf.keep(variance)]; // customGrad runs f in a tidy; the caller disposes these
-    (save as (ts: tf.Tensor[]) => void)([xi as tf.Tensor, g as tf.Tensor, mean, variance]);
+    (save as (ts: tf.Tensor[]) => void)([xi as tf.Tensor, g as tf.Tensor, mean, variance, ...(act ? [bt as tf.Tensor] : [])]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sx, sg, sm, sv] = saved;
-        return tf.engine().runKernel('CvBatchNormTrainGrad', { dy: dy as tf.Tensor, x: sx, mean: sm, variance: sv, gamma: sg }, { epsilon }) as tf.Tensor[];
+        const [sx, sg, sm, sv, sb] = saved;
+        const grads = { dy: dy as tf.Tensor, x: sx, mean: sm, variance: sv, gamma: sg };
+        return (
+          act
+            ? tf.engine().runKernel('CvBatchNormActTrainGrad', { ...grads, beta: sb }, { epsilon, act })
+            : tf.engine().runKernel('CvBatchNormTrainGrad', grads, { epsilon })
+        ) as tf.Tensor[];
       },
     };
   });
@@ -186,8 +244,10 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
   const lastAxis = this.axis === -1 || this.axis === ndim - 1;
   if (!kwargs.training || !fusedOn(x, 'CvBatchNormTrain') || !fusedOn(x, 'CvMovingAverage') || !lastAxis || !this.gamma || !this.beta || ndim < 2)
     return original.call.call(this, inputs, kwargs);
-  return tf.tidy(() => {
-    const [y, mean, variance] = batchNormTrain(x, this.gamma!.read(), this.beta!.read(), this.epsilon);
+  const fused = actFusedInto.get(this as unknown as tf.layers.Layer);
+  const act = fused && fusedOn(x, 'CvBatchNormActTrain') ? fused.act : undefined;
+  const out = tf.tidy(() => {
+    const [y, mean, variance] = batchNormTrain(x, this.gamma!.read(), this.beta!.read(), this.epsilon, act);
     for (const [moving, value] of [
       [this.movingMean, mean],
       [this.movingVariance, variance],
@@ -198,6 +258,63 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
     tf.dispose([mean, variance]);
     return y;
   });
+  if (act) activated.set(out, fused!.consumer);
+  return out;
+};
+
+// ---- Batch norm + activation in one training pass ----------------------------------------------------
+// A BatchNormalization whose only consumer is a relu / swish Activation layer (and whose output is not a model
+// output) applies that activation in its own native pass, forward and backward; the Activation layer then
+// passes the tensor through. Saves a pass over the activation each way, the z tensor kept for the gradient and
+// two recorded ops per block. Decided per model from its graph (`planActFusion`) when it is first called in
+// training mode; inference, frozen layers and other backends are unchanged.
+
+/** Batch-norm layers that apply their consumer's activation, and that consumer. */
+const actFusedInto = new WeakMap<tf.layers.Layer, { act: FusedAct; consumer: tf.layers.Layer }>();
+/** Tensors a fused batch norm already activated, and the Activation layer that is to pass each through. */
+const activated = new WeakMap<tf.Tensor, tf.layers.Layer>();
+const planned = new WeakSet<tf.LayersModel>();
+
+interface GraphLayer {
+  inboundNodes: unknown[];
+  outboundNodes: { outboundLayer: tf.layers.Layer }[];
+  activation?: { getClassName(): string };
+}
+
+/** Marks each BatchNormalization → relu/swish Activation pair of `model` (not nested models: they plan themselves). */
+export function planActFusion(model: tf.LayersModel): number {
+  if (planned.has(model)) return 0;
+  planned.add(model);
+  const outputs = new Set(model.outputLayers);
+  let n = 0;
+  for (const layer of model.layers) {
+    const g = layer as unknown as GraphLayer;
+    if (!(layer instanceof BatchNormalizationBase) || outputs.has(layer) || g.inboundNodes.length !== 1 || g.outboundNodes.length !== 1) continue;
+    const consumer = g.outboundNodes[0].outboundLayer;
+    const c = consumer as unknown as GraphLayer;
+    const act = consumer.getClassName() === 'Activation' ? c.activation?.getClassName() : undefined;
+    if ((act !== 'relu' && act !== 'swish') || c.inboundNodes.length !== 1) continue;
+    actFusedInto.set(layer, { act, consumer });
+    n++;
+  }
+  return n;
+}
+
+type ModelCall = (this: tf.LayersModel, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+type ActivationCall = (this: tf.layers.Layer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+const modelProto = tf.LayersModel.prototype as unknown as { call: ModelCall };
+const activationProto = Object.getPrototypeOf(tf.layers.activation({ activation: 'relu' })) as { call: ActivationCall };
+const originalCalls = { model: modelProto.call, activation: activationProto.call };
+
+const plannedModelCall: ModelCall = function (this: tf.LayersModel, inputs, kwargs) {
+  if (kwargs?.training) planActFusion(this);
+  return originalCalls.model.call(this, inputs, kwargs);
+};
+
+const passThroughActivation: ActivationCall = function (this: tf.layers.Layer, inputs, kwargs) {
+  const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
+  if (!Array.isArray(x) && activated.get(x) === this) return x; // Layer.apply clones an output that is its input
+  return originalCalls.activation.call(this, inputs, kwargs);
 };
 
 const fusedSwish: SwishApply = function (this: unknown, x, alpha = 1) {
@@ -217,9 +334,10 @@ function writePixels(addon: OneDnnAddon, images: DecodedImage[], shape: [number,
 }
 
 /** Registers the fused kernels and wraps BatchNormalization / swish / Adam (idempotent). */
-export function installFusedLayers(addon: OneDnnAddon): void {
+export function installFusedLayers(addon: OneDnnAddon, skip: string[] = []): void {
+  for (const name of KERNELS) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
   for (const config of kernelConfigs(addon)) {
-    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
+    if (skip.includes('bn-act') && config.kernelName.startsWith('CvBatchNormAct')) continue; // batch norm and activation as two ops
     tf.registerKernel(config);
   }
   installLayerFusion();
@@ -232,6 +350,8 @@ export function installFusedLayers(addon: OneDnnAddon): void {
 export function installLayerFusion(): void {
   bnProto.call = fusedCall;
   swishProto.apply = fusedSwish;
+  modelProto.call = plannedModelCall;
+  activationProto.call = passThroughActivation;
   installFusedAdam(); // uses CvAdam where the backend has it
 }
 
@@ -239,13 +359,16 @@ export function installLayerFusion(): void {
 export function uninstallFusedLayers(): void {
   bnProto.call = original.call;
   swishProto.apply = original.apply;
+  modelProto.call = originalCalls.model;
+  activationProto.call = originalCalls.activation;
   for (const name of KERNELS) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
 }
 
 /**
  * Registers the oneDNN kernels over the wasm backend's current ones (call after the engine's composed wasm
  * kernels are registered), then the fused BatchNorm / swish / Adam layers over them; each kernel keeps the previous
- * one for the cases oneDNN does not take. Idempotent. `CV_ONEDNN_SKIP=Conv2D,Sum,fused-layers,graph` leaves those out (`graph`: the inference graph runner).
+ * one for the cases oneDNN does not take. Idempotent. `CV_ONEDNN_SKIP=Conv2D,Sum,fused-layers,bn-act,graph` leaves those out (`bn-act`: batch norm and its activation as
+ * two training ops; `graph`: the inference graph runner).
  *
  * @example
  * const loaded = loadOneDnnAddon();
@@ -253,7 +376,7 @@ export function uninstallFusedLayers(): void {
  */
 export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (process.env.CV_ONEDNN_SKIP ?? '').split(',')): void {
   registerOneDnnOps(addon, skip);
-  if (!skip.includes('fused-layers')) installFusedLayers(addon);
+  if (!skip.includes('fused-layers')) installFusedLayers(addon, skip);
   setNativeFusedActivations(skip.includes('FusedConv2D') ? [] : ['swish']);
   const nativeConv = !skip.includes('FusedConv2D') && typeof addon.releaseFilter === 'function';
   setNativeFilterSupport(nativeConv ? { release: (key) => addon.releaseFilter!(key), fastBf16: addon.fastBf16?.() ?? false } : null);

@@ -275,11 +275,18 @@ export class NativeGraphModel implements InferenceModel {
   private readonly graphs = new Map<string, { id: number; outputShapes: number[][] } | null>();
   private fallback = false;
 
+  /** `probe`: the spec compiled at load for `size` (the model's declared input size), so the first batch there does not compile it again. */
   constructor(
     private readonly addon: OneDnnAddon,
     readonly layers: tf.LayersModel & { precision?: 'f32' | 'bf16' },
+    probe?: { size: [number, number]; compiled: Compiled },
   ) {
     this.precision = layers.precision;
+    if (probe) this.graphs.set(`${probe.size[0]}x${probe.size[1]}`, this.create(probe.compiled));
+  }
+
+  private create(compiled: Compiled): { id: number; outputShapes: number[][] } {
+    return { id: this.addon.graphCreate!(compiled.spec, compiled.weights), outputShapes: compiled.outputShapes };
   }
 
   get inputs() {
@@ -300,7 +307,7 @@ export class NativeGraphModel implements InferenceModel {
     let graph = this.graphs.get(key);
     if (graph === undefined) {
       const compiled = compile(this.layers, [h, w]);
-      graph = 'reason' in compiled ? null : { id: this.addon.graphCreate!(compiled.spec, compiled.weights), outputShapes: compiled.outputShapes };
+      graph = 'reason' in compiled ? null : this.create(compiled);
       // Uploads of ever new sizes must not grow memory without bound: the least recently used size goes.
       if (this.graphs.size >= MAX_SIZES) {
         const [oldest, old] = this.graphs.entries().next().value as [string, { id: number } | null];
@@ -366,6 +373,9 @@ export function compileNativeGraph(addon: OneDnnAddon, model: tf.LayersModel & {
   if (!addon.graphCreate || !addon.graphRun || !addon.graphRelease) return { reason: 'the addon has no graph runner (rebuild it)' };
   assertWasmInternals(tf.backend());
   const [, h, w] = model.inputs[0]?.shape ?? [];
-  const probe = compile(model, [h ?? 160, w ?? 160]);
-  return 'reason' in probe ? probe : new NativeGraphModel(addon, model);
+  const size: [number, number] = [h ?? 160, w ?? 160];
+  const probe = compile(model, size);
+  if ('reason' in probe) return probe;
+  // A fixed input size is the size every batch comes at: keep its graph. A fully convolutional model's probe size is a guess.
+  return new NativeGraphModel(addon, model, h != null && w != null ? { size, compiled: probe } : undefined);
 }

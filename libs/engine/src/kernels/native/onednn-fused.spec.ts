@@ -188,6 +188,69 @@ describe.skipIf(!built)('oneDNN memory-bound and fused kernels match the cpu bac
     got.moving.forEach((m, i) => expect(relativeError(m, ref.moving[i])).toBeLessThanOrEqual(1e-5));
   });
 
+  it.each([
+    ['relu', 'chain'],
+    ['swish', 'chain'],
+    ['swish', 'bn also an output'],
+    ['relu', 'bn read twice'],
+  ] as const)(
+    'BatchNormalization → %s Activation (%s): one fused training pass where the graph allows; outputs, gradients and moving statistics equal tfjs-layers on cpu',
+    async (act, topology) => {
+      const shape = [3, 7, 6, 24];
+      const xData = values(3 * 7 * 6 * 24, 75).map((v) => 2 * v + 0.5);
+      const wData = values(3 * 7 * 6 * 24, 76);
+      const results: { ys: Float32Array[]; grads: Float32Array[]; moving: Float32Array[]; kernels: string[] }[] = [];
+      for (const backend of ['cpu', 'wasm']) {
+        await tf.setBackend(backend);
+        const input = tf.input({ shape: shape.slice(1) });
+        const normed = tf.layers.batchNormalization({ momentum: 0.9 }).apply(input) as tf.SymbolicTensor;
+        const activated = tf.layers.activation({ activation: act }).apply(normed) as tf.SymbolicTensor;
+        const outputs =
+          topology === 'bn also an output'
+            ? [activated, normed]
+            : topology === 'bn read twice'
+              ? [tf.layers.add().apply([activated, normed]) as tf.SymbolicTensor]
+              : [activated];
+        const model = tf.model({ inputs: input, outputs });
+        const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+        weights[0].assign(tf.tensor1d(values(24, 73).map((v) => 1 + v / 2)));
+        weights[1].assign(tf.tensor1d(values(24, 74)));
+        const x = tf.variable(tf.tensor(xData, shape));
+        const w = tf.tensor(wData, shape);
+        let ys: tf.Tensor[] = [];
+        let kernels: string[] = [];
+        const info = await tf.profile(() => {
+          const { grads } = tf.variableGrads(() => {
+            const out = model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
+            ys = (Array.isArray(out) ? out : [out]).map((t) => tf.keep(t));
+            // weights every output unevenly, so every gradient term matters
+            return ys.map((y, i) => tf.sum(tf.mul(y, i ? tf.neg(w) : w))).reduce((a, b) => tf.add(a, b)) as tf.Scalar;
+          }, [x, ...weights]);
+          return Object.values(grads);
+        });
+        kernels = info.kernelNames;
+        const grads = info.result as unknown as tf.Tensor[];
+        results.push({
+          ys: await Promise.all(ys.map(async (y) => (await y.data()) as Float32Array)),
+          grads: await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array)),
+          moving: await Promise.all(model.getWeights().slice(2).map(async (t) => (await t.data()) as Float32Array)),
+          kernels,
+        });
+        tf.dispose([x, w, ...ys, ...grads]);
+        model.dispose();
+      }
+      const [ref, got] = results;
+      got.ys.forEach((y, i) => expect(relativeError(y, ref.ys[i])).toBeLessThanOrEqual(1e-5));
+      expect(got.grads.length).toBe(3);
+      got.grads.forEach((g, i) => expect(relativeError(g, ref.grads[i])).toBeLessThanOrEqual(1e-5));
+      got.moving.forEach((m, i) => expect(relativeError(m, ref.moving[i])).toBeLessThanOrEqual(1e-5));
+      const fused = topology === 'chain';
+      expect(got.kernels.includes('CvBatchNormActTrain')).toBe(fused);
+      expect(got.kernels.includes('CvBatchNormActTrainGrad')).toBe(fused);
+      expect(got.kernels.includes('CvBatchNormTrain')).toBe(!fused);
+    },
+  );
+
   it('fused training-mode BatchNormalization outside a gradient tape updates the moving statistics and leaks nothing', async () => {
     await tf.setBackend('wasm');
     const layer = tf.layers.batchNormalization({ momentum: 0.5 });
