@@ -1,4 +1,4 @@
-import { deriveSeed, LoaderTask, Rng, shardRange, unitRange } from '@cv/engine';
+import { deriveSeed, LoaderTask, nativeImageOps, Rng, shardRange, unitRange } from '@cv/engine';
 import { prefetch } from './loader';
 import { SampleWorkers } from './sample-workers';
 import type { ClassificationSet } from './types';
@@ -32,10 +32,11 @@ export function collate(samples: Sample[]): SampleBatch {
   const size = shape[0] * shape[1] * shape[2];
   const b = samples.length;
   const x = new Float32Array(b * size);
+  const native = nativeImageOps();
   samples.forEach((s, i) => {
     if (s.shape.join() !== shape.join())
       throw new Error(`collate: sample ${i} is ${s.shape.join('×')}, sample 0 is ${shape.join('×')}; resize them to one size first`);
-    x.set(unitRange(s.image), i * size);
+    if (!native?.bytesToUnit(x, i * size, s.image)) x.set(unitRange(s.image), i * size);
   });
   const batch: SampleBatch = { x, shape: [b, ...shape] };
   if (samples.every((s) => s.label !== undefined)) batch.y = Int32Array.from(samples, (s) => s.label!);

@@ -1,4 +1,5 @@
 import type { Rng } from '@cv/engine';
+import { nativeImageOps } from '@cv/engine/core';
 import { IGNORE_INDEX } from './samples';
 import type { Sample, SampleSet, SampleTransform, TransformSpec } from './sample-types';
 
@@ -15,13 +16,19 @@ export class RandomFlip implements SampleTransform {
     if (!(rng.next() < this.p)) return s;
     const [h, w, c] = s.shape;
     const image = new Uint8Array(s.image.length);
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        for (let k = 0; k < c; k++) image[(y * w + x) * c + k] = s.image[(y * w + (w - 1 - x)) * c + k];
-      }
-    }
     const mask = s.mask ? new Uint8Array(s.mask.length) : undefined;
-    if (mask) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) mask[y * w + x] = s.mask![y * w + (w - 1 - x)];
+    const native = nativeImageOps();
+    if (native) {
+      native.flipX(s.image, image, h, w, c);
+      if (mask) native.flipX(s.mask!, mask, h, w, 1);
+    } else {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          for (let k = 0; k < c; k++) image[(y * w + x) * c + k] = s.image[(y * w + (w - 1 - x)) * c + k];
+        }
+      }
+      if (mask) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) mask[y * w + x] = s.mask![y * w + (w - 1 - x)];
+    }
     const boxes = s.boxes ? Float32Array.from(s.boxes) : undefined;
     if (boxes) {
       for (let i = 0; i < boxes.length; i += 4) {
@@ -76,7 +83,11 @@ export class RandomAffine implements SampleTransform {
     const identity = angle === 0 && k === 1 && tx === 0 && ty === 0;
     const image = identity ? s.image : new Uint8Array(s.image.length);
     const mask = s.mask && !identity ? new Uint8Array(s.mask.length) : s.mask;
-    if (!identity) {
+    const native = identity ? null : nativeImageOps();
+    if (native) {
+      // the same inverse map as the loop below, in the same double arithmetic (native/image.cc)
+      native.warpAffine(s.image, image, s.mask ?? null, mask ?? null, Float64Array.of(h, w, c, cos / k, sin / k, -sin / k, cos / k, cx, cy, tx, ty, 114, IGNORE_INDEX));
+    } else if (!identity) {
       const src = s.image;
       // Inverse map of pixel centres, row by row: source = M·(x + 0.5, y + 0.5) + o.
       const m00 = cos / k,
@@ -187,6 +198,11 @@ export class HsvJitter implements SampleTransform {
     const c = sample.shape[2];
     const src = sample.image;
     const image = new Uint8Array(src.length);
+    const native = nativeImageOps();
+    if (native && c === 3) {
+      native.hsvJitter(src, image, Float64Array.of(dh, ks, kv));
+      return { ...sample, image };
+    }
     if (c !== 3) {
       for (let i = 0; i < src.length; i++) image[i] = Math.min(255, Math.round(src[i] * kv));
       return { ...sample, image };

@@ -249,5 +249,9 @@ napi_value GraphCreate(napi_env env, napi_callback_info info);
 napi_value GraphRun(napi_env env, napi_callback_info info);
 napi_value GraphRelease(napi_env env, napi_callback_info info);
 napi_value PixelsToUnit(napi_env env, napi_callback_info info);
+napi_value WarpAffine(napi_env env, napi_callback_info info);
+napi_value FlipX(napi_env env, napi_callback_info info);
+napi_value HsvJitter(napi_env env, napi_callback_info info);
+napi_value BytesToUnit(napi_env env, napi_callback_info info);
 
 }  // namespace cv

@@ -98,6 +98,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"graphRun", nullptr, GraphRun, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"graphRelease", nullptr, GraphRelease, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pixelsToUnit", nullptr, PixelsToUnit, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"warpAffine", nullptr, WarpAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"flipX", nullptr, FlipX, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"hsvJitter", nullptr, HsvJitter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bytesToUnit", nullptr, BytesToUnit, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

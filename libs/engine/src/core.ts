@@ -23,4 +23,5 @@ export { registerWasmTrainingKernels } from './kernels/register';
 export { registerWebgpuKernels } from './kernels/webgpu/register';
 export type { Logs, StepContext, TrainTask } from './train/types';
 export { fuseForInference } from './infer/fuse';
+export { nativeImageOps, setNativeImageOps, type NativeImageOps } from './kernels/image-ops';
 export { resolvePrecision, withTrainingPrecision, trainingPrecision, type Precision } from './kernels/precision';

@@ -1,5 +1,6 @@
 import { setNativeFusedActivations } from './fuse';
 import { setNativeFilterSupport } from '../kernels/precision';
+import { setNativeImageOps } from '../kernels/image-ops';
 import { compileNativeGraph, NativeGraphModel } from './native-graph';
 import { setInferenceGraphCompiler } from './predictor';
 import { setPixelWriter, type DecodedImage } from './preprocess';
@@ -367,8 +368,8 @@ export function uninstallFusedLayers(): void {
 /**
  * Registers the oneDNN kernels over the wasm backend's current ones (call after the engine's composed wasm
  * kernels are registered), then the fused BatchNorm / swish / Adam layers over them; each kernel keeps the previous
- * one for the cases oneDNN does not take. Idempotent. `CV_ONEDNN_SKIP=Conv2D,Sum,fused-layers,bn-act,graph` leaves those out (`bn-act`: batch norm and its activation as
- * two training ops; `graph`: the inference graph runner).
+ * one for the cases oneDNN does not take. Idempotent. `CV_ONEDNN_SKIP=Conv2D,Sum,fused-layers,bn-act,graph,image` leaves those out (`bn-act`: batch norm and its activation as
+ * two training ops; `graph`: the inference graph runner; `image`: the native augmentation of `@cv/data`).
  *
  * @example
  * const loaded = loadOneDnnAddon();
@@ -381,6 +382,12 @@ export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (proc
   const nativeConv = !skip.includes('FusedConv2D') && typeof addon.releaseFilter === 'function';
   setNativeFilterSupport(nativeConv ? { release: (key) => addon.releaseFilter!(key), fastBf16: addon.fastBf16?.() ?? false } : null);
   setPixelWriter(typeof addon.pixelsToUnit === 'function' ? (images, shape) => writePixels(addon, images, shape) : null);
+  const { warpAffine, flipX, hsvJitter, bytesToUnit } = addon;
+  setNativeImageOps(
+    warpAffine && flipX && hsvJitter && bytesToUnit && !skip.includes('image')
+      ? { warpAffine: warpAffine.bind(addon), flipX: flipX.bind(addon), hsvJitter: hsvJitter.bind(addon), bytesToUnit: bytesToUnit.bind(addon) }
+      : null,
+  );
   setInferenceGraphCompiler(
     skip.includes('graph')
       ? null
@@ -394,6 +401,7 @@ export function registerOneDnnKernels(addon: OneDnnAddon, skip: string[] = (proc
 /** Puts back the kernels and layers that `registerOneDnnKernels` wrapped (pure wasm again). */
 export function unregisterOneDnnKernels(): void {
   setPixelWriter(null);
+  setNativeImageOps(null);
   setInferenceGraphCompiler(null);
   setNativeFusedActivations([]);
   setNativeFilterSupport(null);

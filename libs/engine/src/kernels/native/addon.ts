@@ -1,3 +1,4 @@
+import type { NativeImageOps } from '../image-ops';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -46,6 +47,10 @@ export interface OneDnnAddon {
   graphRelease?(id: number): boolean;
   /** Writes bytes / 255 as floats (tfjs's RealDiv values) into `heap` from float offset `offset`. */
   pixelsToUnit?(heap: ArrayBufferLike, bytes: Uint8Array | Uint8ClampedArray, offset: number): boolean;
+  warpAffine?: NativeImageOps['warpAffine'];
+  flipX?: NativeImageOps['flipX'];
+  hsvJitter?: NativeImageOps['hsvJitter'];
+  bytesToUnit?: NativeImageOps['bytesToUnit'];
   /** glibc's malloc_trim(0): free C-heap pages back to the system; false where nothing was released. */
   mallocTrim?(): boolean;
 }
