@@ -250,6 +250,7 @@ napi_value GraphRun(napi_env env, napi_callback_info info);
 napi_value GraphRelease(napi_env env, napi_callback_info info);
 napi_value PixelsToUnit(napi_env env, napi_callback_info info);
 napi_value WarpAffine(napi_env env, napi_callback_info info);
+napi_value SumSquares(napi_env env, napi_callback_info info);
 napi_value FlipX(napi_env env, napi_callback_info info);
 napi_value HsvJitter(napi_env env, napi_callback_info info);
 napi_value BytesToUnit(napi_env env, napi_callback_info info);

@@ -98,6 +98,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"graphRun", nullptr, GraphRun, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"graphRelease", nullptr, GraphRelease, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pixelsToUnit", nullptr, PixelsToUnit, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"warpAffine", nullptr, WarpAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"flipX", nullptr, FlipX, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"hsvJitter", nullptr, HsvJitter, nullptr, nullptr, nullptr, napi_default, nullptr},

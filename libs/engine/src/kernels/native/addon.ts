@@ -47,6 +47,8 @@ export interface OneDnnAddon {
   graphRelease?(id: number): boolean;
   /** Writes bytes / 255 as floats (tfjs's RealDiv values) into `heap` from float offset `offset`. */
   pixelsToUnit?(heap: ArrayBufferLike, bytes: Uint8Array | Uint8ClampedArray, offset: number): boolean;
+  /** Σ x² over float arrays: params [count, (offset, length) × count, out]. */
+  sumSquares?(heap: ArrayBufferLike, params: Int32Array): boolean;
   warpAffine?: NativeImageOps['warpAffine'];
   flipX?: NativeImageOps['flipX'];
   hsvJitter?: NativeImageOps['hsvJitter'];

@@ -272,6 +272,18 @@ describe.skipIf(!built)('oneDNN memory-bound and fused kernels match the cpu bac
     layer.dispose();
   });
 
+  it('CvSumSquares over tensors of many sizes equals the float64 sum of squares', async () => {
+    await tf.setBackend('wasm');
+    const sizes = [1, 7, 8192, 8193, 30000, 3 * 3 * 64 * 64];
+    const arrays = sizes.map((n, i) => values(n, 120 + i));
+    const tensors = arrays.map((a) => tf.tensor1d(a));
+    const got = (await (tf.engine().runKernel('CvSumSquares', tensors as unknown as tf.NamedTensorMap, {}) as tf.Tensor).data())[0];
+    let want = 0;
+    for (const a of arrays) for (const v of a) want += v * v;
+    expect(Math.abs(got - want) / want).toBeLessThanOrEqual(1e-7);
+    tf.dispose(tensors);
+  });
+
   it('the fused Adam update equals tfjs Adam on cpu over 3 steps (weights, moments, β powers)', async () => {
     const results: Float32Array[][] = [];
     for (const backend of ['cpu', 'wasm']) {

@@ -273,6 +273,18 @@ function reduce(addon: OneDnnAddon, mean: boolean) {
   };
 }
 
+/** CvSumSquares (gradient clipping's global norm) over all gradients in one parallel native pass. */
+function sumSquares(addon: OneDnnAddon) {
+  return ({ inputs }: KernelArgs, b: WasmBackend): ReturnType<NativeImpl> => {
+    const xs = Object.values(inputs) as tf.TensorInfo[];
+    if (!addon.sumSquares || !xs.length || !allFloat(...xs)) return null;
+    const outs = runNative(b, [[]], (heap, [y]) =>
+      addon.sumSquares!(heap, Int32Array.from([xs.length, ...xs.flatMap((x) => [offsetOf(b, x), size(x.shape)]), offsetOf(b, y)])),
+    );
+    return outs?.[0] ?? null;
+  };
+}
+
 /** Which oneDNN path serves each kernel name. */
 function nativeImplementations(addon: OneDnnAddon): Record<string, (args: KernelArgs, b: WasmBackend) => tf.TensorInfo | tf.TensorInfo[] | null> {
   return {
@@ -293,6 +305,7 @@ function nativeImplementations(addon: OneDnnAddon): Record<string, (args: Kernel
     AvgPoolGrad: poolBackward(addon, true),
     Sum: reduce(addon, false),
     Mean: reduce(addon, true),
+    CvSumSquares: sumSquares(addon),
   };
 }
 
