@@ -5,7 +5,7 @@ import { DETECTORS } from './models';
 import { EVAL_DEFAULTS } from './defaults';
 
 /** Every setting of a detection training run: the shared job keys and these. */
-export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 2e-3, workers: 1, root: 'runs/detect' }).extend({
+export const DetectTrainSchema = jobSchema({ epochs: 30, batchSize: 16, lr: 4e-3, workers: 1, root: 'runs/detect' }).extend({
   ...loaderKeys,
   data: z.string().optional().describe('training set: a COCO JSON (with --images)'),
   images: z.string().optional().describe("folder of the COCO file's images (default: <data folder>/images)"),

@@ -16,7 +16,7 @@ export interface DetectionTaskOptions extends LoaderTaskOptions<SampleBatch> {
  * task-aligned assigner and the BCE + CIoU + DFL loss, one optimisation step. Logs `loss`, `box`, `cls`, `dfl`.
  *
  * @example
- * const task = new DetectionTask(model, tf.train.adam(2e-3), loader, { anchors, numClasses: 3 });
+ * const task = new DetectionTask(model, tf.train.adam(4e-3), loader, { anchors, numClasses: 3 });
  */
 export class DetectionTask extends SampleBatchTask {
   constructor(
