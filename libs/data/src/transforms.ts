@@ -86,7 +86,13 @@ export class RandomAffine implements SampleTransform {
     const native = identity ? null : nativeImageOps();
     if (native) {
       // the same inverse map as the loop below, in the same double arithmetic (native/image.cc)
-      native.warpAffine(s.image, image, s.mask ?? null, mask ?? null, Float64Array.of(h, w, c, cos / k, sin / k, -sin / k, cos / k, cx, cy, tx, ty, 114, IGNORE_INDEX));
+      native.warpAffine(
+        s.image,
+        image,
+        s.mask ?? null,
+        mask ?? null,
+        Float64Array.of(h, w, c, cos / k, sin / k, -sin / k, cos / k, cx, cy, tx, ty, 114, IGNORE_INDEX),
+      );
     } else if (!identity) {
       const src = s.image;
       // Inverse map of pixel centres, row by row: source = M·(x + 0.5, y + 0.5) + o.

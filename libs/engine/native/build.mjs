@@ -12,9 +12,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const sources = ['onednn.cc', 'conv.cc', 'matmul.cc', 'pool.cc', 'reduce.cc', 'elementwise.cc', 'batchnorm.cc', 'layout.cc', 'optimizer.cc', 'graph.cc', 'image.cc'].map(
-  (f) => path.join(here, f),
-);
+const sources = [
+  'onednn.cc',
+  'conv.cc',
+  'matmul.cc',
+  'pool.cc',
+  'reduce.cc',
+  'elementwise.cc',
+  'batchnorm.cc',
+  'layout.cc',
+  'optimizer.cc',
+  'graph.cc',
+  'image.cc',
+].map((f) => path.join(here, f));
 const header = path.join(here, 'addon.hpp');
 const layouts = path.join(here, 'layouts.json');
 const outDir = path.join(here, 'build');

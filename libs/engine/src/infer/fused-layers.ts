@@ -116,7 +116,17 @@ function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
         return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) =>
           addon.batchNormTrain(
             heap,
-            Int32Array.from([size(x.shape) / c, c, offsetOf(b, x), offsetOf(b, gamma), offsetOf(b, beta), offsetOf(b, y), offsetOf(b, mean), offsetOf(b, variance), act]),
+            Int32Array.from([
+              size(x.shape) / c,
+              c,
+              offsetOf(b, x),
+              offsetOf(b, gamma),
+              offsetOf(b, beta),
+              offsetOf(b, y),
+              offsetOf(b, mean),
+              offsetOf(b, variance),
+              act,
+            ]),
             Number(attrs!.epsilon),
           ),
         )!;

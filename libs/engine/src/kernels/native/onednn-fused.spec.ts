@@ -233,7 +233,12 @@ describe.skipIf(!built)('oneDNN memory-bound and fused kernels match the cpu bac
         results.push({
           ys: await Promise.all(ys.map(async (y) => (await y.data()) as Float32Array)),
           grads: await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array)),
-          moving: await Promise.all(model.getWeights().slice(2).map(async (t) => (await t.data()) as Float32Array)),
+          moving: await Promise.all(
+            model
+              .getWeights()
+              .slice(2)
+              .map(async (t) => (await t.data()) as Float32Array),
+          ),
           kernels,
         });
         tf.dispose([x, w, ...ys, ...grads]);
