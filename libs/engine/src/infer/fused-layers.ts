@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OneDnnAddon } from '../kernels/native/addon';
 import { offsetOf, runNative, size, type WasmBackend } from '../kernels/native/heap';
 import { BatchNormalizationBase } from './layers';
+import { actFusionOf, installActFusion, markActivated, uninstallActFusion, type FusedAct } from './act-fusion';
 import { registerOneDnnOps, unregisterOneDnnOps } from '../kernels/native/onednn-kernels';
 import { installFusedAdam } from '../kernels/fused-adam';
 
@@ -27,8 +28,7 @@ import { installFusedAdam } from '../kernels/fused-adam';
 const KERNELS = ['CvBatchNormTrain', 'CvBatchNormTrainGrad', 'CvBatchNormActTrain', 'CvBatchNormActTrainGrad', 'CvSwish', 'CvSwishGrad', 'CvAdam'] as const;
 
 /** Activations the native training batch norm applies in its own pass (codes of batchnorm.cc's TrainAct). */
-const ACT_CODES = { relu: 1, swish: 2 } as const;
-type FusedAct = keyof typeof ACT_CODES;
+const ACT_CODES: Record<FusedAct, number> = { relu: 1, swish: 2 };
 
 type LayerCall = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 interface BatchNormLayer {
@@ -255,7 +255,7 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
   const lastAxis = this.axis === -1 || this.axis === ndim - 1;
   if (!kwargs.training || !fusedOn(x, 'CvBatchNormTrain') || !fusedOn(x, 'CvMovingAverage') || !lastAxis || !this.gamma || !this.beta || ndim < 2)
     return original.call.call(this, inputs, kwargs);
-  const fused = actFusedInto.get(this as unknown as tf.layers.Layer);
+  const fused = actFusionOf(this as unknown as tf.layers.Layer);
   const act = fused && fusedOn(x, 'CvBatchNormActTrain') ? fused.act : undefined;
   const out = tf.tidy(() => {
     const [y, mean, variance] = batchNormTrain(x, this.gamma!.read(), this.beta!.read(), this.epsilon, act);
@@ -269,63 +269,8 @@ const fusedCall: LayerCall = function (this: BatchNormLayer, inputs, kwargs) {
     tf.dispose([mean, variance]);
     return y;
   });
-  if (act) activated.set(out, fused!.consumer);
+  if (act) markActivated(out, fused!.consumer);
   return out;
-};
-
-// ---- Batch norm + activation in one training pass ----------------------------------------------------
-// A BatchNormalization whose only consumer is a relu / swish Activation layer (and whose output is not a model
-// output) applies that activation in its own native pass, forward and backward; the Activation layer then
-// passes the tensor through. Saves a pass over the activation each way, the z tensor kept for the gradient and
-// two recorded ops per block. Decided per model from its graph (`planActFusion`) when it is first called in
-// training mode; inference, frozen layers and other backends are unchanged.
-
-/** Batch-norm layers that apply their consumer's activation, and that consumer. */
-const actFusedInto = new WeakMap<tf.layers.Layer, { act: FusedAct; consumer: tf.layers.Layer }>();
-/** Tensors a fused batch norm already activated, and the Activation layer that is to pass each through. */
-const activated = new WeakMap<tf.Tensor, tf.layers.Layer>();
-const planned = new WeakSet<tf.LayersModel>();
-
-interface GraphLayer {
-  inboundNodes: unknown[];
-  outboundNodes: { outboundLayer: tf.layers.Layer }[];
-  activation?: { getClassName(): string };
-}
-
-/** Marks each BatchNormalization → relu/swish Activation pair of `model` (not nested models: they plan themselves). */
-export function planActFusion(model: tf.LayersModel): number {
-  if (planned.has(model)) return 0;
-  planned.add(model);
-  const outputs = new Set(model.outputLayers);
-  let n = 0;
-  for (const layer of model.layers) {
-    const g = layer as unknown as GraphLayer;
-    if (!(layer instanceof BatchNormalizationBase) || outputs.has(layer) || g.inboundNodes.length !== 1 || g.outboundNodes.length !== 1) continue;
-    const consumer = g.outboundNodes[0].outboundLayer;
-    const c = consumer as unknown as GraphLayer;
-    const act = consumer.getClassName() === 'Activation' ? c.activation?.getClassName() : undefined;
-    if ((act !== 'relu' && act !== 'swish') || c.inboundNodes.length !== 1) continue;
-    actFusedInto.set(layer, { act, consumer });
-    n++;
-  }
-  return n;
-}
-
-type ModelCall = (this: tf.LayersModel, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
-type ActivationCall = (this: tf.layers.Layer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
-const modelProto = tf.LayersModel.prototype as unknown as { call: ModelCall };
-const activationProto = Object.getPrototypeOf(tf.layers.activation({ activation: 'relu' })) as { call: ActivationCall };
-const originalCalls = { model: modelProto.call, activation: activationProto.call };
-
-const plannedModelCall: ModelCall = function (this: tf.LayersModel, inputs, kwargs) {
-  if (kwargs?.training) planActFusion(this);
-  return originalCalls.model.call(this, inputs, kwargs);
-};
-
-const passThroughActivation: ActivationCall = function (this: tf.layers.Layer, inputs, kwargs) {
-  const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
-  if (!Array.isArray(x) && activated.get(x) === this) return x; // Layer.apply clones an output that is its input
-  return originalCalls.activation.call(this, inputs, kwargs);
 };
 
 const fusedSwish: SwishApply = function (this: unknown, x, alpha = 1) {
@@ -361,8 +306,7 @@ export function installFusedLayers(addon: OneDnnAddon, skip: string[] = []): voi
 export function installLayerFusion(): void {
   bnProto.call = fusedCall;
   swishProto.apply = fusedSwish;
-  modelProto.call = plannedModelCall;
-  activationProto.call = passThroughActivation;
+  installActFusion();
   installFusedAdam(); // uses CvAdam where the backend has it
 }
 
@@ -370,8 +314,7 @@ export function installLayerFusion(): void {
 export function uninstallFusedLayers(): void {
   bnProto.call = original.call;
   swishProto.apply = original.apply;
-  modelProto.call = originalCalls.model;
-  activationProto.call = originalCalls.activation;
+  uninstallActFusion();
   for (const name of KERNELS) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
 }
 
