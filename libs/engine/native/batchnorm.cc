@@ -4,14 +4,22 @@
 
 namespace cv {
 
-// y = x·mul + add per channel over rows of c channels (batch norm's normalisation, either mode).
-void affineRows(const float *x, float *y, int64_t rows, int64_t c, const float *mul, const float *add) {
+// The activation fused after the normalisation (p[8] where given; 8 parameters: none). Forward and gradient
+// use the same expressions as the separate kernels (Unary relu, Swish, SwishGrad), so fusing changes no value.
+enum TrainAct { kActLinear = 0, kActRelu = 1, kActSwish = 2 };
+
+// y = act(x·mul + add) per channel over rows of c channels (kActLinear: the normalisation alone, either mode).
+template <int Act>
+void affineActRows(const float *x, float *y, int64_t rows, int64_t c, const float *mul, const float *add) {
 #pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * c;
     float *yr = y + r * c;
 #pragma omp simd
-    for (int64_t j = 0; j < c; j++) yr[j] = xr[j] * mul[j] + add[j];
+    for (int64_t j = 0; j < c; j++) {
+      const float z = xr[j] * mul[j] + add[j];
+      yr[j] = Act == kActRelu ? (z < 0.f ? 0.f : z) : Act == kActSwish ? z * sigmoidApprox(z) : z;
+    }
   }
 }
 
@@ -32,7 +40,7 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
     mul[j] = (scale ? scale[j] : 1.f) * inv;
     add[j] = (offset ? offset[j] : 0.f) - mean[j] * mul[j];
   }
-  affineRows(x, y, n / c, c, mul.data(), add.data());
+  affineActRows<kActLinear>(x, y, n / c, c, mul.data(), add.data());
   return boolean(env, true);
 }
 
@@ -84,10 +92,6 @@ void channelSums(int64_t rows, int64_t c, std::vector<double> &su, std::vector<d
   }
 }
 
-// The activation fused after the normalisation (p[8] where given; 8 parameters: none). Forward and gradient
-// use the same expressions as the separate kernels (Unary relu, Swish, SwishGrad), so fusing changes no value.
-enum TrainAct { kActLinear = 0, kActRelu = 1, kActSwish = 2 };
-
 inline bool readTrainArgs(napi_env env, napi_callback_info info, Args &a, size_t count, int &act, const char *usage) {
   if (readArgs(env, info, a) && (a.np == count || a.np == count + 1)) {
     act = a.np == count + 1 ? a.p[count] : kActLinear;
@@ -101,21 +105,6 @@ inline bool readTrainArgs(napi_env env, napi_callback_info info, Args &a, size_t
 inline void normAffine(float gamma, float beta, float mean, float var, float eps, float &mul, float &add) {
   mul = static_cast<float>(gamma / std::sqrt(static_cast<double>(var) + eps));
   add = static_cast<float>(beta - static_cast<double>(mean) * mul);
-}
-
-// y = act(x·mul + add) per channel over rows of c channels.
-template <int Act>
-void affineActRows(const float *x, float *y, int64_t rows, int64_t c, const float *mul, const float *add) {
-#pragma omp parallel for schedule(static) if (rows * c >= kParallelMin)
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * c;
-    float *yr = y + r * c;
-#pragma omp simd
-    for (int64_t j = 0; j < c; j++) {
-      const float z = xr[j] * mul[j] + add[j];
-      yr[j] = Act == kActRelu ? (z < 0.f ? 0.f : z) : Act == kActSwish ? z * sigmoidApprox(z) : z;
-    }
-  }
 }
 
 // p: R C | off: x gamma beta y mean var | [act]; alpha = epsilon. y = act(batchnorm(x)).
@@ -146,7 +135,7 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   }
   if (act == kActRelu) affineActRows<kActRelu>(x, y, rows, c, mul.data(), add.data());
   else if (act == kActSwish) affineActRows<kActSwish>(x, y, rows, c, mul.data(), add.data());
-  else affineRows(x, y, rows, c, mul.data(), add.data());
+  else affineActRows<kActLinear>(x, y, rows, c, mul.data(), add.data());
   return boolean(env, true);
 }
 

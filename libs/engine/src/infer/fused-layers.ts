@@ -53,115 +53,44 @@ const fusedOn = (x: tf.Tensor, kernel: string) => x.dtype === 'float32' && tf.ge
 function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
   const wb = (backend: unknown) => backend as WasmBackend;
   return [
-    {
-      kernelName: 'CvBatchNormTrain',
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, attrs, backend }) => {
-        const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
-        const b = wb(backend);
-        const c = x.shape[x.shape.length - 1];
-        return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) =>
-          addon.batchNormTrain(
-            heap,
-            Int32Array.from([
-              size(x.shape) / c,
-              c,
-              offsetOf(b, x),
-              offsetOf(b, gamma),
-              offsetOf(b, beta),
-              offsetOf(b, y),
-              offsetOf(b, mean),
-              offsetOf(b, variance),
-            ]),
-            Number(attrs!.epsilon),
-          ),
-        )!;
+    ...[false, true].flatMap((withAct): tf.KernelConfig[] => [
+      {
+        // y = act(batchnorm(x)) with the batch statistics; without an activation, batchnorm(x)
+        kernelName: withAct ? 'CvBatchNormActTrain' : 'CvBatchNormTrain',
+        backendName: 'wasm',
+        kernelFunc: ({ inputs, attrs, backend }) => {
+          const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+          const b = wb(backend);
+          const c = x.shape[x.shape.length - 1];
+          const act = withAct ? [ACT_CODES[attrs!.act as FusedAct]] : [];
+          return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) =>
+            addon.batchNormTrain(
+              heap,
+              Int32Array.from([size(x.shape) / c, c, ...[x, gamma, beta, y, mean, variance].map((t) => offsetOf(b, t)), ...act]),
+              Number(attrs!.epsilon),
+            ),
+          )!;
+        },
       },
-    },
-    {
-      kernelName: 'CvBatchNormTrainGrad',
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, attrs, backend }) => {
-        const { dy, x, mean, variance, gamma } = inputs as Record<string, tf.TensorInfo>;
-        const b = wb(backend);
-        const c = x.shape[x.shape.length - 1];
-        return runNative(b, [x.shape, [c], [c]], (heap, [dx, dgamma, dbeta]) =>
-          addon.batchNormTrainGrad(
-            heap,
-            Int32Array.from([
-              size(x.shape) / c,
-              c,
-              offsetOf(b, dy),
-              offsetOf(b, x),
-              offsetOf(b, mean),
-              offsetOf(b, variance),
-              offsetOf(b, gamma),
-              offsetOf(b, dx),
-              offsetOf(b, dgamma),
-              offsetOf(b, dbeta),
-            ]),
-            Number(attrs!.epsilon),
-          ),
-        )!;
+      {
+        // dx, dγ, dβ (through the activation first, z recomputed from x, γ, β and the statistics)
+        kernelName: withAct ? 'CvBatchNormActTrainGrad' : 'CvBatchNormTrainGrad',
+        backendName: 'wasm',
+        kernelFunc: ({ inputs, attrs, backend }) => {
+          const { dy, x, mean, variance, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+          const b = wb(backend);
+          const c = x.shape[x.shape.length - 1];
+          const act = withAct ? [ACT_CODES[attrs!.act as FusedAct], offsetOf(b, beta)] : [];
+          return runNative(b, [x.shape, [c], [c]], (heap, [dx, dgamma, dbeta]) =>
+            addon.batchNormTrainGrad(
+              heap,
+              Int32Array.from([size(x.shape) / c, c, ...[dy, x, mean, variance, gamma, dx, dgamma, dbeta].map((t) => offsetOf(b, t)), ...act]),
+              Number(attrs!.epsilon),
+            ),
+          )!;
+        },
       },
-    },
-    {
-      kernelName: 'CvBatchNormActTrain',
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, attrs, backend }) => {
-        const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
-        const b = wb(backend);
-        const c = x.shape[x.shape.length - 1];
-        const act = ACT_CODES[attrs!.act as FusedAct];
-        return runNative(b, [x.shape, [c], [c]], (heap, [y, mean, variance]) =>
-          addon.batchNormTrain(
-            heap,
-            Int32Array.from([
-              size(x.shape) / c,
-              c,
-              offsetOf(b, x),
-              offsetOf(b, gamma),
-              offsetOf(b, beta),
-              offsetOf(b, y),
-              offsetOf(b, mean),
-              offsetOf(b, variance),
-              act,
-            ]),
-            Number(attrs!.epsilon),
-          ),
-        )!;
-      },
-    },
-    {
-      kernelName: 'CvBatchNormActTrainGrad',
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, attrs, backend }) => {
-        const { dy, x, mean, variance, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
-        const b = wb(backend);
-        const c = x.shape[x.shape.length - 1];
-        const act = ACT_CODES[attrs!.act as FusedAct];
-        return runNative(b, [x.shape, [c], [c]], (heap, [dx, dgamma, dbeta]) =>
-          addon.batchNormTrainGrad(
-            heap,
-            Int32Array.from([
-              size(x.shape) / c,
-              c,
-              offsetOf(b, dy),
-              offsetOf(b, x),
-              offsetOf(b, mean),
-              offsetOf(b, variance),
-              offsetOf(b, gamma),
-              offsetOf(b, dx),
-              offsetOf(b, dgamma),
-              offsetOf(b, dbeta),
-              act,
-              offsetOf(b, beta),
-            ]),
-            Number(attrs!.epsilon),
-          ),
-        )!;
-      },
-    },
+    ]),
     {
       kernelName: 'CvAdam',
       backendName: 'wasm',
