@@ -19,19 +19,17 @@
  * predict path. PyTorch must use OpenBLAS (`apt-get install -y libopenblas0-pthread`), else the run is refused
  * unless `--allow-reference-blas`. With `--model`, only (2).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, listImages, writeShapes } from '@cv/data';
-import { SegmentationConfusion, segmentationMetrics } from '@cv/metrics';
-import { evaluateDetections } from '@cv/tasks-detect';
-import { readClassMask } from '@cv/tasks-segment';
 import { ConfigError, initBackend, loadTaskPredictor, parseArgs, resolvePrecision, runCli, type DecodedImage, type ImagePredictor } from '@cv/engine';
 import '@cv/tasks-detect/predict';
 import '@cv/tasks-segment/predict';
 import { z } from 'zod';
 import { instrumentKernels } from './instrument';
+import { torchInfer, torchTrain, type Row, type TorchAnswer, type TorchOptions } from './tta-torch';
 
 const Schema = z.object({
   task: z.enum(['detect', 'segment']).describe('the task whose default recipe is timed'),
@@ -78,12 +76,6 @@ async function shapesSet(dir: string, n: number, seed: number, hard: boolean): P
   process.stderr.write(`writing ${dir} (${want})\n`);
   await writeShapes(dir, { n, seed, hard });
   return dir;
-}
-
-interface Row {
-  epoch: number;
-  time: number;
-  score: number;
 }
 
 function readMetrics(file: string, metric: string): Row[] {
@@ -185,87 +177,6 @@ async function inferSpeed(predictor: ImagePredictor<unknown>, images: DecodedIma
   return (images.length * passes) / ((performance.now() - t0) / 1000);
 }
 
-interface TorchAnswer {
-  inferImgPerS: number;
-  blas: string;
-  maxAbsDiff: number | null;
-  outputScale: number;
-}
-
-/** The first python3 that imports torch, torchvision and PIL. */
-function torchPython(): string {
-  const python = [process.env.CV_TORCH_PYTHON, 'python3', '/usr/bin/python3'].find(
-    (p) => p && spawnSync(p, ['-c', 'import torch, torchvision, PIL'], { stdio: 'ignore' }).status === 0,
-  );
-  if (!python) throw new ConfigError('--torch needs a python3 with torch (Debian: apt-get install -y python3-torch python3-torchvision libopenblas0-pthread)');
-  return python;
-}
-
-function refuseReferenceBlas(cfg: Config, blas: string): void {
-  if (!/openblas/i.test(blas) && !cfg.allowReferenceBlas) {
-    throw new ConfigError(
-      `PyTorch loaded ${blas}, not OpenBLAS: its matmuls run ~12× slower than they can; apt-get install -y libopenblas0-pthread (or pass --allow-reference-blas)`,
-    );
-  }
-}
-
-interface TorchTrainAnswer {
-  params: number;
-  gflops: number;
-  epochs: number;
-  steps: number;
-  inferImgPerS: number;
-  blas: string;
-  threads: number;
-  torch: string;
-}
-
-/**
- * Trains the PyTorch anchor on the same sets for the same budget; its per-epoch validation predictions are
- * scored here with the suite's evaluation. The rows (epoch, seconds, score) and what the script reported.
- */
-async function torchTrain(cfg: Config, train: string, val: string): Promise<{ run: string; rows: Row[]; answer: TorchTrainAnswer }> {
-  const python = torchPython();
-  const out = path.join(cfg.work, 'runs', `${cfg.task}-torch-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const minutes = cfg.time ?? ANCHORS[cfg.task].minutes;
-  const args = ['tools/bench/torch_tta_train.py', '--task', cfg.task, '--train', train, '--val', val, '--time', String(minutes), '--out', out];
-  // The hard set's images are 160–320 px: the anchor letterboxes them to 256, as the issue's anchor did.
-  if (cfg.hard) args.push('--imgsz', '256');
-  process.stderr.write(`${python} ${args.join(' ')}\n`);
-  const stdout = await new Promise<string>((resolve, reject) => {
-    const p = spawn(python, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    p.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`torch_tta_train.py exited with code ${code}`))));
-  });
-  const answer = JSON.parse(stdout.trim().split('\n').pop()!) as TorchTrainAnswer;
-  refuseReferenceBlas(cfg, answer.blas);
-  const [, ...lines] = fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
-  const epochs = lines.map((l) => l.split(',').map(Number)).map(([epoch, time]) => ({ epoch, time }));
-  let score: (epoch: number) => number;
-  if (cfg.task === 'detect') {
-    const gt = JSON.parse(fs.readFileSync(path.join(val, 'annotations.json'), 'utf8'));
-    score = (e) => evaluateDetections(gt, JSON.parse(fs.readFileSync(path.join(out, `epoch-${e}.json`), 'utf8'))).stats[0];
-  } else {
-    const masks = listImages(path.join(val, 'masks'))
-      .sort()
-      .map((f) => readClassMask(f));
-    const classes = 1 + (JSON.parse(fs.readFileSync(path.join(val, 'annotations.json'), 'utf8')) as { categories: unknown[] }).categories.length;
-    score = (e) => {
-      const pred = fs.readFileSync(path.join(out, `epoch-${e}.u8`));
-      const cm = new SegmentationConfusion(classes, 255);
-      let offset = 0;
-      for (const m of masks) {
-        cm.add(m.data, pred.subarray(offset, offset + m.data.length));
-        offset += m.data.length;
-      }
-      if (offset !== pred.length) throw new Error(`${out}/epoch-${e}.u8 holds ${pred.length} pixels, the validation masks ${offset}`);
-      return segmentationMetrics(cm).miou;
-    };
-  }
-  return { run: out, rows: epochs.map((r) => ({ ...r, score: score(r.epoch) })), answer };
-}
-
 /** Seconds to each threshold, and the score at each of `seconds`, from a run's validation rows. */
 function summarize(rows: Row[], thresholds: readonly number[], seconds: number[]) {
   const secondsTo = Object.fromEntries(thresholds.map((t) => [t.toFixed(3).replace(/0$/, ''), rows.find((r) => r.score >= t)?.time ?? null]));
@@ -277,26 +188,8 @@ function summarize(rows: Row[], thresholds: readonly number[], seconds: number[]
   return { secondsTo, scoreAt, at, last };
 }
 
-/** Our trained model rebuilt in PyTorch: the BLAS it loaded, and its inference img/s for the same data. */
-function torchInfer(cfg: Config, val: string, modelDir: string, check: string): TorchAnswer {
-  const python = torchPython();
-  const r = spawnSync(
-    python,
-    ['tools/bench/torch_tta.py', '--task', cfg.task, '--model', modelDir, '--images', path.join(val, 'images'), '--batch', String(cfg.batch), '--check', check],
-    {
-      cwd: root,
-      encoding: 'utf8',
-    },
-  );
-  if (r.status !== 0) throw new Error(`torch_tta.py failed: ${r.stderr.trim().split('\n').pop()}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchAnswer;
-  if (!(out.maxAbsDiff !== null && out.maxAbsDiff <= 1e-3 * Math.max(1, out.outputScale))) {
-    throw new Error(
-      `the PyTorch rebuild of ${modelDir} does not reproduce its outputs (max difference ${out.maxAbsDiff}); the comparison would be meaningless`,
-    );
-  }
-  refuseReferenceBlas(cfg, out.blas);
-  return out;
+function torchOptions(cfg: Config): TorchOptions {
+  return { ...cfg, minutes: cfg.time ?? ANCHORS[cfg.task].minutes };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -310,7 +203,7 @@ async function main(argv: string[]): Promise<void> {
   const runDir = cfg.model ? null : await train(cfg, trainDir, valDir);
   const modelDir = cfg.model ?? path.join(runDir!, 'model');
   // The PyTorch anchor trains after ours (never beside it: two cores), before this process starts its own engine.
-  const anchorRun = cfg.torch && runDir ? await torchTrain(cfg, trainDir, valDir) : null;
+  const anchorRun = cfg.torch && runDir ? await torchTrain(torchOptions(cfg), trainDir, valDir) : null;
 
   await initBackend({ log: !cfg.json });
   const predictor = await loadTaskPredictor<ImagePredictor<unknown>>(modelDir, cfg.task, `bench:tta --task ${cfg.task}`, { fuse: cfg.fuse, graph: cfg.graph });
@@ -340,7 +233,7 @@ async function main(argv: string[]): Promise<void> {
     fs.writeFileSync(check, Buffer.from((y.dataSync() as Float32Array).buffer));
     tf.dispose([x, y]);
     try {
-      torch = torchInfer(cfg, valDir, modelDir, check);
+      torch = torchInfer(torchOptions(cfg), valDir, modelDir, check);
     } finally {
       fs.rmSync(check, { force: true });
     }
