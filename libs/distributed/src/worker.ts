@@ -28,6 +28,11 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
+/** Lengthens the running job's lock (before opening a model, which holds the event loop). */
+type Hold = () => Promise<unknown>;
+/** A job's lock while its model is opened: loading and compiling took up to seconds on a busy 2-core machine. */
+const OPENING_LOCK_MS = 120_000;
+
 type AnyPredict = PredictContext<z.ZodObject, Predictor>;
 type AnyVal = { ctx: ValContext<z.ZodObject, Predictor>; data: unknown };
 
@@ -43,10 +48,25 @@ export async function startWorker(options: WorkerOptions): Promise<{ close(): Pr
   const log = options.log ?? ((line: string) => console.log(line));
   const name = `${os.hostname()}:${process.pid}`;
   const tasks = new Map(options.tasks.map((t) => [t.name, t]));
+  const lockMs = (options.lockSeconds ?? 30) * 1000;
   for (const t of options.tasks) t.setup?.();
   const opened = new Map<string, Promise<AnyPredict | AnyVal>>();
-  const open = <T>(key: string, make: () => Promise<T>): Promise<T> => {
-    if (!opened.has(key)) opened.set(key, make() as Promise<AnyPredict | AnyVal>);
+  const settled = new Set<string>();
+  /**
+   * The model and data of a job, opened once per process. Opening (loading, fusing, compiling the graph) holds the
+   * event loop for seconds, so the lock cannot be renewed meanwhile: `hold` lengthens the job's lock first, else a
+   * short --lock-seconds lets the stalled check hand a healthy shard to a second worker.
+   */
+  const open = async <T>(key: string, make: () => Promise<T>, hold: () => Promise<unknown>): Promise<T> => {
+    if (!settled.has(key)) await hold();
+    if (!opened.has(key)) {
+      const p = make() as Promise<AnyPredict | AnyVal>;
+      opened.set(key, p);
+      p.then(
+        () => settled.add(key),
+        () => opened.delete(key),
+      );
+    }
     return opened.get(key)! as Promise<T>;
   };
   const taskOf = (name: string) => {
@@ -55,29 +75,29 @@ export async function startWorker(options: WorkerOptions): Promise<{ close(): Pr
     return t;
   };
 
-  const predict = async (job: PredictShardJob): Promise<ShardOutcome> => {
+  const predict = async (job: PredictShardJob, hold: Hold): Promise<ShardOutcome> => {
     const task = taskOf(job.task);
-    const ctx = await open<AnyPredict>(`predict ${job.task} ${job.argv.join(' ')}`, async () => (await openPredict(task.predict, job.argv)).ctx);
+    const ctx = await open<AnyPredict>(`predict ${job.task} ${job.argv.join(' ')}`, async () => (await openPredict(task.predict, job.argv)).ctx, hold);
     const failures: { source: string; error: string }[] = [];
     const rows = await predictInto(task.predict, ctx, job.sources, ctx.cfg.out ?? null, (source, e) => failures.push({ source, error: e.message }));
     new FolderStore(ctx.cfg.out!).put(`${job.run}-${job.shard}`, JSON.stringify(rows));
     return { worker: name, shard: job.shard, inputs: job.sources.length, failures };
   };
 
-  const openedVal = (job: EvaluateShardJob | MergeJob) => {
+  const openedVal = (job: EvaluateShardJob | MergeJob, hold: Hold) => {
     const task = taskOf(job.task);
     if (!task.val.shards) throw new ConfigError(`${task.val.command} has no sharded evaluation`);
-    return open<AnyVal>(`val ${job.task} ${job.argv.join(' ')}`, () => openVal(task.val, job.argv)).then((v) => ({ task, ...v }));
+    return open<AnyVal>(`val ${job.task} ${job.argv.join(' ')}`, () => openVal(task.val, job.argv), hold).then((v) => ({ task, ...v }));
   };
 
-  const evaluate = async (job: EvaluateShardJob): Promise<ShardOutcome> => {
-    const { task, ctx, data } = await openedVal(job);
+  const evaluate = async (job: EvaluateShardJob, hold: Hold): Promise<ShardOutcome> => {
+    const { task, ctx, data } = await openedVal(job, hold);
     const part = await task.val.shards!.evaluate(data, job.items, ctx);
     return { worker: name, shard: job.shard, inputs: job.items.length, part: packPart(part) };
   };
 
-  const merge = async (job: MergeJob, bull: Job) => {
-    const { task, ctx, data } = await openedVal(job);
+  const merge = async (job: MergeJob, bull: Job, hold: Hold) => {
+    const { task, ctx, data } = await openedVal(job, hold);
     const children = Object.values(await bull.getChildrenValues()) as ShardOutcome[];
     if (children.length !== job.shards) throw new Error(`merge of ${job.run}: ${children.length} of ${job.shards} shards returned`);
     children.sort((a, b) => a.shard - b.shard);
@@ -93,10 +113,11 @@ export async function startWorker(options: WorkerOptions): Promise<{ close(): Pr
 
   const worker = new Worker(
     QUEUE,
-    async (bull: Job) => {
+    async (bull: Job, token?: string) => {
       const job = bull.data as QueueJob;
       const t0 = performance.now();
-      const out = job.kind === 'predict' ? await predict(job) : job.kind === 'evaluate' ? await evaluate(job) : await merge(job, bull);
+      const hold: Hold = () => (token ? bull.extendLock(token, Math.max(OPENING_LOCK_MS, lockMs)).catch(() => 0) : Promise.resolve(0));
+      const out = job.kind === 'predict' ? await predict(job, hold) : job.kind === 'evaluate' ? await evaluate(job, hold) : await merge(job, bull, hold);
       log(`[worker ${name}] ${job.kind} ${bull.id} done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
       return out;
     },
@@ -104,8 +125,8 @@ export async function startWorker(options: WorkerOptions): Promise<{ close(): Pr
       connection: target.options,
       prefix: options.queueName,
       concurrency: options.concurrency,
-      lockDuration: (options.lockSeconds ?? 30) * 1000,
-      stalledInterval: (options.lockSeconds ?? 30) * 1000,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
       maxStalledCount: 3,
     },
   );
