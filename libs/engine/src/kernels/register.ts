@@ -8,6 +8,7 @@ import { broadcastTile, isBroadcastTile, leadingAxes, leadingAxesSum } from './r
 import { heapViewSlice } from './slice';
 import { unsortedSegmentSumWasm } from './segment-sum';
 import { sumSquaresWasm } from './sum-squares';
+import { emaUpdateWasm } from './ema-update';
 import { movingAverageWasm } from './moving-average';
 
 /**
@@ -24,6 +25,7 @@ export const WASM_TRAINING_KERNELS: tf.KernelConfig[] = [
   compositeKernel('MaxPoolGrad', 'wasm', maxPoolGrad),
   unsortedSegmentSumWasm,
   sumSquaresWasm,
+  emaUpdateWasm,
   movingAverageWasm,
 ];
 

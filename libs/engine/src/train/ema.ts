@@ -47,6 +47,16 @@ export class ModelEma {
     const d = this.currentDecay();
     this.updates++;
     tf.tidy(() => {
+      const float = this.pairs.filter(([w]) => w.read().dtype === 'float32');
+      if (float.length && tf.getKernel('CvEmaUpdate', tf.getBackend())) {
+        // Every float pair in one kernel (the same float32 arithmetic as below); the rest is copied.
+        const inputs: tf.NamedTensorMap = {};
+        float.forEach(([w, e], i) => ((inputs[`e${i}`] = e.read()), (inputs[`w${i}`] = w.read())));
+        const outs = tf.engine().runKernel('CvEmaUpdate', inputs, { decay: d }) as tf.Tensor[];
+        float.forEach(([, e], i) => (e.read() as tf.Variable).assign(outs[i]));
+        for (const [w, e] of this.pairs) if (w.read().dtype !== 'float32') (e.read() as tf.Variable).assign(w.read());
+        return;
+      }
       for (const [w, e] of this.pairs) {
         const target = e.read() as tf.Variable;
         const value = w.read();

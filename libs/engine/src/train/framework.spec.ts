@@ -122,6 +122,19 @@ describe('ModelEma', () => {
     expect(ema.currentDecay()).toBeCloseTo(0.9 * (1 - Math.exp(-2 / 10)), 12);
   });
 
+  it('one CvEmaUpdate kernel for all weights gives the composed form (two Multiply, one Add per weight) bit for bit', async () => {
+    expect(tf.getKernel('CvEmaUpdate', tf.getBackend())).toBeDefined();
+    const model = tinyModel(3);
+    const ema = new ModelEma(model, await cloneModel(model), { decay: 0.9995, tau: 7 });
+    for (let step = 0; step < 3; step++) {
+      model.setWeights(model.getWeights().map((w, i) => tf.add(w, tf.randomNormal(w.shape, 0, 0.1, 'float32', 10 * step + i))));
+      const d = ema.currentDecay();
+      const want = ema.model.weights.map((e, i) => Array.from(tf.add(tf.mul(e.read(), d), tf.mul(model.weights[i].read(), 1 - d)).dataSync()));
+      ema.update();
+      expect(weightsOf(ema.model)).toEqual(want);
+    }
+  });
+
   it('is checkpointed and resumed exactly: a killed-and-resumed run ends with the same EMA weights', async () => {
     class Crash extends Callback {
       readonly name = 'Crash';
