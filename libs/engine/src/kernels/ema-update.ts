@@ -4,7 +4,7 @@ import type { HeapBackend } from './slice';
 /**
  * CvEmaUpdate for wasm: the weight average's update, ema ← d·ema + (1 − d)·w, for every pair of a model at once
  * (inputs `e0, w0, e1, w1, …`, float32; attribute `decay`; one output per pair). The composed form costs two
- * Multiply and one Add kernel, with their JavaScript, per weight (~750 kernels for a small detector). The same
+ * Multiply and one Add kernel, with their JavaScript, per weight (~1,000 kernels for a 327-weight detector). The same
  * float32 arithmetic: each product rounded to float32, then their sum (a product of two float32 values is exact in
  * a double, and a double sum rounded once to float32 is the float32 sum), so the weights equal the composed form's
  * bit for bit.
