@@ -243,6 +243,8 @@ napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info);
 napi_value Swish(napi_env env, napi_callback_info info);
 napi_value SwishGrad(napi_env env, napi_callback_info info);
 napi_value Adam(napi_env env, napi_callback_info info);
+napi_value AdamMany(napi_env env, napi_callback_info info);
+napi_value EmaUpdate(napi_env env, napi_callback_info info);
 napi_value ReleaseFilter(napi_env env, napi_callback_info info);
 napi_value FastBf16(napi_env env, napi_callback_info info);
 napi_value GraphCreate(napi_env env, napi_callback_info info);

@@ -22,6 +22,7 @@ const sources = [
   'batchnorm.cc',
   'layout.cc',
   'optimizer.cc',
+  'ema.cc',
   'graph.cc',
   'image.cc',
 ].map((f) => path.join(here, f));

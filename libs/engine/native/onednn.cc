@@ -87,6 +87,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"swish", nullptr, Swish, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"swishGrad", nullptr, SwishGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamMany", nullptr, AdamMany, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"emaUpdate", nullptr, EmaUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_default, nullptr},

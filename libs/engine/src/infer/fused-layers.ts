@@ -25,7 +25,16 @@ import { installFusedAdam } from '../kernels/fused-adam';
  * the browser) runs tfjs's code unchanged, and the moving statistics are updated exactly as tfjs-layers does.
  */
 
-const KERNELS = ['CvBatchNormTrain', 'CvBatchNormTrainGrad', 'CvBatchNormActTrain', 'CvBatchNormActTrainGrad', 'CvSwish', 'CvSwishGrad', 'CvAdam'] as const;
+const KERNELS = [
+  'CvBatchNormTrain',
+  'CvBatchNormTrainGrad',
+  'CvBatchNormActTrain',
+  'CvBatchNormActTrainGrad',
+  'CvSwish',
+  'CvSwishGrad',
+  'CvAdam',
+  'CvAdamMany',
+] as const;
 
 /** Activations the native training batch norm applies in its own pass (codes of batchnorm.cc's TrainAct). */
 const ACT_CODES: Record<FusedAct, number> = { relu: 1, swish: 2 };
@@ -113,6 +122,31 @@ function kernelConfigs(addon: OneDnnAddon): tf.KernelConfig[] {
               ...new Int32Array(f.buffer),
             ]),
           ),
+        )!;
+      },
+    },
+    {
+      // Adam for every variable of a step in one native call (inputs value0, gradient0, m0, v0, …; outputs
+      // value', m', v' per variable), the gradients multiplied by `gradScale` first (clipping; 1 = none).
+      kernelName: 'CvAdamMany',
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const n = Object.keys(inputs).length / 4;
+        const b = wb(backend);
+        const ins = Array.from({ length: n }, (_, i) => ['value', 'gradient', 'm', 'v'].map((k) => (inputs as Record<string, tf.TensorInfo>)[`${k}${i}`]));
+        const f = new Float32Array(['lr', 'beta1', 'beta2', 'epsilon', 'c1', 'c2', 'gradScale'].map((k) => Number(attrs![k] ?? 1)));
+        return runNative(
+          b,
+          ins.flatMap(([value]) => [value.shape, value.shape, value.shape]),
+          (heap, outs) =>
+            addon.adamMany!(
+              heap,
+              Int32Array.from([
+                n,
+                ...new Int32Array(f.buffer),
+                ...ins.flatMap((t, i) => [size(t[0].shape), ...t.map((x) => offsetOf(b, x)), ...outs.slice(3 * i, 3 * i + 3).map((o) => offsetOf(b, o))]),
+              ]),
+            ),
         )!;
       },
     },
@@ -223,6 +257,7 @@ export function installFusedLayers(addon: OneDnnAddon, skip: string[] = []): voi
   for (const name of KERNELS) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
   for (const config of kernelConfigs(addon)) {
     if (skip.includes('bn-act') && config.kernelName.startsWith('CvBatchNormAct')) continue; // batch norm and activation as two ops
+    if (config.kernelName === 'CvAdamMany' && (skip.includes('CvAdamMany') || typeof addon.adamMany !== 'function')) continue; // Adam per variable
     tf.registerKernel(config);
   }
   installLayerFusion();

@@ -7,7 +7,8 @@ import type { HeapBackend } from './slice';
  * Multiply and one Add kernel, with their JavaScript, per weight (~1,000 kernels for a 327-weight detector). The same
  * float32 arithmetic: each product rounded to float32, then their sum (a product of two float32 values is exact in
  * a double, and a double sum rounded once to float32 is the float32 sum), so the weights equal the composed form's
- * bit for bit.
+ * bit for bit. Where the oneDNN addon is loaded its native `emaUpdate` (native/ema.cc, the same float32 arithmetic,
+ * in parallel) runs instead and this loop is its fallback.
  */
 export const emaUpdateWasm: tf.KernelConfig = {
   kernelName: 'CvEmaUpdate',

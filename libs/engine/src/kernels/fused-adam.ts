@@ -30,15 +30,16 @@ type ApplyGradients = (this: tf.AdamOptimizer, grads: tf.NamedTensorMap | { name
 const adamProto = tf.AdamOptimizer.prototype as unknown as { applyGradients: ApplyGradients };
 const original = adamProto.applyGradients;
 
-const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, variableGradients) {
-  const self = this as unknown as AdamInternals;
+/**
+ * The fused update of `variableGradients`, each gradient multiplied by `gradScale` first (gradient clipping's
+ * factor, the product tf.mul(g, gradScale) would give; 1 = none). With `CvAdamMany` (the oneDNN path) every
+ * variable in one kernel; else one `CvAdam` per variable (a `gradScale` ≠ 1 needs CvAdamMany: see
+ * applyScaledGradients).
+ */
+function fusedApply(self: AdamInternals, variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[], gradScale: number): void {
   const backend = tf.getBackend();
   const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
   const vars = names.map((name) => tf.engine().registeredVariables[name]);
-  if (!tf.getKernel('CvAdam', backend) || vars.some((v) => v.dtype !== 'float32')) {
-    original.call(this, variableGradients);
-    return;
-  }
   tf.tidy(() => {
     // 1 − β^t in float32, as tfjs's sub(1, accBeta) computes it (a GPU kernel computes it from accBeta itself).
     const sync = readsBackSync(backend) || !tf.getKernel('CvAdamCorrections', backend);
@@ -46,6 +47,8 @@ const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, va
     const corrections: tf.NamedTensorMap = sync
       ? {}
       : { corrections: (tf.engine().runKernel('CvAdamCorrections', { accBeta1: self.accBeta1, accBeta2: self.accBeta2 }, {}) as tf.Tensor[])[0] };
+    const hyper = { lr: self.learningRate, beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, ...attrs };
+    const updates: { value: tf.Variable; m: tf.Variable; v: tf.Variable; gradient: tf.Tensor }[] = [];
     names.forEach((name, i) => {
       const value = vars[i];
       for (const [slots, suffix] of [
@@ -56,19 +59,28 @@ const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, va
       }
       const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
       if (gradient == null) return;
-      const m = self.accumulatedFirstMoment[i]!.variable;
-      const v = self.accumulatedSecondMoment[i]!.variable;
-      const [value2, m2, v2] = tf
-        .engine()
-        .runKernel(
-          'CvAdam',
-          { value, gradient, m, v, ...corrections },
-          { lr: self.learningRate, beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, ...attrs },
-        ) as tf.Tensor[];
-      m.assign(m2);
-      v.assign(v2);
-      value.assign(value2);
+      updates.push({ value, gradient, m: self.accumulatedFirstMoment[i]!.variable, v: self.accumulatedSecondMoment[i]!.variable });
     });
+    if (sync && tf.getKernel('CvAdamMany', backend)) {
+      const inputs: tf.NamedTensorMap = {};
+      updates.forEach(({ value, gradient, m, v }, i) =>
+        Object.assign(inputs, { [`value${i}`]: value, [`gradient${i}`]: gradient, [`m${i}`]: m, [`v${i}`]: v }),
+      );
+      const outs = tf.engine().runKernel('CvAdamMany', inputs, { ...hyper, gradScale }) as tf.Tensor[];
+      updates.forEach(({ value, m, v }, i) => {
+        m.assign(outs[3 * i + 1]);
+        v.assign(outs[3 * i + 2]);
+        value.assign(outs[3 * i]);
+      });
+    } else {
+      if (gradScale !== 1) throw new Error('fusedApply: a gradient scale needs the CvAdamMany kernel');
+      for (const { value, gradient, m, v } of updates) {
+        const [value2, m2, v2] = tf.engine().runKernel('CvAdam', { value, gradient, m, v, ...corrections }, hyper) as tf.Tensor[];
+        m.assign(m2);
+        v.assign(v2);
+        value.assign(value2);
+      }
+    }
     if (tf.getKernel('CvAdamBetas', backend)) {
       const [b1, b2] = tf
         .engine()
@@ -81,7 +93,37 @@ const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, va
     }
   });
   self.incrementIterations();
+}
+
+const fusable = (variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]) => {
+  const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+  return !!tf.getKernel('CvAdam', tf.getBackend()) && names.every((name) => tf.engine().registeredVariables[name]?.dtype === 'float32');
 };
+
+const fusedApplyGradients: ApplyGradients = function (this: tf.AdamOptimizer, variableGradients) {
+  if (!fusable(variableGradients)) original.call(this, variableGradients);
+  else fusedApply(this as unknown as AdamInternals, variableGradients, 1);
+};
+
+/**
+ * `optimizer.applyGradients` of the gradients multiplied by `scale` (gradient clipping's factor). An Adam whose
+ * backend has `CvAdamMany` multiplies inside its update kernel (the same float32 products, no extra pass over
+ * the gradients); any other optimizer or backend gets tf.mul(g, scale) first, as before.
+ *
+ * @example
+ * applyScaledGradients(optimizer, grads, maxNorm / (norm + 1e-6));
+ */
+export function applyScaledGradients(optimizer: tf.Optimizer, grads: tf.NamedTensorMap, scale: number): void {
+  const inKernel =
+    Object.prototype.isPrototypeOf.call(tf.AdamOptimizer.prototype, optimizer) && // not instanceof: tfjs's optimizers answer it by duck typing
+    adamProto.applyGradients === fusedApplyGradients &&
+    readsBackSync(tf.getBackend()) &&
+    !!tf.getKernel('CvAdamMany', tf.getBackend()) &&
+    fusable(grads);
+  if (scale === 1) optimizer.applyGradients(grads);
+  else if (inKernel) fusedApply(optimizer as unknown as AdamInternals, grads, scale);
+  else tf.tidy(() => optimizer.applyGradients(Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)]))));
+}
 
 /** Routes every AdamOptimizer through `CvAdam` where the current backend registers it (idempotent). */
 export function installFusedAdam(): void {

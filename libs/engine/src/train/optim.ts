@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StepContext } from './types';
 import { readsBackSync } from '../kernels/sync-read';
+import { applyScaledGradients } from '../kernels/fused-adam';
 
 /** A set of weights trained by one optimizer (e.g. the head, or a backbone at a lower learning rate). */
 export interface ParamGroup {
@@ -126,30 +127,31 @@ export class OptimizationStep {
     tf.tidy(() => {
       let g = summed ? Object.fromEntries(Object.entries(summed).map(([n, s]) => [n, tf.div(s, count)])) : grads;
       g = ctx.reduceGradients(g); // mean over replicas (identity with one)
-      g = this.clip(g);
-      this.apply(g, vars);
+      this.apply(this.clip(g), vars);
     });
     if (summed) tf.dispose(Object.values(summed));
   }
 
-  private clip(grads: tf.NamedTensorMap): tf.NamedTensorMap {
+  /**
+   * The gradients to apply and the factor to apply them with: below the limit (or without one) 1; above it,
+   * max / (norm + 1e-6), multiplied in by the optimizer's update where it can (applyScaledGradients).
+   */
+  private clip(grads: tf.NamedTensorMap): { grads: tf.NamedTensorMap; scale: number } {
     const max = this.options.clipNorm ?? 0;
-    if (!(max > 0)) return grads;
+    if (!(max > 0)) return { grads, scale: 1 };
     if (!readsBackSync()) {
       // A GPU backend reads back asynchronously only: the scale stays a tensor (1 below the limit).
       const norm = globalNorm(Object.values(grads));
       const scale = tf.where(tf.greater(norm, max), tf.div(max, tf.add(norm, 1e-6)), tf.onesLike(norm));
       this.lastNorm = NaN;
-      return Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)]));
+      return { grads: Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)])), scale: 1 };
     }
     const norm = globalNorm(Object.values(grads)).dataSync()[0];
     this.lastNorm = norm;
-    if (!(norm > max)) return grads;
-    const scale = max / (norm + 1e-6);
-    return Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)]));
+    return { grads, scale: norm > max ? max / (norm + 1e-6) : 1 };
   }
 
-  private apply(grads: tf.NamedTensorMap, vars: tf.Variable[]): void {
+  private apply({ grads, scale }: { grads: tf.NamedTensorMap; scale: number }, vars: tf.Variable[]): void {
     const { optimizers, groups, weightDecay = 0 } = this.options;
     const active = groups ? groups() : [{ optimizer: Object.keys(optimizers)[0], owns: () => true }];
     for (const group of active) {
@@ -157,7 +159,7 @@ export class OptimizationStep {
       if (!mine.length) continue;
       const optimizer = optimizers[group.optimizer];
       if (!optimizer) throw new Error(`parameter group names optimizer '${group.optimizer}', which is not one of ${Object.keys(optimizers).join(', ')}`);
-      optimizer.applyGradients(Object.fromEntries(mine.map((v) => [v.name, grads[v.name]])));
+      applyScaledGradients(optimizer, Object.fromEntries(mine.map((v) => [v.name, grads[v.name]])), scale);
       if (weightDecay) decoupledWeightDecay(mine, (optimizer as unknown as { learningRate: number }).learningRate, weightDecay);
     }
   }

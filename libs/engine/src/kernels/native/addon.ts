@@ -28,6 +28,10 @@ export interface OneDnnAddon {
   swish(heap: ArrayBufferLike, params: Int32Array): boolean;
   swishGrad(heap: ArrayBufferLike, params: Int32Array): boolean;
   adam(heap: ArrayBufferLike, params: Int32Array): boolean;
+  /** Adam over many variables in one call: [count, lr β1 β2 ε c1 c2 gradScale (float bits), (n, θ, g, m, v, θ', m', v') × count]. */
+  adamMany?(heap: ArrayBufferLike, params: Int32Array): boolean;
+  /** The weight average's update: [count, d, 1 − d (float bits), (n, ema, w, out) × count]. */
+  emaUpdate?(heap: ArrayBufferLike, params: Int32Array): boolean;
   /** Sets the OpenMP threads of the calling thread's oneDNN calls; returns the count now in effect. */
   setThreads(n: number): number;
   getThreads(): number;

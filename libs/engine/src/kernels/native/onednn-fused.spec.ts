@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, relativeError, run, values, type Inputs } from '../oracle';
 import { initBackend } from '../../infer/backend';
 import { available } from '../../testing/requirements';
-import { ADDON_PATH, ENABLE_HINT } from './addon';
+import { ADDON_PATH, ENABLE_HINT, loadOneDnnAddon } from './addon';
+import { applyScaledGradients } from '../fused-adam';
+import { emaUpdateWasm } from '../ema-update';
 
 /**
  * The oneDNN kernels against the `cpu` backend, part 2: the memory-bound kernels (binary / unary
@@ -308,6 +310,67 @@ describe.skipIf(!built)('oneDNN memory-bound and fused kernels match the cpu bac
     }
     expect(results[1].length).toBe(results[0].length);
     results[1].forEach((got, i) => expect(relativeError(got, results[0][i])).toBeLessThanOrEqual(1e-5));
+  });
+
+  it('CvAdamMany (all variables, the clip factor inside) equals tf.mul then CvAdam per variable, bit for bit', async () => {
+    await tf.setBackend('wasm');
+    const many = tf.getKernel('CvAdamMany', 'wasm')!;
+    expect(many).toBeDefined();
+    const train = async (scales: number[]) => {
+      const w = tf.variable(tf.tensor(values(40000, 81), [200, 200]), true); // above the native block size: several blocks
+      const b = tf.variable(tf.tensor(values(7, 82), [7]), true);
+      const opt = tf.train.adam(0.01, 0.8, 0.95, 1e-6);
+      for (const [step, scale] of scales.entries()) {
+        const g = { [w.name]: tf.tensor(values(40000, 83 + step), [200, 200]), [b.name]: tf.tensor(values(7, 86 + step), [7]) };
+        applyScaledGradients(opt, g, scale);
+        tf.dispose(Object.values(g));
+      }
+      const out = await Promise.all([w, b, ...(await opt.getWeights()).map((s) => s.tensor)].map(async (t) => Array.from((await t.data()) as Float32Array)));
+      tf.dispose([w, b]);
+      opt.dispose();
+      return out;
+    };
+    const scales = [1, 0.3711, 1, 0.05];
+    const fused = await train(scales);
+    tf.unregisterKernel('CvAdamMany', 'wasm');
+    try {
+      const perVariable = await train(scales);
+      expect(fused).toEqual(perVariable);
+      // and the factor matters: without it the weights differ
+      expect(fused[0]).not.toEqual((await train([1, 1, 1, 1]))[0]);
+    } finally {
+      tf.registerKernel(many);
+    }
+  });
+
+  it('the native CvEmaUpdate equals the JavaScript kernel bit for bit', async () => {
+    await tf.setBackend('wasm');
+    const pairs = [
+      [values(40000, 71), values(40000, 72)],
+      [values(5, 73), values(5, 74)],
+    ];
+    const run = () =>
+      tf.tidy(() => {
+        const inputs = Object.fromEntries(
+          pairs.flatMap(([e, w], i) => [
+            [`e${i}`, tf.tensor(e)],
+            [`w${i}`, tf.tensor(w)],
+          ]),
+        );
+        return (tf.engine().runKernel('CvEmaUpdate', inputs, { decay: 0.9993 }) as tf.Tensor[]).map((t) => Array.from(t.dataSync()));
+      });
+    const loaded = loadOneDnnAddon();
+    expect('addon' in loaded && typeof loaded.addon.emaUpdate).toBe('function'); // the native entry is there to run
+    const native = run();
+    const config = tf.getKernel('CvEmaUpdate', 'wasm')!;
+    tf.unregisterKernel('CvEmaUpdate', 'wasm');
+    try {
+      tf.registerKernel(emaUpdateWasm);
+      expect(native).toEqual(run());
+    } finally {
+      tf.unregisterKernel('CvEmaUpdate', 'wasm');
+      tf.registerKernel(config);
+    }
   });
 
   it('a training step and a prediction leak no tensors and no data buffers', async () => {

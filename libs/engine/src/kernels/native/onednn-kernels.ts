@@ -285,6 +285,26 @@ function sumSquares(addon: OneDnnAddon) {
   };
 }
 
+/** CvEmaUpdate (the weight average, all pairs `e0, w0, e1, w1, …`) in one parallel native pass; the same bits as kernels/ema-update.ts. */
+function emaUpdate(addon: OneDnnAddon) {
+  return ({ inputs, attrs = {} }: KernelArgs, b: WasmBackend): tf.TensorInfo[] | null => {
+    const n = Object.keys(inputs).length / 2;
+    const pairs = Array.from({ length: n }, (_, i) => [inputs[`e${i}`], inputs[`w${i}`]] as tf.TensorInfo[]);
+    if (!addon.emaUpdate || !n || !allFloat(...pairs.flat())) return null;
+    const decay = Number(attrs.decay);
+    const bits = new Int32Array(new Float32Array([decay, 1 - decay]).buffer); // d and 1 − d rounded to float32, as the JavaScript kernel
+    return runNative(
+      b,
+      pairs.map(([e]) => e.shape),
+      (heap, outs) =>
+        addon.emaUpdate!(
+          heap,
+          Int32Array.from([n, ...bits, ...pairs.flatMap(([e, w], i) => [size(e.shape), offsetOf(b, e), offsetOf(b, w), offsetOf(b, outs[i])])]),
+        ),
+    );
+  };
+}
+
 /** Which oneDNN path serves each kernel name. */
 function nativeImplementations(addon: OneDnnAddon): Record<string, (args: KernelArgs, b: WasmBackend) => tf.TensorInfo | tf.TensorInfo[] | null> {
   return {
@@ -306,6 +326,7 @@ function nativeImplementations(addon: OneDnnAddon): Record<string, (args: Kernel
     Sum: reduce(addon, false),
     Mean: reduce(addon, true),
     CvSumSquares: sumSquares(addon),
+    CvEmaUpdate: emaUpdate(addon),
   };
 }
 
