@@ -142,7 +142,7 @@ async function main() {
   const seconds = Number(opts.seconds);
   const cores = os.availableParallelism();
   const wanted = opts.models ? opts.models.split(',') : SHIPPED.map((m) => m.id);
-  const rows: Record<string, unknown>[] = [];
+  let rows: Record<string, unknown>[] = [];
   let md = `# Deployment: size, speed and accuracy of every shipped model\n\nWritten by \`npx nx run bench:deploy\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${cores} cores; tfjs ${tf.version.tfjs} wasm; onnxruntime-node 1.30.0).\n`;
   md +=
     'Speeds are batch inference on real inputs (test images, validation images, latent vectors), model call only; "ONNX parity" is the max |Δ| between ONNX Runtime and tfjs on those inputs. Quantized tfjs weights are dequantized at load, so their speed is fp32\'s; the ONNX rows of quantized and pruned variants are converted in memory from the tfjs variant.\n';
@@ -214,9 +214,43 @@ async function main() {
     fp32.dispose();
   }
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  const jsonOut = opts.out.replace(/\.md$/, '.json');
+  if (opts.models && fs.existsSync(opts.out)) {
+    // --models: only those sections are measured again; the others (and their rows) stay as they were.
+    ({ md, rows } = mergeReport(
+      fs.readFileSync(opts.out, 'utf8'),
+      md,
+      fs.existsSync(jsonOut) ? JSON.parse(fs.readFileSync(jsonOut, 'utf8')) : [],
+      rows,
+      wanted,
+    ));
+  }
   writeFileAtomic(opts.out, md);
-  writeFileAtomic(opts.out.replace(/\.md$/, '.json'), JSON.stringify(rows, null, 2));
+  writeFileAtomic(jsonOut, JSON.stringify(rows, null, 2));
   console.log(`wrote ${opts.out}`);
+}
+
+/**
+ * The report with the sections of `wanted` taken from `fresh` and every other section kept from `previous`
+ * (in the shipped order), each fresh section dated; the JSON rows likewise.
+ */
+function mergeReport(previous: string, fresh: string, oldRows: Record<string, unknown>[], newRows: Record<string, unknown>[], wanted: string[]) {
+  const sections = (text: string) =>
+    new Map(
+      text
+        .split(/^(?=## )/m)
+        .slice(1)
+        .map((sec) => [sec.slice(3).split(' ')[0], sec] as const),
+    );
+  const [before, after] = [sections(previous), sections(fresh)];
+  const stamp = `Measured again on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (\`bench:deploy -- --models ${wanted.join(',')}\`); the other sections are older.\n\n`;
+  const head = previous.split(/^(?=## )/m)[0];
+  const body = SHIPPED.map((m) => {
+    const sec = wanted.includes(m.id) ? after.get(m.id) : before.get(m.id);
+    return !sec ? '' : wanted.includes(m.id) ? sec.replace(/\n\n/, `\n\n${stamp}`) : sec;
+  }).join('');
+  const rows = [...oldRows.filter((r) => !wanted.includes(String(r.model))), ...newRows];
+  return { md: head + body, rows };
 }
 
 main().catch((e) => {
