@@ -61,19 +61,20 @@ function fusedApply(self: AdamInternals, variableGradients: tf.NamedTensorMap | 
       if (gradient == null) return;
       updates.push({ value, gradient, m: self.accumulatedFirstMoment[i]!.variable, v: self.accumulatedSecondMoment[i]!.variable });
     });
-    if (sync && tf.getKernel('CvAdamMany', backend)) {
+    const many = sync && !!tf.getKernel('CvAdamMany', backend);
+    if (gradScale !== 1 && !many) throw new Error('fusedApply: a gradient scale needs the CvAdamMany kernel');
+    if (many && updates.length) {
       const inputs: tf.NamedTensorMap = {};
-      updates.forEach(({ value, gradient, m, v }, i) =>
-        Object.assign(inputs, { [`value${i}`]: value, [`gradient${i}`]: gradient, [`m${i}`]: m, [`v${i}`]: v }),
+      updates.forEach(({ value, gradient, m, v }, k) =>
+        Object.assign(inputs, { [`value${k}`]: value, [`gradient${k}`]: gradient, [`m${k}`]: m, [`v${k}`]: v }),
       );
       const outs = tf.engine().runKernel('CvAdamMany', inputs, { ...hyper, gradScale }) as tf.Tensor[];
-      updates.forEach(({ value, m, v }, i) => {
-        m.assign(outs[3 * i + 1]);
-        v.assign(outs[3 * i + 2]);
-        value.assign(outs[3 * i]);
+      updates.forEach(({ value, m, v }, k) => {
+        m.assign(outs[3 * k + 1]);
+        v.assign(outs[3 * k + 2]);
+        value.assign(outs[3 * k]);
       });
     } else {
-      if (gradScale !== 1) throw new Error('fusedApply: a gradient scale needs the CvAdamMany kernel');
       for (const { value, gradient, m, v } of updates) {
         const [value2, m2, v2] = tf.engine().runKernel('CvAdam', { value, gradient, m, v, ...corrections }, hyper) as tf.Tensor[];
         m.assign(m2);
