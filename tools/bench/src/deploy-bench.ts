@@ -247,8 +247,10 @@ function mergeReport(previous: string, fresh: string, oldRows: Record<string, un
   const head = previous.split(/^(?=## )/m)[0];
   const body = SHIPPED.map((m) => {
     const sec = wanted.includes(m.id) ? after.get(m.id) : before.get(m.id);
-    return !sec ? '' : wanted.includes(m.id) ? sec.replace(/\n\n/, `\n\n${stamp}`) : sec;
-  }).join('');
+    return !sec ? '' : (wanted.includes(m.id) ? sec.replace(/\n\n/, `\n\n${stamp}`) : sec).replace(/\n*$/, '\n\n'); // one blank line between sections
+  })
+    .join('')
+    .replace(/\n+$/, '\n');
   const rows = [...oldRows.filter((r) => !wanted.includes(String(r.model))), ...newRows];
   return { md: head + body, rows };
 }
