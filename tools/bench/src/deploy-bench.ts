@@ -21,6 +21,7 @@ import { decodeImage, listImages, loadClassificationDataset } from '@cv/data';
 import {
   exportModel,
   exportOnnx,
+  inferenceForm,
   initBackend,
   loadModel,
   loadOneDnnAddon,
@@ -145,7 +146,7 @@ async function main() {
   let rows: Record<string, unknown>[] = [];
   let md = `# Deployment: size, speed and accuracy of every shipped model\n\nWritten by \`npx nx run bench:deploy\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (${cores} cores; tfjs ${tf.version.tfjs} wasm; onnxruntime-node 1.30.0).\n`;
   md +=
-    'Speeds are batch inference on real inputs (test images, validation images, latent vectors), model call only; "ONNX parity" is the max |Δ| between ONNX Runtime and tfjs on those inputs. Quantized tfjs weights are dequantized at load, so their speed is fp32\'s; the ONNX rows of quantized and pruned variants are converted in memory from the tfjs variant.\n';
+    'Speeds are batch inference on real inputs (test images, validation images, latent vectors), model call only; "tfjs oneDNN" calls the saved model layer by layer, "tfjs predictor" the form `loadPredictor` runs (BatchNorm folded, activations fused, one native call per batch where the graph runner takes every layer). "ONNX parity" is the max |Δ| between ONNX Runtime and tfjs on those inputs. Quantized tfjs weights are dequantized at load, so their speed is fp32\'s; the ONNX rows of quantized and pruned variants are converted in memory from the tfjs variant.\n';
   for (const m of SHIPPED.filter((s) => wanted.includes(s.id))) {
     const work = path.join(opts.work, m.id);
     fs.mkdirSync(work, { recursive: true });
@@ -158,15 +159,15 @@ async function main() {
     const batch = x.shape[0];
     const torch1 = m.torch ? torchFigure(m.torch, 1) : null;
     const torchAll = m.torch ? torchFigure(m.torch, cores) : null;
-    md += `\n## ${m.id} (\`${m.dir}\`, ${m.task}; batch ${batch})\n\n| variant | files MB | gzip MB | ${m.metric} | tfjs wasm img/s | tfjs oneDNN img/s | ORT 1 thread | ORT ${cores} threads | ONNX parity |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n`;
+    md += `\n## ${m.id} (\`${m.dir}\`, ${m.task}; batch ${batch})\n\n| variant | files MB | gzip MB | ${m.metric} | tfjs wasm img/s | tfjs oneDNN img/s | tfjs predictor img/s | ORT 1 thread | ORT ${cores} threads | ONNX parity |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n`;
     for (const v of VARIANTS) {
       const dir = path.join(work, v);
       if (!m.prune && PRUNE_ARGS[v]) {
-        md += `| ${v} | — (${m.task} has no prune command: a generator has no accuracy to keep) |||||||| |\n`;
+        md += `| ${v} | — (${m.task} has no prune command: a generator has no accuracy to keep) ||||||||| |\n`;
         continue;
       }
       if (!fs.existsSync(dir)) {
-        md += `| ${v} | not built: \`npx nx run ${m.task}:prune -- --model ${m.dir} ${PRUNE_ARGS[v] ?? ''} ${m.prune ?? ''} --out ${dir}\` |||||||| |\n`;
+        md += `| ${v} | not built: \`npx nx run ${m.task}:prune -- --model ${m.dir} ${PRUNE_ARGS[v] ?? ''} ${m.prune ?? ''} --out ${dir}\` ||||||||| |\n`;
         continue;
       }
       const metric = metricOf(m, dir);
@@ -177,11 +178,17 @@ async function main() {
       const parity = tf.tidy(() => tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, ortAll.predict(x) as tf.Tensor))).dataSync()[0]);
       let wasm: number | null = null;
       let onednn: number | null = null;
+      let graph: number | null = null;
       if (v !== 'onnx') {
         unregisterOneDnnKernels();
         wasm = imgPerSec(() => model.predict(x) as tf.Tensor, batch, seconds);
         if (addon) registerOneDnnKernels(addon);
         onednn = addon ? imgPerSec(() => model.predict(x) as tf.Tensor, batch, seconds) : null;
+        if (addon) {
+          const form = inferenceForm(model); // what loadPredictor runs: folded, fused, one native call per batch
+          graph = imgPerSec(() => form.predict(x) as tf.Tensor, batch, seconds);
+          form.dispose();
+        }
       }
       const o1 = imgPerSec(() => ort1.predict(x) as tf.Tensor, batch, seconds);
       const oAll = imgPerSec(() => ortAll.predict(x) as tf.Tensor, batch, seconds);
@@ -196,6 +203,7 @@ async function main() {
         metric,
         wasm,
         onednn,
+        graph,
         ort1: o1,
         ortAll: oAll,
         parity,
@@ -204,7 +212,7 @@ async function main() {
       rows.push(row);
       const f = (n: number | null, d = 0) => (n === null ? '—' : n.toFixed(d));
       const metricText = metric === null ? '—' : m.task === 'classify' ? `${(100 * metric).toFixed(2)} %` : metric.toFixed(4);
-      md += `| ${v} | ${(row.bytes / 1e6).toFixed(2)} | ${(row.gzipBytes / 1e6).toFixed(2)} | ${metricText} | ${f(wasm)} | ${f(onednn)} | ${f(o1)} | ${f(oAll)} | ${parity.toExponential(1)} |\n`;
+      md += `| ${v} | ${(row.bytes / 1e6).toFixed(2)} | ${(row.gzipBytes / 1e6).toFixed(2)} | ${metricText} | ${f(wasm)} | ${f(onednn)} | ${f(graph)} | ${f(o1)} | ${f(oAll)} | ${parity.toExponential(1)} |\n`;
       console.log(`${m.id} ${v}: ${JSON.stringify(row)}`);
     }
     if (torch1 !== null)

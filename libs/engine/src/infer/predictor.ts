@@ -149,11 +149,21 @@ export async function loadPredictor(source: ModelSource, options: LoadOptions = 
   if (!model && options.runtime === 'onnx') throw new Error(`${where}: the ONNX runtime is available in Node for local model folders only`);
   model ??= await loadModelFrom(source, options.onProgress);
   // Conv + BatchNorm (+ activation) folded into one kernel; `fuse: false` keeps the saved graph as it is.
-  if (model instanceof tf.LayersModel && options.fuse !== false) {
-    const fused = fuseForInference(model, { precision: options.precision });
-    model = (options.graph !== false && graphCompiler?.(fused)) || fused;
-  }
+  if (model instanceof tf.LayersModel && options.fuse !== false) model = inferenceForm(model, options);
   return predictorFor(model, where);
+}
+
+/**
+ * A tfjs model as `loadPredictor` runs it: BatchNorm folded into the convolutions and their activations fused
+ * (`fuseForInference`), then, on the native kernels, the whole graph as one call per batch where the graph runner
+ * takes every layer (`graph: false` stops there). The original model is left as it is.
+ *
+ * @example
+ * const fast = inferenceForm(await loadModel('models/detect/shapes'), { precision: 'bf16' });
+ */
+export function inferenceForm(model: tf.LayersModel, options: Pick<LoadOptions, 'precision' | 'graph'> = {}): InferenceModel {
+  const fused = fuseForInference(model, { precision: options.precision });
+  return (options.graph !== false && graphCompiler?.(fused)) || fused;
 }
 
 /**
