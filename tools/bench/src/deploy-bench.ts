@@ -185,7 +185,7 @@ async function main() {
         if (addon) registerOneDnnKernels(addon);
         onednn = addon ? imgPerSec(() => model.predict(x) as tf.Tensor, batch, seconds) : null;
         if (addon) {
-          const form = inferenceForm(model); // what loadPredictor runs: folded, fused, one native call per batch
+          const form = inferenceForm(await loadModel(dir)); // what loadPredictor runs (its own copy: disposing it disposes its layers)
           graph = imgPerSec(() => form.predict(x) as tf.Tensor, batch, seconds);
           form.dispose();
         }

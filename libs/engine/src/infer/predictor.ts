@@ -156,7 +156,8 @@ export async function loadPredictor(source: ModelSource, options: LoadOptions = 
 /**
  * A tfjs model as `loadPredictor` runs it: BatchNorm folded into the convolutions and their activations fused
  * (`fuseForInference`), then, on the native kernels, the whole graph as one call per batch where the graph runner
- * takes every layer (`graph: false` stops there). The original model is left as it is.
+ * takes every layer (`graph: false` stops there). The result may hold the model's own layers (a model with nothing to
+ * fold comes back as it is, or wrapped by the graph runner): disposing it disposes the model.
  *
  * @example
  * const fast = inferenceForm(await loadModel('models/detect/shapes'), { precision: 'bf16' });
