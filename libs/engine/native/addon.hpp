@@ -224,6 +224,31 @@ void unaryLoop(const float *x, float *y, int64_t n, F f) {
   for (int64_t i = 0; i < n; i++) y[i] = f(x[i]);
 }
 
+// Fixed blocks of kBlockElems elements over `count` arrays (array t holds len(t) elements): blockStarts gives each
+// array's first block number (and the total last); forEachBlock spreads the blocks over the threads in one parallel
+// region and calls fn(t, b, i0, i1) for block b (numbered across all arrays) of array t, elements [i0, i1). Which
+// elements a block holds does not depend on the thread count (sumSquares adds its blocks in order).
+constexpr int64_t kBlockElems = 1 << 13;
+
+template <typename Len>
+std::vector<int64_t> blockStarts(int64_t count, Len len) {
+  std::vector<int64_t> first(count + 1, 0);
+  for (int64_t t = 0; t < count; t++) first[t + 1] = first[t] + (len(t) + kBlockElems - 1) / kBlockElems;
+  return first;
+}
+
+template <typename Len, typename F>
+void forEachBlock(int64_t count, Len len, F fn) {
+  const std::vector<int64_t> first = blockStarts(count, len);
+  const int64_t blocks = first[count];
+#pragma omp parallel for schedule(static) if (blocks > 2)
+  for (int64_t b = 0; b < blocks; b++) {
+    const int64_t t = std::upper_bound(first.begin(), first.end(), b) - first.begin() - 1;
+    const int64_t i0 = (b - first[t]) * kBlockElems;
+    fn(t, b, i0, std::min<int64_t>(len(t), i0 + kBlockElems));
+  }
+}
+
 // Entries, one per kernel family file (see the Init table in onednn.cc).
 napi_value ConvForward(napi_env env, napi_callback_info info);
 napi_value ConvBackwardData(napi_env env, napi_callback_info info);

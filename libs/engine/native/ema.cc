@@ -6,8 +6,8 @@
 
 namespace cv {
 
-// emaUpdate(heap, Int32Array [count, d, 1 − d (float bits), (n, ema, w, out) × count]). Fixed blocks over all the
-// weights in one parallel region.
+// emaUpdate(heap, Int32Array [count, d, 1 − d (float bits), (n, ema, w, out) × count]): fixed blocks over all the
+// weights in one parallel region (forEachBlock).
 napi_value EmaUpdate(napi_env env, napi_callback_info info) {
   Args a;
   constexpr size_t kHead = 3, kPer = 4;
@@ -19,24 +19,19 @@ napi_value EmaUpdate(napi_env env, napi_callback_info info) {
   float d, rest;
   std::memcpy(&d, a.p + 1, sizeof d);
   std::memcpy(&rest, a.p + 2, sizeof rest);
-  constexpr int64_t kBlock = 1 << 13;
-  std::vector<int64_t> firstBlock(count + 1, 0);
-  for (int64_t t = 0; t < count; t++) firstBlock[t + 1] = firstBlock[t] + (a.p[kHead + kPer * t] + kBlock - 1) / kBlock;
-  const int64_t blocks = firstBlock[count];
-#pragma omp parallel for schedule(static) if (blocks > 2)
-  for (int64_t b = 0; b < blocks; b++) {
-    const int64_t t = std::upper_bound(firstBlock.begin(), firstBlock.end(), b) - firstBlock.begin() - 1;
-    const int32_t *q = a.p + kHead + kPer * t;
-    const float *e = a.heap + q[1], *w = a.heap + q[2];
-    float *o = a.heap + q[3];
-    const int64_t i0 = (b - firstBlock[t]) * kBlock, i1 = std::min<int64_t>(q[0], i0 + kBlock);
+  forEachBlock(
+      count, [&](int64_t t) { return a.p[kHead + kPer * t]; },
+      [&](int64_t t, int64_t, int64_t i0, int64_t i1) {
+        const int32_t *q = a.p + kHead + kPer * t;
+        const float *e = a.heap + q[1], *w = a.heap + q[2];
+        float *o = a.heap + q[3];
 #pragma omp simd
-    for (int64_t i = i0; i < i1; i++) {
-      const float x = e[i] * d;
-      const float y = w[i] * rest;
-      o[i] = x + y;
-    }
-  }
+        for (int64_t i = i0; i < i1; i++) {
+          const float x = e[i] * d;
+          const float y = w[i] * rest;
+          o[i] = x + y;
+        }
+      });
   return boolean(env, true);
 }
 

@@ -60,28 +60,23 @@ napi_value AdamMany(napi_env env, napi_callback_info info) {
   float scale;
   std::memcpy(&scale, a.p + 7, sizeof scale);
   const bool scaled = scale != 1.f;
-  constexpr int64_t kBlock = 1 << 13;
-  std::vector<int64_t> firstBlock(count + 1, 0);
-  for (int64_t t = 0; t < count; t++) firstBlock[t + 1] = firstBlock[t] + (a.p[kHead + kPer * t] + kBlock - 1) / kBlock;
-  const int64_t blocks = firstBlock[count];
-#pragma omp parallel for schedule(static) if (blocks > 2)
-  for (int64_t b = 0; b < blocks; b++) {
-    const int64_t t = std::upper_bound(firstBlock.begin(), firstBlock.end(), b) - firstBlock.begin() - 1;
-    const int32_t *q = a.p + kHead + kPer * t;
-    const float *theta = a.heap + q[1], *g = a.heap + q[2], *m = a.heap + q[3], *v = a.heap + q[4];
-    float *theta2 = a.heap + q[5], *m2 = a.heap + q[6], *v2 = a.heap + q[7];
-    const int64_t i0 = (b - firstBlock[t]) * kBlock, i1 = std::min<int64_t>(q[0], i0 + kBlock);
-    if (scaled) {
+  forEachBlock(
+      count, [&](int64_t t) { return a.p[kHead + kPer * t]; },
+      [&](int64_t t, int64_t, int64_t i0, int64_t i1) {
+        const int32_t *q = a.p + kHead + kPer * t;
+        const float *theta = a.heap + q[1], *g = a.heap + q[2], *m = a.heap + q[3], *v = a.heap + q[4];
+        float *theta2 = a.heap + q[5], *m2 = a.heap + q[6], *v2 = a.heap + q[7];
+        if (scaled) {
 #pragma omp simd
-      for (int64_t i = i0; i < i1; i++) {
-        const float gi = g[i] * scale;
-        adamStep(k, theta[i], gi, m[i], v[i], theta2[i], m2[i], v2[i]);
-      }
-    } else {
+          for (int64_t i = i0; i < i1; i++) {
+            const float gi = g[i] * scale;
+            adamStep(k, theta[i], gi, m[i], v[i], theta2[i], m2[i], v2[i]);
+          }
+        } else {
 #pragma omp simd
-      for (int64_t i = i0; i < i1; i++) adamStep(k, theta[i], g[i], m[i], v[i], theta2[i], m2[i], v2[i]);
-    }
-  }
+          for (int64_t i = i0; i < i1; i++) adamStep(k, theta[i], g[i], m[i], v[i], theta2[i], m2[i], v2[i]);
+        }
+      });
   return boolean(env, true);
 }
 

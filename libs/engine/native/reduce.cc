@@ -58,7 +58,7 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
 }
 
 // sumSquares(heap, Int32Array [count, off_0, n_0, …, off_{count-1}, n_{count-1}, out]): heap[out] = Σ over the
-// count float arrays of Σ x² (gradient clipping's global norm). Each array is cut into fixed blocks of kBlock
+// count float arrays of Σ x² (gradient clipping's global norm). Each array is cut into fixed blocks of kBlockElems
 // elements summed in double in parallel, the blocks then added in order: the result does not depend on the
 // thread count.
 napi_value SumSquares(napi_env env, napi_callback_info info) {
@@ -67,28 +67,24 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "sumSquares(heap, Int32Array[count, (offset, length) × count, out]) expected");
     return nullptr;
   }
-  constexpr int64_t kBlock = 1 << 13;
   const int64_t count = a.p[0];
-  std::vector<int64_t> firstBlock(count + 1, 0);
-  for (int64_t t = 0; t < count; t++) firstBlock[t + 1] = firstBlock[t] + (a.p[2 + 2 * t] + kBlock - 1) / kBlock;
-  const int64_t blocks = firstBlock[count];
-  std::vector<double> partial(blocks, 0.0);
-#pragma omp parallel for schedule(static) if (blocks > 4)
-  for (int64_t k = 0; k < blocks; k++) {
-    const int64_t t = std::upper_bound(firstBlock.begin(), firstBlock.end(), k) - firstBlock.begin() - 1;
-    const float *x = a.heap + a.p[1 + 2 * t];
-    const int64_t n = a.p[2 + 2 * t], i0 = (k - firstBlock[t]) * kBlock, i1 = std::min(n, i0 + kBlock);
-    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // eight running sums: no chain of dependent adds, vectorisable
-    int64_t i = i0;
-    for (; i + 8 <= i1; i += 8) {
+  const auto len = [&](int64_t t) { return static_cast<int64_t>(a.p[2 + 2 * t]); };
+  std::vector<double> partial(blockStarts(count, len)[count], 0.0);
+  forEachBlock(
+      count, len,
+      [&](int64_t t, int64_t k, int64_t i0, int64_t i1) {
+        const float *x = a.heap + a.p[1 + 2 * t];
+        double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // eight running sums: no chain of dependent adds, vectorisable
+        int64_t i = i0;
+        for (; i + 8 <= i1; i += 8) {
 #pragma omp simd
-      for (int l = 0; l < 8; l++) lane[l] += static_cast<double>(x[i + l]) * x[i + l];
-    }
-    double s = 0;
-    for (; i < i1; i++) s += static_cast<double>(x[i]) * x[i];
-    for (int l = 0; l < 8; l++) s += lane[l];
-    partial[k] = s;
-  }
+          for (int l = 0; l < 8; l++) lane[l] += static_cast<double>(x[i + l]) * x[i + l];
+        }
+        double s = 0;
+        for (; i < i1; i++) s += static_cast<double>(x[i]) * x[i];
+        for (int l = 0; l < 8; l++) s += lane[l];
+        partial[k] = s;
+      });
   double sum = 0;
   for (double s : partial) sum += s;
   a.heap[a.p[1 + 2 * count]] = static_cast<float>(sum);
