@@ -81,6 +81,17 @@ inline bool readArgsOf(napi_env env, napi_callback_info info, Args &a, size_t co
   return false;
 }
 
+// Reads arguments laid out as `head` values whose first is a record count, then `per` values for each record,
+// then `tail` values; on a negative count or a length that does not match throws `usage` as a TypeError.
+inline bool readRecordArgs(napi_env env, napi_callback_info info, Args &a, size_t head, size_t per, size_t tail,
+                           const char *usage) {
+  if (readArgs(env, info, a) && a.np >= head + tail && head > 0 && a.p[0] >= 0 &&
+      a.np == head + per * static_cast<size_t>(a.p[0]) + tail)
+    return true;
+  napi_throw_type_error(env, nullptr, usage);
+  return false;
+}
+
 inline napi_value boolean(napi_env env, bool v) {
   napi_value r;
   napi_get_boolean(env, v, &r);

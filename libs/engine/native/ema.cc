@@ -11,10 +11,9 @@ namespace cv {
 napi_value EmaUpdate(napi_env env, napi_callback_info info) {
   Args a;
   constexpr size_t kHead = 3, kPer = 4;
-  if (!readArgs(env, info, a) || a.np < kHead || a.np != kHead + kPer * static_cast<size_t>(a.p[0])) {
-    napi_throw_type_error(env, nullptr, "emaUpdate(heap, Int32Array[count, d, 1 − d (float bits), (n, ema, w, out) × count]) expected");
+  if (!readRecordArgs(env, info, a, kHead, kPer, 0,
+                      "emaUpdate(heap, Int32Array[count, d, 1 − d (float bits), (n, ema, w, out) × count]) expected"))
     return nullptr;
-  }
   const int64_t count = a.p[0];
   float d, rest;
   std::memcpy(&d, a.p + 1, sizeof d);

@@ -51,10 +51,9 @@ napi_value Adam(napi_env env, napi_callback_info info) {
 napi_value AdamMany(napi_env env, napi_callback_info info) {
   Args a;
   constexpr size_t kHead = 8, kPer = 8;
-  if (!readArgs(env, info, a) || a.np < kHead || a.np != kHead + kPer * static_cast<size_t>(a.p[0])) {
-    napi_throw_type_error(env, nullptr, "adamMany(heap, Int32Array[count, 7 float bits, (n, θ, g, m, v, θ', m', v') × count]) expected");
+  if (!readRecordArgs(env, info, a, kHead, kPer, 0,
+                      "adamMany(heap, Int32Array[count, 7 float bits, (n, θ, g, m, v, θ', m', v') × count]) expected"))
     return nullptr;
-  }
   const int64_t count = a.p[0];
   const AdamConsts k = adamConsts(a.p + 1);
   float scale;

@@ -63,10 +63,8 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
 // thread count.
 napi_value SumSquares(napi_env env, napi_callback_info info) {
   Args a;
-  if (!readArgs(env, info, a) || a.np < 2 || a.np != static_cast<size_t>(2 * a.p[0] + 2)) {
-    napi_throw_type_error(env, nullptr, "sumSquares(heap, Int32Array[count, (offset, length) × count, out]) expected");
+  if (!readRecordArgs(env, info, a, 1, 2, 1, "sumSquares(heap, Int32Array[count, (offset, length) × count, out]) expected"))
     return nullptr;
-  }
   const int64_t count = a.p[0];
   const auto len = [&](int64_t t) { return static_cast<int64_t>(a.p[2 + 2 * t]); };
   std::vector<double> partial(blockStarts(count, len)[count], 0.0);

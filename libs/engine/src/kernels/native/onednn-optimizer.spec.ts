@@ -114,4 +114,18 @@ describe.skipIf(!built)('oneDNN optimizer kernels match the cpu backend and the 
       tf.registerKernel(config);
     }
   });
+
+  it('the record-layout entries refuse a parameter list that does not match its count, naming the layout', () => {
+    const loaded = loadOneDnnAddon();
+    if (!('addon' in loaded)) throw new Error(loaded.error);
+    const { adamMany, emaUpdate, sumSquares } = loaded.addon;
+    const heap = new ArrayBuffer(64);
+    // one record announced, none given; a negative count; one record and a missing trailing value
+    expect(() => adamMany!(heap, new Int32Array([1, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/^adamMany\(heap, Int32Array\[count/);
+    expect(() => emaUpdate!(heap, new Int32Array([-1, 0, 0]))).toThrow(/^emaUpdate\(heap, Int32Array\[count/);
+    expect(() => sumSquares!(heap, new Int32Array([1, 0, 4]))).toThrow(/^sumSquares\(heap, Int32Array\[count/);
+    // the well-formed empty lists run
+    expect(adamMany!(heap, new Int32Array(8))).toBe(true);
+    expect(emaUpdate!(heap, new Int32Array(3))).toBe(true);
+  });
 });
