@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
@@ -22,6 +23,32 @@ export interface Replicas {
   abort(): void;
   /** Main: waits for the other replicas to exit. */
   close(): Promise<void>;
+}
+
+/** Replica `rank`'s contiguous block of `n` batch rows: [start, start + size). */
+export function shardRange(n: number, rank: number, worldSize: number): { start: number; size: number } {
+  const start = Math.floor((rank * n) / worldSize);
+  return { start, size: Math.floor(((rank + 1) * n) / worldSize) - start };
+}
+
+/** Mean of named gradients over replicas: one flat all-reduce, tensors rebuilt with their shapes. */
+export function reduceOverReplicas(replicas: Replicas, grads: tf.NamedTensorMap): tf.NamedTensorMap {
+  const names = Object.keys(grads);
+  const sizes = names.map((n) => grads[n].size);
+  const flat = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  let offset = 0;
+  names.forEach((n, i) => {
+    flat.set(grads[n].dataSync() as Float32Array, offset);
+    offset += sizes[i];
+  });
+  replicas.allReduceMean(flat);
+  offset = 0;
+  const out: tf.NamedTensorMap = {};
+  names.forEach((n, i) => {
+    out[n] = tf.tensor(flat.subarray(offset, offset + sizes[i]), grads[n].shape, 'float32');
+    offset += sizes[i];
+  });
+  return out;
 }
 
 interface ReplicaData {

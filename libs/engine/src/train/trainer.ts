@@ -5,7 +5,8 @@ import type { Callback } from './callbacks';
 import type { Logs, StepContext, TrainTask } from './types';
 import { loadCheckpoint, readCheckpointState, type TrainState } from './checkpoint';
 import { isStepSeeded } from '../infer/layers';
-import type { Replicas } from './parallel';
+import { reduceOverReplicas, type Replicas } from './parallel';
+import { TimeBudget } from './time-budget';
 import { deriveSeed, Rng } from '../infer/rng';
 import { withTrainingPrecision } from '../kernels/precision';
 
@@ -49,35 +50,9 @@ export interface TrainerOptions {
   precision?: 'f32' | 'bf16';
 }
 
-/** Replica `rank`'s contiguous block of `n` batch rows: [start, start + size). */
-export function shardRange(n: number, rank: number, worldSize: number): { start: number; size: number } {
-  const start = Math.floor((rank * n) / worldSize);
-  return { start, size: Math.floor(((rank + 1) * n) / worldSize) - start };
-}
-
 /** A single-replica step context (for calling a task's step directly, e.g. in tests). */
 export function stepContext(globalStep: number, epoch = 0, batchIndex = globalStep, stepsPerEpoch?: number): StepContext {
   return { epoch, globalStep, batchIndex, stepsPerEpoch, rank: 0, worldSize: 1, reduceGradients: (g) => g };
-}
-
-/** Mean of named gradients over replicas: one flat all-reduce, tensors rebuilt with their shapes. */
-function reduceOverReplicas(replicas: Replicas, grads: tf.NamedTensorMap): tf.NamedTensorMap {
-  const names = Object.keys(grads);
-  const sizes = names.map((n) => grads[n].size);
-  const flat = new Float32Array(sizes.reduce((a, b) => a + b, 0));
-  let offset = 0;
-  names.forEach((n, i) => {
-    flat.set(grads[n].dataSync() as Float32Array, offset);
-    offset += sizes[i];
-  });
-  replicas.allReduceMean(flat);
-  offset = 0;
-  const out: tf.NamedTensorMap = {};
-  names.forEach((n, i) => {
-    out[n] = tf.tensor(flat.subarray(offset, offset + sizes[i]), grads[n].shape, 'float32');
-    offset += sizes[i];
-  });
-  return out;
 }
 
 export interface FitResult {
@@ -117,6 +92,7 @@ export class Trainer<B = unknown> {
   private failed = false;
   private readonly rng: Rng;
   private readonly callbacks: Callback[];
+  private readonly budget?: TimeBudget;
 
   constructor(
     private readonly task: TrainTask<B>,
@@ -128,6 +104,7 @@ export class Trainer<B = unknown> {
     this.stepsPerEpoch = task.stepsPerEpoch;
     this.rng = new Rng(options.seed);
     this.callbacks = options.callbacks ?? [];
+    if (options.timeBudget) this.budget = new TimeBudget(options.timeBudget);
   }
 
   get checkpointDir(): string {
@@ -234,68 +211,21 @@ export class Trainer<B = unknown> {
   }
 
   /**
-   * The run planned from `now`: the whole epochs of `perEpoch` seconds (validation included) that fit in the
-   * budget, then the part of one more that fits with its validation (`valSeconds`), if at least a tenth of an
-   * epoch; 2 % of the budget is kept back for timing noise.
-   */
-  private planFor(now: number, perEpoch: number): { epochs: number; steps: number; whole: number; partSteps: number } {
-    const left = Math.max(0, this.options.timeBudget! * 0.98 - now);
-    const whole = Math.floor(left / perEpoch);
-    const trainPerEpoch = Math.max(1e-6, perEpoch - this.valSeconds);
-    const part = Math.min(1, Math.max(0, (left - whole * perEpoch - this.valSeconds) / trainPerEpoch));
-    const partSteps = part >= 0.1 ? Math.floor(part * this.stepsPerEpoch) : 0;
-    // From the step reached (an earlier epoch may have been partial): whole epochs, then the partial one.
-    return { epochs: this.epochsDone + whole + (partSteps > 0 ? 1 : 0), steps: this.globalStep + whole * this.stepsPerEpoch + partSteps, whole, partSteps };
-  }
-
-  /** Seconds the last validation took (0 before one ran). */
-  private valSeconds = 0;
-
-  /** Training seconds at the end of this process's first epoch (0 until then). */
-  private firstEpochEnd = 0;
-  private replanned = false;
-
-  /**
-   * Time budget: after the first timed epoch, plan the steps that fit; after the second, plan again from the
-   * epochs after the first (the first carries start-up costs), and again whenever that pace has drifted by
-   * more than 2 % of the run; stop when the next epoch would not fit.
+   * Time budget: plan, re-plan or stop after an epoch (the decision is TimeBudget's; replica 0's is taken by all:
+   * their clocks differ a little, and a plan one step apart would leave one replica waiting in an all-reduce the
+   * others never reach).
    */
   private checkBudget(epochsThisFit: number): void {
-    const budget = this.options.timeBudget;
-    if (!budget) return;
-    const now = this.elapsedSeconds();
-    let perEpoch = (now - this.priorSeconds) / epochsThisFit;
-    const describe = ({ epochs, partSteps }: { epochs: number; partSteps: number }) =>
-      partSteps > 0 ? `${epochs - 1} epochs and ${partSteps} steps` : `${epochs} epochs`;
-    // What this replica would decide; replica 0's decision is taken by all (their clocks differ a little, and a
-    // plan one step apart would leave one replica waiting in an all-reduce the others never reach).
-    const decision: { plan: { epochs: number; steps: number } | null; lines: string[]; stop: string | null } = { plan: null, lines: [], stop: null };
-    if (!this.planned) {
-      const p = this.planFor(now, perEpoch);
-      decision.plan = { epochs: p.epochs, steps: p.steps };
-      decision.lines.push(`time budget ${(budget / 60).toFixed(1)} min: ${perEpoch.toFixed(1)} s per epoch, planned ${describe(p)}`);
-    }
-    if (epochsThisFit === 1) this.firstEpochEnd = now;
-    else if (this.firstEpochEnd > 0) {
-      perEpoch = (now - this.firstEpochEnd) / (epochsThisFit - 1);
-      // After the second epoch, and whenever the epochs after the first have turned out more than 2 % of the
-      // run faster or slower than planned (caches warm up: the last minutes would go unused).
-      const p = this.planFor(now, perEpoch);
-      const done = this.globalStep >= this.totalSteps; // the plan's last step is behind us: nothing to re-plan
-      if (!done && (!this.replanned || Math.abs(p.steps - this.totalSteps) > 0.02 * this.totalSteps)) {
-        this.replanned = true;
-        if (p.epochs !== this.epochs || p.steps !== this.totalSteps) {
-          decision.plan = { epochs: p.epochs, steps: p.steps };
-          decision.lines.push(`time budget: ${perEpoch.toFixed(1)} s per epoch after the first, planned ${describe(p)}`);
-        }
-      }
-    }
-    const epochs = decision.plan?.epochs ?? this.epochs;
-    if (this.epochsDone < epochs) {
-      const nextSteps = Math.min(this.stepsPerEpoch, (decision.plan?.steps ?? this.totalSteps) - this.globalStep);
-      const next = (nextSteps / this.stepsPerEpoch) * (perEpoch - this.valSeconds) + this.valSeconds;
-      if (now + next > budget) decision.stop = `time budget of ${(budget / 60).toFixed(1)} min spent after ${this.epochsDone} epochs`;
-    }
+    if (!this.budget) return;
+    const decision = this.budget.decide(this.elapsedSeconds(), epochsThisFit, {
+      epochsDone: this.epochsDone,
+      globalStep: this.globalStep,
+      stepsPerEpoch: this.stepsPerEpoch,
+      epochs: this.epochs,
+      totalSteps: this.totalSteps,
+      planned: this.planned,
+      priorSeconds: this.priorSeconds,
+    });
     const replicas = this.options.replicas;
     const d = replicas && replicas.worldSize > 1 ? replicas.broadcast(decision) : decision;
     if (d.plan) this.plan(d.plan.epochs, d.plan.steps);
@@ -382,7 +312,7 @@ export class Trainer<B = unknown> {
       this.validatedThisEpoch = !!validate && ((epoch + 1) % interval === 0 || epoch + 1 >= this.epochs);
       const valStart = performance.now();
       let valLogs: Logs = isMain && this.validatedThisEpoch ? await validate!(epoch) : {};
-      if (this.validatedThisEpoch) this.valSeconds = (performance.now() - valStart) / 1000;
+      if (this.validatedThisEpoch && this.budget) this.budget.valSeconds = (performance.now() - valStart) / 1000;
       if (replicas && replicas.worldSize > 1) valLogs = replicas.broadcast(valLogs); // replica 0 validates for all
       const logs: Logs = { ...trainLogs, ...valLogs, lr: this.getLearningRate() };
       this.epochsDone = epoch + 1;
