@@ -6,17 +6,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { REPO_ROOT as root, scriptEnv as env, TSX as tsx } from '@cv/engine/testing';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const train = path.join(root, 'apps/classify/src/train.ts');
-const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
-  delete e.FORCE_COLOR;
-  return e;
-};
 const args = (out: string) => ['--dataset', 'mnist', '--train-limit', '640', '--epochs', '3', '--seed', '3', '--out', out];
 
 function weights(dir: string): Float32Array {

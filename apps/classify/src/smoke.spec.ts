@@ -1,21 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist, writePng } from '@cv/data';
+import { REPO_ROOT as root, scriptRunner } from '@cv/engine/testing';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-
-/** Runs an app entry point as a user would (cwd = repo root); returns exit code and output. */
-function run(script: string, args: string[]) {
-  const env: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
-  delete env.FORCE_COLOR; // with NO_COLOR also set, Node prints a warning on stderr
-  const r = spawnSync(tsx, [path.join(root, 'apps/classify/src', script), ...args], { cwd: root, encoding: 'utf8', env });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = scriptRunner('apps/classify/src');
 
 describe('classify app: train → val → predict → export on a small MNIST subset', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'classify-smoke-'));

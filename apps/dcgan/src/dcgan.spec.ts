@@ -6,21 +6,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT as root, scriptEnv as env, scriptRunner, TSX as tsx } from '@cv/engine/testing';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
-  delete e.FORCE_COLOR;
-  return e;
-};
-const run = (script: string, args: string[]) => {
-  const r = spawnSync(tsx, [path.join(root, 'apps/dcgan/src', script), ...args], { cwd: root, encoding: 'utf8', env: env() });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const run = scriptRunner('apps/dcgan/src');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dcgan-app-'));
 

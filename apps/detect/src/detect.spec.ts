@@ -3,26 +3,15 @@
  * COCO results) → export; val's stats equal COCOeval of predict's results at conf 0.001 / 100 per image;
  * bad input gives one line and exit 1.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { COCO, COCOeval } from 'coco-ts-api';
 import { describe, expect, it } from 'vitest';
 import { writeShapes } from '@cv/data';
+import { scriptRunner } from '@cv/engine/testing';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
-  delete e.FORCE_COLOR;
-  return e;
-};
-const run = (script: string, args: string[]) => {
-  const r = spawnSync(tsx, [path.join(root, 'apps/detect/src', script), ...args], { cwd: root, encoding: 'utf8', env: env() });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const run = scriptRunner('apps/detect/src');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'detect-app-'));
 
 describe('detect app', () => {

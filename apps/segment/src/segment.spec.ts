@@ -3,27 +3,16 @@
  * + overlays) → export; val's mIoU equals the one computed from predict's mask PNGs against the truth masks;
  * bad input gives one line and exit 1 with nothing written.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { writeShapes } from '@cv/data';
 import { SegmentationConfusion, segmentationMetrics } from '@cv/metrics';
 import { readClassMask } from '@cv/tasks-segment';
+import { scriptRunner } from '@cv/engine/testing';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
-  delete e.FORCE_COLOR;
-  return e;
-};
-const run = (script: string, args: string[]) => {
-  const r = spawnSync(tsx, [path.join(root, 'apps/segment/src', script), ...args], { cwd: root, encoding: 'utf8', env: env() });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const run = scriptRunner('apps/segment/src');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'segment-app-'));
 
 describe('segment app', () => {

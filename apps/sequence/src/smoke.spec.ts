@@ -1,21 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { generateWaves, wavesCsv } from '@cv/data';
+import { scriptRunner } from '@cv/engine/testing';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-
-function run(script: string, args: string[]) {
-  const env: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
-  delete env.FORCE_COLOR;
-  const r = spawnSync(tsx, [path.join(root, 'apps/sequence/src', script), ...args], { cwd: root, encoding: 'utf8', env });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = scriptRunner('apps/sequence/src');
 
 describe('sequence app: train → val → predict → export on a small CSV of waves', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sequence-smoke-'));

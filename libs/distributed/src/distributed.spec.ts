@@ -3,29 +3,18 @@
  * three `worker:start` processes: the answers equal a single-process run exactly — also when a worker is killed
  * with SIGKILL mid-run, and when Redis restarts (losing every job) mid-run.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeShapes } from '@cv/data';
-import { available } from '@cv/engine/testing';
+import { available, scriptRunner, REPO_ROOT as root, scriptEnv as env, TSX as tsx } from '@cv/engine/testing';
 import { hasRedisServer, hidePassword, type LocalRedis, redisTarget, runId, shardRanges, startLocalRedis, toArgv } from './index';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const hasRedis = available('redis-server', hasRedisServer(), 'apt-get install -y redis-server');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'distributed-'));
-const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = { ...process.env, CV_BACKEND: 'wasm' };
-  delete e.FORCE_COLOR;
-  return e;
-};
-const cli = (script: string, args: string[]) => {
-  const r = spawnSync(tsx, [path.join(root, script), ...args], { cwd: root, encoding: 'utf8', env: env(), timeout: 240_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const cli = scriptRunner('.', { timeout: 240_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A child's exit code, or null after `ms` (the child is then killed, so a hang fails the test with its output). */
 const exitOf = (child: ChildProcess, ms: number) =>
