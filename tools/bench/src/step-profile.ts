@@ -6,6 +6,7 @@
  * overhead, the assigner). The task's own data and build code make the step, so this is the step users run.
  *
  *   npx nx run bench:step -- --task detect --steps 30 --data tmp/shapes/train/annotations.json
+ *   npx nx run bench:step -- --task detect --steps 10 --shapes --top 80 --data …   (the convolutions layer by layer)
  *   npx nx run bench:step -- --task segment --steps 30 --images tmp/shapes-seg/train/images --masks tmp/shapes-seg/train/masks
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,6 +25,10 @@ const Schema = z.object({
   steps: z.number().int().positive().default(30).describe('timed steps (after 3 warm-up steps)'),
   top: z.number().int().min(0).default(12).describe('kernels listed per part'),
   json: z.boolean().default(false).describe('print the parts as one JSON object'),
+  shapes: z
+    .boolean()
+    .default(false)
+    .describe("list the convolutions per shape (input, filter, stride), with each shape's median call: a sum well above the medians' means stalls"),
 });
 
 const PARTS = ['data', 'forward', 'loss', 'backward', 'optimizer', 'readback'] as const;
@@ -36,19 +41,31 @@ interface Clock {
   part: Part;
   wall: Record<Part, number>;
   kernels: Record<Part, number>;
-  byKernel: Map<string, { ms: number; calls: number }>;
+  byKernel: Map<string, { ms: number; calls: number; times: number[] }>;
 }
 
 /** Every kernel of the backend, wrapped with a clock that charges the part running now. */
-function instrument(backend: string, clock: Clock): void {
-  instrumentKernels(backend, (name, ms) => {
+function instrument(backend: string, clock: Clock, shapes: boolean): void {
+  instrumentKernels(backend, (name, ms, args) => {
     clock.kernels[clock.part] += ms;
-    const key = `${clock.part}:${name}`;
-    const e = clock.byKernel.get(key) ?? { ms: 0, calls: 0 };
+    const key = shapes && CONVOLUTIONS.has(name) ? `${clock.part}:${name} ${convShape(name, args)}` : `${clock.part}:${name}`;
+    const e = clock.byKernel.get(key) ?? { ms: 0, calls: 0, times: [] };
     e.ms += ms;
     e.calls++;
+    e.times.push(ms);
     clock.byKernel.set(key, e);
   });
+}
+
+const CONVOLUTIONS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']);
+
+/** `HxWxC k×k/s →C'` of a convolution kernel call (the forward layer's geometry, whichever of its three kernels it is). */
+function convShape(name: string, args: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }): string {
+  const { inputs, attrs = {} } = args;
+  const s = Array.isArray(attrs.strides) ? (attrs.strides as number[])[0] : (attrs.strides as number);
+  const x = name === 'Conv2DBackpropInput' ? (attrs.inputShape as number[]) : inputs.x!.shape;
+  const f = name === 'Conv2DBackpropFilter' ? (attrs.filterShape as number[]) : inputs.filter!.shape;
+  return `${x[1]}x${x[2]}x${x[3]} ${f[0]}x${f[1]}/${s} ->${f[3]}`;
 }
 
 const zero = (): Record<Part, number> => Object.fromEntries(PARTS.map((p) => [p, 0])) as Record<Part, number>;
@@ -60,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '').split('=')[0];
     if (!(key in Schema.shape)) taskArgv.push(argv[i]);
-    else if (key === 'json' || argv[i].includes('=')) own.push(argv[i]);
+    else if (key === 'json' || key === 'shapes' || argv[i].includes('=')) own.push(argv[i]);
     else own.push(argv[i], argv[++i]);
   }
   const { config } = parseArgs(Schema, own);
@@ -72,7 +89,7 @@ async function main(argv: string[]): Promise<void> {
   const data = await def.data(ctx);
   const { task } = await def.build(data, ctx);
   const clock: Clock = { part: 'data', wall: zero(), kernels: zero(), byKernel: new Map() };
-  instrument(backend.name, clock);
+  instrument(backend.name, clock, config.shapes);
 
   // The task's optimisation step, split at its seams: forward + loss inside variableGrads, the gradients, the update.
   const step = (task as unknown as { step: OptimizationStep }).step;
@@ -138,6 +155,10 @@ async function main(argv: string[]): Promise<void> {
   const ms = (performance.now() - t0) / timed;
   const rows = PARTS.map((p) => ({ part: p, ms: clock.wall[p] / timed, kernelMs: clock.kernels[p] / timed }));
   const kernels = [...clock.byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const median = (t: number[]) => [...t].sort((a, b) => a - b)[t.length >> 1];
+  const convs = kernels.filter(([k]) => CONVOLUTIONS.has(k.split(/[: ]/)[1]));
+  const convMs = convs.reduce((s, [, v]) => s + v.ms, 0) / timed;
+  const convMedianMs = convs.reduce((s, [, v]) => s + median(v.times) * v.calls, 0) / timed;
   if (config.json) {
     console.log(
       JSON.stringify({
@@ -146,7 +167,10 @@ async function main(argv: string[]): Promise<void> {
         msPerStep: ms,
         imgPerS: (images / timed / ms) * 1000,
         parts: rows,
-        kernels: kernels.slice(0, 40).map(([k, v]) => ({ kernel: k, ms: v.ms / timed, calls: v.calls / timed })),
+        kernels: kernels
+          .slice(0, config.shapes ? kernels.length : 40)
+          .map(([k, v]) => ({ kernel: k, ms: v.ms / timed, calls: v.calls / timed, medianMs: median(v.times) })),
+        ...(config.shapes ? { convolutionMs: convMs, convolutionAtMediansMs: convMedianMs } : {}),
       }),
     );
     return;
@@ -160,10 +184,13 @@ async function main(argv: string[]): Promise<void> {
     console.log(`| ${r.part} | ${r.ms.toFixed(1)} | ${r.kernelMs.toFixed(1)} | ${(r.ms - r.kernelMs).toFixed(1)} | ${((r.ms / ms) * 100).toFixed(0)} % |`);
   }
   if (config.top) {
-    console.log('\nkernels (part:kernel, ms/step, calls/step):');
+    console.log('\nkernels (part:kernel, ms/step, calls/step, median ms per call):');
     for (const [k, v] of kernels.slice(0, config.top))
-      console.log(`${k.padEnd(40)} ${(v.ms / timed).toFixed(2).padStart(7)} ms ${(v.calls / timed).toFixed(0).padStart(5)}`);
+      console.log(
+        `${k.padEnd(config.shapes ? 64 : 40)} ${(v.ms / timed).toFixed(2).padStart(7)} ms ${(v.calls / timed).toFixed(0).padStart(5)} ${median(v.times).toFixed(3).padStart(8)}`,
+      );
   }
+  if (config.shapes) console.log(`\nconvolutions: ${convMs.toFixed(1)} ms/step; ${convMedianMs.toFixed(1)} ms/step if every call took its shape's median`);
   fs.rmSync(runDir, { recursive: true, force: true });
 }
 
