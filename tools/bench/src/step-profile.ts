@@ -4,6 +4,7 @@
  * JavaScript around them such as the detector's assigner), the backward pass, the optimizer (clipping,
  * Adam), and the step's read-backs. Each part's kernel time is split from its JavaScript time (tfjs's per-op
  * overhead, the assigner). The task's own data and build code make the step, so this is the step users run.
+ * The JavaScript heap's collections in the timed steps are counted too (their pauses fall inside the parts).
  *
  *   npx nx run bench:step -- --task detect --steps 30 --data tmp/shapes/train/annotations.json
  *   npx nx run bench:step -- --task detect --steps 10 --shapes --top 80 --data …   (the convolutions layer by layer)
@@ -13,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { initBackend, parseArgs, resolvePrecision, runCli, withTrainingPrecision, type Precision, type StepContext, type TaskDefinition } from '@cv/engine';
 import type { OptimizationStep } from '@cv/engine/core';
 import { detectTask } from '@cv/tasks-detect';
@@ -128,6 +130,17 @@ async function main(argv: string[]): Promise<void> {
   let timed = 0;
   let images = 0;
   let t0 = 0;
+  // The JavaScript heap's collections during the timed steps (main-thread pauses, by kind).
+  const gc = { from: Infinity, to: Infinity, count: 0, ms: 0, major: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
+      if (e.startTime < gc.from || e.startTime > gc.to) continue;
+      gc.count++;
+      gc.ms += e.duration;
+      if (e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
   for (let i = 0; i < total; i++) {
     if (i === 3) {
       clock.wall = zero();
@@ -135,6 +148,7 @@ async function main(argv: string[]): Promise<void> {
       clock.byKernel.clear();
       t0 = performance.now();
       mark = t0;
+      gc.from = t0;
     }
     enter('data');
     let r = await it.next();
@@ -153,6 +167,10 @@ async function main(argv: string[]): Promise<void> {
   }
   enter('data');
   const ms = (performance.now() - t0) / timed;
+  gc.to = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 100)); // entries arrive on the event loop
+  observer.disconnect();
+  const collections = { perStep: gc.count / timed, msPerStep: gc.ms / timed, major: gc.major };
   const rows = PARTS.map((p) => ({ part: p, ms: clock.wall[p] / timed, kernelMs: clock.kernels[p] / timed }));
   const kernels = [...clock.byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
   const median = (t: number[]) => [...t].sort((a, b) => a - b)[t.length >> 1];
@@ -167,6 +185,7 @@ async function main(argv: string[]): Promise<void> {
         msPerStep: ms,
         imgPerS: (images / timed / ms) * 1000,
         parts: rows,
+        collections,
         kernels: kernels
           .slice(0, config.shapes ? kernels.length : 40)
           .map(([k, v]) => ({ kernel: k, ms: v.ms / timed, calls: v.calls / timed, medianMs: median(v.times) })),
@@ -177,6 +196,9 @@ async function main(argv: string[]): Promise<void> {
   }
   console.log(
     `${config.task} step, batch ${images / timed}: ${ms.toFixed(1)} ms/step (${((images / timed / ms) * 1000).toFixed(0)} img/s), ${backend.name}, ${precision} convolutions`,
+  );
+  console.log(
+    `collections: ${collections.perStep.toFixed(2)} per step, ${collections.msPerStep.toFixed(1)} ms/step of main-thread pauses (${collections.major} major in ${timed} steps)`,
   );
   console.log('| part | ms/step | in kernels | JavaScript | share |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
