@@ -33,6 +33,12 @@ const Schema = z.object({
     .describe("list the convolutions per shape (input, filter, stride), with each shape's median call: a sum well above the medians' means stalls"),
 });
 
+/** A boolean option of this bench (given alone, without a value). */
+function isFlag(key: string): boolean {
+  const field = Schema.shape[key as keyof typeof Schema.shape];
+  return field instanceof z.ZodDefault && field.unwrap() instanceof z.ZodBoolean;
+}
+
 const PARTS = ['data', 'forward', 'loss', 'backward', 'optimizer', 'readback'] as const;
 type Part = (typeof PARTS)[number];
 
@@ -79,7 +85,7 @@ async function main(argv: string[]): Promise<void> {
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, '').split('=')[0];
     if (!(key in Schema.shape)) taskArgv.push(argv[i]);
-    else if (key === 'json' || key === 'shapes' || argv[i].includes('=')) own.push(argv[i]);
+    else if (isFlag(key) || argv[i].includes('=')) own.push(argv[i]);
     else own.push(argv[i], argv[++i]);
   }
   const { config } = parseArgs(Schema, own);
@@ -172,11 +178,12 @@ async function main(argv: string[]): Promise<void> {
   observer.disconnect();
   const collections = { perStep: gc.count / timed, msPerStep: gc.ms / timed, major: gc.major };
   const rows = PARTS.map((p) => ({ part: p, ms: clock.wall[p] / timed, kernelMs: clock.kernels[p] / timed }));
-  const kernels = [...clock.byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  fs.rmSync(runDir, { recursive: true, force: true });
   const median = (t: number[]) => [...t].sort((a, b) => a - b)[t.length >> 1];
+  const kernels = [...clock.byKernel.entries()].map(([k, v]) => [k, { ...v, median: median(v.times) }] as const).sort((a, b) => b[1].ms - a[1].ms);
   const convs = kernels.filter(([k]) => CONVOLUTIONS.has(k.split(/[: ]/)[1]));
   const convMs = convs.reduce((s, [, v]) => s + v.ms, 0) / timed;
-  const convMedianMs = convs.reduce((s, [, v]) => s + median(v.times) * v.calls, 0) / timed;
+  const convMedianMs = convs.reduce((s, [, v]) => s + v.median * v.calls, 0) / timed;
   if (config.json) {
     console.log(
       JSON.stringify({
@@ -188,7 +195,7 @@ async function main(argv: string[]): Promise<void> {
         collections,
         kernels: kernels
           .slice(0, config.shapes ? kernels.length : 40)
-          .map(([k, v]) => ({ kernel: k, ms: v.ms / timed, calls: v.calls / timed, medianMs: median(v.times) })),
+          .map(([k, v]) => ({ kernel: k, ms: v.ms / timed, calls: v.calls / timed, medianMs: v.median })),
         ...(config.shapes ? { convolutionMs: convMs, convolutionAtMediansMs: convMedianMs } : {}),
       }),
     );
@@ -209,11 +216,10 @@ async function main(argv: string[]): Promise<void> {
     console.log('\nkernels (part:kernel, ms/step, calls/step, median ms per call):');
     for (const [k, v] of kernels.slice(0, config.top))
       console.log(
-        `${k.padEnd(config.shapes ? 64 : 40)} ${(v.ms / timed).toFixed(2).padStart(7)} ms ${(v.calls / timed).toFixed(0).padStart(5)} ${median(v.times).toFixed(3).padStart(8)}`,
+        `${k.padEnd(config.shapes ? 64 : 40)} ${(v.ms / timed).toFixed(2).padStart(7)} ms ${(v.calls / timed).toFixed(0).padStart(5)} ${v.median.toFixed(3).padStart(8)}`,
       );
   }
   if (config.shapes) console.log(`\nconvolutions: ${convMs.toFixed(1)} ms/step; ${convMedianMs.toFixed(1)} ms/step if every call took its shape's median`);
-  fs.rmSync(runDir, { recursive: true, force: true });
 }
 
 runCli(main, { schema: Schema, usage: "npx nx run bench:step -- --task detect|segment [--steps 30] [--json] <the task's train options>" });
